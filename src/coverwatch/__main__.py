@@ -1,0 +1,5 @@
+"""``python -m coverwatch`` runs the CLI."""
+
+from coverwatch.cli import main
+
+main()

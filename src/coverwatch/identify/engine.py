@@ -1,0 +1,170 @@
+"""Attribution: weigh every signal of one host against the knowledge base.
+
+Each matching knowledge entry is a claim (maker, brand, model, firmware, device type) with a
+weight. Claims for the same value combine as independent evidence (1 - prod(1 - w)); the
+strongest maker wins, and a competing maker lowers the confidence instead of being hidden.
+White-label brands add claims for the makers whose firmware they carry (``oem.yaml``); the
+device's own firmware evidence decides between several.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+
+from netaddr import EUI, AddrFormatError, NotRegisteredError
+
+from coverwatch.identify.knowledge import Knowledge, load_knowledge
+from coverwatch.models import Attribution, DeviceType, Evidence
+
+#: Below this combined weight a maker is not claimed at all: unknown is an honest answer.
+MIN_MAKER_SCORE = 0.3
+_SHOW = 160
+
+
+def _combine(weights: Iterable[float]) -> float:
+    remaining = 1.0
+    for weight in weights:
+        remaining *= 1.0 - weight
+    return 1.0 - remaining
+
+
+def oui_organisation(mac: str) -> str | None:
+    """The IEEE registry organisation for a MAC address (from netaddr's bundled registry)."""
+    try:
+        return str(EUI(mac).oui.registration().org)
+    except (AddrFormatError, NotRegisteredError, ValueError, TypeError, IndexError):
+        return None
+
+
+class _Claims:
+    def __init__(self) -> None:
+        self.evidence: list[Evidence] = []
+        self.makers: dict[str, list[float]] = defaultdict(list)
+        self.brands: dict[str, list[float]] = defaultdict(list)
+        self.types: dict[DeviceType, list[float]] = defaultdict(list)
+        self.models: list[tuple[float, str]] = []
+        self.firmware: list[tuple[float, str]] = []
+
+    def add(self, evidence: Evidence, device_type: DeviceType | None = None) -> None:
+        self.evidence.append(evidence)
+        if evidence.maker:
+            self.makers[evidence.maker].append(evidence.weight)
+        if evidence.brand:
+            self.brands[evidence.brand].append(evidence.weight)
+        if device_type:
+            self.types[device_type].append(evidence.weight)
+
+
+def _match_signals(claims: _Claims, signals: Iterable[tuple[str, str]], kb: Knowledge) -> None:
+    for signal, value in signals:
+        if not value:
+            continue
+        if signal == "mac":
+            _match_mac(claims, value, kb)
+            continue
+        for fp in kb.for_signal(signal):
+            match = fp.pattern.search(value)
+            if match is None:
+                continue
+            groups = {k: v for k, v in match.groupdict().items() if v}
+            claims.add(Evidence(signal, value[:_SHOW], f"fp:{fp.id}", fp.source, fp.maker,
+                                fp.brand, fp.weight), fp.device_type)
+            if "model" in groups:
+                claims.models.append((fp.weight, groups["model"].strip()))
+            if "firmware" in groups:
+                claims.firmware.append((fp.weight, groups["firmware"].strip()))
+
+
+def _match_mac(claims: _Claims, mac: str, kb: Knowledge) -> None:
+    org = oui_organisation(mac)
+    if org is None:
+        return
+    for alias in kb.oui:
+        if alias.pattern.search(org):
+            claims.add(Evidence("mac", f"{mac} ({org})", f"oui:{alias.pattern.pattern}",
+                                alias.source, alias.maker, alias.brand, alias.weight))
+            return
+
+
+def _apply_oem(claims: _Claims, kb: Knowledge) -> None:
+    for brand, weights in list(claims.brands.items()):
+        entry = kb.oem_brand(brand)
+        if entry is None:
+            continue
+        strength = _combine(weights) * entry.weight / len(entry.makers)
+        for maker in entry.makers:
+            claims.add(Evidence("brand", brand, f"oem:{entry.brand}", entry.source, maker,
+                                None, strength))
+
+
+def _best(scores: dict[str, float]) -> tuple[str | None, float, float]:
+    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+    if not ranked:
+        return None, 0.0, 0.0
+    runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+    return ranked[0][0], ranked[0][1], runner_up
+
+
+def _pick(values: list[tuple[float, str]]) -> str | None:
+    if not values:
+        return None
+    totals: dict[str, float] = defaultdict(float)
+    for weight, value in values:
+        totals[value] += weight
+    return max(totals.items(), key=lambda kv: (kv[1], len(kv[0])))[0]
+
+
+def attribute(signals: Iterable[tuple[str, str]], kb: Knowledge | None = None) -> Attribution:
+    """Attribute one host from its ``(signal, value)`` pairs."""
+    kb = kb or load_knowledge()
+    claims = _Claims()
+    _match_signals(claims, signals, kb)
+    _apply_oem(claims, kb)
+    maker, score, runner_up = _best({m: _combine(w) for m, w in claims.makers.items()})
+    if score < MIN_MAKER_SCORE:
+        maker, score = None, 0.0
+    confidence = score * score / (score + runner_up) if maker else 0.0
+    brand_scores = {b: _combine(w) for b, w in claims.brands.items()}
+    if maker:
+        # A brand only stands if the maker makes it: its OEM entry lists the maker or it is
+        # the maker's own name. Otherwise it is a conflicting claim, not the device's brand.
+        brand_scores = {b: s for b, s in brand_scores.items()
+                        if b == maker or maker in (_oem_makers(kb, b) or (b,))}
+    brand, _, _ = _best(brand_scores)
+    device_type, _, _ = _best({t.value: _combine(w) for t, w in claims.types.items()})
+    dtype = DeviceType(device_type) if device_type else None
+    brand = brand or maker
+    entity = kb.covered_entity(maker, brand)
+    covered = None
+    if entity and (not entity.applies_to or dtype is None or dtype in entity.applies_to):
+        covered = entity.name
+    evidence = tuple(
+        _flag_conflict(e, maker) for e in sorted(claims.evidence, key=lambda e: -e.weight)
+    )
+    return Attribution(maker, brand, _pick(claims.models), _pick(claims.firmware), dtype,
+                       covered, round(confidence, 3), evidence)
+
+
+def _oem_makers(kb: Knowledge, brand: str) -> tuple[str, ...] | None:
+    entry = kb.oem_brand(brand)
+    return entry.makers if entry else None
+
+
+def _flag_conflict(evidence: Evidence, maker: str | None) -> Evidence:
+    if evidence.maker and maker and evidence.maker != maker:
+        return Evidence(evidence.signal, evidence.value, evidence.matched, evidence.source,
+                        evidence.maker, evidence.brand, evidence.weight, conflicts=True)
+    return evidence
+
+
+_WS = re.compile(r"\s+")
+
+
+def normalise_mac(text: str) -> str | None:
+    """``aa:bb:cc:dd:ee:ff`` from common MAC spellings, or None when it is not a MAC."""
+    try:
+        return str(EUI(_WS.sub("", text))).replace("-", ":").lower()
+    except (AddrFormatError, ValueError, TypeError):
+        return None

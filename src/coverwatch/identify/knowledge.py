@@ -1,0 +1,268 @@
+"""Loading and validating the knowledge base (``coverwatch/knowledge``, see FORMAT.md there).
+
+Every entry is checked on load; a bad one stops start-up with its file, entry and field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from importlib.resources.abc import Traversable
+from typing import Any
+
+import yaml
+
+from coverwatch.errors import KnowledgeError
+from coverwatch.models import DeviceType
+
+_FP_KEYS = {"id", "signals", "pattern", "maker", "brand", "device_type", "weight", "source", "note"}
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """A pattern over one or more signals and what a match says about the device."""
+
+    id: str
+    signals: tuple[str, ...]
+    pattern: re.Pattern[str]
+    maker: str | None
+    brand: str | None
+    device_type: DeviceType | None
+    weight: float
+    source: str
+
+
+@dataclass(frozen=True)
+class OuiAlias:
+    """Maps an IEEE registry organisation name to a maker and/or brand."""
+
+    pattern: re.Pattern[str]
+    maker: str | None
+    brand: str | None
+    weight: float
+    source: str
+
+
+@dataclass(frozen=True)
+class OemBrand:
+    """A brand sold on another maker's firmware (white label) or a maker's sub-brand."""
+
+    brand: str
+    aliases: tuple[str, ...]
+    makers: tuple[str, ...]
+    weight: float
+    source: str
+
+
+@dataclass(frozen=True)
+class CoveredEntity:
+    """An entity on the FCC Covered List / NDAA 889, with the brands it owns."""
+
+    name: str
+    maker: str
+    brands: tuple[str, ...]
+    applies_to: frozenset[DeviceType]
+    lists: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """The whole knowledge base, indexed for look-up by signal."""
+
+    fingerprints: tuple[Fingerprint, ...]
+    oui: tuple[OuiAlias, ...]
+    oem: tuple[OemBrand, ...]
+    covered: tuple[CoveredEntity, ...]
+    _by_signal: dict[str, tuple[Fingerprint, ...]] = field(default_factory=dict, repr=False)
+    _wildcards: tuple[tuple[str, Fingerprint], ...] = ()
+
+    @classmethod
+    def build(cls, fingerprints: Iterable[Fingerprint], oui: Iterable[OuiAlias],
+              oem: Iterable[OemBrand], covered: Iterable[CoveredEntity]) -> Knowledge:
+        """Index fingerprints by exact signal key and by ``prefix.*`` wildcard."""
+        fps = tuple(fingerprints)
+        exact: dict[str, list[Fingerprint]] = {}
+        wild: list[tuple[str, Fingerprint]] = []
+        for fp in fps:
+            for signal in fp.signals:
+                if signal.endswith(".*"):
+                    wild.append((signal[:-1], fp))
+                else:
+                    exact.setdefault(signal, []).append(fp)
+        return cls(fps, tuple(oui), tuple(oem), tuple(covered),
+                   {k: tuple(v) for k, v in exact.items()}, tuple(wild))
+
+    def for_signal(self, signal: str) -> tuple[Fingerprint, ...]:
+        """Fingerprints that apply to ``signal``."""
+        found = self._by_signal.get(signal, ())
+        wild = tuple(fp for prefix, fp in self._wildcards if signal.startswith(prefix))
+        return found + wild if wild else found
+
+    def oem_brand(self, brand: str) -> OemBrand | None:
+        """The OEM entry for ``brand`` (by name or alias, case-insensitive)."""
+        folded = brand.casefold()
+        for entry in self.oem:
+            if folded == entry.brand.casefold() or folded in (a.casefold() for a in entry.aliases):
+                return entry
+        return None
+
+    def covered_entity(self, maker: str | None, brand: str | None) -> CoveredEntity | None:
+        """The covered entity that made a device of this maker (or owns this brand)."""
+        for entity in self.covered:
+            if maker == entity.maker or (brand is not None and brand in entity.brands):
+                return entity
+        return None
+
+
+def _err(file: str, where: str, message: str) -> KnowledgeError:
+    return KnowledgeError(f"knowledge {file}: {where}: {message}")
+
+
+def _regex(file: str, where: str, raw: Any) -> re.Pattern[str]:
+    if not isinstance(raw, str) or not raw:
+        raise _err(file, where, "needs a non-empty regex string")
+    try:
+        return re.compile(raw, re.IGNORECASE)
+    except re.error as e:
+        raise _err(file, where, f"bad regex {raw!r}: {e}") from e
+
+
+def _weight(file: str, where: str, raw: Any) -> float:
+    if not isinstance(raw, int | float) or not 0 < raw <= 1:
+        raise _err(file, f"{where}.weight", f"must be a number in (0, 1], got {raw!r}")
+    return float(raw)
+
+
+def _source(file: str, where: str, raw: Any) -> str:
+    if not isinstance(raw, str) or not raw.strip():
+        raise _err(file, f"{where}.source", "every entry must name its public source")
+    return raw.strip()
+
+
+def _device_type(file: str, where: str, raw: Any) -> DeviceType | None:
+    if raw is None:
+        return None
+    try:
+        return DeviceType(raw)
+    except ValueError as e:
+        raise _err(file, f"{where}.device_type", f"unknown device type {raw!r}") from e
+
+
+def parse_fingerprints(file: str, data: Any) -> list[Fingerprint]:
+    """Validate one ``fingerprints/*.yaml`` document."""
+    if not isinstance(data, dict) or not isinstance(data.get("fingerprints"), list):
+        raise _err(file, "top level", "needs a 'fingerprints' list")
+    result = []
+    for index, raw in enumerate(data["fingerprints"]):
+        where = f"fingerprints[{index}]"
+        if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+            raise _err(file, where, "needs a string 'id'")
+        where = f"{where} ({raw['id']})"
+        unknown = set(raw) - _FP_KEYS
+        if unknown:
+            raise _err(file, where, f"unknown key(s) {', '.join(sorted(unknown))}")
+        signals = raw.get("signals")
+        if isinstance(signals, str):
+            signals = [signals]
+        if not isinstance(signals, list) or not signals or not all(isinstance(s, str) for s in signals):
+            raise _err(file, f"{where}.signals", "must be a list of signal keys")
+        pattern = _regex(file, f"{where}.pattern", raw.get("pattern"))
+        device_type = _device_type(file, where, raw.get("device_type"))
+        if not (raw.get("maker") or raw.get("brand") or device_type or
+                {"model", "firmware"} & set(pattern.groupindex)):
+            raise _err(file, where, "claims nothing (no maker, brand, device_type or group)")
+        result.append(Fingerprint(
+            raw["id"], tuple(signals), pattern, raw.get("maker"), raw.get("brand"), device_type,
+            _weight(file, where, raw.get("weight")), _source(file, where, raw.get("source")),
+        ))
+    return result
+
+
+def parse_oui(file: str, data: Any) -> list[OuiAlias]:
+    """Validate ``oui.yaml``."""
+    entries = data.get("orgs") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise _err(file, "top level", "needs an 'orgs' list")
+    result = []
+    for index, raw in enumerate(entries):
+        where = f"orgs[{index}]"
+        if not isinstance(raw, dict) or not (raw.get("maker") or raw.get("brand")):
+            raise _err(file, where, "needs a maker or a brand")
+        result.append(OuiAlias(_regex(file, f"{where}.pattern", raw.get("pattern")),
+                               raw.get("maker"), raw.get("brand"),
+                               _weight(file, where, raw.get("weight")),
+                               _source(file, where, raw.get("source"))))
+    return result
+
+
+def parse_oem(file: str, data: Any) -> list[OemBrand]:
+    """Validate ``oem.yaml``."""
+    entries = data.get("brands") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise _err(file, "top level", "needs a 'brands' list")
+    result = []
+    for index, raw in enumerate(entries):
+        where = f"brands[{index}]"
+        if not isinstance(raw, dict) or not isinstance(raw.get("brand"), str):
+            raise _err(file, where, "needs a string 'brand'")
+        makers = raw.get("makers")
+        if not isinstance(makers, list) or not makers:
+            raise _err(file, f"{where}.makers", "needs a non-empty list of makers")
+        result.append(OemBrand(raw["brand"], tuple(raw.get("aliases") or ()), tuple(makers),
+                               _weight(file, where, raw.get("weight")),
+                               _source(file, where, raw.get("source"))))
+    return result
+
+
+def parse_covered(file: str, data: Any) -> list[CoveredEntity]:
+    """Validate ``covered.yaml``."""
+    entries = data.get("entities") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise _err(file, "top level", "needs an 'entities' list")
+    result = []
+    for index, raw in enumerate(entries):
+        where = f"entities[{index}]"
+        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not isinstance(
+            raw.get("maker"), str
+        ):
+            raise _err(file, where, "needs string 'name' and 'maker'")
+        applies = frozenset(
+            t for t in (_device_type(file, where, v) for v in raw.get("applies_to") or ()) if t
+        )
+        result.append(CoveredEntity(raw["name"], raw["maker"], tuple(raw.get("brands") or ()),
+                                    applies, tuple(raw.get("lists") or ()),
+                                    _source(file, where, raw.get("source"))))
+    return result
+
+
+def _yaml(entry: Traversable, label: str) -> Any:
+    try:
+        return yaml.safe_load(entry.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise KnowledgeError(f"knowledge {label}: not valid YAML: {e}") from e
+
+
+@cache
+def load_knowledge() -> Knowledge:
+    """The knowledge base shipped in ``coverwatch/knowledge``."""
+    root = resources.files("coverwatch") / "knowledge"
+    fingerprints: list[Fingerprint] = []
+    for entry in sorted((root / "fingerprints").iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml"):
+            label = f"fingerprints/{entry.name}"
+            fingerprints += parse_fingerprints(label, _yaml(entry, label))
+    seen: set[str] = set()
+    for fp in fingerprints:
+        if fp.id in seen:
+            raise KnowledgeError(f"knowledge fingerprints: id {fp.id!r} is used twice")
+        seen.add(fp.id)
+    return Knowledge.build(
+        fingerprints,
+        parse_oui("oui.yaml", _yaml(root / "oui.yaml", "oui.yaml")),
+        parse_oem("oem.yaml", _yaml(root / "oem.yaml", "oem.yaml")),
+        parse_covered("covered.yaml", _yaml(root / "covered.yaml", "covered.yaml")),
+    )

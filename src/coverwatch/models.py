@@ -1,0 +1,145 @@
+"""The typed records that flow through the pipeline: observations in, attributions out.
+
+Sources produce `Observation`s; `identify` turns a host's observations into an `Attribution`
+carrying its `Evidence`; the store keeps both. All are frozen: use `dataclasses.replace`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+
+class DeviceType(str, Enum):
+    """What kind of host a device is, as far as the evidence says."""
+
+    CAMERA = "camera"
+    NVR = "nvr"
+    DVR = "dvr"
+    ENCODER = "encoder"
+    PRINTER = "printer"
+    SERVER = "server"
+    WORKSTATION = "workstation"
+
+
+#: Device types that record or produce video: the estate coverwatch audits.
+VIDEO_TYPES = frozenset({DeviceType.CAMERA, DeviceType.NVR, DeviceType.DVR, DeviceType.ENCODER})
+
+
+class ObsStatus(str, Enum):
+    """Whether a probe got an answer; failure is data, not an exception."""
+
+    OK = "ok"
+    TIMEOUT = "timeout"
+    REFUSED = "refused"
+    CLOSED = "closed"
+    MALFORMED = "malformed"
+    ERROR = "error"
+
+
+class SourceKind(str, Enum):
+    """How an observation was learned."""
+
+    SCAN = "scan"
+    DISCOVERY = "discovery"
+    IMPORT = "import"
+    CAPTURE = "capture"
+    JSONL = "jsonl"
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One thing a host said (or failed to say) on one port and protocol."""
+
+    ip: str
+    """Address of the host the observation is about."""
+    signal: str
+    """Dotted signal key from the JSONL contract, e.g. ``http.server`` or ``tcp.port``."""
+    value: str
+    """What the host said, as text (already size-limited by the probe)."""
+    port: int | None = None
+    """TCP/UDP port the answer came from, when there was one."""
+    protocol: str = ""
+    """Probe protocol: http, https, rtsp, onvif, tls, banner, tcp, ..."""
+    status: ObsStatus = ObsStatus.OK
+    """Whether the probe got an answer; non-OK observations carry the reason in ``value``."""
+    source: SourceKind = SourceKind.SCAN
+    """How coverwatch learned it."""
+    observed_at: datetime | None = None
+    """When it was observed (UTC)."""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One signal that moved an attribution, and the knowledge entry it matched."""
+
+    signal: str
+    """The observation's signal key."""
+    value: str
+    """The observed value (truncated for display)."""
+    matched: str
+    """Id of the knowledge entry that matched, e.g. ``fp:hikvision-app-webs``."""
+    source: str
+    """Public source of that knowledge entry."""
+    maker: str | None = None
+    """Maker this evidence points to, if any."""
+    brand: str | None = None
+    """Brand this evidence points to, if any."""
+    weight: float = 0.0
+    """How strongly it points there (0-1)."""
+    conflicts: bool = False
+    """True when it points to a maker other than the attributed one."""
+
+    def to_json(self) -> dict[str, object]:
+        """The evidence item as in the JSONL contract, plus coverwatch's extra keys."""
+        return {
+            "signal": self.signal,
+            "value": self.value,
+            "matched": self.matched,
+            "source": self.source,
+            "maker": self.maker,
+            "brand": self.brand,
+            "weight": round(self.weight, 3),
+            "conflicts": self.conflicts,
+        }
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Who made a host and what it is, with every piece of evidence and a confidence."""
+
+    maker: str | None = None
+    """The real manufacturer (the firmware's maker for white-label devices); None if unknown."""
+    brand: str | None = None
+    """The name on the box; equals ``maker`` unless the device is a rebrand."""
+    model: str | None = None
+    """Model number as the device reports it."""
+    firmware: str | None = None
+    """Firmware version string as the device reports it."""
+    device_type: DeviceType | None = None
+    """Camera, NVR, DVR, ...; None if the evidence does not say."""
+    covered: str | None = None
+    """Name of the covered entity (FCC Covered List / NDAA 889) that made it, or None."""
+    confidence: float = 0.0
+    """0-1: how sure the maker claim is; lowered by conflicting evidence."""
+    evidence: tuple[Evidence, ...] = field(default_factory=tuple)
+    """Every signal that moved the attribution, conflicting ones included."""
+
+    @property
+    def rebranded(self) -> bool:
+        """True when the brand on the box differs from the real maker."""
+        return bool(self.maker and self.brand and self.brand != self.maker)
+
+    def to_json(self) -> dict[str, object]:
+        """The attribution keys of the JSONL contract."""
+        return {
+            "maker": self.maker,
+            "brand": self.brand,
+            "model": self.model,
+            "firmware": self.firmware,
+            "device_type": self.device_type.value if self.device_type else None,
+            "covered": self.covered,
+            "confidence": round(self.confidence, 3),
+            "evidence": [e.to_json() for e in self.evidence],
+        }

@@ -1,0 +1,1 @@
+"""Network probes: ``transport`` owns every socket; the other modules turn bytes into facts."""

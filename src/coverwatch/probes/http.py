@@ -1,0 +1,147 @@
+"""HTTP probe: build a bounded GET, decide when a reply is complete, and parse it into signals.
+
+Parsing uses h11 (a maintained sans-IO HTTP/1.1 library); the title comes from the stdlib
+HTML parser. Everything returned is text, truncated, and safe to store.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import h11
+
+#: How much of a page body we keep as evidence.
+BODY_KEEP = 4096
+_MAX_FIELD = 512
+
+
+def build_request(host: str, path: str = "/", method: str = "GET", body: bytes = b"",
+                  extra_headers: list[tuple[str, str]] | None = None) -> bytes:
+    """An HTTP/1.1 request that asks the server to close the connection after replying."""
+    headers = [
+        ("Host", host),
+        ("User-Agent", "coverwatch/0.1 (+inventory audit)"),
+        ("Accept", "*/*"),
+        ("Connection", "close"),
+        *(extra_headers or []),
+    ]
+    if body or method == "POST":
+        headers.append(("Content-Length", str(len(body))))
+    head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
+    return head.encode("ascii") + b"\r\n" + body
+
+
+_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d{1,12})", re.IGNORECASE)
+
+
+def is_complete(buffer: bytes) -> bool:
+    """True once the head and, when a Content-Length is given, the whole body arrived."""
+    head_end = buffer.find(b"\r\n\r\n")
+    if head_end < 0:
+        return False
+    match = _CONTENT_LENGTH.search(buffer[:head_end + 2])
+    if match is None:
+        return False  # chunked or close-delimited: read to EOF (bounded by the transport)
+    return len(buffer) - head_end - 4 >= int(match.group(1))
+
+
+class _TitleParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self._in_title = False
+        self.title: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "title" and self.title is None:
+            self._in_title = True
+            self.title = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title and self.title is not None and len(self.title) < _MAX_FIELD:
+            self.title += data
+
+
+def clean_text(text: str, limit: int = _MAX_FIELD) -> str:
+    """One line of printable text, whitespace collapsed, at most ``limit`` characters."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())[:limit]
+
+
+def _title(body: str) -> str | None:
+    parser = _TitleParser()
+    try:
+        parser.feed(body[:65536])
+        parser.close()
+    except AssertionError:  # NOTE: HTMLParser raises AssertionError on some broken markup
+        return None
+    return " ".join(parser.title.split())[:_MAX_FIELD] if parser.title else None
+
+
+class MalformedReply(ValueError):
+    """The bytes are not a parsable HTTP response."""
+
+
+def parse_response(data: bytes, method: str = "GET") -> tuple[int, dict[str, str], str]:
+    """Parse a (possibly truncated) response into status, lower-cased headers, decoded body.
+
+    Raises MalformedReply when the bytes are not HTTP.
+    """
+    conn = h11.Connection(our_role=h11.CLIENT, max_incomplete_event_size=64 * 1024)
+    conn.send(h11.Request(method=method, target="/", headers=[("Host", "x")]))
+    conn.send(h11.EndOfMessage())
+    try:
+        conn.receive_data(data)
+        conn.receive_data(b"")
+        status = 0
+        headers: dict[str, str] = {}
+        body = bytearray()
+        while True:
+            event = conn.next_event()
+            if isinstance(event, h11.Response | h11.InformationalResponse):
+                status = event.status_code
+                headers = {}
+                for name, value in event.headers:
+                    key = name.decode("latin-1").lower()
+                    text = value.decode("latin-1")
+                    headers[key] = f"{headers[key]}, {text}" if key in headers else text
+            elif isinstance(event, h11.Data):
+                body += event.data
+            elif event is h11.NEED_DATA or isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
+                break
+            elif event is h11.PAUSED:
+                break
+    except h11.RemoteProtocolError as e:
+        if status:  # head parsed; body framing broken (truncated chunk, early close): keep it
+            return status, headers, body.decode("utf-8", "replace")
+        raise MalformedReply(f"not an HTTP response: {e}") from e
+    if not status:
+        raise MalformedReply("no HTTP status line in reply")
+    return status, headers, _decode(bytes(body), headers.get("content-type", ""))
+
+
+def _decode(body: bytes, content_type: str) -> str:
+    match = re.search(r"charset=([\w-]+)", content_type, re.IGNORECASE)
+    encoding = match.group(1) if match else "utf-8"
+    try:
+        return body.decode(encoding, "replace")
+    except LookupError:
+        return body.decode("utf-8", "replace")
+
+
+def signals(status: int, headers: dict[str, str], body: str) -> dict[str, str]:
+    """The JSONL signal keys an HTTP reply yields."""
+    result = {"http.status": str(status)}
+    for header, key in (("server", "http.server"), ("www-authenticate", "http.www_authenticate"),
+                        ("location", "http.location")):
+        if header in headers:
+            result[key] = clean_text(headers[header])
+    title = _title(body)
+    if title:
+        result["http.title"] = title
+    if body.strip():
+        result["http.body"] = body[:BODY_KEEP]
+    return result

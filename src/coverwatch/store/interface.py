@@ -1,0 +1,96 @@
+"""The inventory seam: where devices, scans and observation history are kept."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from coverwatch.errors import StoreError
+from coverwatch.models import Attribution, Observation
+
+__all__ = ["DeviceRecord", "HostResult", "Inventory", "ScanRecord", "StoreError"]
+
+
+@dataclass(frozen=True)
+class HostResult:
+    """What one scan learned about one host."""
+
+    ip: str
+    """The host's address."""
+    observations: tuple[Observation, ...]
+    """Everything it said, failures included."""
+    attribution: Attribution
+    """Who made it, from those observations."""
+    mac: str | None = None
+    """Its MAC address, when a source knew it."""
+
+
+@dataclass(frozen=True)
+class ScanRecord:
+    """One recorded scan."""
+
+    id: int
+    """Scan number, increasing."""
+    started_at: datetime
+    """When it started (UTC)."""
+    finished_at: datetime | None
+    """When it finished (UTC)."""
+    site: str
+    """Site label given with --site."""
+    targets: list[str]
+    """Targets as the user gave them."""
+    options: dict[str, object]
+    """Scan options (ports, timeout, ...); never credentials."""
+    hosts_found: int
+    """Hosts that answered on at least one port."""
+
+
+@dataclass(frozen=True)
+class DeviceRecord:
+    """A device in the inventory: its latest attribution plus where and when it was seen."""
+
+    ip: str
+    mac: str | None
+    site: str
+    attribution: Attribution
+    open_ports: list[int] = field(default_factory=list)
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+
+    def to_json(self) -> dict[str, object]:
+        """The ``devices --json`` object: identify's field names plus inventory fields."""
+        return {
+            "ip": self.ip,
+            "mac": self.mac,
+            **self.attribution.to_json(),
+            "site": self.site,
+            "open_ports": self.open_ports,
+            "first_seen": self.first_seen.isoformat() if self.first_seen else None,
+            "last_seen": self.last_seen.isoformat() if self.last_seen else None,
+        }
+
+
+class Inventory(ABC):
+    """Stores scans and devices; every write is all-or-nothing."""
+
+    @abstractmethod
+    def record_scan(self, site: str, targets: list[str], options: dict[str, object],
+                    started_at: datetime, hosts: list[HostResult]) -> int:
+        """Store a finished scan and update its devices; returns the scan id."""
+
+    @abstractmethod
+    def devices(self, site: str | None = None) -> list[DeviceRecord]:
+        """Devices, optionally of one site, ordered by site and address."""
+
+    @abstractmethod
+    def scans(self) -> list[ScanRecord]:
+        """Every recorded scan, oldest first."""
+
+    @abstractmethod
+    def observations(self, ip: str, site: str | None = None) -> list[Observation]:
+        """A device's observation history, oldest first."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection pool."""

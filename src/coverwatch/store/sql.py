@@ -1,0 +1,251 @@
+"""SqlInventory: the inventory in SQLite (default) or PostgreSQL, through SQLAlchemy Core.
+
+Schema version 1. Every scan is written in one transaction, so a failed or interrupted write
+leaves the inventory as it was. Foreign databases are refused, never modified.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+
+from coverwatch.models import Attribution, DeviceType, Evidence, Observation, ObsStatus, SourceKind
+from coverwatch.store.interface import DeviceRecord, HostResult, Inventory, ScanRecord, StoreError
+
+SCHEMA_VERSION = 1
+
+metadata = sa.MetaData()
+
+meta = sa.Table(
+    "coverwatch_meta", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(256), nullable=False),
+)
+scans = sa.Table(
+    "scans", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("site", sa.String(128), nullable=False),
+    sa.Column("targets", sa.Text, nullable=False),
+    sa.Column("options", sa.Text, nullable=False),
+    sa.Column("hosts_found", sa.Integer, nullable=False, default=0),
+)
+devices = sa.Table(
+    "devices", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("site", sa.String(128), nullable=False),
+    sa.Column("ip", sa.String(64), nullable=False),
+    sa.Column("mac", sa.String(32)),
+    sa.Column("maker", sa.String(128)),
+    sa.Column("brand", sa.String(128)),
+    sa.Column("model", sa.String(256)),
+    sa.Column("firmware", sa.String(256)),
+    sa.Column("device_type", sa.String(32)),
+    sa.Column("covered", sa.String(256)),
+    sa.Column("confidence", sa.Float, nullable=False, default=0.0),
+    sa.Column("evidence", sa.Text, nullable=False, default="[]"),
+    sa.Column("open_ports", sa.Text, nullable=False, default="[]"),
+    sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_scan_id", sa.Integer, sa.ForeignKey("scans.id")),
+    sa.UniqueConstraint("site", "ip", name="uq_devices_site_ip"),
+)
+observations = sa.Table(
+    "observations", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("scan_id", sa.Integer, sa.ForeignKey("scans.id"), nullable=False, index=True),
+    sa.Column("device_id", sa.Integer, sa.ForeignKey("devices.id"), nullable=False, index=True),
+    sa.Column("port", sa.Integer),
+    sa.Column("protocol", sa.String(32), nullable=False),
+    sa.Column("signal", sa.String(128), nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("observed_at", sa.DateTime(timezone=True)),
+)
+
+
+def database_url(db: str) -> str:
+    """A SQLAlchemy URL from ``--db``: a URL is kept, anything else is a SQLite file path."""
+    if "://" in db:
+        return db
+    return f"sqlite:///{Path(db).expanduser()}"
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)  # SQLite drops the zone; we only ever store UTC
+    return value
+
+
+def _evidence_from_json(text: str) -> tuple[Evidence, ...]:
+    items = json.loads(text or "[]")
+    return tuple(
+        Evidence(i["signal"], i["value"], i["matched"], i["source"], i.get("maker"),
+                 i.get("brand"), float(i.get("weight", 0)), bool(i.get("conflicts", False)))
+        for i in items
+    )
+
+
+class SqlInventory(Inventory):
+    """The inventory behind a SQLAlchemy engine."""
+
+    def __init__(self, db: str) -> None:
+        self.label = db
+        url = database_url(db)
+        if url.startswith("sqlite:///"):
+            path = Path(url.removeprefix("sqlite:///"))
+            if path.is_dir():
+                raise StoreError(f"{db}: is a directory, not a database file")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise StoreError(f"{db}: cannot create folder {path.parent}: {e.strerror}") from e
+        try:
+            self.engine: Engine = sa.create_engine(url)
+        except (ArgumentError, SQLAlchemyError, ImportError) as e:
+            raise StoreError(f"{db}: cannot open database: {e.__class__.__name__}") from e
+        self._prepare()
+
+    def _fail(self, action: str, e: Exception) -> StoreError:
+        detail = getattr(e, "orig", None) or e
+        text = str(detail).splitlines()[0] if str(detail) else e.__class__.__name__
+        return StoreError(f"{self.label}: cannot {action}: {text}")
+
+    def _prepare(self) -> None:
+        """Create the schema in an empty database; refuse foreign or newer ones."""
+        try:
+            with self.engine.begin() as conn:
+                existing = set(sa.inspect(conn).get_table_names())
+                if not existing:
+                    metadata.create_all(conn)
+                    conn.execute(meta.insert().values(key="schema_version",
+                                                      value=str(SCHEMA_VERSION)))
+                    return
+                if meta.name not in existing:
+                    raise StoreError(f"{self.label}: is a database but not a coverwatch inventory")
+                version = conn.execute(
+                    sa.select(meta.c.value).where(meta.c.key == "schema_version")
+                ).scalar_one_or_none()
+                if version is None or int(version) > SCHEMA_VERSION:
+                    raise StoreError(
+                        f"{self.label}: inventory schema {version} is newer than this coverwatch "
+                        f"understands ({SCHEMA_VERSION}); upgrade coverwatch"
+                    )
+        except (DBAPIError, SQLAlchemyError) as e:
+            raise self._fail("open it as a database", e) from e
+
+    def record_scan(self, site: str, targets: list[str], options: dict[str, object],
+                    started_at: datetime, hosts: list[HostResult]) -> int:
+        finished = datetime.now(UTC)
+        try:
+            with self.engine.begin() as conn:
+                scan_id = conn.execute(scans.insert().values(
+                    started_at=started_at, finished_at=finished, site=site,
+                    targets=json.dumps(targets), options=json.dumps(options, default=str),
+                    hosts_found=len(hosts),
+                )).inserted_primary_key[0]
+                for host in hosts:
+                    device_id = self._upsert_device(conn, site, host, scan_id, finished)
+                    rows = [self._observation_row(o, scan_id, device_id) for o in host.observations]
+                    if rows:
+                        conn.execute(observations.insert(), rows)
+        except (DBAPIError, SQLAlchemyError) as e:
+            raise self._fail("record the scan (nothing was written)", e) from e
+        return int(scan_id)
+
+    @staticmethod
+    def _observation_row(o: Observation, scan_id: int, device_id: int) -> dict[str, Any]:
+        return {"scan_id": scan_id, "device_id": device_id, "port": o.port,
+                "protocol": o.protocol or o.signal.split(".")[0], "signal": o.signal,
+                "value": o.value, "status": o.status.value, "source": o.source.value,
+                "observed_at": o.observed_at}
+
+    @staticmethod
+    def _upsert_device(conn: Connection, site: str, host: HostResult, scan_id: int,
+                       seen: datetime) -> int:
+        a = host.attribution
+        ports = sorted({o.port for o in host.observations if o.signal == "tcp.port" and o.port})
+        values = {
+            "maker": a.maker, "brand": a.brand, "model": a.model, "firmware": a.firmware,
+            "device_type": a.device_type.value if a.device_type else None,
+            "covered": a.covered, "confidence": a.confidence,
+            "evidence": json.dumps([e.to_json() for e in a.evidence]),
+            "open_ports": json.dumps(ports), "last_seen": seen, "last_scan_id": scan_id,
+        }
+        where = (devices.c.site == site) & (devices.c.ip == host.ip)
+        existing = conn.execute(sa.select(devices.c.id, devices.c.mac).where(where)).first()
+        if existing is None:
+            return int(conn.execute(devices.insert().values(
+                site=site, ip=host.ip, mac=host.mac, first_seen=seen, **values
+            )).inserted_primary_key[0])
+        conn.execute(devices.update().where(devices.c.id == existing.id).values(
+            mac=host.mac or existing.mac, **values))
+        return int(existing.id)
+
+    def devices(self, site: str | None = None) -> list[DeviceRecord]:
+        query = sa.select(devices)
+        if site is not None:
+            query = query.where(devices.c.site == site)
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).mappings().all()
+        except (DBAPIError, SQLAlchemyError) as e:
+            raise self._fail("read devices", e) from e
+        records = [self._device(r) for r in rows]
+        return sorted(records, key=lambda d: (d.site, _ip_key(d.ip)))
+
+    @staticmethod
+    def _device(row: Any) -> DeviceRecord:
+        attribution = Attribution(
+            row["maker"], row["brand"], row["model"], row["firmware"],
+            DeviceType(row["device_type"]) if row["device_type"] else None, row["covered"],
+            float(row["confidence"]), _evidence_from_json(row["evidence"]),
+        )
+        return DeviceRecord(row["ip"], row["mac"], row["site"], attribution,
+                            json.loads(row["open_ports"]), _aware(row["first_seen"]),
+                            _aware(row["last_seen"]))
+
+    def scans(self) -> list[ScanRecord]:
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(sa.select(scans).order_by(scans.c.id)).mappings().all()
+        except (DBAPIError, SQLAlchemyError) as e:
+            raise self._fail("read scans", e) from e
+        return [ScanRecord(r["id"], _aware(r["started_at"]) or datetime.now(UTC),
+                           _aware(r["finished_at"]), r["site"], json.loads(r["targets"]),
+                           json.loads(r["options"]), r["hosts_found"]) for r in rows]
+
+    def observations(self, ip: str, site: str | None = None) -> list[Observation]:
+        query = (sa.select(observations, devices.c.ip)
+                 .join(devices, devices.c.id == observations.c.device_id)
+                 .where(devices.c.ip == ip).order_by(observations.c.id))
+        if site is not None:
+            query = query.where(devices.c.site == site)
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).mappings().all()
+        except (DBAPIError, SQLAlchemyError) as e:
+            raise self._fail("read observations", e) from e
+        return [Observation(r["ip"], r["signal"], r["value"], r["port"], r["protocol"],
+                            ObsStatus(r["status"]), SourceKind(r["source"]),
+                            _aware(r["observed_at"])) for r in rows]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _ip_key(ip: str) -> tuple[int, int]:
+    try:
+        address = ipaddress.ip_address(ip)
+        return address.version, int(address)
+    except ValueError:
+        return 9, 0

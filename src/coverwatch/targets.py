@@ -1,0 +1,122 @@
+"""Scan targets: addresses, CIDRs, ranges, hostnames and @files, expanded to host addresses.
+
+The expanded list *is* the declared scope: nothing outside it is ever contacted.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from coverwatch.errors import TargetError
+
+#: Refuse to expand more hosts than this unless the caller raises the limit.
+DEFAULT_MAX_HOSTS = 65_536
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _expand_range(text: str) -> Iterator[IPAddress]:
+    """``127.31.0.1-200`` or ``127.31.0.1-127.31.0.200``."""
+    first_text, _, last_text = text.partition("-")
+    first = ipaddress.ip_address(first_text.strip())
+    last_text = last_text.strip()
+    if "." in last_text or ":" in last_text:
+        last = ipaddress.ip_address(last_text)
+    elif isinstance(first, ipaddress.IPv4Address) and last_text.isdigit():
+        octets = str(first).split(".")
+        last = ipaddress.ip_address(".".join([*octets[:3], last_text]))
+    else:
+        raise ValueError(f"bad range end {last_text!r}")
+    if last.version != first.version or int(last) < int(first):
+        raise ValueError("range end is before its start")
+    for value in range(int(first), int(last) + 1):
+        yield ipaddress.ip_address(value)
+
+
+def _expand_one(target: str) -> Iterator[IPAddress]:
+    """Expand one target token; raises ValueError or OSError on bad syntax / unknown names."""
+    if "/" in target:
+        net = ipaddress.ip_network(target, strict=False)
+        if net.num_addresses <= 2:
+            yield from net
+        else:
+            yield from net.hosts()
+        return
+    if "-" in target and target[0].isdigit() and not target.replace(".", "").isalpha():
+        try:
+            yield from _expand_range(target)
+            return
+        except ValueError:
+            if target.count(".") == 3 and target.split("-")[0].replace(".", "").isdigit():
+                raise
+    try:
+        yield ipaddress.ip_address(target)
+        return
+    except ValueError:
+        pass
+    if not _looks_like_hostname(target):
+        raise ValueError("not an address, CIDR, range or hostname")
+    infos = socket.getaddrinfo(target, None, type=socket.SOCK_STREAM)
+    seen: set[str] = set()
+    for info in infos:
+        address = str(info[4][0])
+        if address not in seen:
+            seen.add(address)
+            yield ipaddress.ip_address(address)
+
+
+def _looks_like_hostname(text: str) -> bool:
+    labels = text.rstrip(".").split(".")
+    return all(
+        0 < len(label) <= 63 and label.replace("-", "").replace("_", "").isalnum()
+        for label in labels
+    ) and not text.replace(".", "").isdigit()
+
+
+def _read_target_file(path: str) -> list[str]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise TargetError(f"cannot read target file {path}: {getattr(e, 'strerror', None) or e}") from e
+    tokens: list[str] = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0]
+        tokens.extend(line.replace(",", " ").split())
+    return tokens
+
+
+def expand_targets(targets: Iterable[str], max_hosts: int = DEFAULT_MAX_HOSTS) -> list[str]:
+    """Expand target tokens to a de-duplicated, ordered list of addresses.
+
+    Raises TargetError naming the bad token, or when the scope exceeds ``max_hosts``.
+    """
+    result: dict[str, None] = {}
+    queue = list(targets)
+    for token in queue:
+        token = token.strip()
+        if not token:
+            continue
+        if token.startswith("@"):
+            for inner in _read_target_file(token[1:]):
+                if inner.startswith("@"):
+                    raise TargetError(f"{token[1:]}: nested @file {inner!r} is not allowed")
+                queue.append(inner)
+            continue
+        try:
+            for address in _expand_one(token):
+                result[str(address)] = None
+                if len(result) > max_hosts:
+                    raise TargetError(
+                        f"targets expand to more than {max_hosts} hosts; "
+                        "narrow them or raise --max-hosts"
+                    )
+        except socket.gaierror as e:
+            raise TargetError(f"target {token!r}: cannot resolve host name ({e.strerror})") from e
+        except ValueError as e:
+            raise TargetError(f"target {token!r}: {e}") from e
+    if not result:
+        raise TargetError("no targets given")
+    return list(result)
