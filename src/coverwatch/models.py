@@ -126,11 +126,6 @@ class Attribution:
     evidence: tuple[Evidence, ...] = field(default_factory=tuple)
     """Every signal that moved the attribution, conflicting ones included."""
 
-    @property
-    def rebranded(self) -> bool:
-        """True when the brand on the box differs from the real maker."""
-        return bool(self.maker and self.brand and self.brand != self.maker)
-
     def to_json(self) -> dict[str, object]:
         """The attribution keys of the JSONL contract."""
         return {

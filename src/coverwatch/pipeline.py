@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
-from coverwatch.identify import identify_host
+from coverwatch.identify import identify_host, load_knowledge
 from coverwatch.models import VIDEO_TYPES
 from coverwatch.observer import NULL_OBSERVER, Observer
 from coverwatch.sources.active import ActiveScanSource, ScanOptions
@@ -71,6 +71,7 @@ class Summary:
 
 def summarise(devices: list[DeviceRecord]) -> Summary:
     """Counts over the video devices (cameras, NVRs, DVRs, encoders) and everything else."""
+    kb = load_knowledge()
     video = [d for d in devices if d.attribution.device_type in VIDEO_TYPES]
     types = Counter(d.attribution.device_type.value if d.attribution.device_type else "unknown"
                     for d in devices)
@@ -79,7 +80,7 @@ def summarise(devices: list[DeviceRecord]) -> Summary:
     rebranded = [
         {"ip": d.ip, "brand": d.attribution.brand or "", "maker": d.attribution.maker or "",
          "model": d.attribution.model or ""}
-        for d in devices if d.attribution.rebranded
+        for d in devices if kb.is_rebrand(d.attribution.maker, d.attribution.brand)
     ]
     return Summary(
         devices=len(devices), video_devices=len(video), by_type=dict(types.most_common()),

@@ -55,6 +55,8 @@ class OemBrand:
     makers: tuple[str, ...]
     weight: float
     source: str
+    white_label: bool
+    """True for another company's brand on the maker's firmware; False for an owned sub-brand."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,13 @@ class Knowledge:
             if folded == entry.brand.casefold() or folded in (a.casefold() for a in entry.aliases):
                 return entry
         return None
+
+    def is_rebrand(self, maker: str | None, brand: str | None) -> bool:
+        """True when ``brand`` is a white label on ``maker``'s firmware (not an owned sub-brand)."""
+        if not maker or not brand or brand == maker:
+            return False
+        entry = self.oem_brand(brand)
+        return entry is None or entry.white_label
 
     def covered_entity(self, maker: str | None, brand: str | None) -> CoveredEntity | None:
         """The covered entity that made a device of this maker (or owns this brand)."""
@@ -212,9 +221,13 @@ def parse_oem(file: str, data: Any) -> list[OemBrand]:
         makers = raw.get("makers")
         if not isinstance(makers, list) or not makers:
             raise _err(file, f"{where}.makers", "needs a non-empty list of makers")
+        relation = raw.get("relation")
+        if relation not in ("sub-brand", "white-label"):
+            raise _err(file, f"{where}.relation", f"must be sub-brand or white-label, got {relation!r}")
         result.append(OemBrand(raw["brand"], tuple(raw.get("aliases") or ()), tuple(makers),
                                _weight(file, where, raw.get("weight")),
-                               _source(file, where, raw.get("source"))))
+                               _source(file, where, raw.get("source")),
+                               relation == "white-label"))
     return result
 
 

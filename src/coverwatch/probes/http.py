@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
 
 import h11
 
@@ -145,3 +146,17 @@ def signals(status: int, headers: dict[str, str], body: str) -> dict[str, str]:
     if body.strip():
         result["http.body"] = body[:BODY_KEEP]
     return result
+
+
+def same_origin_redirect(status: int, headers: dict[str, str], path: str, authority: str,
+                         port: int) -> str | None:
+    """The path a 3xx reply points to, if it stays on the same host and port; else None."""
+    location = headers.get("location")
+    if status not in (301, 302, 303, 307, 308) or not location:
+        return None
+    target = urlsplit(urljoin(f"http://{authority}:{port}{path}", location.strip()))
+    effective_port = target.port or (443 if target.scheme == "https" else 80)
+    if target.hostname != authority.strip("[]") or effective_port != port:
+        return None
+    new_path = (target.path or "/") + (f"?{target.query}" if target.query else "")
+    return None if new_path == path else new_path

@@ -38,6 +38,9 @@ class Probe(str, Enum):
     BANNER = "banner"
 
 
+#: Same-origin redirects followed from the root page (as a browser would, but bounded).
+MAX_REDIRECTS = 2
+
 PORT_PROBES: dict[int, Probe] = {
     80: Probe.HTTP, 8080: Probe.HTTP, 8000: Probe.HTTP, 2020: Probe.HTTP, 8899: Probe.HTTP,
     443: Probe.HTTPS, 8443: Probe.HTTPS,
@@ -169,21 +172,28 @@ class ActiveScanSource(Source):
     async def _probe_http(self, host: _Host, port: int, tls_wrapped: bool) -> None:
         protocol = "https" if tls_wrapped else "http"
         authority = host.ip if ":" not in host.ip else f"[{host.ip}]"
-        try:
-            reply, cert = await self._exchange(
-                host, port, http.build_request(f"{authority}:{port}"), tls_wrapped, http.is_complete
-            )
-        except ProbeFailure as failure:
-            host.fail(port, protocol, failure.status, failure.reason)
-            return
-        if cert:
-            host.add(port, "tls", tls.certificate_signals(cert))
-        try:
-            status, headers, body = http.parse_response(reply)
-        except http.MalformedReply as e:
-            host.fail(port, protocol, ObsStatus.MALFORMED, str(e))
-            return
-        host.add(port, protocol, http.signals(status, headers, body))
+        path = "/"
+        for hop in range(1 + MAX_REDIRECTS):
+            try:
+                reply, cert = await self._exchange(
+                    host, port, http.build_request(f"{authority}:{port}", path), tls_wrapped,
+                    http.is_complete,
+                )
+            except ProbeFailure as failure:
+                host.fail(port, protocol, failure.status, failure.reason)
+                return
+            if cert and hop == 0:
+                host.add(port, "tls", tls.certificate_signals(cert))
+            try:
+                status, headers, body = http.parse_response(reply)
+            except http.MalformedReply as e:
+                host.fail(port, protocol, ObsStatus.MALFORMED, str(e))
+                return
+            host.add(port, protocol, http.signals(status, headers, body))
+            next_path = http.same_origin_redirect(status, headers, path, authority, port)
+            if next_path is None:
+                break
+            path = next_path
         await self._probe_onvif(host, port, tls_wrapped, authority)
 
     async def _soap(self, host: _Host, port: int, tls_wrapped: bool, authority: str,
