@@ -112,7 +112,7 @@ class Attribution:
     maker: str | None = None
     """The real manufacturer (the firmware's maker for white-label devices); None if unknown."""
     brand: str | None = None
-    """The name on the box; equals ``maker`` unless the device is a rebrand."""
+    """The name on the box (a rebrand's own name); None when no evidence names the brand."""
     model: str | None = None
     """Model number as the device reports it."""
     firmware: str | None = None

@@ -135,7 +135,6 @@ def attribute(signals: Iterable[tuple[str, str]], kb: Knowledge | None = None) -
     brand, _, _ = _best(brand_scores)
     device_type, _, _ = _best({t.value: _combine(w) for t, w in claims.types.items()})
     dtype = DeviceType(device_type) if device_type else None
-    brand = brand or maker
     entity = kb.covered_entity(maker, brand)
     covered = None
     if entity and (not entity.applies_to or dtype is None or dtype in entity.applies_to):
