@@ -19,7 +19,7 @@ from coverwatch.identify.knowledge import Knowledge, load_knowledge
 from coverwatch.models import Attribution, DeviceType, Evidence
 
 #: Below this combined weight a maker is not claimed at all: unknown is an honest answer.
-MIN_MAKER_SCORE = 0.3
+MIN_MAKER_SCORE = 0.35
 _SHOW = 160
 
 

@@ -95,7 +95,8 @@ def _insecure_tls_context() -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
-    context.minimum_version = ssl.TLSVersion.TLSv1
+    # NOTE: old camera firmware only speaks TLS 1.0 with weak ciphers; SECLEVEL=0 lets us read
+    # its certificate (credentials only ever travel as a WS-Security PasswordDigest, never in clear).
     context.set_ciphers("ALL:@SECLEVEL=0")
     return context
 

@@ -1,0 +1,63 @@
+"""Shared fixtures: a real lab site on loopback, the real CLI in a subprocess, temp inventories."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from coverwatch.credentials import Credential, CredentialStore
+from coverwatch.lab import DEFAULT_PASSWORD, DEFAULT_USERNAME, LabProcess
+from coverwatch.lab.profiles import load_profiles
+
+#: The session lab lives here; other tests that start labs use other /16s of 127.0.0.0/8.
+SESSION_LAB_BASE = "127.40.0.0"
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[LabProcess]:
+    """Every profile at least twice, on 127.40.0.x, for the whole test session."""
+    hosts = 2 * len(load_profiles())
+    with LabProcess(hosts=hosts, seed=11, base=SESSION_LAB_BASE, duration=1800) as site:
+        yield site
+
+
+@pytest.fixture(scope="session")
+def lab_credentials() -> CredentialStore:
+    """The credential every lab device accepts."""
+    return CredentialStore(default=Credential(DEFAULT_USERNAME, DEFAULT_PASSWORD))
+
+
+class Cli:
+    """Runs the real ``coverwatch`` command line in a subprocess."""
+
+    def __init__(self, db: Path) -> None:
+        self.db = db
+
+    def __call__(self, *args: str, input: str | None = None, db: bool = True,
+                 env: dict[str, str] | None = None, timeout: float = 240,
+                 ) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "coverwatch"]
+        if db:
+            command += ["--db", str(self.db)]
+        return subprocess.run(
+            [*command, *args], input=input, capture_output=True, text=True, timeout=timeout,
+            env={**os.environ, **(env or {})},
+        )
+
+    def json(self, *args: str) -> object:
+        """Run and parse stdout as JSON, asserting success."""
+        result = self(*args)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    """The CLI with a fresh inventory file in the test's temp folder."""
+    return Cli(tmp_path / "inventory.db")

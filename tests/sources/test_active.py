@@ -1,0 +1,136 @@
+"""The active scan against the real lab: every profile identified, no false claims, bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from coverwatch.credentials import Credential, CredentialStore
+from coverwatch.identify import identify_host
+from coverwatch.lab import LabProcess
+from coverwatch.lab.profiles import load_profiles
+from coverwatch.models import VIDEO_TYPES, ObsStatus
+from coverwatch.observer import NULL_OBSERVER
+from coverwatch.sources import SOURCES, SourceName
+from coverwatch.sources.active import DEFAULT_PORTS, PORT_PROBES, ActiveScanSource, ScanOptions
+
+
+@pytest.fixture(scope="module")
+def authenticated(lab: LabProcess, lab_credentials: CredentialStore) -> dict[str, list]:
+    options = ScanOptions(credentials=lab_credentials)
+    return ActiveScanSource(list(lab.truth), options).collect(NULL_OBSERVER)
+
+
+@pytest.fixture(scope="module")
+def anonymous(lab: LabProcess) -> dict[str, list]:
+    return ActiveScanSource(list(lab.truth), ScanOptions()).collect(NULL_OBSERVER)
+
+
+def test_every_lab_profile_is_identified_with_credentials(lab: LabProcess,
+                                                          authenticated: dict[str, list]) -> None:
+    seen_profiles = set()
+    for ip, truth in lab.truth.items():
+        attribution = identify_host(authenticated[ip])
+        got = (attribution.maker, attribution.brand if truth["brand"] else None,
+               attribution.device_type.value if attribution.device_type else None)
+        expected = (truth["maker"], truth["brand"], truth["device_type"])
+        assert got == expected, f"{ip} ({truth['profile']})"
+        # Devices with an ONVIF service report their model; others may not say it at all.
+        if load_profiles()[truth["profile"]].onvif:
+            assert attribution.model == truth["model"], f"{ip} ({truth['profile']})"
+        else:
+            assert attribution.model in (None, truth["model"]), f"{ip} ({truth['profile']})"
+        seen_profiles.add(truth["profile"])
+    assert len(seen_profiles) >= 14
+
+
+def test_without_credentials_no_wrong_maker_and_no_false_camera(
+        lab: LabProcess, anonymous: dict[str, list]) -> None:
+    identified = 0
+    for ip, truth in lab.truth.items():
+        attribution = identify_host(anonymous[ip])
+        assert attribution.maker in (None, truth["maker"]), f"{ip} ({truth['profile']})"
+        identified += attribution.maker is not None
+        if truth["device_type"] not in {t.value for t in VIDEO_TYPES}:
+            assert attribution.device_type not in VIDEO_TYPES, f"{ip} ({truth['profile']})"
+            assert attribution.covered is None
+    covered_makers = {"Hikvision", "Dahua", "Huawei", "ZTE", "Hytera"}
+    for ip, truth in lab.truth.items():
+        if truth["maker"] in covered_makers:
+            # Banners alone name the maker of every Hikvision- and Dahua-firmware device.
+            if truth["maker"] in ("Hikvision", "Dahua"):
+                assert identify_host(anonymous[ip]).covered is not None, ip
+    assert identified >= len(lab.truth) // 2
+
+
+def test_scan_finds_the_open_ports_of_every_host(lab: LabProcess,
+                                                 anonymous: dict[str, list]) -> None:
+    for ip, truth in lab.truth.items():
+        found = sorted(o.port for o in anonymous[ip] if o.signal == "tcp.port")
+        assert found == sorted(set(truth["ports"]) & set(DEFAULT_PORTS)), ip
+
+
+def test_wrong_credentials_are_a_per_host_note_not_a_failure(lab: LabProcess) -> None:
+    wrong = CredentialStore(default=Credential("admin", "not-the-password"))
+    hosts = list(lab.truth)
+    result = ActiveScanSource(hosts, ScanOptions(credentials=wrong)).collect(NULL_OBSERVER)
+    assert set(result) == set(hosts)
+    refused = [o for obs in result.values() for o in obs
+               if o.signal == "onvif.error" and "NotAuthorized" in o.value]
+    onvif_hosts = {ip for ip, obs in result.items()
+                   if any(o.signal == "onvif.service" for o in obs)}
+    assert {o.ip for o in refused} == onvif_hosts and onvif_hosts
+    assert not any(o.signal == "onvif.manufacturer" for obs in result.values() for o in obs)
+
+
+def test_credentials_never_appear_in_observations(lab: LabProcess,
+                                                  authenticated: dict[str, list]) -> None:
+    text = repr(authenticated)
+    assert "coverwatch-lab" not in text
+
+
+@pytest.fixture
+def tarpit() -> Iterator[tuple[str, int]]:
+    """A host that accepts connections and never says anything."""
+    server = socket.socket()
+    server.bind(("127.0.0.77", 8080))
+    server.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def test_a_host_that_accepts_and_never_answers_times_out(tarpit: tuple[str, int]) -> None:
+    ip, port = tarpit
+    # Port 8080 gets the HTTP probe: the port is open, the probe times out, the scan completes.
+    options = ScanOptions(ports=(port,), timeout=0.5)
+    result = asyncio.run(asyncio.wait_for(ActiveScanSource([ip], options).scan(NULL_OBSERVER), 10))
+    observations = result[ip]
+    assert [o.port for o in observations if o.signal == "tcp.port"] == [port]
+    errors = [o for o in observations if o.signal == "http.error"]
+    assert errors and errors[0].status is ObsStatus.TIMEOUT
+
+
+def test_source_registry_is_exhaustive() -> None:
+    assert set(SOURCES) == set(SourceName)
+    assert all(isinstance(port, int) for port in PORT_PROBES)
