@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from coverwatch.credentials import Credential, CredentialStore
-from coverwatch.lab import DEFAULT_PASSWORD, DEFAULT_USERNAME, LabProcess
 from coverwatch.lab.profiles import load_profiles
+from coverwatch.lab.runner import LabProcess
+from coverwatch.lab.site import DEFAULT_PASSWORD, DEFAULT_USERNAME
 
 #: The session lab lives here; other tests that start labs use other /16s of 127.0.0.0/8.
 SESSION_LAB_BASE = "127.40.0.0"
@@ -39,14 +40,23 @@ class Cli:
     def __init__(self, db: Path) -> None:
         self.db = db
 
-    def __call__(self, *args: str, input: str | None = None, db: bool = True,
-                 env: dict[str, str] | None = None, timeout: float = 240,
-                 ) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self,
+        *args: str,
+        input: str | None = None,
+        db: bool = True,
+        env: dict[str, str] | None = None,
+        timeout: float = 240,
+    ) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-m", "coverwatch"]
         if db:
             command += ["--db", str(self.db)]
         return subprocess.run(
-            [*command, *args], input=input, capture_output=True, text=True, timeout=timeout,
+            [*command, *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
             env={**os.environ, **(env or {})},
         )
 

@@ -12,48 +12,55 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from coverwatch import __version__
-from coverwatch.credentials import CredentialStore, Credential, load_credentials
 from coverwatch.errors import CoverwatchError, InputError
-from coverwatch.identify import attribute
-from coverwatch.lab import DEFAULT_PASSWORD, DEFAULT_USERNAME, READY, LabProcess, run_lab
-from coverwatch.lab.site import DEFAULT_BASE, LabHost
-from coverwatch.observer import NULL_OBSERVER, Observer
-from coverwatch.pipeline import run_scan, summarise
-from coverwatch.report import Format, ReportData, write_report
-from coverwatch.sources.active import DEFAULT_PORTS, ScanOptions
-from coverwatch.sources.jsonl import BadLine, read_records
-from coverwatch.store import DeviceRecord, default_db, open_inventory
-from coverwatch.targets import DEFAULT_MAX_HOSTS
+from coverwatch.lab.site import DEFAULT_BASE, DEFAULT_PASSWORD, DEFAULT_USERNAME
+from coverwatch.observer import Observer
+from coverwatch.targets import DEFAULT_MAX_HOSTS, DEFAULT_PORTS
 
-F = TypeVar("F", bound=Callable[..., Any])
-err_console = Console(stderr=True, highlight=False)
+# NOTE: heavier modules (SQLAlchemy, the lab, reports, rich) are imported inside the commands
+# that use them, so `coverwatch identify` in a shell pipeline starts fast.
+if TYPE_CHECKING:
+    from coverwatch.lab.site import LabHost
+    from coverwatch.report import ReportData
+    from coverwatch.store import DeviceRecord
 
 
 class ProgressObserver(Observer):
     """Shows a progress bar on a terminal (stderr); silent when stderr is not a TTY."""
 
     def __init__(self) -> None:
-        self._progress: Progress | None = None
+        from rich.console import Console
+
+        self._console = Console(stderr=True, highlight=False)
+        self._progress: Any = None
         self._task: Any = None
 
     def stage(self, name: str, total: int | None = None) -> None:
-        if not err_console.is_terminal:
+        if not self._console.is_terminal:
             return
-        self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                  MofNCompleteColumn(), TimeElapsedColumn(),
-                                  console=err_console, transient=True)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self._console,
+            transient=True,
+        )
         self._progress.start()
         self._task = self._progress.add_task(name, total=total)
 
@@ -62,7 +69,7 @@ class ProgressObserver(Observer):
             self._progress.advance(self._task, steps)
 
     def note(self, message: str) -> None:
-        err_console.print(f"[yellow]note:[/] {message}", markup=True)
+        self._console.print(f"[yellow]note:[/] {message}", markup=True)
 
     def done(self) -> None:
         if self._progress is not None:
@@ -117,10 +124,14 @@ def _parse_ports(text: str) -> tuple[int, ...]:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="coverwatch")
-@click.option("--db", metavar="PATH|URL", envvar="COVERWATCH_DB",
-              help="Inventory database: a SQLite file path or a SQLAlchemy URL "
-                   "(postgresql+psycopg://...). Default: inventory.db in the user data folder. "
-                   "Env: COVERWATCH_DB.")
+@click.option(
+    "--db",
+    metavar="PATH|URL",
+    envvar="COVERWATCH_DB",
+    help="Inventory database: a SQLite file path or a SQLAlchemy URL "
+    "(postgresql+psycopg://...). Default: inventory.db in the user data folder. "
+    "Env: COVERWATCH_DB.",
+)
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
 @click.pass_context
 def cli(ctx: click.Context, db: str | None, verbose: int) -> None:
@@ -136,37 +147,78 @@ def cli(ctx: click.Context, db: str | None, verbose: int) -> None:
 
     Exit codes: 0 clean, 1 findings (audit), 2 usage or input error.
     """
-    logging.basicConfig(level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)],
-                        format="coverwatch: %(levelname)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)],
+        format="coverwatch: %(levelname)s: %(message)s",
+        stream=sys.stderr,
+    )
     ctx.obj = {"db": db}
 
 
 def _db(ctx: click.Context) -> str:
+    from coverwatch.store import default_db
+
     return str(ctx.obj.get("db") or default_db())
 
 
 @cli.command()
 @click.argument("targets", nargs=-1, required=True)
 @click.option("--site", default="default", show_default=True, help="Site label for these hosts.")
-@click.option("--ports", "ports_text", metavar="LIST",
-              default=",".join(map(str, DEFAULT_PORTS)), show_default=True,
-              help="TCP ports to sweep, e.g. 80,443,554 or 1-1024.")
-@click.option("--concurrency", default=256, show_default=True, type=click.IntRange(1, 10000),
-              help="Most connections open at once.")
-@click.option("--timeout", default=3.0, show_default=True, type=click.FloatRange(0.05, 120),
-              help="Seconds per connect and per read.")
-@click.option("--rate", type=click.FloatRange(0.1, None), default=None,
-              help="Most new connections per second (default: no limit).")
-@click.option("--credentials", "credentials_file", type=click.Path(dir_okay=False),
-              help="YAML file of device credentials for ONVIF GetDeviceInformation "
-                   "(else COVERWATCH_USERNAME / COVERWATCH_PASSWORD). Never printed or stored.")
-@click.option("--max-hosts", default=DEFAULT_MAX_HOSTS, show_default=True,
-              help="Refuse target lists that expand to more hosts than this.")
+@click.option(
+    "--ports",
+    "ports_text",
+    metavar="LIST",
+    default=",".join(map(str, DEFAULT_PORTS)),
+    show_default=True,
+    help="TCP ports to sweep, e.g. 80,443,554 or 1-1024.",
+)
+@click.option(
+    "--concurrency",
+    default=256,
+    show_default=True,
+    type=click.IntRange(1, 10000),
+    help="Most connections open at once.",
+)
+@click.option(
+    "--timeout",
+    default=3.0,
+    show_default=True,
+    type=click.FloatRange(0.05, 120),
+    help="Seconds per connect and per read.",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(0.1, None),
+    default=None,
+    help="Most new connections per second (default: no limit).",
+)
+@click.option(
+    "--credentials",
+    "credentials_file",
+    type=click.Path(dir_okay=False),
+    help="YAML file of device credentials for ONVIF GetDeviceInformation "
+    "(else COVERWATCH_USERNAME / COVERWATCH_PASSWORD). Never printed or stored.",
+)
+@click.option(
+    "--max-hosts",
+    default=DEFAULT_MAX_HOSTS,
+    show_default=True,
+    help="Refuse target lists that expand to more hosts than this.",
+)
 @click.option("--jsonl", is_flag=True, help="Print one JSON object per host (identify's format).")
 @click.pass_context
-def scan(ctx: click.Context, targets: tuple[str, ...], site: str, ports_text: str,
-         concurrency: int, timeout: float, rate: float | None, credentials_file: str | None,
-         max_hosts: int, jsonl: bool) -> None:
+def scan(
+    ctx: click.Context,
+    targets: tuple[str, ...],
+    site: str,
+    ports_text: str,
+    concurrency: int,
+    timeout: float,
+    rate: float | None,
+    credentials_file: str | None,
+    max_hosts: int,
+    jsonl: bool,
+) -> None:
     """Scan TARGETS and store what answers in the inventory.
 
     TARGETS are the declared scope; nothing outside them is contacted. Each is an address
@@ -181,8 +233,14 @@ def scan(ctx: click.Context, targets: tuple[str, ...], site: str, ports_text: st
     \b
     Example: coverwatch scan 10.1.20.0/24 @cameras.txt --site hq --rate 200
     """
-    options = ScanOptions(_parse_ports(ports_text), concurrency, timeout, rate,
-                          load_credentials(credentials_file))
+    from coverwatch.credentials import load_credentials
+    from coverwatch.pipeline import run_scan
+    from coverwatch.sources.active import ScanOptions
+    from coverwatch.store import DeviceRecord, open_inventory
+
+    options = ScanOptions(
+        _parse_ports(ports_text), concurrency, timeout, rate, load_credentials(credentials_file)
+    )
     inventory = open_inventory(_db(ctx))
     try:
         outcome = run_scan(list(targets), options, site, inventory, ProgressObserver(), max_hosts)
@@ -194,13 +252,24 @@ def scan(ctx: click.Context, targets: tuple[str, ...], site: str, ports_text: st
             click.echo(json.dumps({**obj, **host.attribution.to_json()}))
         return
     video = [h for h in outcome.hosts if h.attribution.covered]
-    click.echo(f"scan {outcome.scan_id}: {outcome.hosts_scanned} hosts in scope, "
-               f"{len(outcome.hosts)} answered, {len(video)} made by a covered entity "
-               f"(inventory: {_db(ctx)})", err=True)
-    _print_devices([DeviceRecord(h.ip, h.mac, site, h.attribution,
-                                 sorted({o.port for o in h.observations
-                                         if o.signal == "tcp.port" and o.port}))
-                    for h in outcome.hosts])
+    click.echo(
+        f"scan {outcome.scan_id}: {outcome.hosts_scanned} hosts in scope, "
+        f"{len(outcome.hosts)} answered, {len(video)} made by a covered entity "
+        f"(inventory: {_db(ctx)})",
+        err=True,
+    )
+    _print_devices(
+        [
+            DeviceRecord(
+                h.ip,
+                h.mac,
+                site,
+                h.attribution,
+                sorted({o.port for o in h.observations if o.signal == "tcp.port" and o.port}),
+            )
+            for h in outcome.hosts
+        ]
+    )
 
 
 def _flat_observations(ip: str, observations: Any) -> dict[str, Any]:
@@ -212,11 +281,23 @@ def _flat_observations(ip: str, observations: Any) -> dict[str, Any]:
     return flat
 
 
-_COLUMNS = ("ip", "site", "device_type", "maker", "brand", "model", "covered", "confidence",
-            "last_seen")
+_COLUMNS = (
+    "ip",
+    "site",
+    "device_type",
+    "maker",
+    "brand",
+    "model",
+    "covered",
+    "confidence",
+    "last_seen",
+)
 
 
 def _print_devices(devices: list[DeviceRecord]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
     if not console.is_terminal:
         # Piped: tab-separated with a header, one device per line (cut/awk/sort friendly).
@@ -226,15 +307,31 @@ def _print_devices(devices: list[DeviceRecord]) -> None:
             click.echo("\t".join("" if row.get(c) is None else str(row.get(c)) for c in _COLUMNS))
         return
     table = Table(show_lines=False)
-    for column in ("Address", "Site", "Type", "Maker", "Brand", "Model", "Covered", "Conf.",
-                   "Last seen"):
+    for column in (
+        "Address",
+        "Site",
+        "Type",
+        "Maker",
+        "Brand",
+        "Model",
+        "Covered",
+        "Conf.",
+        "Last seen",
+    ):
         table.add_column(column)
     for d in devices:
         a = d.attribution
-        table.add_row(d.ip, d.site, a.device_type.value if a.device_type else "?",
-                      a.maker or "unknown", a.brand or "", a.model or "",
-                      f"[red]{a.covered}[/]" if a.covered else "", f"{a.confidence:.2f}",
-                      d.last_seen.strftime("%Y-%m-%d %H:%M") if d.last_seen else "")
+        table.add_row(
+            d.ip,
+            d.site,
+            a.device_type.value if a.device_type else "?",
+            a.maker or "unknown",
+            a.brand or "",
+            a.model or "",
+            f"[red]{a.covered}[/]" if a.covered else "",
+            f"{a.confidence:.2f}",
+            d.last_seen.strftime("%Y-%m-%d %H:%M") if d.last_seen else "",
+        )
     console.print(table)
 
 
@@ -251,6 +348,8 @@ def devices(ctx: click.Context, site: str | None, as_json: bool, as_csv: bool) -
     """
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
+    from coverwatch.store import open_inventory
+
     inventory = open_inventory(_db(ctx))
     try:
         records = inventory.devices(site)
@@ -259,10 +358,24 @@ def devices(ctx: click.Context, site: str | None, as_json: bool, as_csv: bool) -
     if as_json:
         click.echo(json.dumps([d.to_json() for d in records], indent=2))
     elif as_csv:
-        fields = ["ip", "mac", "site", "device_type", "maker", "brand", "model", "firmware",
-                  "covered", "confidence", "open_ports", "first_seen", "last_seen"]
-        writer = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore",
-                                lineterminator="\n")
+        fields = [
+            "ip",
+            "mac",
+            "site",
+            "device_type",
+            "maker",
+            "brand",
+            "model",
+            "firmware",
+            "covered",
+            "confidence",
+            "open_ports",
+            "first_seen",
+            "last_seen",
+        ]
+        writer = csv.DictWriter(
+            sys.stdout, fieldnames=fields, extrasaction="ignore", lineterminator="\n"
+        )
         writer.writeheader()
         for d in records:
             row = d.to_json()
@@ -273,9 +386,8 @@ def devices(ctx: click.Context, site: str | None, as_json: bool, as_csv: bool) -
 
 
 @cli.command()
-@click.argument("source", type=click.File("r", encoding="utf-8", errors="replace",
-                                          lazy=False), default="-")
-def identify(source: Any) -> None:
+@click.argument("source", default="-", metavar="FILE|-")
+def identify(source: str) -> None:
     """Attribute observations: read JSONL (FILE or - for stdin), write JSONL to stdout.
 
     Each input line is one host: a JSON object with optional keys ip, mac, hostname and
@@ -290,9 +402,27 @@ def identify(source: Any) -> None:
     \b
     Example: jq -c '{ip, "http.server": .server}' hosts.json | coverwatch identify -
     """
-    name = getattr(source, "name", "-")
+    if source == "-":
+        name, stream = "<stdin>", sys.stdin
+    else:
+        name = source
+        try:
+            stream = open(source, encoding="utf-8", errors="replace")  # noqa: SIM115
+        except OSError as e:
+            raise InputError(f"cannot read {source}: {e.strerror}") from e
     bad = 0
-    for item in read_records(source):
+    with stream:
+        bad = _identify_stream(name, stream)
+    if bad:
+        raise InputError(f"{name}: {bad} malformed line(s) skipped")
+
+
+def _identify_stream(name: str, stream: Any) -> int:
+    from coverwatch.identify import attribute
+    from coverwatch.sources.jsonl import read_records
+
+    bad = 0
+    for item in read_records(stream):
         if isinstance(item, tuple):
             number, error = item
             bad += 1
@@ -301,28 +431,57 @@ def identify(source: Any) -> None:
         result = {**item.data, **attribute(item.signals).to_json()}
         click.echo(json.dumps(result))
         sys.stdout.flush()
-    if bad:
-        raise InputError(f"{name}: {bad} malformed line(s) skipped")
+    return bad
 
 
 @cli.command()
-@click.option("--hosts", default=40, show_default=True, type=click.IntRange(1, 60000),
-              help="Number of emulated devices.")
+@click.option(
+    "--hosts",
+    default=40,
+    show_default=True,
+    type=click.IntRange(1, 60000),
+    help="Number of emulated devices.",
+)
 @click.option("--seed", default=7, show_default=True, help="Seed for the profile mix.")
-@click.option("--base", default=DEFAULT_BASE, show_default=True,
-              help="Addresses start after this one; all must stay inside 127.0.0.0/8.")
-@click.option("--truth", type=click.Path(dir_okay=False),
-              help="Write the ground truth (address -> profile, maker, brand, model, "
-                   "device_type, ports) to this JSON file.")
-@click.option("--duration", default=600.0, show_default=True, type=click.FloatRange(1, None),
-              help="Stop by itself after this many seconds.")
+@click.option(
+    "--base",
+    default=DEFAULT_BASE,
+    show_default=True,
+    help="Addresses start after this one; all must stay inside 127.0.0.0/8.",
+)
+@click.option(
+    "--truth",
+    type=click.Path(dir_okay=False),
+    help="Write the ground truth (address -> profile, maker, brand, model, "
+    "device_type, ports) to this JSON file.",
+)
+@click.option(
+    "--duration",
+    default=600.0,
+    show_default=True,
+    type=click.FloatRange(1, None),
+    help="Stop by itself after this many seconds.",
+)
 @click.option("--profile", "profiles", multiple=True, help="Only these profiles (repeatable).")
 @click.option("--list-profiles", is_flag=True, help="List the device profiles and exit.")
-@click.option("--username", default=DEFAULT_USERNAME, show_default=True,
-              help="Credential the emulated devices accept.")
+@click.option(
+    "--username",
+    default=DEFAULT_USERNAME,
+    show_default=True,
+    help="Credential the emulated devices accept.",
+)
 @click.option("--ready-line", is_flag=True, hidden=True)
-def lab(hosts: int, seed: int, base: str, truth: str | None, duration: float,
-        profiles: tuple[str, ...], list_profiles: bool, username: str, ready_line: bool) -> None:
+def lab(
+    hosts: int,
+    seed: int,
+    base: str,
+    truth: str | None,
+    duration: float,
+    profiles: tuple[str, ...],
+    list_profiles: bool,
+    username: str,
+    ready_line: bool,
+) -> None:
     """Run the simulated site: emulated cameras, NVRs and other hosts on loopback.
 
     Every device gets its own 127.x.y.z address and answers HTTP(S), RTSP, ONVIF and banners
@@ -335,6 +494,7 @@ def lab(hosts: int, seed: int, base: str, truth: str | None, duration: float,
              coverwatch scan 127.31.0.0/23 --site lab
     """
     from coverwatch.lab.profiles import load_profiles
+    from coverwatch.lab.runner import READY, run_lab
 
     if list_profiles:
         for name, profile in load_profiles().items():
@@ -348,17 +508,30 @@ def lab(hosts: int, seed: int, base: str, truth: str | None, duration: float,
             click.echo(READY)
             sys.stdout.flush()
         else:
-            click.echo(f"lab: {len(site)} devices on {site[0].ip} - {site[-1].ip}, "
-                       f"stopping in {duration:g}s (Ctrl-C to stop now)", err=True)
+            click.echo(
+                f"lab: {len(site)} devices on {site[0].ip} - {site[-1].ip}, "
+                f"stopping in {duration:g}s (Ctrl-C to stop now)",
+                err=True,
+            )
 
     run_lab(hosts, seed, truth, duration, base, username, password, list(profiles) or None, ready)
 
 
 @cli.command()
-@click.option("--out", default="coverwatch-demo", show_default=True,
-              type=click.Path(file_okay=False), help="Folder for report.html and report.json.")
-@click.option("--hosts", default=40, show_default=True, type=click.IntRange(1, 2000),
-              help="Size of the lab site.")
+@click.option(
+    "--out",
+    default="coverwatch-demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for report.html and report.json.",
+)
+@click.option(
+    "--hosts",
+    default=40,
+    show_default=True,
+    type=click.IntRange(1, 2000),
+    help="Size of the lab site.",
+)
 @click.option("--seed", default=7, show_default=True, help="Seed for the lab's profile mix.")
 def demo(out: str, hosts: int, seed: int) -> None:
     """Start the lab on loopback, audit it, write a report, stop the lab.
@@ -366,23 +539,37 @@ def demo(out: str, hosts: int, seed: int) -> None:
     Uses a temporary inventory (your own inventory is not touched). Prints a summary of what
     was found: cameras by real maker, covered devices, rebrands; then the report's path.
     """
+    from coverwatch.credentials import Credential, CredentialStore
+    from coverwatch.lab.runner import LabProcess
+    from coverwatch.pipeline import run_scan, summarise
+    from coverwatch.report import Format, ReportData, write_report
+    from coverwatch.sources.active import ScanOptions
+    from coverwatch.store import open_inventory
+
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="coverwatch-demo-") as scratch:
-        click.echo(f"Starting the lab site ({hosts} emulated devices on 127.31.0.0/16)...",
-                   err=True)
+        click.echo(
+            f"Starting the lab site ({hosts} emulated devices on 127.31.0.0/16)...", err=True
+        )
         with LabProcess(hosts=hosts, seed=seed, duration=600) as site:
             addresses = list(site.truth)
             credentials = CredentialStore(default=Credential(DEFAULT_USERNAME, DEFAULT_PASSWORD))
             inventory = open_inventory(str(Path(scratch) / "demo.db"))
             try:
-                outcome = run_scan([f"{addresses[0]}-{addresses[-1]}"], ScanOptions(
-                    credentials=credentials), "lab-hq", inventory, ProgressObserver())
+                outcome = run_scan(
+                    [f"{addresses[0]}-{addresses[-1]}"],
+                    ScanOptions(credentials=credentials),
+                    "lab-hq",
+                    inventory,
+                    ProgressObserver(),
+                )
                 records = inventory.devices()
                 scans = inventory.scans()
             finally:
                 inventory.close()
-        data = ReportData(datetime.now(UTC), "coverwatch audit: lab site", summarise(records),
-                          records, scans)
+        data = ReportData(
+            datetime.now(UTC), "coverwatch audit: lab site", summarise(records), records, scans
+        )
         folder = Path(out)
         html = write_report(data, Format.HTML, folder / "report.html")
         write_report(data, Format.JSON, folder / "report.json")
@@ -391,18 +578,29 @@ def demo(out: str, hosts: int, seed: int) -> None:
 
 
 def _print_summary(data: ReportData, scanned: int, seconds: float) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     s = data.summary
     console = Console(highlight=False)
-    console.print(f"Scanned {scanned} addresses in {seconds:.1f}s: {s.devices} hosts answered, "
-                  f"{s.video_devices} cameras/NVRs/DVRs, {s.covered} made by a covered entity, "
-                  f"{len(s.rebranded)} rebranded, {s.unidentified} maker unknown.")
+    console.print(
+        f"Scanned {scanned} addresses in {seconds:.1f}s: {s.devices} hosts answered, "
+        f"{s.video_devices} cameras/NVRs/DVRs, {s.covered} made by a covered entity, "
+        f"{len(s.rebranded)} rebranded, {s.unidentified} maker unknown."
+    )
     table = Table(title="Video devices by real maker")
     table.add_column("Maker")
     table.add_column("Devices", justify="right")
     table.add_column("Covered entity")
     for maker, count in s.by_maker.items():
-        covered = next((d.attribution.covered for d in data.devices
-                        if d.attribution.maker == maker and d.attribution.covered), "")
+        covered = next(
+            (
+                d.attribution.covered
+                for d in data.devices
+                if d.attribution.maker == maker and d.attribution.covered
+            ),
+            "",
+        )
         table.add_row(maker, str(count), covered or "")
     console.print(table)
     if s.rebranded:

@@ -44,8 +44,10 @@ class CredentialStore:
 
 
 def _credential(path: str, where: str, value: object) -> Credential:
-    if not isinstance(value, dict) or not isinstance(value.get("username"), str) or not isinstance(
-        value.get("password"), str
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("username"), str)
+        or not isinstance(value.get("password"), str)
     ):
         raise InputError(f"{path}: {where} must be a mapping with string username and password")
     return Credential(value["username"], value["password"])
@@ -54,7 +56,10 @@ def _credential(path: str, where: str, value: object) -> Credential:
 def load_credentials(path: str | None) -> CredentialStore:
     """Read credentials from ``path`` (YAML) or, without a path, from the environment."""
     if path is None:
-        user, password = os.environ.get("COVERWATCH_USERNAME"), os.environ.get("COVERWATCH_PASSWORD")
+        user, password = (
+            os.environ.get("COVERWATCH_USERNAME"),
+            os.environ.get("COVERWATCH_PASSWORD"),
+        )
         if user and password is not None:
             return CredentialStore(default=Credential(user, password))
         return CredentialStore()

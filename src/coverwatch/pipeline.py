@@ -30,8 +30,14 @@ class ScanOutcome:
     """Hosts that answered, with their attributions."""
 
 
-def run_scan(targets: list[str], options: ScanOptions, site: str, inventory: Inventory,
-             observer: Observer = NULL_OBSERVER, max_hosts: int = DEFAULT_MAX_HOSTS) -> ScanOutcome:
+def run_scan(
+    targets: list[str],
+    options: ScanOptions,
+    site: str,
+    inventory: Inventory,
+    observer: Observer = NULL_OBSERVER,
+    max_hosts: int = DEFAULT_MAX_HOSTS,
+) -> ScanOutcome:
     """Scan ``targets`` (the declared scope), attribute every host that answered, store it all."""
     hosts = expand_targets(targets, max_hosts)
     started = datetime.now(UTC)
@@ -43,8 +49,10 @@ def run_scan(targets: list[str], options: ScanOptions, site: str, inventory: Inv
         observer.advance()
     observer.done()
     recorded_options = {
-        "ports": list(options.ports), "concurrency": options.concurrency,
-        "timeout": options.timeout, "rate": options.rate,
+        "ports": list(options.ports),
+        "concurrency": options.concurrency,
+        "timeout": options.timeout,
+        "rate": options.rate,
         "credentials": options.credentials.default is not None or bool(options.credentials.hosts),
     }
     scan_id = inventory.record_scan(site, targets, recorded_options, started, results)
@@ -73,18 +81,27 @@ def summarise(devices: list[DeviceRecord]) -> Summary:
     """Counts over the video devices (cameras, NVRs, DVRs, encoders) and everything else."""
     kb = load_knowledge()
     video = [d for d in devices if d.attribution.device_type in VIDEO_TYPES]
-    types = Counter(d.attribution.device_type.value if d.attribution.device_type else "unknown"
-                    for d in devices)
+    types = Counter(
+        d.attribution.device_type.value if d.attribution.device_type else "unknown" for d in devices
+    )
     makers = Counter(d.attribution.maker or "unknown" for d in video)
     covered = [d for d in devices if d.attribution.covered]
     rebranded = [
-        {"ip": d.ip, "brand": d.attribution.brand or "", "maker": d.attribution.maker or "",
-         "model": d.attribution.model or ""}
-        for d in devices if kb.is_rebrand(d.attribution.maker, d.attribution.brand)
+        {
+            "ip": d.ip,
+            "brand": d.attribution.brand or "",
+            "maker": d.attribution.maker or "",
+            "model": d.attribution.model or "",
+        }
+        for d in devices
+        if kb.is_rebrand(d.attribution.maker, d.attribution.brand)
     ]
     return Summary(
-        devices=len(devices), video_devices=len(video), by_type=dict(types.most_common()),
-        by_maker=dict(makers.most_common()), covered=len(covered),
+        devices=len(devices),
+        video_devices=len(video),
+        by_type=dict(types.most_common()),
+        by_maker=dict(makers.most_common()),
+        covered=len(covered),
         covered_by_entity=dict(Counter(d.attribution.covered or "" for d in covered).most_common()),
         rebranded=rebranded,
         unidentified=sum(1 for d in devices if d.attribution.maker is None),

@@ -12,6 +12,10 @@ from pathlib import Path
 
 from coverwatch.errors import TargetError
 
+#: The camera/NVR port set: web, RTSP, vendor SDKs (Hikvision 8000, Dahua 37777, Xiongmai
+#: 34567), ONVIF on Tapo (2020) and Xiongmai (8899), and remote shells.
+DEFAULT_PORTS = (21, 22, 23, 80, 443, 554, 2020, 8000, 8080, 8443, 8554, 8899, 34567, 37777)
+
 #: Refuse to expand more hosts than this unless the caller raises the limit.
 DEFAULT_MAX_HOSTS = 65_536
 
@@ -70,17 +74,22 @@ def _expand_one(target: str) -> Iterator[IPAddress]:
 
 def _looks_like_hostname(text: str) -> bool:
     labels = text.rstrip(".").split(".")
-    return all(
-        0 < len(label) <= 63 and label.replace("-", "").replace("_", "").isalnum()
-        for label in labels
-    ) and not text.replace(".", "").isdigit()
+    return (
+        all(
+            0 < len(label) <= 63 and label.replace("-", "").replace("_", "").isalnum()
+            for label in labels
+        )
+        and not text.replace(".", "").isdigit()
+    )
 
 
 def _read_target_file(path: str) -> list[str]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise TargetError(f"cannot read target file {path}: {getattr(e, 'strerror', None) or e}") from e
+        raise TargetError(
+            f"cannot read target file {path}: {getattr(e, 'strerror', None) or e}"
+        ) from e
     tokens: list[str] = []
     for line in text.splitlines():
         line = line.split("#", 1)[0]

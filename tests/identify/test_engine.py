@@ -23,23 +23,47 @@ DAHUA = "Dahua Technology Company"
         ({"http.server": "App-webs/"}, "Hikvision", None, None, HIK),
         ({"http.server": "DNVRS-Webs"}, "Hikvision", None, DeviceType.NVR, HIK),
         ({"http.server": "DVRDVS-Webs"}, "Hikvision", None, DeviceType.DVR, HIK),
-        ({"http.www_authenticate": 'Digest realm="Login to 4L0ABCDEF1234567"'}, "Dahua", None,
-         None, DAHUA),
-        ({"http.body": '<a href="/doc/page/login.asp?_1690000000">'}, "Hikvision", None, None,
-         HIK),
-        ({"rtsp.www_authenticate": 'Digest realm="iPOLiS", nonce="abc"'}, "Hanwha Vision", None,
-         None, None),
+        (
+            {"http.www_authenticate": 'Digest realm="Login to 4L0ABCDEF1234567"'},
+            "Dahua",
+            None,
+            None,
+            DAHUA,
+        ),
+        ({"http.body": '<a href="/doc/page/login.asp?_1690000000">'}, "Hikvision", None, None, HIK),
+        (
+            {"rtsp.www_authenticate": 'Digest realm="iPOLiS", nonce="abc"'},
+            "Hanwha Vision",
+            None,
+            None,
+            None,
+        ),
         ({"rtsp.server": "Dahua Rtsp Server"}, "Dahua", None, None, DAHUA),
         # Devices naming themselves (ONVIF, SADP, DHIP)
-        ({"onvif.manufacturer": "HIKVISION", "onvif.model": "DS-2CD2043G0-I"}, "Hikvision",
-         "Hikvision", DeviceType.CAMERA, HIK),
-        ({"onvif.manufacturer": "Dahua", "onvif.model": "DH-NVR4108HS-4KS2"}, "Dahua", "Dahua",
-         DeviceType.NVR, DAHUA),
+        (
+            {"onvif.manufacturer": "HIKVISION", "onvif.model": "DS-2CD2043G0-I"},
+            "Hikvision",
+            "Hikvision",
+            DeviceType.CAMERA,
+            HIK,
+        ),
+        (
+            {"onvif.manufacturer": "Dahua", "onvif.model": "DH-NVR4108HS-4KS2"},
+            "Dahua",
+            "Dahua",
+            DeviceType.NVR,
+            DAHUA,
+        ),
         ({"onvif.manufacturer": "AXIS", "onvif.model": "M3106-L Mk II"}, "Axis", None, None, None),
         ({"sadp.device_description": "DS-7608NI-K2"}, "Hikvision", None, DeviceType.NVR, HIK),
         # White labels keep their brand and resolve to the real maker
-        ({"onvif.manufacturer": "Amcrest", "onvif.model": "IP8M-2496EB"}, "Dahua", "Amcrest",
-         DeviceType.CAMERA, DAHUA),
+        (
+            {"onvif.manufacturer": "Amcrest", "onvif.model": "IP8M-2496EB"},
+            "Dahua",
+            "Amcrest",
+            DeviceType.CAMERA,
+            DAHUA,
+        ),
         ({"onvif.manufacturer": "LTS", "http.server": "App-webs/"}, "Hikvision", "LTS", None, HIK),
         ({"onvif.manufacturer": "EZVIZ"}, "Hikvision", "EZVIZ", None, HIK),
         # The IEEE registry (via netaddr): maker OUIs and a white label's own OUI
@@ -47,18 +71,33 @@ DAHUA = "Dahua Technology Company"
         ({"mac": "14:2f:fd:12:34:56"}, "Hikvision", "LTS", None, HIK),
         ({"mac": "ac:cc:8e:01:02:03"}, "Axis", None, None, None),
         # Non-video hosts: typed, never covered
-        ({"ssh.banner": "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3"}, None, None, DeviceType.SERVER,
-         None),
+        (
+            {"ssh.banner": "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3"},
+            None,
+            None,
+            DeviceType.SERVER,
+            None,
+        ),
         ({"http.server": "Microsoft-IIS/10.0"}, None, None, DeviceType.SERVER, None),
-        ({"http.server": "HP HTTP Server; HP Officejet 6500 E710n-z - CN557A; Serial Number: x"},
-         "HP", None, DeviceType.PRINTER, None),
+        (
+            {"http.server": "HP HTTP Server; HP Officejet 6500 E710n-z - CN557A; Serial Number: x"},
+            "HP",
+            None,
+            DeviceType.PRINTER,
+            None,
+        ),
         # Generic software says nothing about the maker
         ({"http.server": "nginx/1.22.1"}, None, None, None, None),
         ({"http.server": "lighttpd/1.4.59", "http.title": "Login"}, None, None, None, None),
     ],
 )
-def test_attribution_by_signal(signals: dict[str, str], maker: str | None, brand: str | None,
-                               device_type: DeviceType | None, covered: str | None) -> None:
+def test_attribution_by_signal(
+    signals: dict[str, str],
+    maker: str | None,
+    brand: str | None,
+    device_type: DeviceType | None,
+    covered: str | None,
+) -> None:
     result = attribute(signals.items())
     assert (result.maker, result.device_type, result.covered) == (maker, device_type, covered)
     if brand is not None:
@@ -79,16 +118,26 @@ def test_empty_values_are_ignored() -> None:
 
 
 def test_model_and_firmware_come_from_the_device() -> None:
-    result = attribute([("onvif.manufacturer", "HIKVISION"), ("onvif.model", "DS-2CD2143G2-I"),
-                        ("onvif.firmware", "V5.7.3 build 220112")])
+    result = attribute(
+        [
+            ("onvif.manufacturer", "HIKVISION"),
+            ("onvif.model", "DS-2CD2143G2-I"),
+            ("onvif.firmware", "V5.7.3 build 220112"),
+        ]
+    )
     assert result.model == "DS-2CD2143G2-I"
     assert result.firmware == "V5.7.3 build 220112"
 
 
 def test_conflicting_evidence_lowers_confidence_and_is_shown() -> None:
     alone = attribute([("http.server", "App-webs/"), ("onvif.manufacturer", "HIKVISION")])
-    mixed = attribute([("http.server", "App-webs/"), ("onvif.manufacturer", "HIKVISION"),
-                       ("rtsp.server", "Dahua Rtsp Server")])
+    mixed = attribute(
+        [
+            ("http.server", "App-webs/"),
+            ("onvif.manufacturer", "HIKVISION"),
+            ("rtsp.server", "Dahua Rtsp Server"),
+        ]
+    )
     assert mixed.maker == "Hikvision"
     assert mixed.confidence < alone.confidence
     conflicting = [e for e in mixed.evidence if e.conflicts]
@@ -98,9 +147,14 @@ def test_conflicting_evidence_lowers_confidence_and_is_shown() -> None:
 
 def test_a_brand_the_maker_does_not_make_is_not_claimed() -> None:
     # An Axis firmware does not become an "Amcrest" because a title says so; it is a conflict.
-    result = attribute([("onvif.manufacturer", "AXIS"), ("onvif.model", "P3228-LVE"),
-                        ("http.www_authenticate", 'Digest realm="AXIS_ACCC8E000001"'),
-                        ("upnp.manufacturer", "Amcrest")])
+    result = attribute(
+        [
+            ("onvif.manufacturer", "AXIS"),
+            ("onvif.model", "P3228-LVE"),
+            ("http.www_authenticate", 'Digest realm="AXIS_ACCC8E000001"'),
+            ("upnp.manufacturer", "Amcrest"),
+        ]
+    )
     assert result.maker == "Axis"
     assert result.brand != "Amcrest"
     assert any(e.conflicts for e in result.evidence)
@@ -108,8 +162,12 @@ def test_a_brand_the_maker_does_not_make_is_not_claimed() -> None:
 
 def test_multi_maker_white_label_is_decided_by_firmware() -> None:
     # Lorex sells Dahua- and Hikvision-made lines; the firmware says which one this is.
-    dahua_made = attribute([("onvif.manufacturer", "Lorex"),
-                            ("http.www_authenticate", 'Digest realm="Login to ND0123456789"')])
+    dahua_made = attribute(
+        [
+            ("onvif.manufacturer", "Lorex"),
+            ("http.www_authenticate", 'Digest realm="Login to ND0123456789"'),
+        ]
+    )
     hik_made = attribute([("onvif.manufacturer", "Lorex"), ("http.server", "App-webs/")])
     assert (dahua_made.maker, dahua_made.brand) == ("Dahua", "Lorex")
     assert (hik_made.maker, hik_made.brand) == ("Hikvision", "Lorex")
@@ -123,8 +181,13 @@ def test_a_weak_signal_alone_claims_no_maker() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("44:19:B6:00:00:01", "44:19:b6:00:00:01"), ("4419.b600.0001", "44:19:b6:00:00:01"),
-     ("44-19-b6-00-00-01", "44:19:b6:00:00:01"), ("not a mac", None), ("", None)],
+    [
+        ("44:19:B6:00:00:01", "44:19:b6:00:00:01"),
+        ("4419.b600.0001", "44:19:b6:00:00:01"),
+        ("44-19-b6-00-00-01", "44:19:b6:00:00:01"),
+        ("not a mac", None),
+        ("", None),
+    ],
 )
 def test_normalise_mac(text: str, expected: str | None) -> None:
     assert normalise_mac(text) == expected

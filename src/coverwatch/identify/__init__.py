@@ -11,8 +11,14 @@ from coverwatch.identify.engine import attribute, normalise_mac, oui_organisatio
 from coverwatch.identify.knowledge import Knowledge, load_knowledge
 from coverwatch.models import Attribution, Observation, ObsStatus
 
-__all__ = ["Knowledge", "attribute", "identify_host", "load_knowledge", "normalise_mac",
-           "oui_organisation"]
+__all__ = [
+    "Knowledge",
+    "attribute",
+    "identify_host",
+    "load_knowledge",
+    "normalise_mac",
+    "oui_organisation",
+]
 
 
 def identify_host(observations: Iterable[Observation], mac: str | None = None) -> Attribution:

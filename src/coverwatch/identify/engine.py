@@ -69,8 +69,12 @@ def _match_signals(claims: _Claims, signals: Iterable[tuple[str, str]], kb: Know
             if match is None:
                 continue
             groups = {k: v for k, v in match.groupdict().items() if v}
-            claims.add(Evidence(signal, value[:_SHOW], f"fp:{fp.id}", fp.source, fp.maker,
-                                fp.brand, fp.weight), fp.device_type)
+            claims.add(
+                Evidence(
+                    signal, value[:_SHOW], f"fp:{fp.id}", fp.source, fp.maker, fp.brand, fp.weight
+                ),
+                fp.device_type,
+            )
             if "model" in groups:
                 claims.models.append((fp.weight, groups["model"].strip()))
             if "firmware" in groups:
@@ -83,8 +87,17 @@ def _match_mac(claims: _Claims, mac: str, kb: Knowledge) -> None:
         return
     for alias in kb.oui:
         if alias.pattern.search(org):
-            claims.add(Evidence("mac", f"{mac} ({org})", f"oui:{alias.pattern.pattern}",
-                                alias.source, alias.maker, alias.brand, alias.weight))
+            claims.add(
+                Evidence(
+                    "mac",
+                    f"{mac} ({org})",
+                    f"oui:{alias.pattern.pattern}",
+                    alias.source,
+                    alias.maker,
+                    alias.brand,
+                    alias.weight,
+                )
+            )
             return
 
 
@@ -95,8 +108,9 @@ def _apply_oem(claims: _Claims, kb: Knowledge) -> None:
             continue
         strength = _combine(weights) * entry.weight / len(entry.makers)
         for maker in entry.makers:
-            claims.add(Evidence("brand", brand, f"oem:{entry.brand}", entry.source, maker,
-                                None, strength))
+            claims.add(
+                Evidence("brand", brand, f"oem:{entry.brand}", entry.source, maker, None, strength)
+            )
 
 
 def _best(scores: dict[str, float]) -> tuple[str | None, float, float]:
@@ -130,8 +144,11 @@ def attribute(signals: Iterable[tuple[str, str]], kb: Knowledge | None = None) -
     if maker:
         # A brand only stands if the maker makes it: its OEM entry lists the maker or it is
         # the maker's own name. Otherwise it is a conflicting claim, not the device's brand.
-        brand_scores = {b: s for b, s in brand_scores.items()
-                        if b == maker or maker in (_oem_makers(kb, b) or (b,))}
+        brand_scores = {
+            b: s
+            for b, s in brand_scores.items()
+            if b == maker or maker in (_oem_makers(kb, b) or (b,))
+        }
     brand, _, _ = _best(brand_scores)
     device_type, _, _ = _best({t.value: _combine(w) for t, w in claims.types.items()})
     dtype = DeviceType(device_type) if device_type else None
@@ -142,8 +159,16 @@ def attribute(signals: Iterable[tuple[str, str]], kb: Knowledge | None = None) -
     evidence = tuple(
         _flag_conflict(e, maker) for e in sorted(claims.evidence, key=lambda e: -e.weight)
     )
-    return Attribution(maker, brand, _pick(claims.models), _pick(claims.firmware), dtype,
-                       covered, round(confidence, 3), evidence)
+    return Attribution(
+        maker,
+        brand,
+        _pick(claims.models),
+        _pick(claims.firmware),
+        dtype,
+        covered,
+        round(confidence, 3),
+        evidence,
+    )
 
 
 def _oem_makers(kb: Knowledge, brand: str) -> tuple[str, ...] | None:
@@ -153,8 +178,16 @@ def _oem_makers(kb: Knowledge, brand: str) -> tuple[str, ...] | None:
 
 def _flag_conflict(evidence: Evidence, maker: str | None) -> Evidence:
     if evidence.maker and maker and evidence.maker != maker:
-        return Evidence(evidence.signal, evidence.value, evidence.matched, evidence.source,
-                        evidence.maker, evidence.brand, evidence.weight, conflicts=True)
+        return Evidence(
+            evidence.signal,
+            evidence.value,
+            evidence.matched,
+            evidence.source,
+            evidence.maker,
+            evidence.brand,
+            evidence.weight,
+            conflicts=True,
+        )
     return evidence
 
 

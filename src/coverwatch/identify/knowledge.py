@@ -83,8 +83,13 @@ class Knowledge:
     _wildcards: tuple[tuple[str, Fingerprint], ...] = ()
 
     @classmethod
-    def build(cls, fingerprints: Iterable[Fingerprint], oui: Iterable[OuiAlias],
-              oem: Iterable[OemBrand], covered: Iterable[CoveredEntity]) -> Knowledge:
+    def build(
+        cls,
+        fingerprints: Iterable[Fingerprint],
+        oui: Iterable[OuiAlias],
+        oem: Iterable[OemBrand],
+        covered: Iterable[CoveredEntity],
+    ) -> Knowledge:
         """Index fingerprints by exact signal key and by ``prefix.*`` wildcard."""
         fps = tuple(fingerprints)
         exact: dict[str, list[Fingerprint]] = {}
@@ -95,8 +100,14 @@ class Knowledge:
                     wild.append((signal[:-1], fp))
                 else:
                     exact.setdefault(signal, []).append(fp)
-        return cls(fps, tuple(oui), tuple(oem), tuple(covered),
-                   {k: tuple(v) for k, v in exact.items()}, tuple(wild))
+        return cls(
+            fps,
+            tuple(oui),
+            tuple(oem),
+            tuple(covered),
+            {k: tuple(v) for k, v in exact.items()},
+            tuple(wild),
+        )
 
     def for_signal(self, signal: str) -> tuple[Fingerprint, ...]:
         """Fingerprints that apply to ``signal``."""
@@ -177,17 +188,33 @@ def parse_fingerprints(file: str, data: Any) -> list[Fingerprint]:
         signals = raw.get("signals")
         if isinstance(signals, str):
             signals = [signals]
-        if not isinstance(signals, list) or not signals or not all(isinstance(s, str) for s in signals):
+        if (
+            not isinstance(signals, list)
+            or not signals
+            or not all(isinstance(s, str) for s in signals)
+        ):
             raise _err(file, f"{where}.signals", "must be a list of signal keys")
         pattern = _regex(file, f"{where}.pattern", raw.get("pattern"))
         device_type = _device_type(file, where, raw.get("device_type"))
-        if not (raw.get("maker") or raw.get("brand") or device_type or
-                {"model", "firmware"} & set(pattern.groupindex)):
+        if not (
+            raw.get("maker")
+            or raw.get("brand")
+            or device_type
+            or {"model", "firmware"} & set(pattern.groupindex)
+        ):
             raise _err(file, where, "claims nothing (no maker, brand, device_type or group)")
-        result.append(Fingerprint(
-            raw["id"], tuple(signals), pattern, raw.get("maker"), raw.get("brand"), device_type,
-            _weight(file, where, raw.get("weight")), _source(file, where, raw.get("source")),
-        ))
+        result.append(
+            Fingerprint(
+                raw["id"],
+                tuple(signals),
+                pattern,
+                raw.get("maker"),
+                raw.get("brand"),
+                device_type,
+                _weight(file, where, raw.get("weight")),
+                _source(file, where, raw.get("source")),
+            )
+        )
     return result
 
 
@@ -201,10 +228,15 @@ def parse_oui(file: str, data: Any) -> list[OuiAlias]:
         where = f"orgs[{index}]"
         if not isinstance(raw, dict) or not (raw.get("maker") or raw.get("brand")):
             raise _err(file, where, "needs a maker or a brand")
-        result.append(OuiAlias(_regex(file, f"{where}.pattern", raw.get("pattern")),
-                               raw.get("maker"), raw.get("brand"),
-                               _weight(file, where, raw.get("weight")),
-                               _source(file, where, raw.get("source"))))
+        result.append(
+            OuiAlias(
+                _regex(file, f"{where}.pattern", raw.get("pattern")),
+                raw.get("maker"),
+                raw.get("brand"),
+                _weight(file, where, raw.get("weight")),
+                _source(file, where, raw.get("source")),
+            )
+        )
     return result
 
 
@@ -223,11 +255,19 @@ def parse_oem(file: str, data: Any) -> list[OemBrand]:
             raise _err(file, f"{where}.makers", "needs a non-empty list of makers")
         relation = raw.get("relation")
         if relation not in ("sub-brand", "white-label"):
-            raise _err(file, f"{where}.relation", f"must be sub-brand or white-label, got {relation!r}")
-        result.append(OemBrand(raw["brand"], tuple(raw.get("aliases") or ()), tuple(makers),
-                               _weight(file, where, raw.get("weight")),
-                               _source(file, where, raw.get("source")),
-                               relation == "white-label"))
+            raise _err(
+                file, f"{where}.relation", f"must be sub-brand or white-label, got {relation!r}"
+            )
+        result.append(
+            OemBrand(
+                raw["brand"],
+                tuple(raw.get("aliases") or ()),
+                tuple(makers),
+                _weight(file, where, raw.get("weight")),
+                _source(file, where, raw.get("source")),
+                relation == "white-label",
+            )
+        )
     return result
 
 
@@ -239,16 +279,25 @@ def parse_covered(file: str, data: Any) -> list[CoveredEntity]:
     result = []
     for index, raw in enumerate(entries):
         where = f"entities[{index}]"
-        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not isinstance(
-            raw.get("maker"), str
+        if (
+            not isinstance(raw, dict)
+            or not isinstance(raw.get("name"), str)
+            or not isinstance(raw.get("maker"), str)
         ):
             raise _err(file, where, "needs string 'name' and 'maker'")
         applies = frozenset(
             t for t in (_device_type(file, where, v) for v in raw.get("applies_to") or ()) if t
         )
-        result.append(CoveredEntity(raw["name"], raw["maker"], tuple(raw.get("brands") or ()),
-                                    applies, tuple(raw.get("lists") or ()),
-                                    _source(file, where, raw.get("source"))))
+        result.append(
+            CoveredEntity(
+                raw["name"],
+                raw["maker"],
+                tuple(raw.get("brands") or ()),
+                applies,
+                tuple(raw.get("lists") or ()),
+                _source(file, where, raw.get("source")),
+            )
+        )
     return result
 
 

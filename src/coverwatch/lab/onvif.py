@@ -27,37 +27,47 @@ _ENVELOPE = (
 
 
 def _fault(subcode: str, text: str) -> str:
-    return _ENVELOPE.format(body=(
-        "<SOAP-ENV:Fault><SOAP-ENV:Code><SOAP-ENV:Value>SOAP-ENV:Sender</SOAP-ENV:Value>"
-        f"<SOAP-ENV:Subcode><SOAP-ENV:Value>{subcode}</SOAP-ENV:Value></SOAP-ENV:Subcode>"
-        f'</SOAP-ENV:Code><SOAP-ENV:Reason><SOAP-ENV:Text xml:lang="en">{text}</SOAP-ENV:Text>'
-        "</SOAP-ENV:Reason></SOAP-ENV:Fault>"
-    ))
+    return _ENVELOPE.format(
+        body=(
+            "<SOAP-ENV:Fault><SOAP-ENV:Code><SOAP-ENV:Value>SOAP-ENV:Sender</SOAP-ENV:Value>"
+            f"<SOAP-ENV:Subcode><SOAP-ENV:Value>{subcode}</SOAP-ENV:Value></SOAP-ENV:Subcode>"
+            f'</SOAP-ENV:Code><SOAP-ENV:Reason><SOAP-ENV:Text xml:lang="en">{text}</SOAP-ENV:Text>'
+            "</SOAP-ENV:Reason></SOAP-ENV:Fault>"
+        )
+    )
 
 
 def _date_time() -> str:
     now = datetime.now(UTC)
-    return _ENVELOPE.format(body=(
-        "<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime>"
-        "<tt:DateTimeType>NTP</tt:DateTimeType><tt:DaylightSavings>false</tt:DaylightSavings>"
-        "<tt:TimeZone><tt:TZ>GMT0</tt:TZ></tt:TimeZone><tt:UTCDateTime>"
-        f"<tt:Time><tt:Hour>{now.hour}</tt:Hour><tt:Minute>{now.minute}</tt:Minute>"
-        f"<tt:Second>{now.second}</tt:Second></tt:Time><tt:Date><tt:Year>{now.year}</tt:Year>"
-        f"<tt:Month>{now.month}</tt:Month><tt:Day>{now.day}</tt:Day></tt:Date>"
-        "</tt:UTCDateTime></tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>"
-    ))
+    return _ENVELOPE.format(
+        body=(
+            "<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime>"
+            "<tt:DateTimeType>NTP</tt:DateTimeType><tt:DaylightSavings>false</tt:DaylightSavings>"
+            "<tt:TimeZone><tt:TZ>GMT0</tt:TZ></tt:TimeZone><tt:UTCDateTime>"
+            f"<tt:Time><tt:Hour>{now.hour}</tt:Hour><tt:Minute>{now.minute}</tt:Minute>"
+            f"<tt:Second>{now.second}</tt:Second></tt:Time><tt:Date><tt:Year>{now.year}</tt:Year>"
+            f"<tt:Month>{now.month}</tt:Month><tt:Day>{now.day}</tt:Day></tt:Date>"
+            "</tt:UTCDateTime></tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>"
+        )
+    )
 
 
 def _device_information(info: dict[str, object], variables: dict[str, str]) -> str:
     fields = []
-    for element, key in (("Manufacturer", "manufacturer"), ("Model", "model"),
-                         ("FirmwareVersion", "firmware_version"), ("SerialNumber", "serial_number"),
-                         ("HardwareId", "hardware_id")):
+    for element, key in (
+        ("Manufacturer", "manufacturer"),
+        ("Model", "model"),
+        ("FirmwareVersion", "firmware_version"),
+        ("SerialNumber", "serial_number"),
+        ("HardwareId", "hardware_id"),
+    ):
         value = Template(str(info.get(key, ""))).safe_substitute(variables)
         fields.append(f"<tds:{element}>{escape(value)}</tds:{element}>")
-    return _ENVELOPE.format(body=(
-        f"<tds:GetDeviceInformationResponse>{''.join(fields)}</tds:GetDeviceInformationResponse>"
-    ))
+    return _ENVELOPE.format(
+        body=(
+            f"<tds:GetDeviceInformationResponse>{''.join(fields)}</tds:GetDeviceInformationResponse>"
+        )
+    )
 
 
 def _authorised(root: object, username: str, password: str) -> bool:
@@ -76,8 +86,13 @@ def _authorised(root: object, username: str, password: str) -> bool:
     return hmac.compare_digest(expected, values.get("Password", ""))
 
 
-def handle(body: bytes, info: dict[str, object] | None, variables: dict[str, str],
-           username: str, password: str) -> tuple[int, str]:
+def handle(
+    body: bytes,
+    info: dict[str, object] | None,
+    variables: dict[str, str],
+    username: str,
+    password: str,
+) -> tuple[int, str]:
     """HTTP status and SOAP document answering one device-service request."""
     try:
         root = onvif.parse_envelope(body)

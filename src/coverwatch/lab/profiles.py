@@ -70,7 +70,9 @@ def _reply(name: str, where: str, raw: Any) -> Reply:
     headers = raw.get("headers") or []
     if not all(isinstance(h, list) and len(h) == 2 for h in headers):
         raise _fail(name, f"{where}.headers", "must be a list of [name, value] pairs")
-    return Reply(raw["status"], tuple((str(k), str(v)) for k, v in headers), str(raw.get("body") or ""))
+    return Reply(
+        raw["status"], tuple((str(k), str(v)) for k, v in headers), str(raw.get("body") or "")
+    )
 
 
 def _service(name: str, index: int, raw: Any, by_port: dict[int, Service]) -> Service:
@@ -90,14 +92,20 @@ def _service(name: str, index: int, raw: Any, by_port: dict[int, Service]) -> Se
             if not isinstance(route, dict) or not str(route.get("path", "")).startswith("/"):
                 raise _fail(name, f"{where}.routes[{i}]", "needs a 'path' starting with /")
             routes[route["path"]] = _reply(name, f"{where}.routes[{i}]", route)
-        not_found = (_reply(name, f"{where}.not_found", raw["not_found"]) if "not_found" in raw
-                     else base.not_found if base else Reply(404))
+        not_found = (
+            _reply(name, f"{where}.not_found", raw["not_found"])
+            if "not_found" in raw
+            else base.not_found
+            if base
+            else Reply(404)
+        )
         subject = raw.get("tls", {}).get("subject", {}) if protocol == "https" else {}
         if not isinstance(subject, dict) or not set(subject) <= _TLS_KEYS:
             raise _fail(name, f"{where}.tls.subject", f"keys must be among {sorted(_TLS_KEYS)}")
         onvif_path = raw.get("onvif_path", base.onvif_path if base else None)
-        return Service(port, protocol, routes, not_found, onvif_path,
-                       {k: str(v) for k, v in subject.items()})
+        return Service(
+            port, protocol, routes, not_found, onvif_path, {k: str(v) for k, v in subject.items()}
+        )
     if protocol == "rtsp":
         headers = tuple((str(k), str(v)) for k, v in raw.get("headers") or [])
         options = _reply(name, f"{where}.options", raw["options"]) if "options" in raw else None

@@ -7,8 +7,10 @@ argument can make the lab listen elsewhere). Each connection is bounded in size 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
+import secrets
 import ssl
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -33,16 +35,17 @@ _IDLE = 10.0
 _MAX_REQUEST = 64 * 1024
 _LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 _NAME_OIDS = {
-    "CN": NameOID.COMMON_NAME, "O": NameOID.ORGANIZATION_NAME,
-    "OU": NameOID.ORGANIZATIONAL_UNIT_NAME, "C": NameOID.COUNTRY_NAME,
-    "L": NameOID.LOCALITY_NAME, "ST": NameOID.STATE_OR_PROVINCE_NAME,
+    "CN": NameOID.COMMON_NAME,
+    "O": NameOID.ORGANIZATION_NAME,
+    "OU": NameOID.ORGANIZATIONAL_UNIT_NAME,
+    "C": NameOID.COUNTRY_NAME,
+    "L": NameOID.LOCALITY_NAME,
+    "ST": NameOID.STATE_OR_PROVINCE_NAME,
     "emailAddress": NameOID.EMAIL_ADDRESS,
 }
 
 
 def _render(text: str, variables: dict[str, str]) -> str:
-    import secrets
-
     return Template(text).safe_substitute({**variables, "nonce": secrets.token_hex(16)})
 
 
@@ -62,8 +65,9 @@ class _Device:
         self.username = username
         self.password = password
 
-    async def http(self, service: Service, reader: asyncio.StreamReader,
-                   writer: asyncio.StreamWriter) -> None:
+    async def http(
+        self, service: Service, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         conn = h11.Connection(our_role=h11.SERVER, max_incomplete_event_size=_MAX_REQUEST)
         request: h11.Request | None = None
         body = bytearray()
@@ -111,14 +115,16 @@ class _Device:
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
         return head if head_only else head + body
 
-    async def rtsp(self, service: Service, reader: asyncio.StreamReader,
-                   writer: asyncio.StreamWriter) -> None:
+    async def rtsp(
+        self, service: Service, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         for _ in range(16):  # a client gets a bounded number of requests per connection
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), _IDLE)
             lines = head.decode("latin-1").split("\r\n")
             method = lines[0].split(" ", 1)[0]
-            cseq = next((ln.split(":", 1)[1].strip() for ln in lines
-                         if ln.lower().startswith("cseq:")), "0")
+            cseq = next(
+                (ln.split(":", 1)[1].strip() for ln in lines if ln.lower().startswith("cseq:")), "0"
+            )
             reply = {"OPTIONS": service.options, "DESCRIBE": service.describe}.get(method)
             reply = reply or Reply(405 if method in ("OPTIONS", "DESCRIBE") else 455)
             out = [f"RTSP/1.0 {reply.status} {_phrase(reply.status)}", f"CSeq: {cseq}"]
@@ -130,36 +136,53 @@ class _Device:
             writer.write(("\r\n".join(out) + "\r\n\r\n").encode("latin-1", "replace") + body)
             await writer.drain()
 
-    async def banner(self, service: Service, reader: asyncio.StreamReader,
-                     writer: asyncio.StreamWriter) -> None:
+    async def banner(
+        self, service: Service, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         writer.write(_render(service.banner, self.variables).encode("latin-1", "replace"))
         await writer.drain()
         await asyncio.wait_for(reader.read(4096), _IDLE)
 
-    async def silent(self, service: Service, reader: asyncio.StreamReader,
-                     writer: asyncio.StreamWriter) -> None:
+    async def silent(
+        self, service: Service, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         # NOTE: vendor SDK ports (Hikvision 8000, Dahua 37777) speak binary protocols; a
         # request in any other protocol is dropped without a reply.
         await asyncio.wait_for(reader.read(4096), _IDLE)
 
 
-def _self_signed(subject: dict[str, str], variables: dict[str, str], key: ec.EllipticCurvePrivateKey,
-                 folder: Path, stem: str) -> ssl.SSLContext:
-    attributes = [x509.NameAttribute(_NAME_OIDS[k], _render(v, variables)[:64])
-                  for k, v in (subject or {"CN": "${ip}"}).items()]
+def _self_signed(
+    subject: dict[str, str],
+    variables: dict[str, str],
+    key: ec.EllipticCurvePrivateKey,
+    folder: Path,
+    stem: str,
+) -> ssl.SSLContext:
+    attributes = [
+        x509.NameAttribute(_NAME_OIDS[k], _render(v, variables)[:64])
+        for k, v in (subject or {"CN": "${ip}"}).items()
+    ]
     name = x509.Name(attributes)
     now = datetime.now(UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=3650))
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=3650))
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = folder / f"{stem}.crt", folder / f"{stem}.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_path, key_path)
     return context
@@ -186,18 +209,33 @@ class LabServer:
             for service in host.profile.services:
                 context = None
                 if service.protocol == "https":
-                    key = keys.setdefault(host.profile.name, ec.generate_private_key(ec.SECP256R1()))
-                    context = _self_signed(service.tls_subject, device.variables, key, folder,
-                                           f"{host.ip}-{service.port}")
-                handler = getattr(device, "http" if service.protocol == "https" else service.protocol)
+                    key = keys.setdefault(
+                        host.profile.name, ec.generate_private_key(ec.SECP256R1())
+                    )
+                    context = _self_signed(
+                        service.tls_subject,
+                        device.variables,
+                        key,
+                        folder,
+                        f"{host.ip}-{service.port}",
+                    )
+                handler = getattr(
+                    device, "http" if service.protocol == "https" else service.protocol
+                )
                 try:
                     server = await asyncio.start_server(
-                        self._wrap(handler, service), host.ip, service.port, ssl=context,
-                        backlog=256, reuse_address=True,
+                        self._wrap(handler, service),
+                        host.ip,
+                        service.port,
+                        ssl=context,
+                        backlog=256,
+                        reuse_address=True,
                     )
                 except OSError as e:
                     await self.stop()
-                    raise LabError(f"cannot listen on {host.ip}:{service.port}: {e.strerror}") from e
+                    raise LabError(
+                        f"cannot listen on {host.ip}:{service.port}: {e.strerror}"
+                    ) from e
                 self._servers.append(server)
 
     @staticmethod
@@ -205,13 +243,21 @@ class LabServer:
         async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             try:
                 await handler(service, reader, writer)
-            except (TimeoutError, ConnectionError, OSError, ssl.SSLError,
-                    asyncio.IncompleteReadError, asyncio.LimitOverrunError, h11.ProtocolError):
+            except (
+                TimeoutError,
+                ConnectionError,
+                OSError,
+                ssl.SSLError,
+                asyncio.IncompleteReadError,
+                asyncio.LimitOverrunError,
+                h11.ProtocolError,
+            ):
                 pass
             except Exception:  # a lab bug must not take the whole site down
                 logger.exception("lab handler failed on port %s", service.port)
             finally:
                 writer.close()
+
         return serve
 
     async def stop(self) -> None:
@@ -219,9 +265,7 @@ class LabServer:
         for server in self._servers:
             server.close()
         for server in self._servers:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(server.wait_closed(), 2.0)
-            except TimeoutError:
-                pass
         self._servers.clear()
         self._certs.cleanup()

@@ -10,6 +10,8 @@ from coverwatch.errors import LabError
 from coverwatch.lab.profiles import Profile, load_profiles
 
 DEFAULT_BASE = "127.31.0.0"
+DEFAULT_USERNAME = "admin"
+DEFAULT_PASSWORD = "coverwatch-lab"
 _LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 
 
@@ -63,8 +65,9 @@ def lab_addresses(count: int, base: str = DEFAULT_BASE) -> list[str]:
     return addresses
 
 
-def build_site(hosts: int, seed: int, base: str = DEFAULT_BASE,
-               only: list[str] | None = None) -> list[LabHost]:
+def build_site(
+    hosts: int, seed: int, base: str = DEFAULT_BASE, only: list[str] | None = None
+) -> list[LabHost]:
     """Place ``hosts`` devices: every profile at least once (when there is room), the rest by a
     seeded weighted choice, in a seeded order. The same arguments give the same site."""
     if hosts < 1:

@@ -17,8 +17,13 @@ BODY_KEEP = 4096
 _MAX_FIELD = 512
 
 
-def build_request(host: str, path: str = "/", method: str = "GET", body: bytes = b"",
-                  extra_headers: list[tuple[str, str]] | None = None) -> bytes:
+def build_request(
+    host: str,
+    path: str = "/",
+    method: str = "GET",
+    body: bytes = b"",
+    extra_headers: list[tuple[str, str]] | None = None,
+) -> bytes:
     """An HTTP/1.1 request that asks the server to close the connection after replying."""
     headers = [
         ("Host", host),
@@ -41,7 +46,7 @@ def is_complete(buffer: bytes) -> bool:
     head_end = buffer.find(b"\r\n\r\n")
     if head_end < 0:
         return False
-    match = _CONTENT_LENGTH.search(buffer[:head_end + 2])
+    match = _CONTENT_LENGTH.search(buffer[: head_end + 2])
     if match is None:
         return False  # chunked or close-delimited: read to EOF (bounded by the transport)
     return len(buffer) - head_end - 4 >= int(match.group(1))
@@ -111,9 +116,11 @@ def parse_response(data: bytes, method: str = "GET") -> tuple[int, dict[str, str
                     headers[key] = f"{headers[key]}, {text}" if key in headers else text
             elif isinstance(event, h11.Data):
                 body += event.data
-            elif event is h11.NEED_DATA or isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
-                break
-            elif event is h11.PAUSED:
+            elif (
+                event is h11.NEED_DATA
+                or isinstance(event, h11.EndOfMessage | h11.ConnectionClosed)
+                or event is h11.PAUSED
+            ):
                 break
     except h11.RemoteProtocolError as e:
         if status:  # head parsed; body framing broken (truncated chunk, early close): keep it
@@ -136,8 +143,11 @@ def _decode(body: bytes, content_type: str) -> str:
 def signals(status: int, headers: dict[str, str], body: str) -> dict[str, str]:
     """The JSONL signal keys an HTTP reply yields."""
     result = {"http.status": str(status)}
-    for header, key in (("server", "http.server"), ("www-authenticate", "http.www_authenticate"),
-                        ("location", "http.location")):
+    for header, key in (
+        ("server", "http.server"),
+        ("www-authenticate", "http.www_authenticate"),
+        ("location", "http.location"),
+    ):
         if header in headers:
             result[key] = clean_text(headers[header])
     title = _title(body)
@@ -148,8 +158,9 @@ def signals(status: int, headers: dict[str, str], body: str) -> dict[str, str]:
     return result
 
 
-def same_origin_redirect(status: int, headers: dict[str, str], path: str, authority: str,
-                         port: int) -> str | None:
+def same_origin_redirect(
+    status: int, headers: dict[str, str], path: str, authority: str, port: int
+) -> str | None:
     """The path a 3xx reply points to, if it stays on the same host and port; else None."""
     location = headers.get("location")
     if status not in (301, 302, 303, 307, 308) or not location:

@@ -29,7 +29,7 @@ def is_complete(buffer: bytes) -> bool:
     head_end = buffer.find(b"\r\n\r\n")
     if head_end < 0:
         return False
-    match = _CONTENT_LENGTH.search(buffer[:head_end + 2])
+    match = _CONTENT_LENGTH.search(buffer[: head_end + 2])
     return match is None or len(buffer) - head_end - 4 >= int(match.group(1))
 
 
@@ -45,7 +45,7 @@ def parse_response(data: bytes) -> tuple[int, dict[str, str]]:
     if match is None:
         raise MalformedRtsp(f"not an RTSP status line: {clean_text(lines[0], 80)!r}")
     headers: dict[str, str] = {}
-    for line in lines[1:_MAX_HEADERS + 1]:
+    for line in lines[1 : _MAX_HEADERS + 1]:
         name, sep, value = line.partition(":")
         if sep:
             key = name.strip().lower()

@@ -7,6 +7,7 @@ here interprets what a device says; parsers in the sibling modules do that.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import ssl
 from collections.abc import AsyncIterator, Callable
@@ -96,7 +97,7 @@ def _insecure_tls_context() -> ssl.SSLContext:
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     # NOTE: old camera firmware only speaks TLS 1.0 with weak ciphers; SECLEVEL=0 lets us read
-    # its certificate (credentials only ever travel as a WS-Security PasswordDigest, never in clear).
+    # its certificate. Credentials only ever travel as a WS-Security PasswordDigest.
     context.set_ciphers("ALL:@SECLEVEL=0")
     return context
 
@@ -134,10 +135,8 @@ async def open_stream(
         yield Stream(reader, writer, timeout)
     finally:
         writer.close()
-        try:
+        with contextlib.suppress(TimeoutError, OSError, ssl.SSLError):
             await asyncio.wait_for(writer.wait_closed(), 1.0)
-        except (TimeoutError, OSError, ssl.SSLError):
-            pass
 
 
 async def is_port_open(ip: str, port: int, timeout: float) -> ObsStatus:

@@ -23,9 +23,14 @@ class JsonReport(Report):
             "title": data.title,
             "summary": data.summary.to_json(),
             "scans": [
-                {"id": s.id, "started_at": s.started_at.isoformat(),
-                 "finished_at": s.finished_at.isoformat() if s.finished_at else None,
-                 "site": s.site, "targets": s.targets, "hosts_found": s.hosts_found}
+                {
+                    "id": s.id,
+                    "started_at": s.started_at.isoformat(),
+                    "finished_at": s.finished_at.isoformat() if s.finished_at else None,
+                    "site": s.site,
+                    "targets": s.targets,
+                    "hosts_found": s.hosts_found,
+                }
                 for s in data.scans
             ],
             "devices": [d.to_json() for d in data.devices],

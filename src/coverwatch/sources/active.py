@@ -13,6 +13,7 @@ from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
+from functools import partial
 from typing import assert_never
 
 from aiolimiter import AsyncLimiter
@@ -23,10 +24,7 @@ from coverwatch.observer import Observer
 from coverwatch.probes import banner, http, onvif, rtsp, tls
 from coverwatch.probes.transport import ProbeFailure, is_port_open, open_stream
 from coverwatch.sources.interface import Source
-
-#: The camera/NVR port set: web, RTSP, vendor SDKs (Hikvision 8000, Dahua 37777, Xiongmai
-#: 34567), ONVIF on Tapo (2020) and Xiongmai (8899), and remote shells.
-DEFAULT_PORTS = (21, 22, 23, 80, 443, 554, 2020, 8000, 8080, 8443, 8554, 8899, 34567, 37777)
+from coverwatch.targets import DEFAULT_PORTS
 
 
 class Probe(str, Enum):
@@ -42,10 +40,18 @@ class Probe(str, Enum):
 MAX_REDIRECTS = 2
 
 PORT_PROBES: dict[int, Probe] = {
-    80: Probe.HTTP, 8080: Probe.HTTP, 8000: Probe.HTTP, 2020: Probe.HTTP, 8899: Probe.HTTP,
-    443: Probe.HTTPS, 8443: Probe.HTTPS,
-    554: Probe.RTSP, 8554: Probe.RTSP,
-    21: Probe.BANNER, 22: Probe.BANNER, 23: Probe.BANNER,
+    80: Probe.HTTP,
+    8080: Probe.HTTP,
+    8000: Probe.HTTP,
+    2020: Probe.HTTP,
+    8899: Probe.HTTP,
+    443: Probe.HTTPS,
+    8443: Probe.HTTPS,
+    554: Probe.RTSP,
+    8554: Probe.RTSP,
+    21: Probe.BANNER,
+    22: Probe.BANNER,
+    23: Probe.BANNER,
 }
 
 
@@ -76,14 +82,23 @@ class _Host:
     def add(self, port: int, protocol: str, values: dict[str, str]) -> None:
         for signal, value in values.items():
             self.observations.append(
-                Observation(self.ip, signal, value, port, protocol, ObsStatus.OK,
-                            SourceKind.SCAN, self.at)
+                Observation(
+                    self.ip, signal, value, port, protocol, ObsStatus.OK, SourceKind.SCAN, self.at
+                )
             )
 
     def fail(self, port: int, protocol: str, status: ObsStatus, reason: str) -> None:
         self.observations.append(
-            Observation(self.ip, f"{protocol}.error", reason, port, protocol, status,
-                        SourceKind.SCAN, self.at)
+            Observation(
+                self.ip,
+                f"{protocol}.error",
+                reason,
+                port,
+                protocol,
+                status,
+                SourceKind.SCAN,
+                self.at,
+            )
         )
 
 
@@ -142,12 +157,14 @@ class ActiveScanSource(Source):
         async def check(port: int) -> None:
             statuses[port] = await is_port_open(ip, port, self.options.timeout)
 
-        await asyncio.gather(*(self._guarded(lambda p=port: check(p)) for port in self.options.ports))
+        await asyncio.gather(
+            *(self._guarded(partial(check, port)) for port in self.options.ports)
+        )
         open_ports = sorted(p for p, s in statuses.items() if s is ObsStatus.OK)
         for port in open_ports:
             host.add(port, "tcp", {"tcp.port": str(port)})
         probes = [port for port in open_ports if port in PORT_PROBES]
-        await asyncio.gather(*(self._guarded(lambda p=p: self._probe(host, p)) for p in probes))
+        await asyncio.gather(*(self._guarded(partial(self._probe, host, p)) for p in probes))
         return host.observations
 
     async def _probe(self, host: _Host, port: int) -> None:
@@ -162,8 +179,14 @@ class ActiveScanSource(Source):
             case _:
                 assert_never(kind)
 
-    async def _exchange(self, host: _Host, port: int, request: bytes, tls_wrapped: bool,
-                        complete: Callable[[bytes], bool]) -> tuple[bytes, bytes | None]:
+    async def _exchange(
+        self,
+        host: _Host,
+        port: int,
+        request: bytes,
+        tls_wrapped: bool,
+        complete: Callable[[bytes], bool],
+    ) -> tuple[bytes, bytes | None]:
         async with open_stream(host.ip, port, self.options.timeout, tls_wrapped) as stream:
             await stream.send(request)
             reply = await stream.read_message(complete)
@@ -176,7 +199,10 @@ class ActiveScanSource(Source):
         for hop in range(1 + MAX_REDIRECTS):
             try:
                 reply, cert = await self._exchange(
-                    host, port, http.build_request(f"{authority}:{port}", path), tls_wrapped,
+                    host,
+                    port,
+                    http.build_request(f"{authority}:{port}", path),
+                    tls_wrapped,
                     http.is_complete,
                 )
             except ProbeFailure as failure:
@@ -196,10 +222,14 @@ class ActiveScanSource(Source):
             path = next_path
         await self._probe_onvif(host, port, tls_wrapped, authority)
 
-    async def _soap(self, host: _Host, port: int, tls_wrapped: bool, authority: str,
-                    envelope: bytes) -> tuple[int, object]:
+    async def _soap(
+        self, host: _Host, port: int, tls_wrapped: bool, authority: str, envelope: bytes
+    ) -> tuple[int, object]:
         request = http.build_request(
-            f"{authority}:{port}", onvif.DEFAULT_PATH, "POST", envelope,
+            f"{authority}:{port}",
+            onvif.DEFAULT_PATH,
+            "POST",
+            envelope,
             [("Content-Type", "application/soap+xml; charset=utf-8")],
         )
         reply, _ = await self._exchange(host, port, request, tls_wrapped, http.is_complete)
@@ -221,8 +251,9 @@ class ActiveScanSource(Source):
         if credential is not None:
             await self._onvif_device_information(host, port, tls_wrapped, authority, credential)
 
-    async def _onvif_device_information(self, host: _Host, port: int, tls_wrapped: bool,
-                                        authority: str, credential: Credential) -> None:
+    async def _onvif_device_information(
+        self, host: _Host, port: int, tls_wrapped: bool, authority: str, credential: Credential
+    ) -> None:
         envelope = onvif.build_envelope(
             "GetDeviceInformation", credential.username, credential.password
         )

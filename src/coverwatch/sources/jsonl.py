@@ -16,8 +16,9 @@ from typing import Any, TextIO
 from coverwatch.identify.engine import normalise_mac
 
 #: Keys identify writes; ignored when read back.
-OUTPUT_KEYS = frozenset({"maker", "brand", "model", "firmware", "device_type", "covered",
-                         "confidence", "evidence"})
+OUTPUT_KEYS = frozenset(
+    {"maker", "brand", "model", "firmware", "device_type", "covered", "confidence", "evidence"}
+)
 _MAX_LINE = 1024 * 1024
 
 

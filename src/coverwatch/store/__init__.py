@@ -13,8 +13,17 @@ from platformdirs import user_data_path
 from coverwatch.store.interface import DeviceRecord, HostResult, Inventory, ScanRecord, StoreError
 from coverwatch.store.sql import SqlInventory, database_url
 
-__all__ = ["BACKENDS", "Backend", "DeviceRecord", "HostResult", "Inventory", "ScanRecord",
-           "StoreError", "default_db", "open_inventory"]
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "DeviceRecord",
+    "HostResult",
+    "Inventory",
+    "ScanRecord",
+    "StoreError",
+    "default_db",
+    "open_inventory",
+]
 
 
 class Backend(str, Enum):

@@ -75,8 +75,14 @@ class Inventory(ABC):
     """Stores scans and devices; every write is all-or-nothing."""
 
     @abstractmethod
-    def record_scan(self, site: str, targets: list[str], options: dict[str, object],
-                    started_at: datetime, hosts: list[HostResult]) -> int:
+    def record_scan(
+        self,
+        site: str,
+        targets: list[str],
+        options: dict[str, object],
+        started_at: datetime,
+        hosts: list[HostResult],
+    ) -> int:
         """Store a finished scan and update its devices; returns the scan id."""
 
     @abstractmethod

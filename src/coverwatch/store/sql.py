@@ -24,12 +24,14 @@ SCHEMA_VERSION = 1
 metadata = sa.MetaData()
 
 meta = sa.Table(
-    "coverwatch_meta", metadata,
+    "coverwatch_meta",
+    metadata,
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.String(256), nullable=False),
 )
 scans = sa.Table(
-    "scans", metadata,
+    "scans",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
@@ -39,7 +41,8 @@ scans = sa.Table(
     sa.Column("hosts_found", sa.Integer, nullable=False, default=0),
 )
 devices = sa.Table(
-    "devices", metadata,
+    "devices",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("site", sa.String(128), nullable=False),
     sa.Column("ip", sa.String(64), nullable=False),
@@ -59,7 +62,8 @@ devices = sa.Table(
     sa.UniqueConstraint("site", "ip", name="uq_devices_site_ip"),
 )
 observations = sa.Table(
-    "observations", metadata,
+    "observations",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("scan_id", sa.Integer, sa.ForeignKey("scans.id"), nullable=False, index=True),
     sa.Column("device_id", sa.Integer, sa.ForeignKey("devices.id"), nullable=False, index=True),
@@ -89,8 +93,16 @@ def _aware(value: datetime | None) -> datetime | None:
 def _evidence_from_json(text: str) -> tuple[Evidence, ...]:
     items = json.loads(text or "[]")
     return tuple(
-        Evidence(i["signal"], i["value"], i["matched"], i["source"], i.get("maker"),
-                 i.get("brand"), float(i.get("weight", 0)), bool(i.get("conflicts", False)))
+        Evidence(
+            i["signal"],
+            i["value"],
+            i["matched"],
+            i["source"],
+            i.get("maker"),
+            i.get("brand"),
+            float(i.get("weight", 0)),
+            bool(i.get("conflicts", False)),
+        )
         for i in items
     )
 
@@ -127,8 +139,9 @@ class SqlInventory(Inventory):
                 existing = set(sa.inspect(conn).get_table_names())
                 if not existing:
                     metadata.create_all(conn)
-                    conn.execute(meta.insert().values(key="schema_version",
-                                                      value=str(SCHEMA_VERSION)))
+                    conn.execute(
+                        meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION))
+                    )
                     return
                 if meta.name not in existing:
                     raise StoreError(f"{self.label}: is a database but not a coverwatch inventory")
@@ -143,16 +156,28 @@ class SqlInventory(Inventory):
         except (DBAPIError, SQLAlchemyError) as e:
             raise self._fail("open it as a database", e) from e
 
-    def record_scan(self, site: str, targets: list[str], options: dict[str, object],
-                    started_at: datetime, hosts: list[HostResult]) -> int:
+    def record_scan(
+        self,
+        site: str,
+        targets: list[str],
+        options: dict[str, object],
+        started_at: datetime,
+        hosts: list[HostResult],
+    ) -> int:
         finished = datetime.now(UTC)
         try:
             with self.engine.begin() as conn:
-                scan_id = conn.execute(scans.insert().values(
-                    started_at=started_at, finished_at=finished, site=site,
-                    targets=json.dumps(targets), options=json.dumps(options, default=str),
-                    hosts_found=len(hosts),
-                )).inserted_primary_key[0]
+                scan_id = _insert(
+                    conn,
+                    scans.insert().values(
+                        started_at=started_at,
+                        finished_at=finished,
+                        site=site,
+                        targets=json.dumps(targets),
+                        options=json.dumps(options, default=str),
+                        hosts_found=len(hosts),
+                    ),
+                )
                 for host in hosts:
                     device_id = self._upsert_device(conn, site, host, scan_id, finished)
                     rows = [self._observation_row(o, scan_id, device_id) for o in host.observations]
@@ -160,35 +185,53 @@ class SqlInventory(Inventory):
                         conn.execute(observations.insert(), rows)
         except (DBAPIError, SQLAlchemyError) as e:
             raise self._fail("record the scan (nothing was written)", e) from e
-        return int(scan_id)
+        return scan_id
 
     @staticmethod
     def _observation_row(o: Observation, scan_id: int, device_id: int) -> dict[str, Any]:
-        return {"scan_id": scan_id, "device_id": device_id, "port": o.port,
-                "protocol": o.protocol or o.signal.split(".")[0], "signal": o.signal,
-                "value": o.value, "status": o.status.value, "source": o.source.value,
-                "observed_at": o.observed_at}
+        return {
+            "scan_id": scan_id,
+            "device_id": device_id,
+            "port": o.port,
+            "protocol": o.protocol or o.signal.split(".")[0],
+            "signal": o.signal,
+            "value": o.value,
+            "status": o.status.value,
+            "source": o.source.value,
+            "observed_at": o.observed_at,
+        }
 
     @staticmethod
-    def _upsert_device(conn: Connection, site: str, host: HostResult, scan_id: int,
-                       seen: datetime) -> int:
+    def _upsert_device(
+        conn: Connection, site: str, host: HostResult, scan_id: int, seen: datetime
+    ) -> int:
         a = host.attribution
         ports = sorted({o.port for o in host.observations if o.signal == "tcp.port" and o.port})
         values = {
-            "maker": a.maker, "brand": a.brand, "model": a.model, "firmware": a.firmware,
+            "maker": a.maker,
+            "brand": a.brand,
+            "model": a.model,
+            "firmware": a.firmware,
             "device_type": a.device_type.value if a.device_type else None,
-            "covered": a.covered, "confidence": a.confidence,
+            "covered": a.covered,
+            "confidence": a.confidence,
             "evidence": json.dumps([e.to_json() for e in a.evidence]),
-            "open_ports": json.dumps(ports), "last_seen": seen, "last_scan_id": scan_id,
+            "open_ports": json.dumps(ports),
+            "last_seen": seen,
+            "last_scan_id": scan_id,
         }
         where = (devices.c.site == site) & (devices.c.ip == host.ip)
         existing = conn.execute(sa.select(devices.c.id, devices.c.mac).where(where)).first()
         if existing is None:
-            return int(conn.execute(devices.insert().values(
+            insert = devices.insert().values(
                 site=site, ip=host.ip, mac=host.mac, first_seen=seen, **values
-            )).inserted_primary_key[0])
-        conn.execute(devices.update().where(devices.c.id == existing.id).values(
-            mac=host.mac or existing.mac, **values))
+            )
+            return _insert(conn, insert)
+        conn.execute(
+            devices.update()
+            .where(devices.c.id == existing.id)
+            .values(mac=host.mac or existing.mac, **values)
+        )
         return int(existing.id)
 
     def devices(self, site: str | None = None) -> list[DeviceRecord]:
@@ -206,13 +249,24 @@ class SqlInventory(Inventory):
     @staticmethod
     def _device(row: Any) -> DeviceRecord:
         attribution = Attribution(
-            row["maker"], row["brand"], row["model"], row["firmware"],
-            DeviceType(row["device_type"]) if row["device_type"] else None, row["covered"],
-            float(row["confidence"]), _evidence_from_json(row["evidence"]),
+            row["maker"],
+            row["brand"],
+            row["model"],
+            row["firmware"],
+            DeviceType(row["device_type"]) if row["device_type"] else None,
+            row["covered"],
+            float(row["confidence"]),
+            _evidence_from_json(row["evidence"]),
         )
-        return DeviceRecord(row["ip"], row["mac"], row["site"], attribution,
-                            json.loads(row["open_ports"]), _aware(row["first_seen"]),
-                            _aware(row["last_seen"]))
+        return DeviceRecord(
+            row["ip"],
+            row["mac"],
+            row["site"],
+            attribution,
+            json.loads(row["open_ports"]),
+            _aware(row["first_seen"]),
+            _aware(row["last_seen"]),
+        )
 
     def scans(self) -> list[ScanRecord]:
         try:
@@ -220,14 +274,26 @@ class SqlInventory(Inventory):
                 rows = conn.execute(sa.select(scans).order_by(scans.c.id)).mappings().all()
         except (DBAPIError, SQLAlchemyError) as e:
             raise self._fail("read scans", e) from e
-        return [ScanRecord(r["id"], _aware(r["started_at"]) or datetime.now(UTC),
-                           _aware(r["finished_at"]), r["site"], json.loads(r["targets"]),
-                           json.loads(r["options"]), r["hosts_found"]) for r in rows]
+        return [
+            ScanRecord(
+                r["id"],
+                _aware(r["started_at"]) or datetime.now(UTC),
+                _aware(r["finished_at"]),
+                r["site"],
+                json.loads(r["targets"]),
+                json.loads(r["options"]),
+                r["hosts_found"],
+            )
+            for r in rows
+        ]
 
     def observations(self, ip: str, site: str | None = None) -> list[Observation]:
-        query = (sa.select(observations, devices.c.ip)
-                 .join(devices, devices.c.id == observations.c.device_id)
-                 .where(devices.c.ip == ip).order_by(observations.c.id))
+        query = (
+            sa.select(observations, devices.c.ip)
+            .join(devices, devices.c.id == observations.c.device_id)
+            .where(devices.c.ip == ip)
+            .order_by(observations.c.id)
+        )
         if site is not None:
             query = query.where(devices.c.site == site)
         try:
@@ -235,12 +301,30 @@ class SqlInventory(Inventory):
                 rows = conn.execute(query).mappings().all()
         except (DBAPIError, SQLAlchemyError) as e:
             raise self._fail("read observations", e) from e
-        return [Observation(r["ip"], r["signal"], r["value"], r["port"], r["protocol"],
-                            ObsStatus(r["status"]), SourceKind(r["source"]),
-                            _aware(r["observed_at"])) for r in rows]
+        return [
+            Observation(
+                r["ip"],
+                r["signal"],
+                r["value"],
+                r["port"],
+                r["protocol"],
+                ObsStatus(r["status"]),
+                SourceKind(r["source"]),
+                _aware(r["observed_at"]),
+            )
+            for r in rows
+        ]
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _insert(conn: Connection, statement: sa.Insert) -> int:
+    """Run an INSERT and return the new row's integer primary key."""
+    key = conn.execute(statement).inserted_primary_key
+    if key is None:
+        raise StoreError("the database did not return a new row id")
+    return int(key[0])
 
 
 def _ip_key(ip: str) -> tuple[int, int]:
