@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from coverwatch.errors import LabError
 from coverwatch.lab.server import LabServer
@@ -120,7 +121,7 @@ class LabProcess:
         for name in profiles or []:
             self.args += ["--profile", name]
         self.password = password
-        self.truth: dict[str, dict[str, object]] = {}
+        self.truth: dict[str, dict[str, Any]] = {}
         self._dir = tempfile.TemporaryDirectory(prefix="coverwatch-lab-")
         self._proc: subprocess.Popen[str] | None = None
 

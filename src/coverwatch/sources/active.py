@@ -157,9 +157,7 @@ class ActiveScanSource(Source):
         async def check(port: int) -> None:
             statuses[port] = await is_port_open(ip, port, self.options.timeout)
 
-        await asyncio.gather(
-            *(self._guarded(partial(check, port)) for port in self.options.ports)
-        )
+        await asyncio.gather(*(self._guarded(partial(check, port)) for port in self.options.ports))
         open_ports = sorted(p for p, s in statuses.items() if s is ObsStatus.OK)
         for port in open_ports:
             host.add(port, "tcp", {"tcp.port": str(port)})

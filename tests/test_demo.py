@@ -1,0 +1,34 @@
+"""`coverwatch demo`: the lab audited end to end, reports written, the lab stopped."""
+
+from __future__ import annotations
+
+import json
+import socket
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+from tests.conftest import Cli
+
+
+def test_demo_audits_the_lab_and_writes_reports(cli: Cli, tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = cli("demo", "--out", str(out), db=False, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert f"Report: {(out / 'report.html').resolve()}" in result.stdout
+    assert "Video devices by real maker" in result.stdout
+    assert "Rebranded devices" in result.stdout
+    report = json.loads((out / "report.json").read_text())
+    schema = json.loads((resources.files("coverwatch.report") / "report.schema.json").read_text())
+    jsonschema.validate(report, schema)
+    summary = report["summary"]
+    assert summary["devices"] == 40
+    assert summary["covered"] > 0 and summary["by_maker"].get("Hikvision")
+    assert {r["brand"] for r in summary["rebranded"]} >= {"LTS", "Amcrest"}
+    non_video = [d for d in report["devices"] if d["device_type"] in ("printer", "server")]
+    assert non_video and all(d["covered"] is None for d in non_video)
+    assert "Hangzhou Hikvision Digital Technology Company" in (out / "report.html").read_text()
+    # The lab is gone: nothing listens on its first address any more.
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        assert probe.connect_ex(("127.31.0.1", 80)) != 0
