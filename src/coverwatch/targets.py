@@ -21,7 +21,6 @@ DEFAULT_MAX_HOSTS = 65_536
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-
 def _expand_range(text: str) -> Iterator[IPAddress]:
     """``127.31.0.1-200`` or ``127.31.0.1-127.31.0.200``."""
     first_text, _, last_text = text.partition("-")
@@ -49,13 +48,10 @@ def _expand_one(target: str) -> Iterator[IPAddress]:
         else:
             yield from net.hosts()
         return
-    if "-" in target and target[0].isdigit() and not target.replace(".", "").isalpha():
-        try:
-            yield from _expand_range(target)
-            return
-        except ValueError:
-            if target.count(".") == 3 and target.split("-")[0].replace(".", "").isdigit():
-                raise
+    first, dash, _ = target.partition("-")
+    if dash and _is_address(first):
+        yield from _expand_range(target)
+        return
     try:
         yield ipaddress.ip_address(target)
         return
@@ -70,6 +66,14 @@ def _expand_one(target: str) -> Iterator[IPAddress]:
         if address not in seen:
             seen.add(address)
             yield ipaddress.ip_address(address)
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text.strip())
+    except ValueError:
+        return False
+    return True
 
 
 def _looks_like_hostname(text: str) -> bool:

@@ -152,7 +152,7 @@ def _regex(file: str, where: str, raw: Any) -> re.Pattern[str]:
 
 
 def _weight(file: str, where: str, raw: Any) -> float:
-    if not isinstance(raw, int | float) or not 0 < raw <= 1:
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0 < raw <= 1:
         raise _err(file, f"{where}.weight", f"must be a number in (0, 1], got {raw!r}")
     return float(raw)
 
@@ -163,13 +163,19 @@ def _source(file: str, where: str, raw: Any) -> str:
     return raw.strip()
 
 
-def _device_type(file: str, where: str, raw: Any) -> DeviceType | None:
+def _device_type(file: str, where: str, raw: Any, field: str = "device_type") -> DeviceType | None:
     if raw is None:
         return None
     try:
         return DeviceType(raw)
     except ValueError as e:
-        raise _err(file, f"{where}.device_type", f"unknown device type {raw!r}") from e
+        raise _err(file, f"{where}.{field}", f"unknown device type {raw!r}") from e
+
+
+def _check_keys(file: str, where: str, raw: dict[str, Any], allowed: set[str]) -> None:
+    unknown = set(raw) - allowed
+    if unknown:
+        raise _err(file, where, f"unknown key(s) {', '.join(sorted(unknown))}")
 
 
 def parse_fingerprints(file: str, data: Any) -> list[Fingerprint]:
@@ -182,9 +188,7 @@ def parse_fingerprints(file: str, data: Any) -> list[Fingerprint]:
         if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
             raise _err(file, where, "needs a string 'id'")
         where = f"{where} ({raw['id']})"
-        unknown = set(raw) - _FP_KEYS
-        if unknown:
-            raise _err(file, where, f"unknown key(s) {', '.join(sorted(unknown))}")
+        _check_keys(file, where, raw, _FP_KEYS)
         signals = raw.get("signals")
         if isinstance(signals, str):
             signals = [signals]
@@ -228,6 +232,7 @@ def parse_oui(file: str, data: Any) -> list[OuiAlias]:
         where = f"orgs[{index}]"
         if not isinstance(raw, dict) or not (raw.get("maker") or raw.get("brand")):
             raise _err(file, where, "needs a maker or a brand")
+        _check_keys(file, where, raw, {"pattern", "maker", "brand", "weight", "source"})
         result.append(
             OuiAlias(
                 _regex(file, f"{where}.pattern", raw.get("pattern")),
@@ -250,6 +255,9 @@ def parse_oem(file: str, data: Any) -> list[OemBrand]:
         where = f"brands[{index}]"
         if not isinstance(raw, dict) or not isinstance(raw.get("brand"), str):
             raise _err(file, where, "needs a string 'brand'")
+        _check_keys(
+            file, where, raw, {"brand", "aliases", "relation", "makers", "weight", "source"}
+        )
         makers = raw.get("makers")
         if not isinstance(makers, list) or not makers:
             raise _err(file, f"{where}.makers", "needs a non-empty list of makers")
@@ -285,8 +293,13 @@ def parse_covered(file: str, data: Any) -> list[CoveredEntity]:
             or not isinstance(raw.get("maker"), str)
         ):
             raise _err(file, where, "needs string 'name' and 'maker'")
+        _check_keys(file, where, raw, {"name", "maker", "brands", "applies_to", "lists", "source"})
         applies = frozenset(
-            t for t in (_device_type(file, where, v) for v in raw.get("applies_to") or ()) if t
+            t
+            for t in (
+                _device_type(file, where, v, "applies_to") for v in raw.get("applies_to") or ()
+            )
+            if t
         )
         result.append(
             CoveredEntity(

@@ -84,7 +84,7 @@ def _title(body: str) -> str | None:
         parser.close()
     except AssertionError:  # NOTE: HTMLParser raises AssertionError on some broken markup
         return None
-    return " ".join(parser.title.split())[:_MAX_FIELD] if parser.title else None
+    return clean_text(parser.title) if parser.title else None
 
 
 class MalformedReply(ValueError):
@@ -124,7 +124,7 @@ def parse_response(data: bytes, method: str = "GET") -> tuple[int, dict[str, str
                 break
     except h11.RemoteProtocolError as e:
         if status:  # head parsed; body framing broken (truncated chunk, early close): keep it
-            return status, headers, body.decode("utf-8", "replace")
+            return status, headers, _decode(bytes(body), headers.get("content-type", ""))
         raise MalformedReply(f"not an HTTP response: {e}") from e
     if not status:
         raise MalformedReply("no HTTP status line in reply")
@@ -132,7 +132,7 @@ def parse_response(data: bytes, method: str = "GET") -> tuple[int, dict[str, str
 
 
 def _decode(body: bytes, content_type: str) -> str:
-    match = re.search(r"charset=([\w-]+)", content_type, re.IGNORECASE)
+    match = re.search(r"charset=\s*\"?([\w.:-]+)", content_type, re.IGNORECASE)
     encoding = match.group(1) if match else "utf-8"
     try:
         return body.decode(encoding, "replace")
@@ -165,8 +165,11 @@ def same_origin_redirect(
     location = headers.get("location")
     if status not in (301, 302, 303, 307, 308) or not location:
         return None
-    target = urlsplit(urljoin(f"http://{authority}:{port}{path}", location.strip()))
-    effective_port = target.port or (443 if target.scheme == "https" else 80)
+    try:
+        target = urlsplit(urljoin(f"http://{authority}:{port}{path}", location.strip()))
+        effective_port = target.port or (443 if target.scheme == "https" else 80)
+    except ValueError:  # a malformed Location (bad port, broken IPv6 literal): not followed
+        return None
     if target.hostname != authority.strip("[]") or effective_port != port:
         return None
     new_path = (target.path or "/") + (f"?{target.query}" if target.query else "")

@@ -148,7 +148,7 @@ class SqlInventory(Inventory):
                 version = conn.execute(
                     sa.select(meta.c.value).where(meta.c.key == "schema_version")
                 ).scalar_one_or_none()
-                if version is None or int(version) > SCHEMA_VERSION:
+                if version is None or not version.isdigit() or int(version) > SCHEMA_VERSION:
                     raise StoreError(
                         f"{self.label}: inventory schema {version} is newer than this coverwatch "
                         f"understands ({SCHEMA_VERSION}); upgrade coverwatch"
