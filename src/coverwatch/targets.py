@@ -21,6 +21,7 @@ DEFAULT_MAX_HOSTS = 65_536
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+
 def _expand_range(text: str) -> Iterator[IPAddress]:
     """``127.31.0.1-200`` or ``127.31.0.1-127.31.0.200``."""
     first_text, _, last_text = text.partition("-")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Literal
 
 from netaddr import EUI, AddrFormatError, NotRegisteredError
 
@@ -39,22 +40,34 @@ def oui_organisation(mac: str) -> str | None:
 
 
 class _Claims:
+    """Evidence so far. Each knowledge entry counts once, however many ports repeat it: the
+    same page served on 80 and 443 is one piece of evidence, not two independent ones."""
+
     def __init__(self) -> None:
-        self.evidence: list[Evidence] = []
-        self.makers: dict[str, list[float]] = defaultdict(list)
-        self.brands: dict[str, list[float]] = defaultdict(list)
-        self.types: dict[DeviceType, list[float]] = defaultdict(list)
+        self.by_entry: dict[str, tuple[Evidence, DeviceType | None]] = {}
         self.models: list[tuple[float, str]] = []
         self.firmware: list[tuple[float, str]] = []
 
     def add(self, evidence: Evidence, device_type: DeviceType | None = None) -> None:
-        self.evidence.append(evidence)
-        if evidence.maker:
-            self.makers[evidence.maker].append(evidence.weight)
-        if evidence.brand:
-            self.brands[evidence.brand].append(evidence.weight)
-        if device_type:
-            self.types[device_type].append(evidence.weight)
+        known = self.by_entry.get(evidence.matched)
+        if known is None or evidence.weight > known[0].weight:
+            self.by_entry[evidence.matched] = (evidence, device_type)
+
+    @property
+    def evidence(self) -> list[Evidence]:
+        return [e for e, _ in self.by_entry.values()]
+
+    def scores(self, key: Literal["maker", "brand", "type"]) -> dict[str, float]:
+        """Combined weight per claimed maker, brand or device type."""
+        weights: dict[str, list[float]] = defaultdict(list)
+        for evidence, device_type in self.by_entry.values():
+            if key == "type":
+                value = device_type.value if device_type else None
+            else:
+                value = evidence.maker if key == "maker" else evidence.brand
+            if value:
+                weights[value].append(evidence.weight)
+        return {k: _combine(v) for k, v in weights.items()}
 
 
 def _match_signals(claims: _Claims, signals: Iterable[tuple[str, str]], kb: Knowledge) -> None:
@@ -102,14 +115,22 @@ def _match_mac(claims: _Claims, mac: str, kb: Knowledge) -> None:
 
 
 def _apply_oem(claims: _Claims, kb: Knowledge) -> None:
-    for brand, weights in list(claims.brands.items()):
+    for brand, score in claims.scores("brand").items():
         entry = kb.oem_brand(brand)
         if entry is None:
             continue
-        strength = _combine(weights) * entry.weight / len(entry.makers)
+        strength = score * entry.weight / len(entry.makers)
         for maker in entry.makers:
             claims.add(
-                Evidence("brand", brand, f"oem:{entry.brand}", entry.source, maker, None, strength)
+                Evidence(
+                    "brand",
+                    brand,
+                    f"oem:{entry.brand}:{maker}",
+                    entry.source,
+                    maker,
+                    None,
+                    strength,
+                )
             )
 
 
@@ -136,11 +157,11 @@ def attribute(signals: Iterable[tuple[str, str]], kb: Knowledge | None = None) -
     claims = _Claims()
     _match_signals(claims, signals, kb)
     _apply_oem(claims, kb)
-    maker, score, runner_up = _best({m: _combine(w) for m, w in claims.makers.items()})
+    maker, score, runner_up = _best(claims.scores("maker"))
     if score < MIN_MAKER_SCORE:
         maker, score = None, 0.0
     confidence = score * score / (score + runner_up) if maker else 0.0
-    brand_scores = {b: _combine(w) for b, w in claims.brands.items()}
+    brand_scores = claims.scores("brand")
     if maker:
         # A brand only stands if the maker makes it: its OEM entry lists the maker or it is
         # the maker's own name. Otherwise it is a conflicting claim, not the device's brand.
@@ -150,7 +171,7 @@ def attribute(signals: Iterable[tuple[str, str]], kb: Knowledge | None = None) -
             if b == maker or maker in (_oem_makers(kb, b) or (b,))
         }
     brand, _, _ = _best(brand_scores)
-    device_type, _, _ = _best({t.value: _combine(w) for t, w in claims.types.items()})
+    device_type, _, _ = _best(claims.scores("type"))
     dtype = DeviceType(device_type) if device_type else None
     entity = kb.covered_entity(maker, brand)
     covered = None
