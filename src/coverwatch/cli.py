@@ -205,6 +205,12 @@ def _db(ctx: click.Context) -> str:
     show_default=True,
     help="Refuse target lists that expand to more hosts than this.",
 )
+@click.option(
+    "--no-probes",
+    is_flag=True,
+    help="Only find open ports (a connect sweep, like nmap -sT): no banners, no "
+    "ONVIF, so makers come from port numbers alone, if at all.",
+)
 @click.option("--jsonl", is_flag=True, help="Print one JSON object per host (identify's format).")
 @click.pass_context
 def scan(
@@ -217,6 +223,7 @@ def scan(
     rate: float | None,
     credentials_file: str | None,
     max_hosts: int,
+    no_probes: bool,
     jsonl: bool,
 ) -> None:
     """Scan TARGETS and store what answers in the inventory.
@@ -239,7 +246,12 @@ def scan(
     from coverwatch.store import DeviceRecord, open_inventory
 
     options = ScanOptions(
-        _parse_ports(ports_text), concurrency, timeout, rate, load_credentials(credentials_file)
+        _parse_ports(ports_text),
+        concurrency,
+        timeout,
+        rate,
+        load_credentials(credentials_file),
+        probes=not no_probes,
     )
     inventory = open_inventory(_db(ctx))
     try:

@@ -18,6 +18,9 @@ import yaml
 from coverwatch.errors import KnowledgeError
 from coverwatch.models import DeviceType
 
+#: libyaml's parser when PyYAML was built with it (several times faster), else pure Python.
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 _FP_KEYS = {"id", "signals", "pattern", "maker", "brand", "device_type", "weight", "source", "note"}
 
 
@@ -316,7 +319,7 @@ def parse_covered(file: str, data: Any) -> list[CoveredEntity]:
 
 def _yaml(entry: Traversable, label: str) -> Any:
     try:
-        return yaml.safe_load(entry.read_text(encoding="utf-8"))
+        return yaml.load(entry.read_text(encoding="utf-8"), Loader=SafeLoader)
     except yaml.YAMLError as e:
         raise KnowledgeError(f"knowledge {label}: not valid YAML: {e}") from e
 

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from coverwatch.errors import KnowledgeError
+from coverwatch.identify.knowledge import SafeLoader
 from coverwatch.models import DeviceType
 
 PROTOCOLS = ("http", "https", "rtsp", "banner", "silent")
@@ -165,7 +166,7 @@ def load_profiles() -> dict[str, Profile]:
             continue
         name = entry.name.removesuffix(".yaml")
         try:
-            data = yaml.safe_load(entry.read_text(encoding="utf-8"))
+            data = yaml.load(entry.read_text(encoding="utf-8"), Loader=SafeLoader)
         except yaml.YAMLError as e:
             raise KnowledgeError(f"lab profile {entry.name}: not valid YAML: {e}") from e
         profiles[name] = parse_profile(name, data)

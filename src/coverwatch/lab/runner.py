@@ -17,6 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from coverwatch import eventloop
 from coverwatch.errors import LabError
 from coverwatch.lab.server import LabServer
 from coverwatch.lab.site import (
@@ -89,7 +90,7 @@ def run_lab(
     site = build_site(hosts, seed, base, profiles)
     if truth:
         write_truth(site, truth)
-    asyncio.run(serve_site(site, duration, username, password, lambda: on_ready(site)))
+    eventloop.run(serve_site(site, duration, username, password, lambda: on_ready(site)))
     return site
 
 

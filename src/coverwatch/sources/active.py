@@ -16,6 +16,7 @@ from typing import assert_never
 
 from aiolimiter import AsyncLimiter
 
+from coverwatch import eventloop
 from coverwatch.credentials import CredentialStore
 from coverwatch.models import Observation, ObsStatus
 from coverwatch.observer import Observer
@@ -57,6 +58,8 @@ class ScanOptions:
     """Most new connections per second, or None for no limit."""
     credentials: CredentialStore = field(default_factory=CredentialStore, repr=False)
     """Credentials for authenticated look-ups; never logged."""
+    probes: bool = True
+    """False: only find open ports (a connect sweep, like nmap -sT without -sV)."""
 
 
 class ActiveScanSource(Source):
@@ -68,41 +71,47 @@ class ActiveScanSource(Source):
 
     def collect(self, observer: Observer) -> dict[str, list[Observation]]:
         """Run the scan; hosts with no open port are left out."""
-        return asyncio.run(self.scan(observer))
+        return eventloop.run(self.scan(observer))
 
     async def scan(self, observer: Observer) -> dict[str, list[Observation]]:
-        """The scan as a coroutine, for callers that already run an event loop."""
-        slots = asyncio.Semaphore(self.options.concurrency)
+        """The scan as a coroutine, for callers that already run an event loop.
+
+        Concurrency is bounded by construction rather than by a semaphore: ``workers`` hosts
+        at a time, each with at most ``per_host`` connections open, never more than
+        ``options.concurrency`` in all.
+        """
+        ports = self.options.ports
+        per_host = max(1, min(len(ports), self.options.concurrency))
+        workers = max(1, min(len(self.hosts), self.options.concurrency // per_host))
         limiter = AsyncLimiter(self.options.rate, 1.0) if self.options.rate else None
         pending = iter(self.hosts)
         results: dict[str, list[Observation]] = {}
         observer.stage("scan", len(self.hosts))
 
-        async def guarded(call: Awaitable[None]) -> None:
-            async with slots:
-                if limiter is not None:
-                    await limiter.acquire()
-                await call
+        async def paced(call: Awaitable[None]) -> None:
+            if limiter is not None:
+                await limiter.acquire()
+            await call
 
         async def worker() -> None:
             for ip in pending:  # the shared iterator hands each host to exactly one worker
                 host = HostRecord(ip, self.options.timeout)
-                await asyncio.gather(*(guarded(self._port(host, p)) for p in self.options.ports))
+                for start in range(0, len(ports), per_host):
+                    chunk = ports[start : start + per_host]
+                    await asyncio.gather(*(paced(self._port(host, p)) for p in chunk))
                 if host.web_ports:
                     credential = self.options.credentials.for_host(ip)
-                    await guarded(conversations.probe_onvif(host, credential))
+                    await paced(conversations.probe_onvif(host, credential))
                 if host.observations:
                     results[ip] = host.observations
                 observer.advance()
 
-        # Enough host workers to keep every connection slot busy, not one task per host.
-        workers = max(1, min(len(self.hosts), self.options.concurrency))
         await asyncio.gather(*(worker() for _ in range(workers)))
         observer.done()
         return {ip: results[ip] for ip in self.hosts if ip in results}
 
     async def _port(self, host: HostRecord, port: int) -> None:
-        kind = PORT_PROBES.get(port)
+        kind = PORT_PROBES.get(port) if self.options.probes else None
         match kind:
             case None:
                 if await is_port_open(host.ip, port, self.options.timeout) is ObsStatus.OK:

@@ -178,11 +178,14 @@ class SqlInventory(Inventory):
                         hosts_found=len(hosts),
                     ),
                 )
-                for host in hosts:
-                    device_id = self._upsert_device(conn, site, host, scan_id, finished)
-                    rows = [self._observation_row(o, scan_id, device_id) for o in host.observations]
-                    if rows:
-                        conn.execute(observations.insert(), rows)
+                ids = self._upsert_devices(conn, site, hosts, scan_id, finished)
+                rows = [
+                    self._observation_row(o, scan_id, ids[host.ip])
+                    for host in hosts
+                    for o in host.observations
+                ]
+                if rows:
+                    conn.execute(observations.insert(), rows)
         except (DBAPIError, SQLAlchemyError) as e:
             raise self._fail("record the scan (nothing was written)", e) from e
         return scan_id
@@ -202,12 +205,10 @@ class SqlInventory(Inventory):
         }
 
     @staticmethod
-    def _upsert_device(
-        conn: Connection, site: str, host: HostResult, scan_id: int, seen: datetime
-    ) -> int:
+    def _device_values(host: HostResult, scan_id: int, seen: datetime) -> dict[str, Any]:
         a = host.attribution
         ports = sorted({o.port for o in host.observations if o.signal == "tcp.port" and o.port})
-        values = {
+        return {
             "maker": a.maker,
             "brand": a.brand,
             "model": a.model,
@@ -220,19 +221,44 @@ class SqlInventory(Inventory):
             "last_seen": seen,
             "last_scan_id": scan_id,
         }
-        where = (devices.c.site == site) & (devices.c.ip == host.ip)
-        existing = conn.execute(sa.select(devices.c.id, devices.c.mac).where(where)).first()
-        if existing is None:
-            insert = devices.insert().values(
-                site=site, ip=host.ip, mac=host.mac, first_seen=seen, **values
+
+    def _upsert_devices(
+        self, conn: Connection, site: str, hosts: list[HostResult], scan_id: int, seen: datetime
+    ) -> dict[str, int]:
+        """Insert new devices and update known ones (by site and address); returns their ids."""
+        known = {
+            row.ip: (row.id, row.mac)
+            for row in conn.execute(
+                sa.select(devices.c.ip, devices.c.id, devices.c.mac).where(devices.c.site == site)
             )
-            return _insert(conn, insert)
-        conn.execute(
-            devices.update()
-            .where(devices.c.id == existing.id)
-            .values(mac=host.mac or existing.mac, **values)
-        )
-        return int(existing.id)
+        }
+        ids: dict[str, int] = {}
+        updates: list[dict[str, Any]] = []
+        inserts: list[dict[str, Any]] = []
+        for host in hosts:
+            values = self._device_values(host, scan_id, seen)
+            if host.ip in known:
+                device_id, mac = known[host.ip]
+                updates.append({**values, "b_id": device_id, "mac": host.mac or mac})
+                ids[host.ip] = int(device_id)
+            else:
+                inserts.append(
+                    {**values, "site": site, "ip": host.ip, "mac": host.mac, "first_seen": seen}
+                )
+        if updates:
+            columns: dict[str, Any] = {
+                key: sa.bindparam(key) for key in updates[0] if key != "b_id"
+            }
+            update = devices.update().where(devices.c.id == sa.bindparam("b_id"))
+            conn.execute(update.values(columns), updates)
+        if inserts:
+            # One multi-row INSERT ... RETURNING (SQLAlchemy "insertmanyvalues"), in order.
+            insert = devices.insert().returning(
+                devices.c.id, devices.c.ip, sort_by_parameter_order=True
+            )
+            for row in conn.execute(insert, inserts):
+                ids[row.ip] = int(row.id)
+        return ids
 
     def devices(self, site: str | None = None) -> list[DeviceRecord]:
         query = sa.select(devices)
