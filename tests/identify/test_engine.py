@@ -70,6 +70,34 @@ DAHUA = "Dahua Technology Company"
         ({"mac": "44:19:b6:12:34:56"}, "Hikvision", None, None, HIK),
         ({"mac": "14:2f:fd:12:34:56"}, "Hikvision", "LTS", None, HIK),
         ({"mac": "ac:cc:8e:01:02:03"}, "Axis", None, None, None),
+        # Other management and discovery signals
+        ({"snmp.sysdescr": "AXIS M3106-L Mk II Network Camera"}, "Axis", None, None, None),
+        (
+            {"upnp.manufacturer": "Bosch", "upnp.model_name": "FLEXIDOME IP 4000i"},
+            "Bosch",
+            "Bosch",
+            DeviceType.CAMERA,
+            None,
+        ),
+        (
+            {"tls.issuer": "CN=Dahua Device NVR CA,O=Zhejiang Dahua Technology Co.\\, Ltd."},
+            "Dahua",
+            None,
+            DeviceType.NVR,
+            DAHUA,
+        ),
+        ({"dhcp.hostname": "IPC-HDW2431T-AS-S2"}, "Dahua", None, DeviceType.CAMERA, DAHUA),
+        (
+            {"dhip.deviceType": "IPC-HFW2431S-S-S2", "dhip.version": "2.800.0000000.16.R"},
+            "Dahua",
+            None,
+            DeviceType.CAMERA,
+            DAHUA,
+        ),
+        ({"mdns.name": "HIKVISION DS-2CD2143G2-I - E12345678"}, "Hikvision", None, None, HIK),
+        ({"telnet.banner": "(none) login:"}, None, None, None, None),
+        ({"ftp.banner": "220 (vsFTPd 3.0.3)"}, None, None, None, None),
+        ({"sip.user_agent": "Linphone/5.0"}, None, None, None, None),
         # Non-video hosts: typed, never covered
         (
             {"ssh.banner": "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3"},

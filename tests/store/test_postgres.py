@@ -1,0 +1,115 @@
+"""The same inventory on a real PostgreSQL server (a throwaway cluster on loopback)."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from coverwatch.errors import StoreError
+from coverwatch.lab.runner import LabProcess
+from coverwatch.store import open_inventory
+from tests.conftest import Cli
+
+
+def _bindir() -> Path | None:
+    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
+        if Path(candidate, "initdb").exists() and Path(candidate, "pg_ctl").exists():
+            return Path(candidate)
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL cluster of its own, listening on 127.0.0.1 only, removed afterwards."""
+    bindir = _bindir()
+    if bindir is None:
+        pytest.skip(
+            "PostgreSQL server not installed (scripts/test.sh installs Debian's "
+            "postgresql package when it runs as root)"
+        )
+    root = Path(tempfile.mkdtemp(prefix="coverwatch-pg-"))
+    root.chmod(0o755)
+    data = root / "data"
+    data.mkdir()
+    prefix: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        shutil.chown(data, "postgres", "postgres")
+        prefix = ["runuser", "-u", "postgres", "--"]
+    port = _free_port()
+    subprocess.run(
+        [*prefix, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "coverwatch"],
+        check=True,
+        capture_output=True,
+    )
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {data}"
+    subprocess.run(
+        [
+            *prefix,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-w",
+            "-l",
+            str(data / "log"),
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql+psycopg://coverwatch@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+            capture_output=True,
+        )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_scan_into_postgres_and_read_back(cli: Cli, lab: LabProcess, postgres_url: str) -> None:
+    hosts = list(lab.truth)[:8]
+    first = cli("--db", postgres_url, "scan", *hosts, "--site", "pg", db=False)
+    assert first.returncode == 0, first.stderr
+    second = cli("--db", postgres_url, "scan", *hosts[:3], "--site", "pg", db=False)
+    assert second.returncode == 0, second.stderr
+    inventory = open_inventory(postgres_url)
+    try:
+        devices = {d.ip: d for d in inventory.devices("pg")}
+        assert set(devices) == set(hosts)
+        for ip, device in devices.items():
+            assert device.attribution.maker in (None, lab.truth[ip]["maker"])
+            assert device.first_seen is not None and device.first_seen.tzinfo is not None
+            assert device.open_ports == sorted(lab.truth[ip]["ports"])
+        assert [s.site for s in inventory.scans()][-2:] == ["pg", "pg"]
+        assert (
+            len(inventory.observations(hosts[0], "pg"))
+            > len([o for o in inventory.observations(hosts[-1], "pg")]) // 2
+        )
+    finally:
+        inventory.close()
+
+
+def test_unreachable_postgres_is_a_one_line_error(cli: Cli) -> None:
+    url = f"postgresql+psycopg://nobody@127.0.0.1:{_free_port()}/none"
+    result = cli("--db", url, "devices", db=False)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot open it as a database" in lines[0]
+    with pytest.raises(StoreError):
+        open_inventory(url)
