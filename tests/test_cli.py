@@ -8,10 +8,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from tests.conftest import Cli
 
 from coverwatch.lab.runner import LabProcess
 from coverwatch.lab.site import DEFAULT_PASSWORD, DEFAULT_USERNAME
+from tests.conftest import Cli
 
 IDENTIFY_KEYS = {
     "maker",

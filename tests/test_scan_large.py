@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.conftest import Cli
 
 from coverwatch.lab.runner import LabProcess
+from tests.conftest import Cli
 
 pytestmark = pytest.mark.slow
 
