@@ -41,15 +41,24 @@ def build_request(
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d{1,12})", re.IGNORECASE)
 
 
-def is_complete(buffer: bytes) -> bool:
-    """True once the head and, when a Content-Length is given, the whole body arrived."""
+def message_complete(buffer: bytes, without_length: bool) -> bool:
+    """True once a head (ending in a blank line) and its Content-Length body have arrived.
+
+    ``without_length`` says whether a head with no Content-Length is complete (RTSP replies)
+    or is followed by a body that runs to EOF (HTTP: chunked or close-delimited).
+    """
     head_end = buffer.find(b"\r\n\r\n")
     if head_end < 0:
         return False
     match = _CONTENT_LENGTH.search(buffer[: head_end + 2])
     if match is None:
-        return False  # chunked or close-delimited: read to EOF (bounded by the transport)
+        return without_length
     return len(buffer) - head_end - 4 >= int(match.group(1))
+
+
+def is_complete(buffer: bytes) -> bool:
+    """True once an HTTP reply with a Content-Length has fully arrived (else read to EOF)."""
+    return message_complete(buffer, without_length=False)
 
 
 class _TitleParser(HTMLParser):

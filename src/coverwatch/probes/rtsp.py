@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from coverwatch.probes.http import clean_text
+from coverwatch.probes.http import clean_text, message_complete
 
 _MAX_HEADERS = 64
 
@@ -21,16 +21,9 @@ def build_request(method: str, url: str, cseq: int) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
 
 
-_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d{1,9})", re.IGNORECASE)
-
-
 def is_complete(buffer: bytes) -> bool:
     """True once the head and any Content-Length body have arrived."""
-    head_end = buffer.find(b"\r\n\r\n")
-    if head_end < 0:
-        return False
-    match = _CONTENT_LENGTH.search(buffer[: head_end + 2])
-    return match is None or len(buffer) - head_end - 4 >= int(match.group(1))
+    return message_complete(buffer, without_length=True)
 
 
 class MalformedRtsp(ValueError):

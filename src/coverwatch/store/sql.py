@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -206,17 +207,11 @@ class SqlInventory(Inventory):
 
     @staticmethod
     def _device_values(host: HostResult, scan_id: int, seen: datetime) -> dict[str, Any]:
-        a = host.attribution
+        attribution = host.attribution.to_json()
         ports = sorted({o.port for o in host.observations if o.signal == "tcp.port" and o.port})
         return {
-            "maker": a.maker,
-            "brand": a.brand,
-            "model": a.model,
-            "firmware": a.firmware,
-            "device_type": a.device_type.value if a.device_type else None,
-            "covered": a.covered,
-            "confidence": a.confidence,
-            "evidence": json.dumps([e.to_json() for e in a.evidence]),
+            **attribution,
+            "evidence": json.dumps(attribution["evidence"]),
             "open_ports": json.dumps(ports),
             "last_seen": seen,
             "last_scan_id": scan_id,
@@ -260,16 +255,18 @@ class SqlInventory(Inventory):
                 ids[row.ip] = int(row.id)
         return ids
 
+    def _read(self, query: sa.Select[Any], action: str) -> Sequence[sa.RowMapping]:
+        try:
+            with self.engine.connect() as conn:
+                return conn.execute(query).mappings().all()
+        except (DBAPIError, SQLAlchemyError) as e:
+            raise self._fail(action, e) from e
+
     def devices(self, site: str | None = None) -> list[DeviceRecord]:
         query = sa.select(devices)
         if site is not None:
             query = query.where(devices.c.site == site)
-        try:
-            with self.engine.connect() as conn:
-                rows = conn.execute(query).mappings().all()
-        except (DBAPIError, SQLAlchemyError) as e:
-            raise self._fail("read devices", e) from e
-        records = [self._device(r) for r in rows]
+        records = [self._device(r) for r in self._read(query, "read devices")]
         return sorted(records, key=lambda d: (d.site, _ip_key(d.ip)))
 
     @staticmethod
@@ -295,11 +292,7 @@ class SqlInventory(Inventory):
         )
 
     def scans(self) -> list[ScanRecord]:
-        try:
-            with self.engine.connect() as conn:
-                rows = conn.execute(sa.select(scans).order_by(scans.c.id)).mappings().all()
-        except (DBAPIError, SQLAlchemyError) as e:
-            raise self._fail("read scans", e) from e
+        rows = self._read(sa.select(scans).order_by(scans.c.id), "read scans")
         return [
             ScanRecord(
                 r["id"],
@@ -322,11 +315,7 @@ class SqlInventory(Inventory):
         )
         if site is not None:
             query = query.where(devices.c.site == site)
-        try:
-            with self.engine.connect() as conn:
-                rows = conn.execute(query).mappings().all()
-        except (DBAPIError, SQLAlchemyError) as e:
-            raise self._fail("read observations", e) from e
+        rows = self._read(query, "read observations")
         return [
             Observation(
                 r["ip"],
