@@ -8,14 +8,20 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 from coverwatch.identify import identify_host, load_knowledge
 from coverwatch.models import VIDEO_TYPES
 from coverwatch.observer import NULL_OBSERVER, Observer
+from coverwatch.policy.engine import evaluate
+from coverwatch.policy.model import Finding, Policy, finding_to_json
 from coverwatch.sources.active import ActiveScanSource, ScanOptions
 from coverwatch.store import DeviceRecord, HostResult, Inventory
 from coverwatch.targets import DEFAULT_MAX_HOSTS, expand_targets
+
+if TYPE_CHECKING:
+    from coverwatch.report.interface import ReportData
 
 
 @dataclass(frozen=True)
@@ -105,4 +111,107 @@ def summarise(devices: list[DeviceRecord]) -> Summary:
         covered_by_entity=dict(Counter(d.attribution.covered or "" for d in covered).most_common()),
         rebranded=rebranded,
         unidentified=sum(1 for d in devices if d.attribution.maker is None),
+    )
+
+
+@dataclass(frozen=True)
+class AuditOutcome:
+    """What one audit found and where it was stored."""
+
+    audit_id: int
+    findings: list[Finding]
+    devices: int
+
+
+def run_audit(
+    inventory: Inventory, policy: Policy, site: str | None = None, today: date | None = None
+) -> AuditOutcome:
+    """Evaluate ``policy`` over the inventory (one site or all) and store the findings."""
+    devices = inventory.devices(site)
+    findings = evaluate(policy, devices, today)
+    audit_id = inventory.record_audit(
+        site, policy.name, policy.version, policy.source, [finding_to_json(f) for f in findings]
+    )
+    return AuditOutcome(audit_id, findings, len(devices))
+
+
+@dataclass(frozen=True)
+class DeviceChange:
+    """One device that differs between two scans."""
+
+    ip: str
+    site: str
+    change: str
+    """added, removed or changed."""
+    fields: dict[str, tuple[object, object]] = field(default_factory=dict)
+    """For changed devices: field -> (before, after)."""
+
+
+@dataclass(frozen=True)
+class ScanDiff:
+    """What changed between two scans, devices and findings."""
+
+    before: int
+    after: int
+    devices: list[DeviceChange]
+    new_findings: list[Finding]
+    resolved_findings: list[Finding]
+
+
+_COMPARED = ("maker", "brand", "model", "firmware", "device_type", "covered")
+
+
+def diff_scans(
+    inventory: Inventory, before: int, after: int, policy: Policy, today: date | None = None
+) -> ScanDiff:
+    """Devices added, removed and changed (identity, firmware, ports) from scan ``before`` to
+    scan ``after``, and the findings ``policy`` gives that appear or disappear."""
+    old = {(d.site, d.ip): d for d in inventory.sightings(before)}
+    new = {(d.site, d.ip): d for d in inventory.sightings(after)}
+    changes = [DeviceChange(ip, site, "added") for site, ip in new.keys() - old.keys()]
+    changes += [DeviceChange(ip, site, "removed") for site, ip in old.keys() - new.keys()]
+    for key in old.keys() & new.keys():
+        a, b = old[key].to_json(), new[key].to_json()
+        fields = {f: (a[f], b[f]) for f in (*_COMPARED, "open_ports") if a[f] != b[f]}
+        if fields:
+            changes.append(DeviceChange(key[1], key[0], "changed", fields))
+    changes.sort(key=lambda c: (c.site, c.ip))
+    old_findings = {(*f.key, f.title): f for f in evaluate(policy, old.values(), today)}
+    new_findings = {(*f.key, f.title): f for f in evaluate(policy, new.values(), today)}
+    return ScanDiff(
+        before,
+        after,
+        changes,
+        [f for k, f in new_findings.items() if k not in old_findings],
+        [f for k, f in old_findings.items() if k not in new_findings],
+    )
+
+
+def build_report_data(
+    inventory: Inventory,
+    policy: Policy | None,
+    site: str | None,
+    title: str,
+    unit_cost: float | None = None,
+    today: date | None = None,
+) -> ReportData:
+    """Everything a report shows: devices, scans, trend, and the policy's findings."""
+    from coverwatch.report.interface import ReportData, ScanPoint
+
+    devices = inventory.devices(site)
+    findings = evaluate(policy, devices, today) if policy else []
+    history = [
+        ScanPoint(**point) for point in inventory.history() if site is None or point["site"] == site
+    ]
+    scans = [s for s in inventory.scans() if site is None or s.site == site]
+    return ReportData(
+        datetime.now(UTC),
+        title,
+        summarise(devices),
+        devices,
+        scans,
+        findings,
+        policy,
+        history,
+        unit_cost,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -75,6 +76,56 @@ class CoveredEntity:
 
 
 @dataclass(frozen=True)
+class FirmwareDate:
+    """How to read a build date out of one maker's firmware version strings."""
+
+    maker: str
+    pattern: re.Pattern[str]
+    source: str
+
+    def build_date(self, firmware: str) -> date | None:
+        """The build date in ``firmware``, or None when it has none (or an impossible one)."""
+        match = self.pattern.search(firmware)
+        if match is None:
+            return None
+        parts = match.groupdict()
+        year = int(parts["yyyy"]) if parts.get("yyyy") else 2000 + int(parts["yy"])
+        try:
+            return date(year, int(parts["mm"]), int(parts["dd"]))
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True)
+class Cve:
+    """A vulnerability detectable from the firmware version a device reports."""
+
+    id: str
+    maker: str
+    severity: str
+    cvss: float
+    kev: bool
+    summary: str
+    device_types: frozenset[DeviceType]
+    models: re.Pattern[str] | None
+    built_before: date
+    built_after: date | None
+    fixed_in: str
+    source: str
+
+
+@dataclass(frozen=True)
+class MakerInfo:
+    """Where a maker is headquartered (for the UK 2022 direction)."""
+
+    name: str
+    legal_name: str
+    headquarters: str | None
+    prc_national_intelligence_law: bool
+    source: str
+
+
+@dataclass(frozen=True)
 class Knowledge:
     """The whole knowledge base, indexed for look-up by signal."""
 
@@ -84,6 +135,9 @@ class Knowledge:
     covered: tuple[CoveredEntity, ...]
     _by_signal: dict[str, tuple[Fingerprint, ...]] = field(default_factory=dict, repr=False)
     _wildcards: tuple[tuple[str, Fingerprint], ...] = ()
+    cves: tuple[Cve, ...] = ()
+    firmware_dates: tuple[FirmwareDate, ...] = ()
+    makers: tuple[MakerInfo, ...] = ()
 
     @classmethod
     def build(
@@ -92,6 +146,9 @@ class Knowledge:
         oui: Iterable[OuiAlias],
         oem: Iterable[OemBrand],
         covered: Iterable[CoveredEntity],
+        cves: Iterable[Cve] = (),
+        firmware_dates: Iterable[FirmwareDate] = (),
+        makers: Iterable[MakerInfo] = (),
     ) -> Knowledge:
         """Index fingerprints by exact signal key and by ``prefix.*`` wildcard."""
         fps = tuple(fingerprints)
@@ -110,6 +167,9 @@ class Knowledge:
             tuple(covered),
             {k: tuple(v) for k, v in exact.items()},
             tuple(wild),
+            tuple(cves),
+            tuple(firmware_dates),
+            tuple(makers),
         )
 
     def for_signal(self, signal: str) -> tuple[Fingerprint, ...]:
@@ -132,6 +192,21 @@ class Knowledge:
             return False
         entry = self.oem_brand(brand)
         return entry is None or entry.white_label
+
+    def maker_info(self, maker: str | None) -> MakerInfo | None:
+        """Headquarters facts for ``maker``."""
+        return next((m for m in self.makers if m.name == maker), None)
+
+    def build_date(self, maker: str | None, firmware: str | None) -> date | None:
+        """The build date in a firmware string, read the way ``maker`` writes it."""
+        if not firmware:
+            return None
+        for entry in self.firmware_dates:
+            if entry.maker == maker:
+                found = entry.build_date(firmware)
+                if found:
+                    return found
+        return None
 
     def covered_entity(self, maker: str | None, brand: str | None) -> CoveredEntity | None:
         """The covered entity that made a device of this maker (or owns this brand)."""
@@ -317,6 +392,121 @@ def parse_covered(file: str, data: Any) -> list[CoveredEntity]:
     return result
 
 
+def _date(file: str, where: str, raw: Any, required: bool = True) -> date | None:
+    if raw is None and not required:
+        return None
+    if not isinstance(raw, date):
+        raise _err(file, where, f"needs a date like 2021-06-28, got {raw!r}")
+    return raw
+
+
+def parse_cves(file: str, data: Any) -> tuple[list[Cve], list[FirmwareDate]]:
+    """Validate ``cves.yaml``: firmware build-date formats and version-detectable CVEs."""
+    if not isinstance(data, dict) or not isinstance(data.get("cves"), list):
+        raise _err(file, "top level", "needs a 'cves' list")
+    dates = []
+    for index, raw in enumerate(data.get("firmware_dates") or []):
+        where = f"firmware_dates[{index}]"
+        if not isinstance(raw, dict) or not isinstance(raw.get("maker"), str):
+            raise _err(file, where, "needs a string 'maker'")
+        _check_keys(file, where, raw, {"maker", "pattern", "source", "note"})
+        pattern = _regex(file, f"{where}.pattern", raw.get("pattern"))
+        if not {"mm", "dd"} <= set(pattern.groupindex) or not (
+            {"yy", "yyyy"} & set(pattern.groupindex)
+        ):
+            raise _err(file, f"{where}.pattern", "needs groups (?P<yy>|yyyy), (?P<mm>), (?P<dd>)")
+        dates.append(FirmwareDate(raw["maker"], pattern, _source(file, where, raw.get("source"))))
+    cves = []
+    allowed = {
+        "id",
+        "maker",
+        "severity",
+        "cvss",
+        "kev",
+        "summary",
+        "device_types",
+        "models",
+        "built_before",
+        "built_after",
+        "fixed_in",
+        "source",
+        "note",
+    }
+    for index, raw in enumerate(data["cves"]):
+        where = f"cves[{index}]"
+        if not isinstance(raw, dict) or not re.fullmatch(r"CVE-\d{4}-\d{4,}", str(raw.get("id"))):
+            raise _err(file, where, "needs an 'id' like CVE-2021-36260")
+        where = f"{where} ({raw['id']})"
+        _check_keys(file, where, raw, allowed)
+        if raw.get("severity") not in ("critical", "high", "medium", "low"):
+            raise _err(file, f"{where}.severity", f"unknown severity {raw.get('severity')!r}")
+        types = frozenset(
+            t
+            for t in (
+                _device_type(file, where, v, "device_types") for v in raw.get("device_types") or ()
+            )
+            if t
+        )
+        models = _regex(file, f"{where}.models", raw["models"]) if raw.get("models") else None
+        before = _date(file, f"{where}.built_before", raw.get("built_before"))
+        assert before is not None
+        cves.append(
+            Cve(
+                str(raw["id"]),
+                str(raw.get("maker")),
+                raw["severity"],
+                float(raw.get("cvss") or 0),
+                bool(raw.get("kev")),
+                str(raw.get("summary") or ""),
+                types,
+                models,
+                before,
+                _date(file, f"{where}.built_after", raw.get("built_after"), required=False),
+                str(raw.get("fixed_in") or ""),
+                _source(file, where, raw.get("source")),
+            )
+        )
+    return cves, dates
+
+
+def parse_makers(file: str, data: Any) -> list[MakerInfo]:
+    """Validate ``makers.yaml``."""
+    entries = data.get("makers") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise _err(file, "top level", "needs a 'makers' list")
+    result = []
+    for index, raw in enumerate(entries):
+        where = f"makers[{index}]"
+        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+            raise _err(file, where, "needs a string 'name'")
+        _check_keys(
+            file,
+            where,
+            raw,
+            {
+                "name",
+                "legal_name",
+                "headquarters",
+                "prc_national_intelligence_law",
+                "source",
+                "note",
+            },
+        )
+        flag = raw.get("prc_national_intelligence_law", False)
+        if not isinstance(flag, bool):
+            raise _err(file, f"{where}.prc_national_intelligence_law", "must be true or false")
+        result.append(
+            MakerInfo(
+                raw["name"],
+                str(raw.get("legal_name") or raw["name"]),
+                raw.get("headquarters"),
+                flag,
+                _source(file, where, raw.get("source")),
+            )
+        )
+    return result
+
+
 def _yaml(entry: Traversable, label: str) -> Any:
     try:
         return yaml.load(entry.read_text(encoding="utf-8"), Loader=SafeLoader)
@@ -338,9 +528,13 @@ def load_knowledge() -> Knowledge:
         if fp.id in seen:
             raise KnowledgeError(f"knowledge fingerprints: id {fp.id!r} is used twice")
         seen.add(fp.id)
+    cves, dates = parse_cves("cves.yaml", _yaml(root / "cves.yaml", "cves.yaml"))
     return Knowledge.build(
         fingerprints,
         parse_oui("oui.yaml", _yaml(root / "oui.yaml", "oui.yaml")),
         parse_oem("oem.yaml", _yaml(root / "oem.yaml", "oem.yaml")),
         parse_covered("covered.yaml", _yaml(root / "covered.yaml", "covered.yaml")),
+        cves,
+        dates,
+        parse_makers("makers.yaml", _yaml(root / "makers.yaml", "makers.yaml")),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from coverwatch.errors import StoreError
 from coverwatch.models import Attribution, Observation
@@ -96,6 +97,33 @@ class Inventory(ABC):
     @abstractmethod
     def observations(self, ip: str, site: str | None = None) -> list[Observation]:
         """A device's observation history, oldest first."""
+
+    @abstractmethod
+    def sightings(self, scan_id: int) -> list[DeviceRecord]:
+        """The devices as one scan saw them."""
+
+    @abstractmethod
+    def history(self) -> list[dict[str, Any]]:
+        """Per scan, oldest first: scan_id, started_at, site, devices, video_devices, covered."""
+
+    @abstractmethod
+    def record_audit(
+        self,
+        site: str | None,
+        policy_name: str,
+        policy_version: str,
+        policy_source: str,
+        documents: list[dict[str, Any]],
+    ) -> int:
+        """Store an audit's findings (JSON documents) with the policy they came from."""
+
+    @abstractmethod
+    def audits(self) -> list[dict[str, Any]]:
+        """Every audit, oldest first."""
+
+    @abstractmethod
+    def findings(self, audit_id: int) -> list[dict[str, Any]]:
+        """The finding documents of one audit."""
 
     @abstractmethod
     def close(self) -> None:

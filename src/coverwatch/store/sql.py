@@ -1,6 +1,6 @@
 """SqlInventory: the inventory in SQLite (default) or PostgreSQL, through SQLAlchemy Core.
 
-Schema version 1. Every scan is written in one transaction, so a failed or interrupted write
+Schema: see schema.py. Every scan is written in one transaction, so a failed or interrupted write
 leaves the inventory as it was. Foreign databases are refused, never modified.
 """
 
@@ -19,62 +19,17 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from coverwatch.models import Attribution, DeviceType, Evidence, Observation, ObsStatus, SourceKind
 from coverwatch.store.interface import DeviceRecord, HostResult, Inventory, ScanRecord, StoreError
-
-SCHEMA_VERSION = 1
-
-metadata = sa.MetaData()
-
-meta = sa.Table(
-    "coverwatch_meta",
+from coverwatch.store.schema import (
+    SCHEMA_VERSION,
+    audits,
+    devices,
+    findings,
+    meta,
     metadata,
-    sa.Column("key", sa.String(64), primary_key=True),
-    sa.Column("value", sa.String(256), nullable=False),
-)
-scans = sa.Table(
-    "scans",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("finished_at", sa.DateTime(timezone=True)),
-    sa.Column("site", sa.String(128), nullable=False),
-    sa.Column("targets", sa.Text, nullable=False),
-    sa.Column("options", sa.Text, nullable=False),
-    sa.Column("hosts_found", sa.Integer, nullable=False, default=0),
-)
-devices = sa.Table(
-    "devices",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("site", sa.String(128), nullable=False),
-    sa.Column("ip", sa.String(64), nullable=False),
-    sa.Column("mac", sa.String(32)),
-    sa.Column("maker", sa.String(128)),
-    sa.Column("brand", sa.String(128)),
-    sa.Column("model", sa.String(256)),
-    sa.Column("firmware", sa.String(256)),
-    sa.Column("device_type", sa.String(32)),
-    sa.Column("covered", sa.String(256)),
-    sa.Column("confidence", sa.Float, nullable=False, default=0.0),
-    sa.Column("evidence", sa.Text, nullable=False, default="[]"),
-    sa.Column("open_ports", sa.Text, nullable=False, default="[]"),
-    sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("last_scan_id", sa.Integer, sa.ForeignKey("scans.id")),
-    sa.UniqueConstraint("site", "ip", name="uq_devices_site_ip"),
-)
-observations = sa.Table(
-    "observations",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("scan_id", sa.Integer, sa.ForeignKey("scans.id"), nullable=False, index=True),
-    sa.Column("device_id", sa.Integer, sa.ForeignKey("devices.id"), nullable=False, index=True),
-    sa.Column("port", sa.Integer),
-    sa.Column("protocol", sa.String(32), nullable=False),
-    sa.Column("signal", sa.String(128), nullable=False),
-    sa.Column("value", sa.Text, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("source", sa.String(16), nullable=False),
-    sa.Column("observed_at", sa.DateTime(timezone=True)),
+    migrate,
+    observations,
+    scans,
+    sightings,
 )
 
 
@@ -154,6 +109,8 @@ class SqlInventory(Inventory):
                         f"{self.label}: inventory schema {version} is newer than this coverwatch "
                         f"understands ({SCHEMA_VERSION}); upgrade coverwatch"
                     )
+                if int(version) < SCHEMA_VERSION:
+                    migrate(conn, int(version))
         except (DBAPIError, SQLAlchemyError) as e:
             raise self._fail("open it as a database", e) from e
 
@@ -187,6 +144,12 @@ class SqlInventory(Inventory):
                 ]
                 if rows:
                     conn.execute(observations.insert(), rows)
+                seen = [
+                    {**self._sighting_values(host), "scan_id": scan_id, "device_id": ids[host.ip]}
+                    for host in hosts
+                ]
+                if seen:
+                    conn.execute(sightings.insert(), seen)
         except (DBAPIError, SQLAlchemyError) as e:
             raise self._fail("record the scan (nothing was written)", e) from e
         return scan_id
@@ -206,16 +169,17 @@ class SqlInventory(Inventory):
         }
 
     @staticmethod
-    def _device_values(host: HostResult, scan_id: int, seen: datetime) -> dict[str, Any]:
+    def _sighting_values(host: HostResult) -> dict[str, Any]:
         attribution = host.attribution.to_json()
         ports = sorted({o.port for o in host.observations if o.signal == "tcp.port" and o.port})
         return {
             **attribution,
             "evidence": json.dumps(attribution["evidence"]),
             "open_ports": json.dumps(ports),
-            "last_seen": seen,
-            "last_scan_id": scan_id,
         }
+
+    def _device_values(self, host: HostResult, scan_id: int, seen: datetime) -> dict[str, Any]:
+        return {**self._sighting_values(host), "last_seen": seen, "last_scan_id": scan_id}
 
     def _upsert_devices(
         self, conn: Connection, site: str, hosts: list[HostResult], scan_id: int, seen: datetime
@@ -270,8 +234,8 @@ class SqlInventory(Inventory):
         return sorted(records, key=lambda d: (d.site, _ip_key(d.ip)))
 
     @staticmethod
-    def _device(row: Any) -> DeviceRecord:
-        attribution = Attribution(
+    def _attribution(row: Any) -> Attribution:
+        return Attribution(
             row["maker"],
             row["brand"],
             row["model"],
@@ -281,11 +245,13 @@ class SqlInventory(Inventory):
             float(row["confidence"]),
             _evidence_from_json(row["evidence"]),
         )
+
+    def _device(self, row: Any) -> DeviceRecord:
         return DeviceRecord(
             row["ip"],
             row["mac"],
             row["site"],
-            attribution,
+            self._attribution(row),
             json.loads(row["open_ports"]),
             _aware(row["first_seen"]),
             _aware(row["last_seen"]),
@@ -329,6 +295,106 @@ class SqlInventory(Inventory):
             )
             for r in rows
         ]
+
+    def sightings(self, scan_id: int) -> list[DeviceRecord]:
+        query = (
+            sa.select(sightings, devices.c.ip, devices.c.mac, devices.c.site, scans.c.started_at)
+            .join(devices, devices.c.id == sightings.c.device_id)
+            .join(scans, scans.c.id == sightings.c.scan_id)
+            .where(sightings.c.scan_id == scan_id)
+        )
+        rows = self._read(query, "read the scan's devices")
+        records = [
+            DeviceRecord(
+                r["ip"],
+                r["mac"],
+                r["site"],
+                self._attribution(r),
+                json.loads(r["open_ports"]),
+                _aware(r["started_at"]),
+                _aware(r["started_at"]),
+            )
+            for r in rows
+        ]
+        return sorted(records, key=lambda d: (d.site, _ip_key(d.ip)))
+
+    def history(self) -> list[dict[str, Any]]:
+        video = sa.func.sum(
+            sa.case((sightings.c.device_type.in_(["camera", "nvr", "dvr", "encoder"]), 1), else_=0)
+        )
+        covered = sa.func.sum(sa.case((sightings.c.covered.is_not(None), 1), else_=0))
+        query = (
+            sa.select(
+                scans.c.id,
+                scans.c.started_at,
+                scans.c.site,
+                sa.func.count(sightings.c.id).label("devices"),
+                video.label("video_devices"),
+                covered.label("covered"),
+            )
+            .join(sightings, sightings.c.scan_id == scans.c.id, isouter=True)
+            .group_by(scans.c.id, scans.c.started_at, scans.c.site)
+            .order_by(scans.c.id)
+        )
+        return [
+            {
+                "scan_id": r["id"],
+                "started_at": _aware(r["started_at"]),
+                "site": r["site"],
+                "devices": int(r["devices"] or 0),
+                "video_devices": int(r["video_devices"] or 0),
+                "covered": int(r["covered"] or 0),
+            }
+            for r in self._read(query, "read the scan history")
+        ]
+
+    def record_audit(
+        self,
+        site: str | None,
+        policy_name: str,
+        policy_version: str,
+        policy_source: str,
+        documents: list[dict[str, Any]],
+    ) -> int:
+        try:
+            with self.engine.begin() as conn:
+                latest = conn.execute(sa.select(sa.func.max(scans.c.id))).scalar()
+                audit_id = _insert(
+                    conn,
+                    audits.insert().values(
+                        at=datetime.now(UTC),
+                        site=site,
+                        policy_name=policy_name,
+                        policy_version=policy_version,
+                        policy_source=policy_source,
+                        scan_id=latest,
+                    ),
+                )
+                rows = [
+                    {
+                        "audit_id": audit_id,
+                        "site": d["site"],
+                        "ip": d["ip"],
+                        "rule": d["rule"],
+                        "severity": d["severity"],
+                        "status": d["status"],
+                        "document": json.dumps(d, default=str),
+                    }
+                    for d in documents
+                ]
+                if rows:
+                    conn.execute(findings.insert(), rows)
+        except (DBAPIError, SQLAlchemyError) as e:
+            raise self._fail("record the audit (nothing was written)", e) from e
+        return audit_id
+
+    def audits(self) -> list[dict[str, Any]]:
+        rows = self._read(sa.select(audits).order_by(audits.c.id), "read audits")
+        return [{**dict(r), "at": _aware(r["at"])} for r in rows]
+
+    def findings(self, audit_id: int) -> list[dict[str, Any]]:
+        query = sa.select(findings.c.document).where(findings.c.audit_id == audit_id)
+        return [json.loads(r["document"]) for r in self._read(query, "read findings")]
 
     def close(self) -> None:
         self.engine.dispose()

@@ -1,0 +1,1 @@
+"""Policy: zones, rules and waivers as data (YAML), evaluated over the inventory."""

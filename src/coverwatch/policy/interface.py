@@ -1,0 +1,50 @@
+"""The rule seam: one rule kind = one class that judges one device at a time."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+from coverwatch.errors import CoverwatchError
+from coverwatch.identify.knowledge import Knowledge
+from coverwatch.policy.model import Action, FindingStatus, RuleConfig, Zone
+from coverwatch.store.interface import DeviceRecord
+
+
+class PolicyError(CoverwatchError):
+    """A policy file is invalid; the message names file, line and field."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a rule says about one device (turned into a Finding by the engine)."""
+
+    detail: str
+    """Why: the facts that break the rule."""
+    action: Action
+    """What the remediation plan should do."""
+    status: FindingStatus = FindingStatus.OPEN
+    """OPEN, or UNVERIFIED when the evidence cannot decide."""
+    facts: tuple[dict[str, object], ...] = field(default_factory=tuple)
+    """Rule-specific evidence (zone, CVE, port) added to the attribution's evidence."""
+    title: str | None = None
+    """Overrides the rule's title (e.g. to name the CVE)."""
+
+
+def rule_fact(signal: str, value: str, matched: str, source: str) -> dict[str, object]:
+    """A rule's own evidence item, shaped like an attribution's (signal, value, matched, source)."""
+    return {"signal": signal, "value": value, "matched": matched, "source": source}
+
+
+class Rule(ABC):
+    """A rule kind. ``OPTIONS`` lists the option keys it accepts (validated on load)."""
+
+    OPTIONS: frozenset[str] = frozenset()
+
+    def __init__(self, config: RuleConfig, knowledge: Knowledge) -> None:
+        self.config = config
+        self.knowledge = knowledge
+
+    @abstractmethod
+    def check(self, device: DeviceRecord, zone: Zone | None) -> list[Verdict]:
+        """Verdicts for one device (empty: the device complies, or the rule does not apply)."""

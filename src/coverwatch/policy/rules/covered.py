@@ -1,0 +1,49 @@
+"""Covered-vendor equipment (FCC Covered List, NDAA 889) and video devices of unknown maker."""
+
+from __future__ import annotations
+
+from coverwatch.models import VIDEO_TYPES
+from coverwatch.policy.interface import Rule, Verdict, rule_fact
+from coverwatch.policy.model import Action, FindingStatus, Zone
+from coverwatch.store.interface import DeviceRecord
+
+
+class CoveredVendorRule(Rule):
+    """A device made by an entity on the FCC Covered List (or a brand it owns)."""
+
+    def check(self, device: DeviceRecord, zone: Zone | None) -> list[Verdict]:
+        a = device.attribution
+        if not a.covered:
+            return []
+        entity = self.knowledge.covered_entity(a.maker, a.brand)
+        brand = f" sold as {a.brand}" if a.brand and a.brand != a.maker else ""
+        lists = " and ".join(entity.lists) if entity else "the FCC Covered List"
+        fact = rule_fact(
+            "covered", a.covered, f"covered:{a.maker}", entity.source if entity else ""
+        )
+        return [
+            Verdict(
+                f"made by {a.maker}{brand}: {a.covered} is on {lists} "
+                f"(confidence {a.confidence:.2f})",
+                Action.REPLACE,
+                facts=(fact,),
+            )
+        ]
+
+
+class UnidentifiedVideoRule(Rule):
+    """A camera, NVR or DVR whose maker the evidence does not establish: not the same as
+    compliant, so it is reported as unverified."""
+
+    def check(self, device: DeviceRecord, zone: Zone | None) -> list[Verdict]:
+        a = device.attribution
+        if a.maker is not None or a.device_type not in VIDEO_TYPES:
+            return []
+        return [
+            Verdict(
+                "video device whose maker is not established by the evidence; "
+                "scan it with ONVIF credentials or check the label",
+                Action.VERIFY,
+                FindingStatus.UNVERIFIED,
+            )
+        ]

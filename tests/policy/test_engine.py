@@ -1,0 +1,178 @@
+"""Evaluating rules over devices: each rule's findings, waivers, and unverified verdicts."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from coverwatch.identify import load_knowledge
+from coverwatch.identify.knowledge import Cve, Knowledge
+from coverwatch.models import Attribution, DeviceType, Evidence
+from coverwatch.policy.engine import evaluate, worst_open
+from coverwatch.policy.loader import parse_policy
+from coverwatch.policy.model import Action, FindingStatus, Severity
+from coverwatch.store import DeviceRecord
+
+TODAY = date(2026, 11, 29)
+HIK = "Hangzhou Hikvision Digital Technology Company"
+POLICY = """
+zones:
+  - {name: secure, cidrs: [10.0.1.0/24], sensitive: true}
+  - {name: core, cidrs: [10.0.2.0/24], core: true}
+  - {name: yard, cidrs: [10.0.3.0/24]}
+waivers:
+  - {rule: covered-vendor, devices: [10.0.3.5], reason: replacing, approver: CISO,
+     expires: 2027-01-31}
+  - {rule: covered-vendor, devices: [10.0.3.6], reason: old waiver, approver: CISO,
+     expires: 2026-06-30}
+  - {rule: insecure-management, zone: yard, reason: isolated VLAN, approver: CISO,
+     expires: 2027-01-31}
+"""
+
+
+def device(
+    ip: str,
+    maker: str | None,
+    covered: str | None = None,
+    *,
+    device_type: DeviceType | None = DeviceType.CAMERA,
+    model: str | None = None,
+    firmware: str | None = None,
+    brand: str | None = None,
+    ports: tuple[int, ...] = (80, 443, 554),
+) -> DeviceRecord:
+    evidence = (Evidence("http.server", "App-webs/", "fp:test", "src", maker, None, 0.7),)
+    now = datetime(2026, 11, 29, tzinfo=UTC)
+    return DeviceRecord(
+        ip,
+        None,
+        "hq",
+        Attribution(
+            maker,
+            brand,
+            model,
+            firmware,
+            device_type,
+            covered,
+            0.9 if maker else 0.0,
+            evidence if maker else (),
+        ),
+        list(ports),
+        now,
+        now,
+    )
+
+
+def findings_for(
+    *devices: DeviceRecord, kb: Knowledge | None = None
+) -> dict[tuple[str, str], Any]:
+    policy = parse_policy(POLICY, "test.yaml")
+    return {(f.ip, f.rule): f for f in evaluate(policy, devices, TODAY, kb)}
+
+
+def test_covered_vendor_in_each_kind_of_zone() -> None:
+    found = findings_for(
+        device("10.0.1.5", "Hikvision", HIK),
+        device("10.0.2.5", "Hikvision", HIK),
+        device("10.0.9.9", "Axis"),
+    )
+    assert found[("10.0.1.5", "covered-vendor")].action is Action.REPLACE
+    assert found[("10.0.1.5", "uk-sensitive-site")].zone == "secure"
+    assert found[("10.0.2.5", "uk-core-network")].action is Action.ISOLATE
+    assert ("10.0.1.5", "uk-core-network") not in found
+    assert not [k for k in found if k[0] == "10.0.9.9"]
+
+
+def test_prc_maker_not_on_the_covered_list_still_breaks_the_uk_rules() -> None:
+    kb = load_knowledge()
+    info = kb.maker_info("Uniview")
+    assert info is not None and info.prc_national_intelligence_law
+    found = findings_for(device("10.0.1.7", "Uniview"))
+    assert ("10.0.1.7", "uk-sensitive-site") in found
+    assert ("10.0.1.7", "covered-vendor") not in found
+
+
+def test_unknown_maker_is_unverified_not_compliant() -> None:
+    found = findings_for(device("10.0.1.8", None), device("10.0.9.8", None))
+    assert found[("10.0.1.8", "uk-sensitive-site")].status is FindingStatus.UNVERIFIED
+    assert found[("10.0.9.8", "unidentified-video")].status is FindingStatus.UNVERIFIED
+
+
+def test_waivers_suppress_only_what_they_name_and_only_until_expiry() -> None:
+    found = findings_for(
+        device("10.0.3.5", "Hikvision", HIK, ports=(23, 80)),
+        device("10.0.3.6", "Hikvision", HIK),
+        device("10.0.3.7", "Hikvision", HIK),
+    )
+    waived = found[("10.0.3.5", "covered-vendor")]
+    assert waived.status is FindingStatus.WAIVED and waived.waiver.reason == "replacing"
+    expired = found[("10.0.3.6", "covered-vendor")]
+    assert expired.status is FindingStatus.OPEN and expired.waiver.reason == "old waiver"
+    assert found[("10.0.3.7", "covered-vendor")].status is FindingStatus.OPEN
+    # The zone waiver covers insecure-management in the yard, not covered-vendor.
+    assert found[("10.0.3.5", "insecure-management")].status is FindingStatus.WAIVED
+
+
+def test_insecure_management() -> None:
+    found = findings_for(
+        device("10.0.9.1", "Axis", ports=(23, 80, 554)),
+        device("10.0.9.2", "Axis", ports=(80, 443)),
+        device("10.0.9.3", None, device_type=DeviceType.SERVER, ports=(23,)),
+    )
+    titles = [f.title for k, f in found.items() if k[0] == "10.0.9.1"]
+    assert len([k for k in found if k == ("10.0.9.1", "insecure-management")]) == 1
+    assert ("10.0.9.2", "insecure-management") not in found  # HTTPS offered: HTTP alone is fine
+    assert ("10.0.9.3", "insecure-management") not in found  # not a video device
+    assert titles
+
+
+CVE = Cve(
+    "CVE-2021-36260",
+    "Hikvision",
+    "critical",
+    9.8,
+    True,
+    "command injection",
+    frozenset({DeviceType.CAMERA}),
+    None,
+    date(2021, 6, 28),
+    None,
+    "V5.5.800 build 210628",
+    "advisory",
+)
+
+
+@pytest.mark.parametrize(
+    ("firmware", "status"),
+    [
+        ("V5.4.0 build 160811", FindingStatus.OPEN),
+        ("V5.5.800 build 210628", None),
+        ("V5.7.3 build 220112", None),
+        (None, FindingStatus.UNVERIFIED),
+        ("custom-build", FindingStatus.UNVERIFIED),
+    ],
+)
+def test_vulnerable_firmware_from_the_reported_version(
+    firmware: str | None, status: FindingStatus | None
+) -> None:
+    base = load_knowledge()
+    kb = Knowledge.build(
+        base.fingerprints, base.oui, base.oem, base.covered, [CVE], base.firmware_dates, base.makers
+    )
+    found = findings_for(device("10.0.9.4", "Hikvision", HIK, firmware=firmware), kb=kb)
+    finding = found.get(("10.0.9.4", "vulnerable-firmware"))
+    assert (finding.status if finding else None) is status
+    if status is FindingStatus.OPEN:
+        assert "CVE-2021-36260" in finding.title
+        assert finding.action is Action.UPDATE
+
+
+def test_worst_open_ignores_waived_and_unverified() -> None:
+    policy = parse_policy(POLICY, "test.yaml")
+    waived_only = evaluate(policy, [device("10.0.3.5", "Hikvision", HIK)], TODAY)
+    assert worst_open(waived_only) is None
+    sensitive = evaluate(policy, [device("10.0.1.5", "Hikvision", HIK)], TODAY)
+    worst = worst_open(sensitive)
+    assert worst is not None and worst.severity is Severity.CRITICAL
