@@ -242,7 +242,7 @@ def scan(
     from coverwatch.credentials import load_credentials
     from coverwatch.pipeline import run_scan
     from coverwatch.sources.active import ScanOptions
-    from coverwatch.store import DeviceRecord, open_inventory
+    from coverwatch.store import open_inventory
 
     options = ScanOptions(
         _parse_ports(ports_text),
@@ -255,6 +255,8 @@ def scan(
     inventory = open_inventory(_db(ctx))
     try:
         outcome = run_scan(list(targets), options, site, inventory, ProgressObserver(), max_hosts)
+        answered = {h.ip for h in outcome.hosts}
+        stored = [d for d in inventory.devices(site) if d.ip in answered]
     finally:
         inventory.close()
     if jsonl:
@@ -269,18 +271,7 @@ def scan(
         f"(inventory: {_db(ctx)})",
         err=True,
     )
-    _print_devices(
-        [
-            DeviceRecord(
-                h.ip,
-                h.mac,
-                site,
-                h.attribution,
-                sorted({o.port for o in h.observations if o.signal == "tcp.port" and o.port}),
-            )
-            for h in outcome.hosts
-        ]
-    )
+    _print_devices(stored)
 
 
 def _flat_observations(ip: str, observations: Any) -> dict[str, Any]:
