@@ -1,25 +1,42 @@
-"""Reports: render the inventory as JSON or self-contained HTML. One format = one module."""
+"""Reports: the inventory and audit as HTML, JSON, CSV or Markdown. One format = one module."""
 
 from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
 
+from coverwatch.report.csv_report import CsvReport
 from coverwatch.report.html_report import HtmlReport
-from coverwatch.report.interface import Report, ReportData, ReportError
+from coverwatch.report.interface import Report, ReportData, ReportError, ScanPoint
 from coverwatch.report.json_report import JsonReport
+from coverwatch.report.md_report import MarkdownReport
 
-__all__ = ["REPORTS", "Format", "Report", "ReportData", "ReportError", "write_report"]
+__all__ = [
+    "REPORTS",
+    "Format",
+    "Report",
+    "ReportData",
+    "ReportError",
+    "ScanPoint",
+    "write_report",
+]
 
 
 class Format(str, Enum):
-    """Report formats."""
+    """Report formats (``coverwatch report --format``)."""
 
-    JSON = "json"
     HTML = "html"
+    JSON = "json"
+    CSV = "csv"
+    MD = "md"
 
 
-REPORTS: dict[Format, type[Report]] = {Format.JSON: JsonReport, Format.HTML: HtmlReport}
+REPORTS: dict[Format, type[Report]] = {
+    Format.HTML: HtmlReport,
+    Format.JSON: JsonReport,
+    Format.CSV: CsvReport,
+    Format.MD: MarkdownReport,
+}
 
 
 def write_report(data: ReportData, fmt: Format, path: Path) -> Path:
@@ -28,7 +45,8 @@ def write_report(data: ReportData, fmt: Format, path: Path) -> Path:
     partial = path.with_name(path.name + ".partial")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_text(text, encoding="utf-8")
+        # newline="": the renderers choose line endings (CSV uses CRLF, RFC 4180).
+        partial.write_text(text, encoding="utf-8", newline="")
         partial.replace(path)
     except OSError as e:
         raise ReportError(f"cannot write report {path}: {e.strerror}") from e

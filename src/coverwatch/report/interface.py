@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from coverwatch.errors import CoverwatchError
 from coverwatch.pipeline import Summary
+from coverwatch.policy.model import Finding, Policy
 from coverwatch.store import DeviceRecord, ScanRecord
 
 
 class ReportError(CoverwatchError):
     """A report could not be written."""
+
+
+@dataclass(frozen=True)
+class ScanPoint:
+    """One scan in the trend chart: what the inventory looked like after it."""
+
+    scan_id: int
+    started_at: datetime
+    site: str
+    devices: int
+    """Hosts seen by that scan."""
+    video_devices: int
+    covered: int
+    """Of them, made by a covered entity."""
 
 
 @dataclass(frozen=True)
@@ -24,6 +39,14 @@ class ReportData:
     summary: Summary
     devices: list[DeviceRecord]
     scans: list[ScanRecord]
+    findings: list[Finding] = field(default_factory=list)
+    """Findings of the audit (open, waived and unverified)."""
+    policy: Policy | None = None
+    """The policy the findings came from (None: inventory-only report)."""
+    history: list[ScanPoint] = field(default_factory=list)
+    """One point per scan, oldest first, for the trend chart."""
+    unit_cost: float | None = None
+    """Replacement cost per device when the policy gives none for its type."""
 
 
 class Report(ABC):

@@ -1,0 +1,51 @@
+"""Small helpers every report format shares: address ordering, CVE detection, number formats."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from coverwatch.policy.model import Action, Finding
+
+#: How every report names the plan's actions.
+ACTION_LABELS: dict[Action, str] = {
+    Action.REPLACE: "Replace",
+    Action.ISOLATE: "Isolate",
+    Action.UPDATE: "Update",
+    Action.DISABLE_SERVICE: "Disable service",
+    Action.VERIFY: "Verify",
+}
+
+_CVE = re.compile(r"\bCVE-\d{4}-\d{4,}\b", re.IGNORECASE)
+
+
+def ip_key(ip: str) -> tuple[int, int, str]:
+    """Sort key: IPv4 before IPv6, numerically; anything unparsable last, by text."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return (9, 0, ip)
+    return (address.version, int(address), "")
+
+
+def ip_sort_string(ip: str) -> str:
+    """``ip_key`` as one string that sorts the same way as text (for the HTML table's JS)."""
+    version, number, text = ip_key(ip)
+    return f"{version}{number:032x}{text}"
+
+
+def is_cve_finding(finding: Finding) -> bool:
+    """Whether a finding is about a known vulnerability (a CVE id in its rule, text or sources)."""
+    # NOTE: rules are data (policy YAML), so the CVE rule is recognised by what it cites rather
+    # than by a hard-coded rule id.
+    if "cve" in finding.rule.lower():
+        return True
+    texts = (finding.title, finding.detail, *finding.references)
+    return any(_CVE.search(t) for t in texts)
+
+
+def format_cost(value: float | None) -> str:
+    """``12,600`` or ``12,600.50``; an em dash when unknown."""
+    if value is None:
+        return "\u2014"
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
