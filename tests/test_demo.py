@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from datetime import date
 from importlib import resources
 from pathlib import Path
 
@@ -29,6 +30,21 @@ def test_demo_audits_the_lab_and_writes_reports(cli: Cli, tmp_path: Path) -> Non
     non_video = [d for d in report["devices"] if d["device_type"] in ("printer", "server")]
     assert non_video and all(d["covered"] is None for d in non_video)
     assert "Hangzhou Hikvision Digital Technology Company" in (out / "report.html").read_text()
+    # The lab policy's zones and waivers give every kind of finding the default policy knows.
+    findings = report["findings"]
+    by_rule: dict[str, set[str]] = {}
+    for f in findings:
+        by_rule.setdefault(f["rule"], set()).add(f["status"])
+    assert "open" in by_rule["uk-sensitive-site"] and "open" in by_rule["uk-core-network"]
+    assert "open" in by_rule["vulnerable-firmware"]
+    assert {"open", "waived"} <= by_rule["covered-vendor"]
+    expired = [f for f in findings if f["waiver"] and f["status"] == "open"]
+    today = date.today().isoformat()
+    assert expired and all(f["waiver"]["expires"] < today for f in expired)
+    cves = [f for f in findings if f["rule"] == "vulnerable-firmware" and f["status"] == "open"]
+    assert all(f["model"] == "DS-2CD2032F-I" and "CVE-2017-7921" in f["title"] for f in cves)
+    assert {r["brand"] for r in summary["rebranded"]} <= {"LTS", "Annke", "Amcrest", "Lorex"}
+    assert "Findings (lab site policy)" in result.stdout
     # The lab is gone: nothing listens on its first address any more.
     with socket.socket() as probe:
         probe.settimeout(1)

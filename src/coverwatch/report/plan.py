@@ -1,15 +1,15 @@
 """The remediation plan: per site, one action per device and the estimated replacement cost.
 
-Only OPEN findings count (waived ones are accepted, unverified ones need evidence first and are
-already ``verify`` when a rule says so). A device with several open findings gets one action: the
-strongest, in the order replace > isolate > update > disable-service > verify. The HTML, JSON and
-Markdown reports all show this same plan.
+OPEN findings count with their action; UNVERIFIED ones count as ``verify`` whatever their rule's
+action (the evidence comes first); waived ones are accepted risk and do not count. A device with
+several findings gets one action: the strongest, in the order replace > isolate > update >
+disable-service > verify. The HTML, JSON and Markdown reports all show this same plan.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from coverwatch.models import DeviceType
 from coverwatch.policy.model import Action, Finding, FindingStatus, Policy
@@ -145,11 +145,13 @@ def build_plan(
     unit_cost: float | None,
     devices: Iterable[DeviceRecord] = (),
 ) -> RemediationPlan:
-    """The plan for the OPEN ``findings``; ``devices`` supply types findings do not carry."""
+    """The plan for open and unverified ``findings``; ``devices`` supply types findings lack."""
     types = {(d.site, d.ip): d.attribution.device_type for d in devices}
     open_by_device: dict[tuple[str, str], list[Finding]] = {}
     for f in findings:
-        if f.status is FindingStatus.OPEN:
+        if f.status is FindingStatus.UNVERIFIED:
+            f = replace(f, action=Action.VERIFY)
+        if f.status is not FindingStatus.WAIVED:
             open_by_device.setdefault((f.site, f.ip), []).append(f)
     by_site: dict[str, list[PlannedDevice]] = {}
     for (site, ip), found in open_by_device.items():
