@@ -103,3 +103,16 @@ def test_policy_check_and_show_round_trip(cli: Cli, tmp_path: Path) -> None:
     result = cli("policy", "check", str(bad), db=False)
     assert result.returncode == 2
     assert result.stderr.strip().startswith(f"coverwatch: error: {bad}:4: zones[1].cidrs")
+
+
+def test_show_explains_a_device(scanned: tuple[Cli, Path, list[str]], lab: LabProcess) -> None:
+    cli, _policy, hosts = scanned
+    host = next(ip for ip in hosts if lab.truth[ip]["profile"] == "hikvision-ipc")
+    result = cli("show", host)
+    assert result.returncode == 0, result.stderr
+    assert "maker Hikvision" in result.stdout and "matched fp:" in result.stdout
+    document = json.loads(cli("show", host, "--json").stdout)
+    assert document["attribution"]["maker"] == "Hikvision"
+    assert {o["source"] for o in document["observations"]} == {"scan"}
+    missing = cli("show", "127.40.99.99")
+    assert missing.returncode == 2 and "no device 127.40.99.99" in missing.stderr

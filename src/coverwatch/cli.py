@@ -930,3 +930,89 @@ def diff(
             )
     if not (result.devices or result.new_findings or result.resolved_findings):
         click.echo("  no changes")
+
+
+@cli.command()
+@click.argument("host")
+@click.option("--site", help="The device's site, when the address is in several.")
+@click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
+@click.pass_context
+def show(ctx: click.Context, host: str, site: str | None, as_json: bool) -> None:
+    """Show every observation of HOST and how each moved its attribution.
+
+    The attribution is made from the latest run of every source (scan, discovery, imports);
+    each evidence line names the knowledge entry it matched, the maker or brand it points to,
+    its weight and its public source. Conflicting evidence is marked.
+    """
+    from coverwatch.pipeline import explain
+    from coverwatch.store import open_inventory
+
+    inventory = open_inventory(_db(ctx))
+    try:
+        result = explain(inventory, host, site)
+    finally:
+        inventory.close()
+    a = result.attribution
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "device": result.device.to_json(),
+                    "attribution": a.to_json(),
+                    "observations": [
+                        {
+                            "signal": o.signal,
+                            "value": o.value,
+                            "port": o.port,
+                            "protocol": o.protocol,
+                            "status": o.status.value,
+                            "source": o.source.value,
+                            "observed_at": o.observed_at.isoformat() if o.observed_at else None,
+                        }
+                        for o in result.observations
+                    ],
+                    "unmatched": [{"signal": o.signal, "value": o.value} for o in result.unmatched],
+                    "history": result.history,
+                },
+                indent=2,
+            )
+        )
+        return
+    d = result.device
+    click.echo(f"{d.ip} (site {d.site}){'  MAC ' + d.mac if d.mac else ''}")
+    click.echo(
+        f"  maker {a.maker or 'unknown'}  brand {a.brand or '-'}  model {a.model or '-'}  "
+        f"firmware {a.firmware or '-'}  type {a.device_type.value if a.device_type else '-'}"
+    )
+    click.echo(
+        f"  covered: {a.covered or 'no'}  confidence {a.confidence:.2f}  "
+        f"open ports {', '.join(map(str, d.open_ports)) or '-'}"
+    )
+    click.echo(f"Evidence ({len(a.evidence)}; strongest first):")
+    for e in a.evidence:
+        points = (
+            ", ".join(
+                x for x in (e.maker and f"maker {e.maker}", e.brand and f"brand {e.brand}") if x
+            )
+            or "type/model only"
+        )
+        mark = "  CONFLICTS" if e.conflicts else ""
+        click.echo(f"  {e.weight:4.2f}  {e.signal} = {e.value[:80]!r}")
+        click.echo(f"        matched {e.matched} -> {points}{mark}")
+        click.echo(f"        source: {e.source[:160]}")
+    sources = sorted({o.source.value for o in result.observations})
+    click.echo(
+        f"Observations: {len(result.observations)} from the latest "
+        f"{'/'.join(sources) or 'run'} ({result.history} kept in all)"
+    )
+    for o in result.observations:
+        status = "" if o.status.value == "ok" else f" [{o.status.value}]"
+        port = f":{o.port}" if o.port else ""
+        click.echo(
+            f"  {o.source.value:9} {o.protocol}{port:6} {o.signal} = {o.value[:90]!r}{status}"
+        )
+    if result.unmatched:
+        click.echo(
+            f"Moved nothing ({len(result.unmatched)}): "
+            + ", ".join(sorted({o.signal for o in result.unmatched}))
+        )

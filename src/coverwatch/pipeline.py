@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from coverwatch.identify import identify_host, load_knowledge
-from coverwatch.models import VIDEO_TYPES
+from coverwatch.models import VIDEO_TYPES, Attribution, Observation, SourceKind
 from coverwatch.observer import NULL_OBSERVER, Observer
 from coverwatch.policy.engine import evaluate
 from coverwatch.policy.model import Finding, Policy, finding_to_json
@@ -48,21 +48,48 @@ def run_scan(
     hosts = expand_targets(targets, max_hosts)
     started = datetime.now(UTC)
     found = ActiveScanSource(hosts, options).collect(observer)
-    observer.stage("identify", len(found))
-    results = []
-    for ip, observations in found.items():
-        results.append(HostResult(ip, tuple(observations), identify_host(observations)))
-        observer.advance()
-    observer.done()
-    recorded_options = {
+    recorded_options: dict[str, object] = {
         "ports": list(options.ports),
         "concurrency": options.concurrency,
         "timeout": options.timeout,
         "rate": options.rate,
         "credentials": options.credentials.default is not None or bool(options.credentials.hosts),
     }
-    scan_id = inventory.record_scan(site, targets, recorded_options, started, results)
+    scan_id, results = record_run(
+        inventory, site, found, SourceKind.SCAN, targets, recorded_options, started, observer
+    )
     return ScanOutcome(scan_id, len(hosts), results)
+
+
+def record_run(
+    inventory: Inventory,
+    site: str,
+    found: dict[str, list[Observation]],
+    kind: SourceKind,
+    targets: list[str],
+    options: dict[str, object],
+    started: datetime,
+    observer: Observer = NULL_OBSERVER,
+) -> tuple[int, list[HostResult]]:
+    """Attribute and store one run of a source (scan, discovery, import).
+
+    Each host is attributed from this run's observations fused with the latest run of every
+    other source kind for the same device: a discovery answer, an nmap import and an asset
+    register all weigh in, each as its knowledge entries say.
+    """
+    prior = inventory.latest_observations(site, list(found), exclude=kind)
+    observer.stage("identify", len(found))
+    results = []
+    for ip, observations in found.items():
+        fused = prior.get(ip, []) + observations
+        mac = next((o.value for o in reversed(fused) if o.signal == "mac"), None)
+        results.append(HostResult(ip, tuple(observations), identify_host(fused), mac))
+        observer.advance()
+    observer.done()
+    scan_id = inventory.record_scan(
+        site, targets, {**options, "source": kind.value}, started, results
+    )
+    return scan_id, results
 
 
 @dataclass(frozen=True)
@@ -214,4 +241,45 @@ def build_report_data(
         policy,
         history,
         unit_cost,
+    )
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why coverwatch says what it says about one device."""
+
+    device: DeviceRecord
+    observations: list[Observation]
+    """The latest run of every source kind: what the attribution is made from."""
+    attribution: Attribution
+    """The attribution those observations give now."""
+    unmatched: list[Observation]
+    """Observations no knowledge entry used (they moved nothing)."""
+    history: int
+    """How many observations the inventory keeps for the device, all runs included."""
+
+
+def explain(inventory: Inventory, ip: str, site: str | None = None) -> Explanation:
+    """Every observation of a device and how each moved its attribution."""
+    from coverwatch.errors import InputError
+
+    matches = [d for d in inventory.devices(site) if d.ip == ip]
+    if not matches:
+        raise InputError(f"no device {ip} in the inventory" + (f" (site {site})" if site else ""))
+    if len(matches) > 1:
+        sites = ", ".join(d.site for d in matches)
+        raise InputError(f"{ip} is in several sites ({sites}): choose one with --site")
+    device = matches[0]
+    latest = inventory.latest_observations(device.site, [ip]).get(ip, [])
+    attribution = identify_host(latest)
+    used = {(e.signal, e.value) for e in attribution.evidence}
+    unmatched = [
+        o
+        for o in latest
+        if o.status.value == "ok"
+        and (o.signal, o.value[:160]) not in used
+        and not any(e.signal == "mac" and e.value.startswith(o.value) for e in attribution.evidence)
+    ]
+    return Explanation(
+        device, latest, attribution, unmatched, len(inventory.observations(ip, device.site))
     )

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from coverwatch.errors import StoreError
-from coverwatch.models import Attribution, Observation
+from coverwatch.models import Attribution, Observation, SourceKind
 
 __all__ = ["DeviceRecord", "HostResult", "Inventory", "ScanRecord", "StoreError"]
 
@@ -97,6 +97,12 @@ class Inventory(ABC):
     @abstractmethod
     def observations(self, ip: str, site: str | None = None) -> list[Observation]:
         """A device's observation history, oldest first."""
+
+    @abstractmethod
+    def latest_observations(
+        self, site: str, ips: list[str], exclude: SourceKind | None = None
+    ) -> dict[str, list[Observation]]:
+        """Per device: the latest run's observations of each source kind (but ``exclude``)."""
 
     @abstractmethod
     def sightings(self, scan_id: int) -> list[DeviceRecord]:

@@ -281,20 +281,47 @@ class SqlInventory(Inventory):
         )
         if site is not None:
             query = query.where(devices.c.site == site)
-        rows = self._read(query, "read observations")
-        return [
-            Observation(
-                r["ip"],
-                r["signal"],
-                r["value"],
-                r["port"],
-                r["protocol"],
-                ObsStatus(r["status"]),
-                SourceKind(r["source"]),
-                _aware(r["observed_at"]),
+        return [self._observation(r) for r in self._read(query, "read observations")]
+
+    def latest_observations(
+        self, site: str, ips: list[str], exclude: SourceKind | None = None
+    ) -> dict[str, list[Observation]]:
+        """Per device: the observations of the latest run of each source kind (optionally
+        leaving one kind out), the basis for fusing evidence across sources."""
+        o = observations.alias("o")
+        inner = observations.alias("inner")
+        newest = (
+            sa.select(sa.func.max(inner.c.scan_id))
+            .where(inner.c.device_id == o.c.device_id, inner.c.source == o.c.source)
+            .scalar_subquery()
+        )
+        found: dict[str, list[Observation]] = {}
+        for start in range(0, len(ips), 500):  # bounded IN lists, whatever the database
+            query = (
+                sa.select(o, devices.c.ip)
+                .join(devices, devices.c.id == o.c.device_id)
+                .where(devices.c.site == site, devices.c.ip.in_(ips[start : start + 500]))
+                .where(o.c.scan_id == newest)
+                .order_by(o.c.id)
             )
-            for r in rows
-        ]
+            if exclude is not None:
+                query = query.where(o.c.source != exclude.value)
+            for r in self._read(query, "read observations"):
+                found.setdefault(r["ip"], []).append(self._observation(r))
+        return found
+
+    @staticmethod
+    def _observation(r: Any) -> Observation:
+        return Observation(
+            r["ip"],
+            r["signal"],
+            r["value"],
+            r["port"],
+            r["protocol"],
+            ObsStatus(r["status"]),
+            SourceKind(r["source"]),
+            _aware(r["observed_at"]),
+        )
 
     def sightings(self, scan_id: int) -> list[DeviceRecord]:
         query = (
