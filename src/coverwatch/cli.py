@@ -1016,3 +1016,61 @@ def show(ctx: click.Context, host: str, site: str | None, as_json: bool) -> None
             f"Moved nothing ({len(result.unmatched)}): "
             + ", ".join(sorted({o.signal for o in result.unmatched}))
         )
+
+
+@cli.group()
+def token() -> None:
+    """API tokens for the web dashboard and REST API (stored hashed; shown once)."""
+
+
+@token.command("create")
+@click.option(
+    "--role",
+    type=click.Choice(["viewer", "admin"]),
+    required=True,
+    help="viewer: read-only; admin: may also waive findings.",
+)
+@click.option("--name", default="", help="A label to recognise the token by (e.g. a person).")
+@click.pass_context
+def token_create(ctx: click.Context, role: str, name: str) -> None:
+    """Create a token and print it (the only time it is shown)."""
+    from coverwatch.store import open_inventory
+
+    inventory = open_inventory(_db(ctx))
+    try:
+        value = inventory.create_token(name or role, role)
+    finally:
+        inventory.close()
+    click.echo(value)
+    click.echo(f"Created a {role} token; store it now: coverwatch keeps only its hash.", err=True)
+
+
+@token.command("list")
+@click.pass_context
+def token_list(ctx: click.Context) -> None:
+    """List tokens (id, name, role, created, revoked); never the tokens themselves."""
+    from coverwatch.store import open_inventory
+
+    inventory = open_inventory(_db(ctx))
+    try:
+        for t in inventory.tokens():
+            state = "revoked" if t["revoked"] else "active"
+            click.echo(f"{t['id']}\t{t['name']}\t{t['role']}\t{t['created_at']:%Y-%m-%d}\t{state}")
+    finally:
+        inventory.close()
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+@click.pass_context
+def token_revoke(ctx: click.Context, token_id: int) -> None:
+    """Revoke the token with this id (see `token list`)."""
+    from coverwatch.store import open_inventory
+
+    inventory = open_inventory(_db(ctx))
+    try:
+        if not inventory.revoke_token(token_id):
+            raise InputError(f"no token with id {token_id}")
+    finally:
+        inventory.close()
+    click.echo(f"Token {token_id} revoked.", err=True)

@@ -7,7 +7,7 @@ inventory for the summary table and the reports.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
@@ -15,7 +15,7 @@ from coverwatch.identify import identify_host, load_knowledge
 from coverwatch.models import VIDEO_TYPES, Attribution, Observation, SourceKind
 from coverwatch.observer import NULL_OBSERVER, Observer
 from coverwatch.policy.engine import evaluate
-from coverwatch.policy.model import Finding, Policy, finding_to_json
+from coverwatch.policy.model import Finding, Policy, Waiver, finding_to_json
 from coverwatch.sources.active import ActiveScanSource, ScanOptions
 from coverwatch.store import DeviceRecord, HostResult, Inventory
 from coverwatch.targets import DEFAULT_MAX_HOSTS, expand_targets
@@ -150,10 +150,20 @@ class AuditOutcome:
     devices: int
 
 
+def with_stored_waivers(policy: Policy, inventory: Inventory) -> Policy:
+    """The policy plus the waivers granted in the dashboard (stored in the inventory)."""
+    stored = tuple(
+        Waiver(w["rule"], w["reason"], w["approver"], w["expires"], (w["device"],))
+        for w in inventory.waivers()
+    )
+    return replace(policy, waivers=policy.waivers + stored) if stored else policy
+
+
 def run_audit(
     inventory: Inventory, policy: Policy, site: str | None = None, today: date | None = None
 ) -> AuditOutcome:
     """Evaluate ``policy`` over the inventory (one site or all) and store the findings."""
+    policy = with_stored_waivers(policy, inventory)
     devices = inventory.devices(site)
     findings = evaluate(policy, devices, today)
     audit_id = inventory.record_audit(
@@ -193,6 +203,7 @@ def diff_scans(
 ) -> ScanDiff:
     """Devices added, removed and changed (identity, firmware, ports) from scan ``before`` to
     scan ``after``, and the findings ``policy`` gives that appear or disappear."""
+    policy = with_stored_waivers(policy, inventory)
     old = {(d.site, d.ip): d for d in inventory.sightings(before)}
     new = {(d.site, d.ip): d for d in inventory.sightings(after)}
     changes = [DeviceChange(ip, site, "added") for site, ip in new.keys() - old.keys()]
@@ -226,6 +237,7 @@ def build_report_data(
     from coverwatch.report.interface import ReportData, ScanPoint
 
     devices = inventory.devices(site)
+    policy = with_stored_waivers(policy, inventory) if policy else None
     findings = evaluate(policy, devices, today) if policy else []
     history = [
         ScanPoint(**point) for point in inventory.history() if site is None or point["site"] == site

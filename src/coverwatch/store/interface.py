@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from coverwatch.errors import StoreError
@@ -130,6 +130,32 @@ class Inventory(ABC):
     @abstractmethod
     def findings(self, audit_id: int) -> list[dict[str, Any]]:
         """The finding documents of one audit."""
+
+    @abstractmethod
+    def create_token(self, name: str, role: str) -> str:
+        """Create an API token; returns it in clear (only this once; it is stored hashed)."""
+
+    @abstractmethod
+    def token_role(self, token: str) -> str | None:
+        """The role of a valid, unrevoked token, else None."""
+
+    @abstractmethod
+    def tokens(self) -> list[dict[str, Any]]:
+        """Every token's id, name, role, created_at and revoked flag (never the token)."""
+
+    @abstractmethod
+    def revoke_token(self, token_id: int) -> bool:
+        """Revoke a token; False when there is no such token."""
+
+    @abstractmethod
+    def add_waiver(
+        self, rule: str, device: str, site: str | None, reason: str, approver: str, expires: date
+    ) -> int:
+        """Store a waiver granted outside the policy file (e.g. in the web dashboard)."""
+
+    @abstractmethod
+    def waivers(self) -> list[dict[str, Any]]:
+        """Stored waivers: id, rule, device, site, reason, approver, expires, created_at."""
 
     @abstractmethod
     def close(self) -> None:

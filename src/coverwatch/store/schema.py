@@ -1,7 +1,8 @@
 """The inventory's tables, and the forward-only migrations between schema versions.
 
 Version 1: scans, devices, observations. Version 2 adds sightings (each device as each scan
-saw it: the basis of diffs and trends), audits and findings.
+saw it: the basis of diffs and trends), audits and findings. Version 3 adds API tokens
+(stored as SHA-256 hashes, never in clear) and waivers granted in the web dashboard.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 metadata = sa.MetaData()
 
@@ -107,12 +108,39 @@ findings = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
 )
 
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked", sa.Boolean, nullable=False, default=False),
+)
+
+waivers = sa.Table(
+    "waivers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("rule", sa.String(128), nullable=False),
+    sa.Column("device", sa.String(64), nullable=False),
+    sa.Column("site", sa.String(128)),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("approver", sa.String(256), nullable=False),
+    sa.Column("expires", sa.Date, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 
 def migrate(conn: Connection, version: int) -> None:
     """Bring a schema of ``version`` up to SCHEMA_VERSION (forward only, in one transaction)."""
     if version < 2:
         for table in (sightings, audits, findings):
             table.create(conn)
+    if version < 3:
+        tokens.create(conn)
+        waivers.create(conn)
     conn.execute(
         meta.update().where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION))
     )

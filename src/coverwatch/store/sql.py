@@ -6,10 +6,12 @@ leaves the inventory as it was. Foreign databases are refused, never modified.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
+import secrets
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,8 @@ from coverwatch.store.schema import (
     observations,
     scans,
     sightings,
+    tokens,
+    waivers,
 )
 
 
@@ -423,8 +427,78 @@ class SqlInventory(Inventory):
         query = sa.select(findings.c.document).where(findings.c.audit_id == audit_id)
         return [json.loads(r["document"]) for r in self._read(query, "read findings")]
 
+    def create_token(self, name: str, role: str) -> str:
+        token = "cw_" + secrets.token_urlsafe(32)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    tokens.insert().values(
+                        name=name,
+                        role=role,
+                        token_hash=_token_hash(token),
+                        created_at=datetime.now(UTC),
+                        revoked=False,
+                    )
+                )
+        except (DBAPIError, SQLAlchemyError) as e:
+            raise self._fail("store the token", e) from e
+        return token
+
+    def token_role(self, token: str) -> str | None:
+        query = sa.select(tokens.c.role).where(
+            tokens.c.token_hash == _token_hash(token), tokens.c.revoked.is_(False)
+        )
+        rows = self._read(query, "check the token")
+        return str(rows[0]["role"]) if rows else None
+
+    def tokens(self) -> list[dict[str, Any]]:
+        query = sa.select(
+            tokens.c.id, tokens.c.name, tokens.c.role, tokens.c.created_at, tokens.c.revoked
+        ).order_by(tokens.c.id)
+        return [dict(r) for r in self._read(query, "read tokens")]
+
+    def revoke_token(self, token_id: int) -> bool:
+        try:
+            with self.engine.begin() as conn:
+                done = conn.execute(
+                    tokens.update().where(tokens.c.id == token_id).values(revoked=True)
+                )
+        except (DBAPIError, SQLAlchemyError) as e:
+            raise self._fail("revoke the token", e) from e
+        return bool(done.rowcount)
+
+    def add_waiver(
+        self, rule: str, device: str, site: str | None, reason: str, approver: str, expires: date
+    ) -> int:
+        try:
+            with self.engine.begin() as conn:
+                return _insert(
+                    conn,
+                    waivers.insert().values(
+                        rule=rule,
+                        device=device,
+                        site=site,
+                        reason=reason,
+                        approver=approver,
+                        expires=expires,
+                        created_at=datetime.now(UTC),
+                    ),
+                )
+        except (DBAPIError, SQLAlchemyError) as e:
+            raise self._fail("store the waiver", e) from e
+
+    def waivers(self) -> list[dict[str, Any]]:
+        rows = self._read(sa.select(waivers).order_by(waivers.c.id), "read waivers")
+        return [dict(r) for r in rows]
+
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _token_hash(token: str) -> str:
+    # NOTE: tokens are 256-bit random strings, so one SHA-256 is enough (no salt or KDF is
+    # needed for high-entropy secrets); the clear token is shown once and never stored.
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _insert(conn: Connection, statement: sa.Insert) -> int:
