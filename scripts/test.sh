@@ -14,5 +14,5 @@ if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/nu
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-scripts/setup.sh dev,postgres
+scripts/setup.sh dev,postgres,web
 exec .venv/bin/python -m pytest "$@"
