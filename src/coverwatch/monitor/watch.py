@@ -1,0 +1,155 @@
+"""The monitoring loop: scan, audit, compare with the previous round, alert on changes."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from coverwatch.errors import InputError
+from coverwatch.monitor.events import Event, EventKind, changes
+from coverwatch.monitor.sinks import AlertSink
+from coverwatch.observer import NULL_OBSERVER, Observer
+from coverwatch.pipeline import run_audit, run_scan, with_stored_waivers
+from coverwatch.policy.engine import evaluate
+from coverwatch.policy.model import Policy
+from coverwatch.sources.active import ScanOptions
+from coverwatch.store import Inventory
+
+logger = logging.getLogger(__name__)
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from ``90``, ``30s``, ``15m``, ``1h`` or ``1d``."""
+    match = _DURATION.match(text)
+    if match is None or float(match.group(1)) <= 0:
+        raise InputError(f"bad duration {text!r}: use e.g. 30s, 15m, 1h or 1d")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+@dataclass
+class WatchPlan:
+    """What to watch, how often, and where alerts go."""
+
+    targets: list[str]
+    site: str
+    every: float
+    policy: Policy
+    options: ScanOptions
+    sinks: list[AlertSink]
+    digest: bool = False
+    """Collect events and send one summary per day instead of one alert per round."""
+    rounds: int | None = None
+    """Stop after this many rounds (None: until interrupted)."""
+
+
+@dataclass
+class RoundResult:
+    """One round of the loop."""
+
+    number: int
+    scan_id: int
+    events: list[Event]
+    sent: bool
+    errors: list[str] = field(default_factory=list)
+
+
+def _fold_new_device_findings(events: list[Event]) -> list[Event]:
+    """A new device's findings travel inside its own event: one alert per new device."""
+    new = {
+        (e.site, e.ip): e
+        for e in events
+        if e.kind in (EventKind.NEW_DEVICE, EventKind.NEW_COVERED_DEVICE)
+    }
+    kept = []
+    for event in events:
+        host = new.get((event.site, event.ip))
+        if event.kind is EventKind.NEW_FINDING and host is not None:
+            found = host.details.setdefault("findings", [])
+            if isinstance(found, list):
+                found.append(event.summary)
+            continue
+        kept.append(event)
+    return kept
+
+
+def _deliver(sinks: list[AlertSink], events: list[Event], subject: str) -> list[str]:
+    errors = [error for sink in sinks if (error := sink.send(events, subject))]
+    for error in errors:
+        logger.warning("alert not delivered: %s", error)
+    return errors
+
+
+def watch(
+    inventory: Inventory,
+    plan: WatchPlan,
+    observer: Observer = NULL_OBSERVER,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[RoundResult]:
+    """Run rounds until ``plan.rounds`` are done; yield each round's result.
+
+    The first round on an empty inventory is the baseline: it alerts on nothing. On Ctrl-C a
+    pending digest is sent before the interrupt goes on.
+    """
+    pending: list[Event] = []
+    try:
+        yield from _rounds(inventory, plan, observer, sleep, pending)
+    except KeyboardInterrupt:
+        if pending:
+            _deliver(
+                plan.sinks,
+                pending,
+                f"coverwatch digest for {plan.site} (interrupted): {len(pending)} changes",
+            )
+        raise
+
+
+def _rounds(
+    inventory: Inventory,
+    plan: WatchPlan,
+    observer: Observer,
+    sleep: Callable[[float], None],
+    pending: list[Event],
+) -> Iterator[RoundResult]:
+    digest_day: date | None = None
+    number = 0
+    while plan.rounds is None or number < plan.rounds:
+        number += 1
+        started = time.monotonic()
+        before = inventory.devices(plan.site)
+        policy = with_stored_waivers(plan.policy, inventory)
+        old_findings = evaluate(policy, before)
+        outcome = run_scan(plan.targets, plan.options, plan.site, inventory, observer)
+        audit = run_audit(inventory, plan.policy, plan.site)
+        after = inventory.devices(plan.site)
+        events = (
+            []
+            if not before
+            else _fold_new_device_findings(changes(before, after, old_findings, audit.findings))
+        )
+        result = RoundResult(number, outcome.scan_id, events, sent=False)
+        today = datetime.now(UTC).date()
+        if plan.digest:
+            pending.extend(events)
+            digest_day = digest_day or today
+            last = plan.rounds is not None and number >= plan.rounds
+            if pending and (today != digest_day or last):
+                subject = f"coverwatch daily digest for {plan.site}: {len(pending)} changes"
+                result.errors = _deliver(plan.sinks, pending, subject)
+                result.sent = True
+                pending.clear()
+                digest_day = today
+        elif events:
+            subject = f"coverwatch: {len(events)} change(s) at {plan.site}"
+            result.errors = _deliver(plan.sinks, events, subject)
+            result.sent = True
+        yield result
+        if plan.rounds is not None and number >= plan.rounds:
+            break
+        sleep(max(0.0, plan.every - (time.monotonic() - started)))
