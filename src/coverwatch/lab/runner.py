@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -150,11 +149,13 @@ class LabProcess:
             env=env,
         )
         assert self._proc.stdout is not None
-        deadline = time.monotonic() + 120
         line = self._proc.stdout.readline()
-        if line.strip() != READY or time.monotonic() > deadline:
+        if line.strip() != READY:
+            self._proc.wait(15)
+            assert self._proc.stderr is not None
+            why = self._proc.stderr.read().strip().splitlines()
             self.__exit__(None, None, None)
-            raise LabError(f"the lab did not start: {line.strip()}")
+            raise LabError(f"the lab did not start: {why[-1] if why else line.strip()}")
         self.truth = json.loads(Path(self.truth_path).read_text(encoding="utf-8"))
         return self
 

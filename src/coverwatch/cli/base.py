@@ -1,0 +1,151 @@
+"""The command group, shared options and helpers of the command line.
+
+Exit codes: 0 clean, 1 findings at or above --fail-on (audit), 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from coverwatch import __version__
+from coverwatch.errors import CoverwatchError
+from coverwatch.observer import Observer
+
+# NOTE: heavier modules (SQLAlchemy, the lab, reports, rich) are imported inside the commands
+# that use them, so `coverwatch identify` in a shell pipeline starts fast.
+if TYPE_CHECKING:
+    pass
+
+
+class ProgressObserver(Observer):
+    """Shows a progress bar on a terminal (stderr); silent when stderr is not a TTY."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+
+        self._console = Console(stderr=True, highlight=False)
+        self._progress: Any = None
+        self._task: Any = None
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        if not self._console.is_terminal:
+            return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self._console,
+            transient=True,
+        )
+        self._progress.start()
+        self._task = self._progress.add_task(name, total=total)
+
+    def advance(self, steps: int = 1) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task, steps)
+
+    def note(self, message: str) -> None:
+        self._console.print(f"[yellow]note:[/] {message}", markup=True)
+
+    def done(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+def _fail(message: str) -> None:
+    click.echo(f"coverwatch: error: {message}", err=True)
+
+
+def main() -> None:
+    """Console-script entry point: every CoverwatchError is one line and exit code 2."""
+    try:
+        cli.main(prog_name="coverwatch", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("coverwatch: interrupted", err=True)
+        sys.exit(130)
+    except CoverwatchError as e:
+        _fail(str(e))
+        sys.exit(2)
+    except BrokenPipeError:
+        # NOTE: `coverwatch devices --json | head` closes our stdout early; that is not an error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
+
+
+def _parse_ports(text: str) -> tuple[int, ...]:
+    ports: set[int] = set()
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            if "-" in part:
+                low, high = (int(x) for x in part.split("-", 1))
+                ports.update(range(low, high + 1))
+            else:
+                ports.add(int(part))
+        except ValueError as e:
+            raise click.BadParameter(f"{part!r} is not a port or port range") from e
+    if not ports or not all(0 < p < 65536 for p in ports):
+        raise click.BadParameter("ports must be between 1 and 65535")
+    return tuple(sorted(ports))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="coverwatch")
+@click.option(
+    "--db",
+    metavar="PATH|URL",
+    envvar="COVERWATCH_DB",
+    help="Inventory database: a SQLite file path or a SQLAlchemy URL "
+    "(postgresql+psycopg://...). Default: inventory.db in the user data folder. "
+    "Env: COVERWATCH_DB.",
+)
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, verbose: int) -> None:
+    """Audit a video-surveillance estate: find cameras, NVRs and DVRs, name who really made
+    them (white-label rebrands included), and flag equipment of covered vendors.
+
+    \b
+    Start here:
+      coverwatch demo                         audit the built-in lab site, write a report
+      coverwatch scan 10.1.20.0/24 --site hq  scan your declared scope into the inventory
+      coverwatch devices                      list the inventory (--json, --csv)
+      coverwatch identify obs.jsonl           attribute observations from another tool
+
+    Exit codes: 0 clean, 1 findings (audit), 2 usage or input error.
+    """
+    logging.basicConfig(
+        level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)],
+        format="coverwatch: %(levelname)s: %(message)s",
+        stream=sys.stderr,
+    )
+    ctx.obj = {"db": db}
+
+
+def _db(ctx: click.Context) -> str:
+    from coverwatch.store import default_db
+
+    return str(ctx.obj.get("db") or default_db())

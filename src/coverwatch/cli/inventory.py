@@ -1,0 +1,455 @@
+"""Commands over the inventory: scan, devices, identify, show, import."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from coverwatch.cli.base import ProgressObserver, _db, _fail, _parse_ports, cli
+from coverwatch.errors import InputError
+from coverwatch.targets import DEFAULT_MAX_HOSTS, DEFAULT_PORTS
+
+if TYPE_CHECKING:
+    from coverwatch.store import DeviceRecord
+
+
+@cli.command()
+@click.argument("targets", nargs=-1, required=True)
+@click.option("--site", default="default", show_default=True, help="Site label for these hosts.")
+@click.option(
+    "--ports",
+    "ports_text",
+    metavar="LIST",
+    default=",".join(map(str, DEFAULT_PORTS)),
+    show_default=True,
+    help="TCP ports to sweep, e.g. 80,443,554 or 1-1024.",
+)
+@click.option(
+    "--concurrency",
+    default=256,
+    show_default=True,
+    type=click.IntRange(1, 10000),
+    help="Most connections open at once.",
+)
+@click.option(
+    "--timeout",
+    default=3.0,
+    show_default=True,
+    type=click.FloatRange(0.05, 120),
+    help="Seconds per connect and per read.",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(0.1, None),
+    default=None,
+    help="Most new connections per second (default: no limit).",
+)
+@click.option(
+    "--credentials",
+    "credentials_file",
+    type=click.Path(dir_okay=False),
+    help="YAML file of device credentials for ONVIF GetDeviceInformation "
+    "(else COVERWATCH_USERNAME / COVERWATCH_PASSWORD). Never printed or stored.",
+)
+@click.option(
+    "--max-hosts",
+    default=DEFAULT_MAX_HOSTS,
+    show_default=True,
+    help="Refuse target lists that expand to more hosts than this.",
+)
+@click.option(
+    "--no-probes",
+    is_flag=True,
+    help="Only find open ports (a connect sweep, like nmap -sT): no banners, no "
+    "ONVIF, so makers come from port numbers alone, if at all.",
+)
+@click.option("--jsonl", is_flag=True, help="Print one JSON object per host (identify's format).")
+@click.pass_context
+def scan(
+    ctx: click.Context,
+    targets: tuple[str, ...],
+    site: str,
+    ports_text: str,
+    concurrency: int,
+    timeout: float,
+    rate: float | None,
+    credentials_file: str | None,
+    max_hosts: int,
+    no_probes: bool,
+    jsonl: bool,
+) -> None:
+    """Scan TARGETS and store what answers in the inventory.
+
+    TARGETS are the declared scope; nothing outside them is contacted. Each is an address
+    (10.1.2.3), a CIDR (10.1.2.0/24), a range (10.1.2.1-200 or 10.1.2.1-10.1.2.200), a host
+    name, or @FILE with one target per line (# comments allowed).
+
+    Each open port gets the probe its service speaks: HTTP(S) headers, title and a bounded
+    body; TLS certificate; RTSP OPTIONS/DESCRIBE; ONVIF GetSystemDateAndTime (and
+    GetDeviceInformation with credentials); SSH/Telnet/FTP banners. Read-only, no logins
+    beyond the ONVIF call you supply credentials for.
+
+    \b
+    Example: coverwatch scan 10.1.20.0/24 @cameras.txt --site hq --rate 200
+    """
+    from coverwatch.credentials import load_credentials
+    from coverwatch.pipeline import run_scan
+    from coverwatch.sources.active import ScanOptions
+    from coverwatch.store import open_inventory
+
+    options = ScanOptions(
+        _parse_ports(ports_text),
+        concurrency,
+        timeout,
+        rate,
+        load_credentials(credentials_file),
+        probes=not no_probes,
+    )
+    inventory = open_inventory(_db(ctx))
+    try:
+        outcome = run_scan(list(targets), options, site, inventory, ProgressObserver(), max_hosts)
+        answered = {h.ip for h in outcome.hosts}
+        stored = [d for d in inventory.devices(site) if d.ip in answered]
+    finally:
+        inventory.close()
+    if jsonl:
+        for host in outcome.hosts:
+            obj = _flat_observations(host.ip, host.observations)
+            click.echo(json.dumps({**obj, **host.attribution.to_json()}))
+        return
+    video = [h for h in outcome.hosts if h.attribution.covered]
+    click.echo(
+        f"scan {outcome.scan_id}: {outcome.hosts_scanned} hosts in scope, "
+        f"{len(outcome.hosts)} answered, {len(video)} made by a covered entity "
+        f"(inventory: {_db(ctx)})",
+        err=True,
+    )
+    _print_devices(stored)
+
+
+def _flat_observations(ip: str, observations: Any) -> dict[str, Any]:
+    flat: dict[str, Any] = {"ip": ip}
+    for o in observations:
+        if o.status.value == "ok" and o.signal != "tcp.port" and o.signal not in flat:
+            flat[o.signal] = o.value
+    flat["open_ports"] = sorted({o.port for o in observations if o.signal == "tcp.port"})
+    return flat
+
+
+_COLUMNS = (
+    "ip",
+    "site",
+    "device_type",
+    "maker",
+    "brand",
+    "model",
+    "covered",
+    "confidence",
+    "last_seen",
+)
+
+
+def _print_devices(devices: list[DeviceRecord]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
+    if not console.is_terminal:
+        # Piped: tab-separated with a header, one device per line (cut/awk/sort friendly).
+        click.echo("\t".join(_COLUMNS))
+        for d in devices:
+            row = d.to_json()
+            click.echo("\t".join("" if row.get(c) is None else str(row.get(c)) for c in _COLUMNS))
+        return
+    table = Table(show_lines=False)
+    for column in (
+        "Address",
+        "Site",
+        "Type",
+        "Maker",
+        "Brand",
+        "Model",
+        "Covered",
+        "Conf.",
+        "Last seen",
+    ):
+        table.add_column(column)
+    for d in devices:
+        a = d.attribution
+        table.add_row(
+            d.ip,
+            d.site,
+            a.device_type.value if a.device_type else "?",
+            a.maker or "unknown",
+            a.brand or "",
+            a.model or "",
+            f"[red]{a.covered}[/]" if a.covered else "",
+            f"{a.confidence:.2f}",
+            d.last_seen.strftime("%Y-%m-%d %H:%M") if d.last_seen else "",
+        )
+    console.print(table)
+
+
+@cli.command()
+@click.option("--site", help="Only this site.")
+@click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per device.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
+@click.pass_context
+def devices(ctx: click.Context, site: str | None, as_json: bool, as_csv: bool) -> None:
+    """List the inventory: maker, brand, model, covered, confidence, site, last seen.
+
+    --json uses identify's field names (ip, mac, maker, brand, model, firmware, device_type,
+    covered, confidence, evidence) plus site, open_ports, first_seen and last_seen.
+    """
+    if as_json and as_csv:
+        raise click.UsageError("choose one of --json and --csv")
+    from coverwatch.store import open_inventory
+
+    inventory = open_inventory(_db(ctx))
+    try:
+        records = inventory.devices(site)
+    finally:
+        inventory.close()
+    if as_json:
+        click.echo(json.dumps([d.to_json() for d in records], indent=2))
+    elif as_csv:
+        fields = [
+            "ip",
+            "mac",
+            "site",
+            "device_type",
+            "maker",
+            "brand",
+            "model",
+            "firmware",
+            "covered",
+            "confidence",
+            "open_ports",
+            "first_seen",
+            "last_seen",
+        ]
+        writer = csv.DictWriter(
+            sys.stdout, fieldnames=fields, extrasaction="ignore", lineterminator="\n"
+        )
+        writer.writeheader()
+        for d in records:
+            row = d.to_json()
+            row["open_ports"] = " ".join(map(str, d.open_ports))
+            writer.writerow(row)
+    else:
+        _print_devices(records)
+
+
+@cli.command()
+@click.argument("source", default="-", metavar="FILE|-")
+def identify(source: str) -> None:
+    """Attribute observations: read JSONL (FILE or - for stdin), write JSONL to stdout.
+
+    Each input line is one host: a JSON object with optional keys ip, mac, hostname and
+    dotted signals (http.server, http.title, rtsp.server, onvif.manufacturer, sadp.*, ...).
+    Each output line is the input object plus maker, brand, model, firmware, device_type,
+    covered, confidence (0-1) and evidence ([{signal, value, matched, source, ...}]).
+    Unknown stays null: no guess without evidence.
+
+    A malformed line is reported on stderr with its line number and skipped; the rest is
+    still processed, and the exit code is then 2.
+
+    \b
+    Example: jq -c '{ip, "http.server": .server}' hosts.json | coverwatch identify -
+    """
+    if source == "-":
+        name, stream = "<stdin>", sys.stdin
+    else:
+        name = source
+        try:
+            stream = open(source, encoding="utf-8", errors="replace")  # noqa: SIM115
+        except OSError as e:
+            raise InputError(f"cannot read {source}: {e.strerror}") from e
+    bad = 0
+    with stream:
+        bad = _identify_stream(name, stream)
+    if bad:
+        raise InputError(f"{name}: {bad} malformed line(s) skipped")
+
+
+def _identify_stream(name: str, stream: Any) -> int:
+    from coverwatch.identify import attribute
+    from coverwatch.sources.jsonl import read_records
+
+    bad = 0
+    for item in read_records(stream):
+        if isinstance(item, tuple):
+            number, error = item
+            bad += 1
+            _fail(f"{name}:{number}: {error}")
+            continue
+        result = {**item.data, **attribute(item.signals).to_json()}
+        click.echo(json.dumps(result))
+        sys.stdout.flush()
+    return bad
+
+
+@cli.command()
+@click.argument("host")
+@click.option("--site", help="The device's site, when the address is in several.")
+@click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
+@click.pass_context
+def show(ctx: click.Context, host: str, site: str | None, as_json: bool) -> None:
+    """Show every observation of HOST and how each moved its attribution.
+
+    The attribution is made from the latest run of every source (scan, discovery, imports);
+    each evidence line names the knowledge entry it matched, the maker or brand it points to,
+    its weight and its public source. Conflicting evidence is marked.
+    """
+    from coverwatch.pipeline import explain
+    from coverwatch.store import open_inventory
+
+    inventory = open_inventory(_db(ctx))
+    try:
+        result = explain(inventory, host, site)
+    finally:
+        inventory.close()
+    a = result.attribution
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "device": result.device.to_json(),
+                    "attribution": a.to_json(),
+                    "observations": [
+                        {
+                            "signal": o.signal,
+                            "value": o.value,
+                            "port": o.port,
+                            "protocol": o.protocol,
+                            "status": o.status.value,
+                            "source": o.source.value,
+                            "observed_at": o.observed_at.isoformat() if o.observed_at else None,
+                        }
+                        for o in result.observations
+                    ],
+                    "unmatched": [{"signal": o.signal, "value": o.value} for o in result.unmatched],
+                    "history": result.history,
+                },
+                indent=2,
+            )
+        )
+        return
+    d = result.device
+    click.echo(f"{d.ip} (site {d.site}){'  MAC ' + d.mac if d.mac else ''}")
+    click.echo(
+        f"  maker {a.maker or 'unknown'}  brand {a.brand or '-'}  model {a.model or '-'}  "
+        f"firmware {a.firmware or '-'}  type {a.device_type.value if a.device_type else '-'}"
+    )
+    click.echo(
+        f"  covered: {a.covered or 'no'}  confidence {a.confidence:.2f}  "
+        f"open ports {', '.join(map(str, d.open_ports)) or '-'}"
+    )
+    click.echo(f"Evidence ({len(a.evidence)}; strongest first):")
+    for e in a.evidence:
+        points = (
+            ", ".join(
+                x for x in (e.maker and f"maker {e.maker}", e.brand and f"brand {e.brand}") if x
+            )
+            or "type/model only"
+        )
+        mark = "  CONFLICTS" if e.conflicts else ""
+        click.echo(f"  {e.weight:4.2f}  {e.signal} = {e.value[:80]!r}")
+        click.echo(f"        matched {e.matched} -> {points}{mark}")
+        click.echo(f"        source: {e.source[:160]}")
+    sources = sorted({o.source.value for o in result.observations})
+    click.echo(
+        f"Observations: {len(result.observations)} from the latest "
+        f"{'/'.join(sources) or 'run'} ({result.history} kept in all)"
+    )
+    for o in result.observations:
+        status = "" if o.status.value == "ok" else f" [{o.status.value}]"
+        port = f":{o.port}" if o.port else ""
+        click.echo(
+            f"  {o.source.value:9} {o.protocol}{port:6} {o.signal} = {o.value[:90]!r}{status}"
+        )
+    if result.unmatched:
+        click.echo(
+            f"Moved nothing ({len(result.unmatched)}): "
+            + ", ".join(sorted({o.signal for o in result.unmatched}))
+        )
+
+
+@cli.group("import")
+def import_() -> None:
+    """Import observations others collected: an nmap scan, an asset register.
+
+    Imported facts are fused with everything else known about each device; a register is a
+    claim to verify (low weight), and where it disagrees with the device's own evidence the
+    attribution marks it as conflicting.
+    """
+
+
+def _record_import(ctx: click.Context, result: Any, kind: Any, path: str, site: str) -> None:
+    from coverwatch.pipeline import record_run
+    from coverwatch.store import open_inventory
+
+    for bad in result.bad_rows:
+        click.echo(f"coverwatch: warning: {bad}", err=True)
+    for note in result.notes:
+        click.echo(f"coverwatch: note: {path}: {note}", err=True)
+    found = {ip: obs for ip, obs in result.observations.items() if obs}
+    inventory = open_inventory(_db(ctx))
+    try:
+        scan_id, hosts = record_run(
+            inventory,
+            site,
+            found,
+            kind,
+            [path],
+            {"file": path, "rows": result.read, "bad_rows": len(result.bad_rows)},
+            datetime.now(UTC),
+            ProgressObserver(),
+        )
+    finally:
+        inventory.close()
+    conflicts = sum(1 for h in hosts if any(e.conflicts for e in h.attribution.evidence))
+    click.echo(
+        f"import {scan_id}: {path}: {len(hosts)} hosts recorded, {len(result.bad_rows)} bad "
+        f"rows skipped, {conflicts} hosts where the import disagrees with other evidence",
+        err=True,
+    )
+
+
+@import_.command("nmap")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--site", default="default", show_default=True)
+@click.pass_context
+def import_nmap(ctx: click.Context, file: str, site: str) -> None:
+    """Import nmap XML (-oX; with or without -sV; MACs from LAN scans)."""
+    from coverwatch.models import SourceKind
+    from coverwatch.sources.nmap import read_nmap
+
+    _record_import(ctx, read_nmap(file), SourceKind.IMPORT, file, site)
+
+
+@import_.command("csv")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--map",
+    "mapping",
+    required=True,
+    metavar="FIELD=COLUMN,...",
+    help="Which column holds which field: ip (required), mac, brand, maker, model, "
+    "site, serial, hostname. E.g. 'ip=IP Address,mac=MAC,brand=Make'.",
+)
+@click.option("--site", default="default", show_default=True)
+@click.pass_context
+def import_csv(ctx: click.Context, file: str, mapping: str, site: str) -> None:
+    """Import an asset register (CSV or XLSX) with a column mapping."""
+    from coverwatch.models import SourceKind
+    from coverwatch.sources.register import parse_mapping, read_register
+
+    _record_import(
+        ctx, read_register(file, parse_mapping(mapping)), SourceKind.REGISTER, file, site
+    )

@@ -1,0 +1,224 @@
+"""The simulated site and the demo audit of it."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from coverwatch.cli.base import ProgressObserver, cli
+from coverwatch.lab.site import DEFAULT_BASE, DEFAULT_PASSWORD, DEFAULT_USERNAME
+
+if TYPE_CHECKING:
+    from coverwatch.lab.site import LabHost
+    from coverwatch.report import ReportData
+
+
+@cli.command()
+@click.option(
+    "--hosts",
+    default=40,
+    show_default=True,
+    type=click.IntRange(1, 60000),
+    help="Number of emulated devices.",
+)
+@click.option("--seed", default=7, show_default=True, help="Seed for the profile mix.")
+@click.option(
+    "--base",
+    default=DEFAULT_BASE,
+    show_default=True,
+    help="Addresses start after this one; all must stay inside 127.0.0.0/8.",
+)
+@click.option(
+    "--truth",
+    type=click.Path(dir_okay=False),
+    help="Write the ground truth (address -> profile, maker, brand, model, "
+    "device_type, ports) to this JSON file.",
+)
+@click.option(
+    "--duration",
+    default=600.0,
+    show_default=True,
+    type=click.FloatRange(1, None),
+    help="Stop by itself after this many seconds.",
+)
+@click.option("--profile", "profiles", multiple=True, help="Only these profiles (repeatable).")
+@click.option("--list-profiles", is_flag=True, help="List the device profiles and exit.")
+@click.option(
+    "--username",
+    default=DEFAULT_USERNAME,
+    show_default=True,
+    help="Credential the emulated devices accept.",
+)
+@click.option("--ready-line", is_flag=True, hidden=True)
+def lab(
+    hosts: int,
+    seed: int,
+    base: str,
+    truth: str | None,
+    duration: float,
+    profiles: tuple[str, ...],
+    list_profiles: bool,
+    username: str,
+    ready_line: bool,
+) -> None:
+    """Run the simulated site: emulated cameras, NVRs and other hosts on loopback.
+
+    Every device gets its own 127.x.y.z address and answers HTTP(S), RTSP, ONVIF and banners
+    as its real counterpart does (profiles are data files with their public sources). Ctrl-C
+    stops it, as does --duration. The password the devices accept comes from
+    COVERWATCH_LAB_PASSWORD (default: coverwatch-lab).
+
+    \b
+    Example: coverwatch lab --hosts 256 --seed 7 --truth truth.json --duration 600 &
+             coverwatch scan 127.31.0.0/23 --site lab
+    """
+    from coverwatch.lab.profiles import load_profiles
+    from coverwatch.lab.runner import READY, run_lab
+
+    if list_profiles:
+        for name, profile in load_profiles().items():
+            t = profile.truth
+            click.echo(f"{name}\t{t['device_type']}\t{t['maker']}\t{t['brand']}\t{t['model']}")
+        return
+    password = os.environ.get("COVERWATCH_LAB_PASSWORD", DEFAULT_PASSWORD)
+
+    def ready(site: list[LabHost]) -> None:
+        if ready_line:
+            click.echo(READY)
+            sys.stdout.flush()
+        else:
+            click.echo(
+                f"lab: {len(site)} devices on {site[0].ip} - {site[-1].ip}, "
+                f"stopping in {duration:g}s (Ctrl-C to stop now)",
+                err=True,
+            )
+
+    run_lab(hosts, seed, truth, duration, base, username, password, list(profiles) or None, ready)
+
+
+@cli.command()
+@click.option(
+    "--out",
+    default="coverwatch-demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for report.html and report.json.",
+)
+@click.option(
+    "--hosts",
+    default=40,
+    show_default=True,
+    type=click.IntRange(1, 2000),
+    help="Size of the lab site.",
+)
+@click.option("--seed", default=7, show_default=True, help="Seed for the lab's profile mix.")
+def demo(out: str, hosts: int, seed: int) -> None:
+    """Start the lab on loopback, audit it, write a report, stop the lab.
+
+    Uses a temporary inventory (your own inventory is not touched). Prints a summary of what
+    was found: cameras by real maker, covered devices, rebrands; then the report's path.
+    """
+    from importlib import resources
+
+    from coverwatch.credentials import Credential, CredentialStore
+    from coverwatch.lab.runner import LabProcess
+    from coverwatch.pipeline import build_report_data, run_audit, run_scan
+    from coverwatch.policy.loader import parse_policy
+    from coverwatch.report import Format, write_report
+    from coverwatch.sources.active import ScanOptions
+    from coverwatch.store import open_inventory
+
+    started = time.monotonic()
+    lab_policy = resources.files("coverwatch.lab") / "policy.yaml"
+    site_policy = parse_policy(lab_policy.read_text(encoding="utf-8"), "lab/policy.yaml")
+    with tempfile.TemporaryDirectory(prefix="coverwatch-demo-") as scratch:
+        click.echo(
+            f"Starting the lab site ({hosts} emulated devices on 127.31.0.0/16)...", err=True
+        )
+        inventory = open_inventory(str(Path(scratch) / "demo.db"))
+        try:
+            with LabProcess(hosts=hosts, seed=seed, duration=600) as site:
+                addresses = list(site.truth)
+                credentials = CredentialStore(
+                    default=Credential(DEFAULT_USERNAME, DEFAULT_PASSWORD)
+                )
+                outcome = run_scan(
+                    [f"{addresses[0]}-{addresses[-1]}"],
+                    ScanOptions(credentials=credentials),
+                    "lab-hq",
+                    inventory,
+                    ProgressObserver(),
+                )
+            run_audit(inventory, site_policy)
+            data = build_report_data(inventory, site_policy, None, "coverwatch audit: lab site")
+        finally:
+            inventory.close()
+        folder = Path(out)
+        html = write_report(data, Format.HTML, folder / "report.html")
+        write_report(data, Format.JSON, folder / "report.json")
+    _print_summary(data, outcome.hosts_scanned, time.monotonic() - started)
+    click.echo(f"Report: {html.resolve()}")
+
+
+def _print_summary(data: ReportData, scanned: int, seconds: float) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    s = data.summary
+    console = Console(highlight=False)
+    console.print(
+        f"Scanned {scanned} addresses in {seconds:.1f}s: {s.devices} hosts answered, "
+        f"{s.video_devices} cameras/NVRs/DVRs, {s.covered} made by a covered entity, "
+        f"{len(s.rebranded)} rebranded, {s.unidentified} maker unknown."
+    )
+    table = Table(title="Video devices by real maker")
+    table.add_column("Maker")
+    table.add_column("Devices", justify="right")
+    table.add_column("Covered entity")
+    for maker, count in s.by_maker.items():
+        covered = next(
+            (
+                d.attribution.covered
+                for d in data.devices
+                if d.attribution.maker == maker and d.attribution.covered
+            ),
+            "",
+        )
+        table.add_row(maker, str(count), covered or "")
+    console.print(table)
+    _print_finding_summary(console, data)
+    if s.rebranded:
+        rebrands = Table(title="Rebranded devices (brand on the box -> real maker)")
+        for column in ("Address", "Brand", "Real maker", "Model"):
+            rebrands.add_column(column)
+        for r in s.rebranded:
+            rebrands.add_row(r["ip"], r["brand"], r["maker"], r["model"])
+        console.print(rebrands)
+
+
+def _print_finding_summary(console: Any, data: ReportData) -> None:
+    from rich.table import Table
+
+    if data.policy is None:
+        return
+    table = Table(title=f"Findings ({data.policy.name})")
+    for column in ("Rule", "Severity", "Open", "Waived", "Unverified"):
+        table.add_column(column, justify="left" if column in ("Rule", "Severity") else "right")
+    for rule in data.policy.rules:
+        mine = [f for f in data.findings if f.rule == rule.id]
+        if mine:
+            table.add_row(
+                rule.id,
+                rule.severity.value,
+                *(
+                    str(sum(1 for f in mine if f.status.value == status))
+                    for status in ("open", "waived", "unverified")
+                ),
+            )
+    console.print(table)

@@ -1,0 +1,190 @@
+"""Continuous monitoring (watch) and API tokens."""
+
+from __future__ import annotations
+
+import click
+
+from coverwatch.cli.base import ProgressObserver, _db, _parse_ports, cli
+from coverwatch.errors import InputError
+from coverwatch.targets import DEFAULT_PORTS
+
+
+@cli.group()
+def token() -> None:
+    """API tokens for the web dashboard and REST API (stored hashed; shown once)."""
+
+
+@token.command("create")
+@click.option(
+    "--role",
+    type=click.Choice(["viewer", "admin"]),
+    required=True,
+    help="viewer: read-only; admin: may also waive findings.",
+)
+@click.option("--name", default="", help="A label to recognise the token by (e.g. a person).")
+@click.pass_context
+def token_create(ctx: click.Context, role: str, name: str) -> None:
+    """Create a token and print it (the only time it is shown)."""
+    from coverwatch.store import open_inventory
+
+    inventory = open_inventory(_db(ctx))
+    try:
+        value = inventory.create_token(name or role, role)
+    finally:
+        inventory.close()
+    click.echo(value)
+    click.echo(f"Created a {role} token; store it now: coverwatch keeps only its hash.", err=True)
+
+
+@token.command("list")
+@click.pass_context
+def token_list(ctx: click.Context) -> None:
+    """List tokens (id, name, role, created, revoked); never the tokens themselves."""
+    from coverwatch.store import open_inventory
+
+    inventory = open_inventory(_db(ctx))
+    try:
+        for t in inventory.tokens():
+            state = "revoked" if t["revoked"] else "active"
+            click.echo(f"{t['id']}\t{t['name']}\t{t['role']}\t{t['created_at']:%Y-%m-%d}\t{state}")
+    finally:
+        inventory.close()
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+@click.pass_context
+def token_revoke(ctx: click.Context, token_id: int) -> None:
+    """Revoke the token with this id (see `token list`)."""
+    from coverwatch.store import open_inventory
+
+    inventory = open_inventory(_db(ctx))
+    try:
+        if not inventory.revoke_token(token_id):
+            raise InputError(f"no token with id {token_id}")
+    finally:
+        inventory.close()
+    click.echo(f"Token {token_id} revoked.", err=True)
+
+
+def _host_port(text: str, default: int, what: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":") if ":" in text else (text, "", "")
+    host = host or text
+    try:
+        return host.strip("[]"), int(port) if port else default
+    except ValueError as e:
+        raise click.BadParameter(f"{what} {text!r}: expected HOST or HOST:PORT") from e
+
+
+@cli.command()
+@click.argument("targets", nargs=-1, required=True)
+@click.option(
+    "--every", default="1h", show_default=True, help="Time between rounds: 30s, 15m, 1h, 1d."
+)
+@click.option("--rounds", type=click.IntRange(1, None), help="Stop after N rounds.")
+@click.option("--site", default="default", show_default=True)
+@click.option("--policy", "policy_file", help="Policy file (default: the shipped policy).")
+@click.option(
+    "--ports",
+    "ports_text",
+    default=",".join(map(str, DEFAULT_PORTS)),
+    show_default=True,
+    help="TCP ports to sweep each round.",
+)
+@click.option(
+    "--credentials",
+    "credentials_file",
+    type=click.Path(dir_okay=False),
+    help="Device credentials (as for scan).",
+)
+@click.option(
+    "--webhook",
+    multiple=True,
+    metavar="URL",
+    help="POST each alert as JSON to URL (retried with backoff). Repeatable.",
+)
+@click.option(
+    "--syslog",
+    "syslog_to",
+    multiple=True,
+    metavar="HOST[:PORT]",
+    help="Send one syslog line (UDP) per change. Repeatable.",
+)
+@click.option("--email", multiple=True, metavar="ADDRESS", help="E-mail alerts to ADDRESS.")
+@click.option(
+    "--smtp",
+    default="localhost:25",
+    show_default=True,
+    metavar="HOST[:PORT]",
+    help="SMTP relay for --email.",
+)
+@click.option("--from", "sender", default="coverwatch@localhost", show_default=True)
+@click.option(
+    "--digest",
+    is_flag=True,
+    help="Send one daily digest of the day's changes instead of an alert per round.",
+)
+@click.pass_context
+def watch(
+    ctx: click.Context,
+    targets: tuple[str, ...],
+    every: str,
+    rounds: int | None,
+    site: str,
+    policy_file: str | None,
+    ports_text: str,
+    credentials_file: str | None,
+    webhook: tuple[str, ...],
+    syslog_to: tuple[str, ...],
+    email: tuple[str, ...],
+    smtp: str,
+    sender: str,
+    digest: bool,
+) -> None:
+    """Re-scan and re-audit TARGETS on a schedule and alert on changes: new device, new
+    covered device, identity or firmware change, new finding.
+
+    The first round on an empty inventory is the baseline and alerts on nothing. Ctrl-C
+    stops the loop (a pending digest is sent first).
+
+    \b
+    Example: coverwatch watch 10.1.20.0/24 --site hq --every 1h \\
+               --webhook https://hooks.example/cw --syslog siem.local --email soc@example.org
+    """
+    from coverwatch.credentials import load_credentials
+    from coverwatch.monitor.sinks import AlertSink, EmailSink, SyslogSink, WebhookSink
+    from coverwatch.monitor.watch import WatchPlan, parse_duration
+    from coverwatch.monitor.watch import watch as watch_loop
+    from coverwatch.policy.loader import load_policy
+    from coverwatch.sources.active import ScanOptions
+    from coverwatch.store import open_inventory
+
+    sinks: list[AlertSink] = [WebhookSink(url) for url in webhook]
+    sinks += [SyslogSink(*_host_port(s, 514, "--syslog")) for s in syslog_to]
+    if email:
+        sinks.append(EmailSink(list(email), *_host_port(smtp, 25, "--smtp"), sender=sender))
+    plan = WatchPlan(
+        list(targets),
+        site,
+        parse_duration(every),
+        load_policy(policy_file),
+        ScanOptions(_parse_ports(ports_text), credentials=load_credentials(credentials_file)),
+        sinks,
+        digest,
+        rounds,
+    )
+    inventory = open_inventory(_db(ctx))
+    try:
+        for result in watch_loop(inventory, plan, ProgressObserver()):
+            state = "alert sent" if result.sent else ("collected" if result.events else "quiet")
+            click.echo(
+                f"round {result.number} (scan {result.scan_id}): "
+                f"{len(result.events)} change(s), {state}",
+                err=True,
+            )
+            for event in result.events:
+                click.echo(f"  {event.kind.value}: {event.summary}")
+            for error in result.errors:
+                click.echo(f"  alert not delivered: {error}", err=True)
+    finally:
+        inventory.close()
