@@ -16,8 +16,7 @@ IP = "10.9.8.7"
 
 
 def _obs(signal: str, value: str, kind: SourceKind) -> Observation:
-    return Observation(IP, signal, value, 80, "http", source=kind,
-                       observed_at=datetime.now(UTC))
+    return Observation(IP, signal, value, 80, "http", source=kind, observed_at=datetime.now(UTC))
 
 
 def test_each_source_kind_keeps_its_latest_run_and_all_are_fused(tmp_path: Path) -> None:
@@ -25,21 +24,43 @@ def test_each_source_kind_keeps_its_latest_run_and_all_are_fused(tmp_path: Path)
     try:
         now = datetime.now(UTC)
         # An import says the box is an LTS with a MAC; a later scan sees Hikvision firmware.
-        _, first = record_run(inventory, "hq", {IP: [
-            _obs("onvif.manufacturer", "LTS", SourceKind.IMPORT),
-            _obs("mac", "14:2f:fd:00:00:01", SourceKind.IMPORT)]}, SourceKind.IMPORT,
-            ["register.csv"], {}, now)
+        _, first = record_run(
+            inventory,
+            "hq",
+            {
+                IP: [
+                    _obs("onvif.manufacturer", "LTS", SourceKind.IMPORT),
+                    _obs("mac", "14:2f:fd:00:00:01", SourceKind.IMPORT),
+                ]
+            },
+            SourceKind.IMPORT,
+            ["register.csv"],
+            {},
+            now,
+        )
         assert (first[0].attribution.maker, first[0].attribution.brand) == ("Hikvision", "LTS")
-        _, scanned = record_run(inventory, "hq", {IP: [_obs("http.server", "App-webs/",
-                                                              SourceKind.SCAN)]},
-                                SourceKind.SCAN, [IP], {}, now)
+        _, scanned = record_run(
+            inventory,
+            "hq",
+            {IP: [_obs("http.server", "App-webs/", SourceKind.SCAN)]},
+            SourceKind.SCAN,
+            [IP],
+            {},
+            now,
+        )
         a = scanned[0].attribution
         assert (a.maker, a.brand) == ("Hikvision", "LTS")  # the import still counts
         assert any(e.signal == "http.server" for e in a.evidence)
         # A newer scan replaces the older scan's observations, not the import's.
-        _, rescanned = record_run(inventory, "hq", {IP: [_obs("http.server", "nginx",
-                                                                SourceKind.SCAN)]},
-                                  SourceKind.SCAN, [IP], {}, now)
+        _, rescanned = record_run(
+            inventory,
+            "hq",
+            {IP: [_obs("http.server", "nginx", SourceKind.SCAN)]},
+            SourceKind.SCAN,
+            [IP],
+            {},
+            now,
+        )
         assert not any(e.signal == "http.server" for e in rescanned[0].attribution.evidence)
         assert rescanned[0].attribution.brand == "LTS"
         device = inventory.devices("hq")[0]

@@ -44,6 +44,8 @@ class SourceKind(str, Enum):
     SCAN = "scan"
     DISCOVERY = "discovery"
     IMPORT = "import"
+    REGISTER = "register"
+    """An asset register (CSV/XLSX): the organisation's records, a claim to verify."""
     CAPTURE = "capture"
     JSONL = "jsonl"
 

@@ -43,10 +43,19 @@ def run_scan(
     inventory: Inventory,
     observer: Observer = NULL_OBSERVER,
     max_hosts: int = DEFAULT_MAX_HOSTS,
+    discovery: bool = False,
+    interface: str | None = None,
 ) -> ScanOutcome:
-    """Scan ``targets`` (the declared scope), attribute every host that answered, store it all."""
+    """Scan ``targets`` (the declared scope), attribute every host that answered, store it all.
+
+    With ``discovery``, the discovery protocols ask the same hosts first (and the local link
+    on ``interface``); their answers are stored as a discovery run that the scan's
+    attribution fuses with.
+    """
     hosts = expand_targets(targets, max_hosts)
     started = datetime.now(UTC)
+    if discovery:
+        run_discovery(inventory, site, hosts, interface, options.timeout, observer, targets)
     found = ActiveScanSource(hosts, options).collect(observer)
     recorded_options: dict[str, object] = {
         "ports": list(options.ports),
@@ -59,6 +68,35 @@ def run_scan(
         inventory, site, found, SourceKind.SCAN, targets, recorded_options, started, observer
     )
     return ScanOutcome(scan_id, len(hosts), results)
+
+
+def run_discovery(
+    inventory: Inventory,
+    site: str,
+    hosts: list[str] | None,
+    interface: str | None,
+    timeout: float,
+    observer: Observer = NULL_OBSERVER,
+    targets: list[str] | None = None,
+) -> tuple[int, list[HostResult], dict[str, int]]:
+    """Ask ``hosts`` (unicast) and/or the link on ``interface`` (multicast) to introduce
+    themselves; store the answers as a discovery run. Returns its id, hosts and drop counts."""
+    from coverwatch.sources.discovery import discover
+
+    started = datetime.now(UTC)
+    report = discover(hosts, interface, timeout, observer)
+    found = {ip: obs for ip, obs in report.observations.items() if obs}
+    scan_id, results = record_run(
+        inventory,
+        site,
+        found,
+        SourceKind.DISCOVERY,
+        targets or hosts or [interface or ""],
+        {"interface": interface, "timeout": timeout, "warnings": report.warnings},
+        started,
+        observer,
+    )
+    return scan_id, results, report.warnings
 
 
 def record_run(

@@ -41,6 +41,10 @@ SIGNAL_FAMILIES = {
     "sadp",
     "dhip",
     "tcp",
+    "isapi",  # authenticated management APIs (sources/conversations.py probe_management)
+    "dahua",
+    "nmap",  # nmap -oX import (sources/nmap.py)
+    "register",  # asset-register import (sources/register.py)
 }
 
 
@@ -105,9 +109,9 @@ def test_every_fingerprint_signal_is_one_coverwatch_produces() -> None:
     assert not unknown
 
 
-def test_capture_groups_are_only_model_and_firmware() -> None:
+def test_capture_groups_are_only_model_firmware_and_brand() -> None:
     groups = {name for fp in KNOWLEDGE.fingerprints for name in fp.pattern.groupindex}
-    assert groups <= {"model", "firmware"}
+    assert groups <= {"model", "firmware", "brand"}
 
 
 @pytest.mark.parametrize("brand", KNOWLEDGE.oem, ids=[b.brand for b in KNOWLEDGE.oem])

@@ -65,9 +65,7 @@ def device(
     )
 
 
-def findings_for(
-    *devices: DeviceRecord, kb: Knowledge | None = None
-) -> dict[tuple[str, str], Any]:
+def findings_for(*devices: DeviceRecord, kb: Knowledge | None = None) -> dict[tuple[str, str], Any]:
     policy = parse_policy(POLICY, "test.yaml")
     return {(f.ip, f.rule): f for f in evaluate(policy, devices, TODAY, kb)}
 

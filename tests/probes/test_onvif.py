@@ -327,3 +327,25 @@ def test_fault_reason_of_a_normal_reply_is_none(data: bytes) -> None:
 
 def test_body_operation_without_body_is_none() -> None:
     assert body_operation(parse_envelope(b"<Envelope><Header/></Envelope>")) is None
+
+
+def test_network_interfaces_mac() -> None:
+    from coverwatch.lab import onvif as lab_onvif
+    from coverwatch.probes import onvif
+
+    status, body = lab_onvif.handle(
+        onvif.build_envelope("GetNetworkInterfaces", "admin", "pw"),
+        {"model": "X"},
+        {"mac": "44:19:b6:01:02:03"},
+        "admin",
+        "pw",
+    )
+    assert status == 200
+    assert onvif.network_interfaces(onvif.parse_envelope(body)) == {
+        "onvif.mac": "44:19:b6:01:02:03"
+    }
+    status, body = lab_onvif.handle(
+        onvif.build_envelope("GetNetworkInterfaces", "admin", "wrong"), {}, {}, "admin", "pw"
+    )
+    assert status == 400
+    assert onvif.network_interfaces(onvif.parse_envelope(body)) == {}

@@ -48,7 +48,7 @@ def _policy(unit_costs: dict[str, float]) -> Policy:
         ),
         pytest.param(
             [("a", R, W, CAM), ("b", R, U, CAM), ("c", V, U, CAM)], {"camera": 350}, 99,
-            {}, None, 0, id="waived-and-unverified-are-not-planned",
+            {V: 2}, None, 0, id="waived-not-planned-unverified-means-verify",
         ),
         pytest.param(
             [("a", R, OP, CAM), ("a", R, OP, CAM), ("b", R, OP, CAM)], {"camera": 350}, None,

@@ -68,6 +68,13 @@ if TYPE_CHECKING:
     help="Only find open ports (a connect sweep, like nmap -sT): no banners, no "
     "ONVIF, so makers come from port numbers alone, if at all.",
 )
+@click.option(
+    "--discovery",
+    is_flag=True,
+    help="Ask the targets with the discovery protocols first (ONVIF WS-Discovery, "
+    "SADP, DHIP, SSDP, mDNS); with --interface also the local link.",
+)
+@click.option("--interface", metavar="IF", help="With --discovery: also probe multicast here.")
 @click.option("--jsonl", is_flag=True, help="Print one JSON object per host (identify's format).")
 @click.pass_context
 def scan(
@@ -81,6 +88,8 @@ def scan(
     credentials_file: str | None,
     max_hosts: int,
     no_probes: bool,
+    discovery: bool,
+    interface: str | None,
     jsonl: bool,
 ) -> None:
     """Scan TARGETS and store what answers in the inventory.
@@ -112,7 +121,16 @@ def scan(
     )
     inventory = open_inventory(_db(ctx))
     try:
-        outcome = run_scan(list(targets), options, site, inventory, ProgressObserver(), max_hosts)
+        outcome = run_scan(
+            list(targets),
+            options,
+            site,
+            inventory,
+            ProgressObserver(),
+            max_hosts,
+            discovery,
+            interface,
+        )
         answered = {h.ip for h in outcome.hosts}
         stored = [d for d in inventory.devices(site) if d.ip in answered]
     finally:
@@ -453,3 +471,79 @@ def import_csv(ctx: click.Context, file: str, mapping: str, site: str) -> None:
     _record_import(
         ctx, read_register(file, parse_mapping(mapping)), SourceKind.REGISTER, file, site
     )
+
+
+@cli.command()
+@click.argument("targets", nargs=-1)
+@click.option(
+    "--interface",
+    metavar="IF",
+    help="Also probe multicast on this interface (local link only, TTL 1).",
+)
+@click.option(
+    "--timeout",
+    default=3.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 60),
+    help="Seconds to collect replies.",
+)
+@click.option("--site", default="default", show_default=True)
+@click.option("--max-hosts", default=DEFAULT_MAX_HOSTS, show_default=True)
+@click.option("--jsonl", is_flag=True, help="Print one JSON object per answering host.")
+@click.pass_context
+def discover(
+    ctx: click.Context,
+    targets: tuple[str, ...],
+    interface: str | None,
+    timeout: float,
+    site: str,
+    max_hosts: int,
+    jsonl: bool,
+) -> None:
+    """Ask devices to introduce themselves: ONVIF WS-Discovery (UDP 3702), Hikvision SADP
+    (37020), Dahua DHIP (37810), SSDP/UPnP (1900, then the device description) and mDNS
+    (5353).
+
+    TARGETS are asked directly (unicast, no privileges needed); --interface asks the local
+    link (multicast). Give either or both. Answers are stored in the inventory as a
+    discovery run and fused with everything else known about each device.
+
+    \b
+    Example: coverwatch discover --interface eth0 --site hq
+             coverwatch discover 10.1.20.0/24 --timeout 5
+    """
+    from coverwatch.pipeline import run_discovery
+    from coverwatch.store import open_inventory
+    from coverwatch.targets import expand_targets
+
+    hosts = expand_targets(list(targets), max_hosts) if targets else None
+    if hosts is None and interface is None:
+        raise click.UsageError("give TARGETS to ask, --interface to search the link, or both")
+    inventory = open_inventory(_db(ctx))
+    try:
+        scan_id, results, warnings = run_discovery(
+            inventory,
+            site,
+            hosts,
+            interface,
+            timeout,
+            ProgressObserver(),
+            list(targets) or [f"multicast on {interface}"],
+        )
+        answered = {h.ip for h in results}
+        stored = [d for d in inventory.devices(site) if d.ip in answered]
+    finally:
+        inventory.close()
+    for key, count in sorted(warnings.items()):
+        click.echo(
+            f"coverwatch: warning: {count} {key.replace('.', ' replies dropped: ', 1)}", err=True
+        )
+    if jsonl:
+        for host in results:
+            obj = _flat_observations(host.ip, host.observations)
+            click.echo(json.dumps({**obj, **host.attribution.to_json()}))
+        return
+    click.echo(
+        f"discovery {scan_id}: {len(results)} devices answered (inventory: {_db(ctx)})", err=True
+    )
+    _print_devices(stored)

@@ -82,10 +82,12 @@ def _match_signals(claims: _Claims, signals: Iterable[tuple[str, str]], kb: Know
             if match is None:
                 continue
             groups = {k: v for k, v in match.groupdict().items() if v}
+            maker, brand = fp.maker, fp.brand
+            if "brand" in groups:  # a free-text brand (asset register): resolve it by name
+                named_maker, brand = kb.resolve_brand(groups["brand"])
+                maker = named_maker or maker
             claims.add(
-                Evidence(
-                    signal, value[:_SHOW], f"fp:{fp.id}", fp.source, fp.maker, fp.brand, fp.weight
-                ),
+                Evidence(signal, value[:_SHOW], f"fp:{fp.id}", fp.source, maker, brand, fp.weight),
                 fp.device_type,
             )
             if "model" in groups:
@@ -160,16 +162,21 @@ def attribute(signals: Iterable[tuple[str, str]], kb: Knowledge | None = None) -
     maker, score, runner_up = _best(claims.scores("maker"))
     if score < MIN_MAKER_SCORE:
         maker, score = None, 0.0
-    confidence = score * score / (score + runner_up) if maker else 0.0
-    brand_scores = claims.scores("brand")
+    all_brands = claims.scores("brand")
+    brand_scores = all_brands
     if maker:
         # A brand only stands if the maker makes it: its OEM entry lists the maker or it is
         # the maker's own name. Otherwise it is a conflicting claim, not the device's brand.
         brand_scores = {
             b: s
-            for b, s in brand_scores.items()
+            for b, s in all_brands.items()
             if b == maker or maker in (_oem_makers(kb, b) or (b,))
         }
+    # A dropped brand (an asset register's "Honeywell" on Hikvision firmware) disagrees with
+    # the evidence: it is flagged and counts against the confidence like a competing maker.
+    dropped = set(all_brands) - set(brand_scores)
+    runner_up = max([runner_up, *(all_brands[b] for b in dropped)])
+    confidence = score * score / (score + runner_up) if maker else 0.0
     brand, _, _ = _best(brand_scores)
     device_type, _, _ = _best(claims.scores("type"))
     dtype = DeviceType(device_type) if device_type else None
@@ -178,7 +185,7 @@ def attribute(signals: Iterable[tuple[str, str]], kb: Knowledge | None = None) -
     if entity and (not entity.applies_to or dtype is None or dtype in entity.applies_to):
         covered = entity.name
     evidence = tuple(
-        _flag_conflict(e, maker) for e in sorted(claims.evidence, key=lambda e: -e.weight)
+        _flag_conflict(e, maker, dropped) for e in sorted(claims.evidence, key=lambda e: -e.weight)
     )
     return Attribution(
         maker,
@@ -197,8 +204,10 @@ def _oem_makers(kb: Knowledge, brand: str) -> tuple[str, ...] | None:
     return entry.makers if entry else None
 
 
-def _flag_conflict(evidence: Evidence, maker: str | None) -> Evidence:
-    if evidence.maker and maker and evidence.maker != maker:
+def _flag_conflict(evidence: Evidence, maker: str | None, dropped: set[str]) -> Evidence:
+    if (evidence.maker and maker and evidence.maker != maker) or (
+        not evidence.maker and evidence.brand in dropped
+    ):
         return Evidence(
             evidence.signal,
             evidence.value,

@@ -186,6 +186,28 @@ class Knowledge:
                 return entry
         return None
 
+    def resolve_brand(self, name: str) -> tuple[str | None, str | None]:
+        """``(maker, brand)`` a free-text brand name stands for (an asset register's "Make").
+
+        A maker's own name (or legal name) is a maker claim and that maker's brand; a known
+        white-label or sub-brand is a brand claim whose makers ``oem.yaml`` supplies; any other
+        name stays a brand claim as written (say "Honeywell"), which firmware evidence may
+        contradict.
+        """
+        folded = " ".join(name.split()).casefold()
+        if not folded:
+            return None, None
+        makers = {m.name for m in self.makers} | {f.maker for f in self.fingerprints if f.maker}
+        for maker in sorted(makers):
+            info = self.maker_info(maker)
+            legal = info.legal_name.casefold() if info else ""
+            if folded == maker.casefold() or (legal and folded == legal):
+                return maker, maker
+        entry = self.oem_brand(folded)
+        if entry is not None:
+            return None, entry.brand
+        return None, " ".join(name.split())[:64]
+
     def is_rebrand(self, maker: str | None, brand: str | None) -> bool:
         """True when ``brand`` is a white label on ``maker``'s firmware (not an owned sub-brand)."""
         if not maker or not brand or brand == maker:
@@ -282,7 +304,7 @@ def parse_fingerprints(file: str, data: Any) -> list[Fingerprint]:
             raw.get("maker")
             or raw.get("brand")
             or device_type
-            or {"model", "firmware"} & set(pattern.groupindex)
+            or {"model", "firmware", "brand"} & set(pattern.groupindex)
         ):
             raise _err(file, where, "claims nothing (no maker, brand, device_type or group)")
         result.append(

@@ -1,8 +1,8 @@
 """The lab's ONVIF device service: answers as ONVIF Core Specification devices do.
 
-GetSystemDateAndTime needs no credentials (Core spec 5.9.4); GetDeviceInformation needs a
-WS-Security UsernameToken PasswordDigest with the lab's credentials, else a
-``ter:NotAuthorized`` SOAP fault with HTTP 400 (Core spec 5.11.2.1).
+GetSystemDateAndTime needs no credentials (Core spec 5.9.4); GetDeviceInformation and
+GetNetworkInterfaces need a WS-Security UsernameToken PasswordDigest with the lab's
+credentials, else a ``ter:NotAuthorized`` SOAP fault with HTTP 400 (Core spec 5.11.2.1).
 """
 
 from __future__ import annotations
@@ -70,6 +70,19 @@ def _device_information(info: dict[str, object], variables: dict[str, str]) -> s
     )
 
 
+def _network_interfaces(variables: dict[str, str]) -> str:
+    # ONVIF Core Specification 8.2.4: NetworkInterfaces/Info/HwAddress carries the MAC.
+    mac = escape(variables.get("mac", ""))
+    return _ENVELOPE.format(
+        body=(
+            '<tds:GetNetworkInterfacesResponse><tds:NetworkInterfaces token="eth0">'
+            "<tt:Enabled>true</tt:Enabled><tt:Info><tt:Name>eth0</tt:Name>"
+            f"<tt:HwAddress>{mac}</tt:HwAddress><tt:MTU>1500</tt:MTU></tt:Info>"
+            "</tds:NetworkInterfaces></tds:GetNetworkInterfacesResponse>"
+        )
+    )
+
+
 def _authorised(root: object, username: str, password: str) -> bool:
     values: dict[str, str] = {}
     for element in root.iter():  # type: ignore[attr-defined]
@@ -101,8 +114,10 @@ def handle(
     operation = onvif.body_operation(root)
     if operation == "GetSystemDateAndTime":
         return 200, _date_time()
-    if operation == "GetDeviceInformation" and info is not None:
+    if operation in ("GetDeviceInformation", "GetNetworkInterfaces") and info is not None:
         if not _authorised(root, username, password):
             return 400, _fault("ter:NotAuthorized", "Sender not Authorized")
+        if operation == "GetNetworkInterfaces":
+            return 200, _network_interfaces(variables)
         return 200, _device_information(info, variables)
     return 400, _fault("ter:ActionNotSupported", "Optional Action Not Implemented")

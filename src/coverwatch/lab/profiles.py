@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -24,6 +24,10 @@ class Reply:
     status: int
     headers: tuple[tuple[str, str], ...] = ()
     body: str = ""
+    auth: str | None = None
+    """``digest``: answered only to requests that authenticate (lab/auth.py), else ``challenge``."""
+    challenge: Reply | None = None
+    """The answer to a request without valid credentials (a 401 naming the realm)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,8 @@ class Profile:
     onvif: dict[str, Any] | None
     services: tuple[Service, ...]
     sources: tuple[dict[str, str], ...]
+    discovery: dict[str, Any] = field(default_factory=dict)
+    """Discovery-protocol answers (validated by ``lab.answers.check_discovery``)."""
 
     @property
     def ports(self) -> tuple[int, ...]:
@@ -76,6 +82,20 @@ def _reply(name: str, where: str, raw: Any) -> Reply:
     )
 
 
+def _route(name: str, where: str, raw: dict[str, Any]) -> Reply:
+    """A route's reply; ``auth: digest`` routes also need their ``challenge`` reply."""
+    reply = _reply(name, where, raw)
+    auth = raw.get("auth")
+    if auth is None:
+        return reply
+    if auth != "digest":
+        raise _fail(name, f"{where}.auth", f"{auth!r} is not supported (only digest)")
+    challenge = _reply(name, f"{where}.challenge", raw.get("challenge"))
+    if not any(k.lower() == "www-authenticate" for k, _ in challenge.headers):
+        raise _fail(name, f"{where}.challenge", "needs a WWW-Authenticate header with the realm")
+    return replace(reply, auth=auth, challenge=challenge)
+
+
 def _service(name: str, index: int, raw: Any, by_port: dict[int, Service]) -> Service:
     where = f"services[{index}]"
     if not isinstance(raw, dict) or not isinstance(raw.get("port"), int):
@@ -92,7 +112,7 @@ def _service(name: str, index: int, raw: Any, by_port: dict[int, Service]) -> Se
         for i, route in enumerate(raw.get("routes") or []):
             if not isinstance(route, dict) or not str(route.get("path", "")).startswith("/"):
                 raise _fail(name, f"{where}.routes[{i}]", "needs a 'path' starting with /")
-            routes[route["path"]] = _reply(name, f"{where}.routes[{i}]", route)
+            routes[route["path"]] = _route(name, f"{where}.routes[{i}]", route)
         not_found = (
             _reply(name, f"{where}.not_found", raw["not_found"])
             if "not_found" in raw
@@ -117,6 +137,15 @@ def _service(name: str, index: int, raw: Any, by_port: dict[int, Service]) -> Se
             raise _fail(name, f"{where}.banner", "needs the banner text")
         return Service(port, protocol, banner=raw["banner"])
     return Service(port, protocol)
+
+
+def _discovery(name: str, raw: Any, by_port: dict[int, Service]) -> dict[str, Any]:
+    from coverwatch.lab.answers import DiscoveryFormatError, check_discovery
+
+    try:
+        return check_discovery(raw, {p: s.routes for p, s in by_port.items()})
+    except DiscoveryFormatError as e:
+        raise _fail(name, f"discovery{e.where}", str(e)) from e
 
 
 def parse_profile(name: str, data: Any) -> Profile:
@@ -153,6 +182,7 @@ def parse_profile(name: str, data: Any) -> Profile:
         onvif=onvif,
         services=tuple(by_port.values()),
         sources=tuple(data.get("sources") or ()),
+        discovery=_discovery(name, data.get("discovery"), by_port),
     )
 
 

@@ -26,6 +26,8 @@ from cryptography.x509.oid import NameOID
 
 from coverwatch.errors import LabError
 from coverwatch.lab import onvif as lab_onvif
+from coverwatch.lab.auth import DigestVerifier
+from coverwatch.lab.discovery import DiscoveryResponders, check_bind_address
 from coverwatch.lab.profiles import Reply, Service
 from coverwatch.lab.site import LabHost
 
@@ -64,6 +66,7 @@ class _Device:
         self.variables = host.variables()
         self.username = username
         self.password = password
+        self.digest = DigestVerifier(username, password)
 
     async def http(
         self, service: Service, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -96,7 +99,13 @@ class _Device:
             reply = Reply(status, (("Content-Type", "application/soap+xml; charset=utf-8"),), soap)
             variables: dict[str, str] = {}
         else:
-            reply = service.routes.get(path, service.not_found)
+            # A route may name its query (magicBox.cgi?action=...): exact target first.
+            target = request.target.decode("latin-1")
+            reply = service.routes.get(target) or service.routes.get(path, service.not_found)
+            authorization = dict(request.headers).get(b"authorization", b"").decode("latin-1")
+            reply = self.digest.guard(
+                reply, request.method.decode("latin-1"), target, authorization, self.variables
+            )
             variables = self.variables
         writer.write(self._http_bytes(reply, variables, request.method == b"HEAD"))
         await writer.drain()
@@ -191,11 +200,18 @@ def _self_signed(
 class LabServer:
     """Binds every port of every lab host; `stop` closes them all."""
 
-    def __init__(self, hosts: list[LabHost], username: str, password: str) -> None:
+    def __init__(
+        self,
+        hosts: list[LabHost],
+        username: str,
+        password: str,
+        discovery_interface: str | None = None,
+    ) -> None:
         self.hosts = hosts
         self.username = username
         self.password = password
         self._servers: list[asyncio.Server] = []
+        self._discovery = DiscoveryResponders(hosts, discovery_interface)
         self._certs = tempfile.TemporaryDirectory(prefix="coverwatch-lab-")
 
     async def start(self) -> None:
@@ -203,8 +219,7 @@ class LabServer:
         keys: dict[str, ec.EllipticCurvePrivateKey] = {}
         folder = Path(self._certs.name)
         for host in self.hosts:
-            if ipaddress.ip_address(host.ip) not in _LOOPBACK:
-                raise LabError(f"refusing to bind {host.ip}: the lab only uses 127.0.0.0/8")
+            check_bind_address(host.ip)  # 127.0.0.0/8 only, unless in a test's private netns
             device = _Device(host, self.username, self.password)
             for service in host.profile.services:
                 context = None
@@ -237,6 +252,11 @@ class LabServer:
                         f"cannot listen on {host.ip}:{service.port}: {e.strerror}"
                     ) from e
                 self._servers.append(server)
+        try:
+            await self._discovery.start()
+        except LabError:
+            await self.stop()
+            raise
 
     @staticmethod
     def _wrap(handler, service: Service):  # type: ignore[no-untyped-def]
@@ -268,4 +288,5 @@ class LabServer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(server.wait_closed(), 2.0)
         self._servers.clear()
+        await self._discovery.stop()
         self._certs.cleanup()

@@ -132,3 +132,18 @@ def system_date_time(root: Element) -> dict[str, str]:
     if values.get("TZ"):
         result["onvif.timezone"] = clean_text(values["TZ"], 64)
     return result
+
+
+def network_interfaces(root: Element) -> dict[str, str]:
+    """Signal keys from a GetNetworkInterfacesResponse: the first interface's HwAddress.
+
+    ONVIF Core Specification 8.2.4 ``GetNetworkInterfaces``: each ``tds:NetworkInterfaces``
+    carries ``tt:Info/tt:HwAddress`` (the MAC address). Needs the same WS-Security token as
+    GetDeviceInformation.
+    """
+    if body_operation(root) != "GetNetworkInterfacesResponse":
+        return {}
+    for element in root.iter():
+        if local(element.tag) == "HwAddress" and element.text and element.text.strip():
+            return {"onvif.mac": clean_text(element.text, 64)}
+    return {}

@@ -1,7 +1,9 @@
 """Every socket coverwatch opens lives here: bounded reads, deadlines, failure as data.
 
-Probes ask for a `Stream` to one host and port, send bytes and read bounded replies. Nothing
-here interprets what a device says; parsers in the sibling modules do that.
+Probes ask for a `Stream` to one host and port, send bytes and read bounded replies; the
+authenticated management calls (ISAPI, magicBox) go through `http_get_digest`, a bounded httpx
+client with digest authentication. Nothing here interprets what a device says; parsers in the
+sibling modules do that.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ import struct
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
+
+import httpx
 
 from coverwatch.models import ObsStatus
 
@@ -168,3 +173,225 @@ async def is_port_open(ip: str, port: int, timeout: float) -> ObsStatus:
         return _failure_from_os_error(e).status
     finally:
         sock.close()
+
+
+@dataclass(frozen=True)
+class HttpReply:
+    """A bounded HTTP answer from an authenticated management call."""
+
+    status: int
+    """HTTP status of the final answer (after any digest challenge)."""
+    headers: dict[str, str]
+    """Response headers, names lower-cased."""
+    body: bytes
+    """At most ``limit`` bytes of the body."""
+
+
+async def http_get_digest(
+    ip: str,
+    port: int,
+    target: str,
+    username: str,
+    password: str,
+    timeout: float,
+    tls: bool = False,
+    limit: int = MAX_REPLY_BYTES,
+) -> HttpReply:
+    """GET ``target`` from ``ip:port`` with HTTP digest authentication (RFC 7616, via httpx).
+
+    The first request goes out without credentials; only a digest challenge makes httpx answer
+    it, so the password never travels in clear. The body is cut at ``limit`` bytes, the whole
+    exchange (challenge included) at ``2 * timeout`` seconds. Failures raise ProbeFailure.
+    """
+    authority = f"[{ip}]" if ":" in ip else ip
+    url = f"{'https' if tls else 'http'}://{authority}:{port}{target}"
+    # NOTE: trust_env=False: no proxy or netrc from the environment may redirect a probe or
+    # add credentials; the address we were given is the only one contacted.
+    async with httpx.AsyncClient(
+        verify=_TLS_CONTEXT,
+        timeout=httpx.Timeout(timeout),
+        follow_redirects=False,
+        trust_env=False,
+        headers={
+            "User-Agent": "coverwatch/0.1 (+inventory audit)",
+            # NOTE: identity only: a compressed body could expand far beyond ``limit``.
+            "Accept-Encoding": "identity",
+        },
+    ) as client:
+        try:
+            async with asyncio.timeout(2 * timeout):
+                async with client.stream(
+                    "GET", url, auth=httpx.DigestAuth(username, password)
+                ) as response:
+                    body = bytearray()
+                    async for chunk in response.aiter_raw():
+                        body += chunk
+                        if len(body) >= limit:
+                            break
+                    headers = {k.lower(): v for k, v in response.headers.items()}
+                    return HttpReply(response.status_code, headers, bytes(body[:limit]))
+        except TimeoutError as e:
+            raise ProbeFailure(ObsStatus.TIMEOUT, f"no reply within {2 * timeout:g}s") from e
+        except httpx.TimeoutException as e:
+            raise ProbeFailure(ObsStatus.TIMEOUT, f"no reply within {timeout:g}s") from e
+        except httpx.ConnectError as e:
+            raise ProbeFailure(ObsStatus.REFUSED, "connection failed", connected=False) from e
+        except (httpx.HTTPError, ssl.SSLError, OSError) as e:
+            raise ProbeFailure(
+                ObsStatus.ERROR, f"HTTP exchange failed: {e.__class__.__name__}"
+            ) from e
+
+
+# --- UDP: discovery probes ----------------------------------------------------------------
+
+#: Largest discovery reply kept; anything bigger is dropped as oversized (real SADP, DHIP and
+#: WS-Discovery replies are 1-4 KiB).
+MAX_DATAGRAM = 16 * 1024
+#: Most replies one exchange keeps; the rest are counted as a flood and dropped.
+MAX_REPLIES = 4096
+
+
+class UdpSetupError(Exception):
+    """A UDP socket could not be set up (unknown interface, address in use, no permission)."""
+
+
+@dataclass(frozen=True)
+class Datagram:
+    """One reply: who sent it and the bytes (at most ``MAX_DATAGRAM``)."""
+
+    ip: str
+    port: int
+    data: bytes
+
+
+@dataclass
+class DatagramCounts:
+    """What an exchange received and what it dropped, by reason."""
+
+    received: int = 0
+    oversized: int = 0
+    flood: int = 0
+    send_errors: int = 0
+
+
+@dataclass(frozen=True)
+class Send:
+    """One datagram to send."""
+
+    ip: str
+    port: int
+    data: bytes
+
+
+def _multicast_request(group: str, ifindex: int) -> bytes:
+    # struct ip_mreqn { in_addr imr_multiaddr; in_addr imr_address; int imr_ifindex; }
+    # (Linux ip(7)): choose the interface by index, so it needs no address of its own.
+    return socket.inet_aton(group) + socket.inet_aton("0.0.0.0") + struct.pack("@i", ifindex)
+
+
+def interface_index(interface: str) -> int:
+    """The kernel index of a network interface; UdpSetupError when there is none."""
+    try:
+        return socket.if_nametoindex(interface)
+    except OSError as e:
+        raise UdpSetupError(f"no network interface named {interface!r}") from e
+
+
+def _is_multicast(ip: str) -> bool:
+    first = int(ip.split(".", 1)[0]) if ip[:1].isdigit() else 0
+    return 224 <= first <= 239
+
+
+def _udp_socket(
+    bind: tuple[str, int], ifindex: int | None, group: str | None = None
+) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.setblocking(False)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if ifindex is not None:
+            request = _multicast_request("0.0.0.0", ifindex)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, request)
+            # NOTE: TTL 1 keeps discovery on the local link, as WS-Discovery (section 3.1.1),
+            # SSDP (UPnP Device Architecture 1.1, 1.1.2) and mDNS (RFC 6762, 11) expect.
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+        sock.bind(bind)
+        if group is not None and ifindex is not None:
+            sock.setsockopt(
+                socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, _multicast_request(group, ifindex)
+            )
+    except OSError as e:
+        sock.close()
+        raise UdpSetupError(f"cannot set up UDP on {bind[0]}:{bind[1]}: {e.strerror or e}") from e
+    return sock
+
+
+class _Collector(asyncio.DatagramProtocol):
+    """Keeps bounded replies; counts the rest."""
+
+    def __init__(self, replies: list[Datagram], counts: DatagramCounts, limits: tuple[int, int]):
+        self.replies = replies
+        self.counts = counts
+        self.max_replies, self.max_bytes = limits
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        self.counts.received += 1
+        if len(data) > self.max_bytes:
+            self.counts.oversized += 1
+        elif len(self.replies) >= self.max_replies:
+            self.counts.flood += 1
+        else:
+            self.replies.append(Datagram(str(addr[0]), int(addr[1]), bytes(data)))
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP port unreachable from a unicast target: the host has no such service.
+        self.counts.send_errors += 1
+
+
+async def udp_exchange(
+    sends: list[Send],
+    timeout: float,
+    counts: DatagramCounts,
+    interface: str | None = None,
+    listen_group: tuple[str, int] | None = None,
+    max_replies: int = MAX_REPLIES,
+    max_bytes: int = MAX_DATAGRAM,
+) -> list[Datagram]:
+    """Send ``sends`` from one ephemeral UDP socket and collect replies until ``timeout``.
+
+    Multicast destinations need ``interface`` (the probe leaves by that interface, TTL 1).
+    ``listen_group`` also joins that group on that port, for protocols whose devices answer
+    to the group rather than to the sender (Hikvision SADP). Each reply is bounded by
+    ``max_bytes``, the exchange by ``max_replies``; drops are counted in ``counts``.
+    """
+    ifindex = interface_index(interface) if interface else None
+    if ifindex is None and any(_is_multicast(s.ip) for s in sends):
+        raise UdpSetupError("a multicast probe needs an interface")
+    loop = asyncio.get_running_loop()
+    replies: list[Datagram] = []
+    transports: list[asyncio.DatagramTransport] = []
+    try:
+        sock = _udp_socket(("0.0.0.0", 0), ifindex)
+        sender, _ = await loop.create_datagram_endpoint(
+            lambda: _Collector(replies, counts, (max_replies, max_bytes)), sock=sock
+        )
+        transports.append(sender)
+        if listen_group is not None and ifindex is not None:
+            group = _udp_socket(("0.0.0.0", listen_group[1]), ifindex, listen_group[0])
+            listener, _ = await loop.create_datagram_endpoint(
+                lambda: _Collector(replies, counts, (max_replies, max_bytes)), sock=group
+            )
+            transports.append(listener)
+        for index, item in enumerate(sends):
+            try:
+                sender.sendto(item.data, (item.ip, item.port))
+            except OSError:
+                counts.send_errors += 1
+            if index % 256 == 255:
+                await asyncio.sleep(0)  # let replies in while a long target list goes out
+        await asyncio.sleep(timeout)
+    finally:
+        for transport in transports:
+            transport.close()
+    return replies

@@ -102,6 +102,7 @@ class ActiveScanSource(Source):
                 if host.web_ports:
                     credential = self.options.credentials.for_host(ip)
                     await paced(conversations.probe_onvif(host, credential))
+                    await paced(conversations.probe_management(host, credential))
                 if host.observations:
                     results[ip] = host.observations
                 observer.advance()

@@ -1,8 +1,9 @@
 """What the active scan says to each kind of open port, and what it records of the answers.
 
-One function per protocol. Each opens its own connection through ``probes.transport``; a
-connection that cannot be opened means the port is closed (nothing recorded), anything after
-that is recorded as an observation, failures included.
+One function per protocol; with credentials, also the device's own management API (Hikvision
+ISAPI, Dahua magicBox) and ONVIF's authenticated calls. Each opens its own connection through
+``probes.transport``; a connection that cannot be opened means the port is closed (nothing
+recorded), anything after that is recorded as an observation, failures included.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from datetime import UTC, datetime
 from xml.etree.ElementTree import Element
 
 from coverwatch.credentials import Credential
+from coverwatch.identify.engine import normalise_mac
 from coverwatch.models import Observation, ObsStatus, SourceKind
-from coverwatch.probes import banner, http, onvif, rtsp, tls
-from coverwatch.probes.transport import ProbeFailure, open_stream
+from coverwatch.probes import banner, dahua_api, http, isapi, onvif, rtsp, tls
+from coverwatch.probes.transport import HttpReply, ProbeFailure, http_get_digest, open_stream
 
 #: Same-origin redirects followed from the root page (as a browser would, but bounded).
 MAX_REDIRECTS = 2
@@ -153,6 +155,26 @@ async def _device_information(
         host.fail(port, "onvif", ObsStatus.ERROR, f"GetDeviceInformation refused: {fault}")
         return
     host.add(port, "onvif", onvif.device_information(root))
+    await _network_interfaces(host, port, tls_wrapped, credential)
+
+
+async def _network_interfaces(
+    host: HostRecord, port: int, tls_wrapped: bool, credential: Credential
+) -> None:
+    """GetNetworkInterfaces for the MAC address; optional in ONVIF, so a refusal is not noted."""
+    envelope = onvif.build_envelope(
+        "GetNetworkInterfaces", credential.username, credential.password
+    )
+    try:
+        root = await _soap(host, port, tls_wrapped, envelope)
+    except (ProbeFailure, http.MalformedReply, onvif.MalformedSoap):
+        return
+    facts = onvif.network_interfaces(root)
+    mac = normalise_mac(facts.get("onvif.mac", ""))
+    if mac:
+        facts["mac"] = mac
+    if facts:
+        host.add(port, "onvif", facts)
 
 
 async def probe_rtsp(host: HostRecord, port: int) -> None:
@@ -188,3 +210,95 @@ async def probe_banner(host: HostRecord, port: int) -> None:
     text = banner.parse_banner(data)
     if text:
         host.add(port, protocol, {signal: text})
+
+
+class _Rejected(Exception):
+    """The management API exists and refused the credential (noted once, then we stop)."""
+
+
+async def _management_get(
+    host: HostRecord, port: int, tls_wrapped: bool, target: str, credential: Credential
+) -> HttpReply | None:
+    """One digest-authenticated GET: the reply on 200, None when the API is not there."""
+    reply = await http_get_digest(
+        host.ip,
+        port,
+        target,
+        credential.username,
+        credential.password,
+        host.timeout,
+        tls_wrapped,
+        limit=isapi.MAX_DOCUMENT,
+    )
+    if reply.status in (401, 403):
+        challenge = reply.headers.get("www-authenticate", "")
+        if reply.status == 401 and not challenge.lower().startswith("digest"):
+            raise _Rejected(
+                f"{target.split('?')[0]} asks for {_scheme(challenge)} "
+                "authentication; coverwatch only sends digest"
+            )
+        raise _Rejected(f"credentials rejected by {target.split('?')[0]} (HTTP {reply.status})")
+    return reply if reply.status == 200 else None
+
+
+def _scheme(challenge: str) -> str:
+    """The authentication scheme named by a WWW-Authenticate header (``Basic``, ...)."""
+    return http.clean_text(challenge.split(" ", 1)[0], 16) or "no"
+
+
+async def _isapi(host: HostRecord, port: int, tls_wrapped: bool, credential: Credential) -> bool:
+    reply = await _management_get(host, port, tls_wrapped, isapi.DEVICE_INFO_PATH, credential)
+    if reply is None:
+        return False
+    try:
+        facts = isapi.parse_device_info(reply.body)
+    except isapi.MalformedIsapi:
+        return False  # a page served for every path is not ISAPI: not worth an observation
+    mac = normalise_mac(facts.get("isapi.mac", ""))
+    host.add(port, "isapi", {**facts, **({"mac": mac} if mac else {})})
+    return True
+
+
+async def _magicbox(host: HostRecord, port: int, tls_wrapped: bool, credential: Credential) -> bool:
+    reply = await _management_get(host, port, tls_wrapped, dahua_api.SYSTEM_INFO_PATH, credential)
+    if reply is None:
+        return False
+    try:
+        facts = dahua_api.system_info(reply.body)
+    except dahua_api.MalformedDahua:
+        return False
+    host.add(port, "dahua", facts)
+    reply = await _management_get(
+        host, port, tls_wrapped, dahua_api.SOFTWARE_VERSION_PATH, credential
+    )
+    if reply is not None:
+        try:
+            host.add(port, "dahua", dahua_api.software_version(reply.body))
+        except dahua_api.MalformedDahua as e:
+            host.fail(port, "dahua", ObsStatus.MALFORMED, str(e))
+    return True
+
+
+async def probe_management(host: HostRecord, credential: Credential | None) -> None:
+    """With a credential, read the device's identity from its own management API.
+
+    Hikvision ISAPI ``deviceInfo`` is tried first, then Dahua ``magicBox.cgi``, on the host's
+    web ports (plain HTTP first); the first API that answers ends the search. Read-only GETs
+    only. A refused credential is one ERROR observation (``isapi.error`` / ``dahua.error``)
+    and stops all further attempts on the host: devices lock accounts after a few failed
+    logins, so coverwatch never makes more than one.
+    """
+    if credential is None:
+        return
+    for port, tls_wrapped in sorted(host.web_ports, key=lambda p: (p[1], p[0])):
+        for protocol, call in (("isapi", _isapi), ("dahua", _magicbox)):
+            try:
+                if await call(host, port, tls_wrapped, credential):
+                    return
+            except _Rejected as e:
+                host.fail(port, protocol, ObsStatus.ERROR, str(e))
+                return
+            except ProbeFailure as failure:
+                if failure.connected:
+                    host.fail(port, protocol, failure.status, failure.reason)
+                break  # this port failed mid-exchange: try the next one

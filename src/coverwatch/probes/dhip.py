@@ -1,0 +1,108 @@
+"""Dahua DHIP discovery: the framed ``DHDiscover.search`` request and a parser for replies.
+
+Wire format (facts from public sources; code our own):
+
+- UDP port 37810, multicast group 239.255.255.251 (julienblitte/UniversalScanner
+  ``UniversalScanner/Dahua2.cs``; Rapid7's public Lorex research script LOREX_DISCOVER.rb).
+- Every packet starts with a 32-byte little-endian header: ``uint32 header size (0x20)``,
+  the magic ``DHIP`` (bytes 44 48 49 50), two reserved words, ``uint32 body length`` at offset
+  16, a reserved word, the body length again at offset 24, a reserved word (Dahua2.cs
+  ``Dahua2Header``). The body is JSON.
+- Request body: ``{"method": "DHDiscover.search", "params": {"mac": "", "uni": 1}}``.
+- Reply body: ``{"mac": ..., "method": "client.notifyDevInfo", "params": {"deviceInfo":
+  {"DeviceClass", "DeviceType" (the model), "SerialNo", "MachineName", "Vendor",
+  "Manufacturer", "Version", "HttpPort", "Port", "IPv4Address": {"IPAddress", ...}, ...}}}``
+  (public sample replies: a "DVR DHCPDiscover UDP-MIB" amplification write-up quoting an
+  IPC-HDW5421S reply; Rapid7 LOREX_DISCOVER.rb showing ``"Vendor": "Lorex"``).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from typing import Any
+
+from coverwatch.probes.http import clean_text
+
+PORT = 37810
+GROUP = "239.255.255.251"
+MAGIC = b"DHIP"
+HEADER_SIZE = 32
+_MAX_BODY = 16 * 1024
+_FIELD = 256
+
+#: deviceInfo key -> signal key (``dhip.<field>``).
+FIELDS = {
+    "DeviceClass": "dhip.device_class",
+    "DeviceType": "dhip.device_type",
+    "SerialNo": "dhip.serial",
+    "MachineName": "dhip.machine_name",
+    "Vendor": "dhip.vendor",
+    "Manufacturer": "dhip.manufacturer",
+    "Version": "dhip.version",
+    "HttpPort": "dhip.http_port",
+    "Port": "dhip.port",
+}
+
+
+class MalformedDhip(ValueError):
+    """The datagram is not a well-formed DHIP discovery reply."""
+
+
+def frame(body: bytes) -> bytes:
+    """``body`` behind a DHIP header."""
+    return struct.pack("<I4sIIIIII", HEADER_SIZE, MAGIC, 0, 0, len(body), 0, len(body), 0) + body
+
+
+def build_search() -> bytes:
+    """The ``DHDiscover.search`` request, framed."""
+    body = {"method": "DHDiscover.search", "params": {"mac": "", "uni": 1}}
+    return frame(json.dumps(body).encode() + b"\n")
+
+
+def unframe(data: bytes) -> Any:
+    """The JSON body of a DHIP packet; MalformedDhip for a bad header, length or body."""
+    if len(data) < HEADER_SIZE:
+        raise MalformedDhip(f"truncated DHIP header ({len(data)} bytes)")
+    size, magic, _, _, length1, _, length2, _ = struct.unpack_from("<I4sIIIIII", data)
+    if magic != MAGIC or size != HEADER_SIZE:
+        raise MalformedDhip("no DHIP magic")
+    body = data[HEADER_SIZE:]
+    if length1 != length2 or length1 > _MAX_BODY or length1 > len(body):
+        raise MalformedDhip(f"DHIP body length {length1}/{length2} does not fit the datagram")
+    try:
+        return json.loads(body[:length1].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise MalformedDhip(f"DHIP body is not JSON: {e.__class__.__name__}") from e
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return ""
+    return clean_text(str(value), _FIELD)
+
+
+def parse_reply(data: bytes) -> dict[str, str]:
+    """``dhip.*`` signals (plus ``mac``) from a ``client.notifyDevInfo`` reply."""
+    message = unframe(data)
+    if not isinstance(message, dict) or message.get("method") != "client.notifyDevInfo":
+        raise MalformedDhip("not a client.notifyDevInfo reply")
+    params = message.get("params")
+    info = params.get("deviceInfo") if isinstance(params, dict) else None
+    if not isinstance(info, dict):
+        raise MalformedDhip("reply without deviceInfo")
+    signals: dict[str, str] = {}
+    for name, key in FIELDS.items():
+        text = _text(info.get(name))
+        if text:
+            signals[key] = text
+    ipv4 = info.get("IPv4Address")
+    if isinstance(ipv4, dict) and _text(ipv4.get("IPAddress")):
+        signals["dhip.ipv4"] = _text(ipv4.get("IPAddress"))
+    mac = _text(message.get("mac")) or _text(info.get("Mac"))
+    if mac:
+        signals["dhip.mac"] = mac
+        signals["mac"] = mac
+    if not signals:
+        raise MalformedDhip("deviceInfo carries no known field")
+    return signals

@@ -1,0 +1,124 @@
+"""SSDP / UPnP: the M-SEARCH, its HTTP-over-UDP replies, and the device description XML.
+
+Wire format (UPnP Device Architecture 1.1, sections 1.3.2 and 2.3; code our own):
+
+- ``M-SEARCH * HTTP/1.1`` to ``239.255.255.250:1900`` (or unicast to a device's port 1900)
+  with ``HOST``, ``MAN: "ssdp:discover"``, ``MX`` (seconds a device may wait, multicast only)
+  and ``ST`` (search target: ``ssdp:all``, ``upnp:rootdevice``, a device or service type).
+- Replies are ``HTTP/1.1 200 OK`` datagrams with ``LOCATION`` (URL of the device
+  description), ``SERVER``, ``ST`` and ``USN`` headers.
+- The description is XML (namespace ``urn:schemas-upnp-org:device-1-0``); ``root/device``
+  carries ``friendlyName``, ``manufacturer``, ``modelName``, ``modelNumber``, ``serialNumber``
+  and ``UDN``. Axis cameras' description is quoted in public test fixtures (node-ssdp-style
+  fixtures for ``AXIS M1014`` and ``AXIS P3301``, code search).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+from xml.etree.ElementTree import Element
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+
+from coverwatch.probes.http import clean_text
+
+PORT = 1900
+GROUP = "239.255.255.250"
+_FIELD = 256
+_MAX_HEADERS = 32
+
+#: Description element (under root/device) -> signal key.
+DESCRIPTION_SIGNALS = {
+    "manufacturer": "upnp.manufacturer",
+    "modelName": "upnp.model_name",
+    "modelNumber": "upnp.model_number",
+    "serialNumber": "upnp.serial",
+    "friendlyName": "upnp.friendly_name",
+    "modelDescription": "upnp.model_description",
+}
+
+
+class MalformedSsdp(ValueError):
+    """A datagram or description that is not well-formed (and safe) SSDP / UPnP."""
+
+
+def build_msearch(host: str = f"{GROUP}:{PORT}", st: str = "ssdp:all", mx: int = 2) -> bytes:
+    """An M-SEARCH request for ``st``; ``host`` is the group or the unicast target."""
+    lines = [
+        "M-SEARCH * HTTP/1.1",
+        f"HOST: {host}",
+        'MAN: "ssdp:discover"',
+        f"MX: {mx}",
+        f"ST: {st}",
+        "USER-AGENT: coverwatch/0.1 UPnP/1.1 inventory-audit",
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
+
+
+def parse_response(data: bytes) -> dict[str, str]:
+    """Lower-cased headers of an M-SEARCH reply (``HTTP/1.1 200 OK``); MalformedSsdp else."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise MalformedSsdp("SSDP reply is not UTF-8") from e
+    lines = text.split("\r\n")
+    if not lines[0].upper().startswith("HTTP/1.1 200"):
+        raise MalformedSsdp(f"not an M-SEARCH reply: {clean_text(lines[0], 40)!r}")
+    headers: dict[str, str] = {}
+    for line in lines[1 : 1 + _MAX_HEADERS]:
+        name, sep, value = line.partition(":")
+        if sep and name.strip():
+            headers.setdefault(name.strip().lower(), clean_text(value, 1024))
+    if "location" not in headers:
+        raise MalformedSsdp("M-SEARCH reply without LOCATION")
+    return headers
+
+
+def location_target(location: str, replier: str) -> tuple[str, int, str] | None:
+    """``(host, port, path)`` of an http LOCATION on the replying host itself, else None.
+
+    NOTE: a reply may name any URL; following it to another host would let a device aim our
+    HTTP client anywhere, so only the replier's own address is fetched.
+    """
+    try:
+        url = urlsplit(location)
+        port = url.port or 80
+    except ValueError:
+        return None
+    if url.scheme != "http" or url.hostname != replier:
+        return None
+    path = url.path or "/"
+    return replier, port, path + (f"?{url.query}" if url.query else "")
+
+
+def parse_xml(data: bytes | str) -> Element:
+    """Parse description XML with defusedxml (no DTD, no entity expansion)."""
+    try:
+        root = SafeET.fromstring(data, forbid_dtd=True)
+    except (SafeET.ParseError, DefusedXmlException, ValueError) as e:
+        raise MalformedSsdp(f"unsafe or malformed XML: {e.__class__.__name__}") from e
+    if not isinstance(root, Element):
+        raise MalformedSsdp("no XML root element")
+    return root
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def parse_description(data: bytes | str) -> dict[str, str]:
+    """``upnp.*`` signals from the root device of a UPnP device description."""
+    root = parse_xml(data)
+    device = next((e for e in root if _local(e.tag) == "device"), None)
+    if _local(root.tag) != "root" or device is None:
+        raise MalformedSsdp("not a UPnP device description (no root/device)")
+    signals: dict[str, str] = {}
+    for child in device:
+        key = DESCRIPTION_SIGNALS.get(_local(child.tag))
+        text = clean_text(child.text or "", _FIELD)
+        if key and text:
+            signals[key] = text
+    if not signals:
+        raise MalformedSsdp("device description names nothing")
+    return signals

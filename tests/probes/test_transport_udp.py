@@ -1,0 +1,82 @@
+"""UDP primitives of probes.transport: bounded replies, flood cap, counted drops (loopback only)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+
+from coverwatch.probes.transport import (
+    DatagramCounts,
+    Send,
+    UdpSetupError,
+    udp_exchange,
+)
+
+
+class _Echo(asyncio.DatagramProtocol):
+    """Answers each datagram with ``copies`` replies of ``size`` bytes."""
+
+    def __init__(self, size: int, copies: int) -> None:
+        self.size, self.copies = size, copies
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        assert self.transport is not None
+        for _ in range(self.copies):
+            self.transport.sendto(b"x" * self.size, addr)
+
+
+async def _exchange(size: int, copies: int, **kwargs: int) -> tuple[list[int], DatagramCounts]:
+    loop = asyncio.get_running_loop()
+    transport, _protocol = await loop.create_datagram_endpoint(
+        lambda: _Echo(size, copies), local_addr=("127.41.0.1", 0)
+    )
+    port = transport.get_extra_info("sockname")[1]
+    counts = DatagramCounts()
+    try:
+        replies = await udp_exchange([Send("127.41.0.1", port, b"?")], 0.3, counts, **kwargs)
+    finally:
+        transport.close()
+    assert all(r.ip == "127.41.0.1" and r.port == port for r in replies)
+    return [len(r.data) for r in replies], counts
+
+
+def test_replies_are_collected() -> None:
+    sizes, counts = asyncio.run(_exchange(100, 3))
+    assert sizes == [100, 100, 100] and counts.received == 3
+
+
+def test_oversized_replies_are_dropped_and_counted() -> None:
+    sizes, counts = asyncio.run(_exchange(60_000, 2, max_bytes=16 * 1024))
+    assert sizes == [] and counts.oversized == 2
+
+
+def test_a_flood_is_capped_and_counted() -> None:
+    sizes, counts = asyncio.run(_exchange(10, 500, max_replies=50))
+    assert len(sizes) == 50
+    assert counts.flood == counts.received - 50 > 0
+
+
+def test_multicast_needs_an_interface() -> None:
+    with pytest.raises(UdpSetupError, match="interface"):
+        asyncio.run(udp_exchange([Send("239.255.255.250", 3702, b"x")], 0.1, DatagramCounts()))
+
+
+def test_unknown_interface() -> None:
+    with pytest.raises(UdpSetupError, match="no network interface"):
+        asyncio.run(udp_exchange([], 0.1, DatagramCounts(), interface="cw-nope0"))
+
+
+def test_closed_port_gives_no_reply_and_no_error() -> None:
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.41.0.2", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nothing listens there now: ICMP port unreachable
+    counts = DatagramCounts()
+    replies = asyncio.run(udp_exchange([Send("127.41.0.2", port, b"x")], 0.2, counts))
+    assert replies == [] and counts.received == 0

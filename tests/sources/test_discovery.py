@@ -1,0 +1,242 @@
+"""Discovery source: unicast against the session lab, multicast inside test-made namespaces."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from coverwatch.identify import identify_host
+from coverwatch.lab.answers import speaks
+from coverwatch.lab.profiles import load_profiles
+from coverwatch.lab.runner import READY, LabProcess
+from coverwatch.models import SourceKind
+from coverwatch.probes import dhip
+from coverwatch.sources import SOURCES, SourceError, SourceName
+from coverwatch.sources.discovery import (
+    DiscoveryOptions,
+    DiscoveryProtocol,
+    DiscoveryReport,
+    DiscoverySource,
+    discover,
+)
+
+#: Discovery signals that name the device's maker or brand (the rest only prove a responder).
+IDENTITY_PROTOCOLS = ("sadp", "dhip", "ssdp", "mdns")
+
+
+def _announces_identity(profile_name: str) -> bool:
+    profile = load_profiles()[profile_name]
+    scopes = (profile.onvif or {}).get("scopes") or []
+    named = any("/name/" in s for s in scopes)
+    return named or any(p in profile.discovery for p in IDENTITY_PROTOCOLS)
+
+
+@pytest.fixture(scope="module")
+def lab_report(lab: LabProcess) -> DiscoveryReport:
+    return discover(list(lab.truth), None, timeout=1.5)
+
+
+def test_registered() -> None:
+    assert SOURCES[SourceName.DISCOVERY] is DiscoverySource
+
+
+def test_needs_targets_or_interface() -> None:
+    with pytest.raises(SourceError):
+        DiscoverySource(DiscoveryOptions())
+
+
+def test_unknown_interface_is_a_source_error() -> None:
+    with pytest.raises(SourceError, match="no network interface"):
+        discover(None, "cw-no-such-if0", timeout=0.1)
+
+
+def test_unicast_finds_every_speaking_profile(lab: LabProcess, lab_report: DiscoveryReport) -> None:
+    assert lab_report.warnings == {}
+    profiles = load_profiles()
+    for ip, truth in lab.truth.items():
+        profile = profiles[truth["profile"]]
+        host = type("H", (), {"profile": profile})()
+        spoken = [p for p in DiscoveryProtocol if speaks(host, p.value)]  # type: ignore[arg-type]
+        observations = lab_report.observations.get(ip, [])
+        if not spoken:
+            assert not observations, truth["profile"]
+            continue
+        assert {o.protocol for o in observations} == {p.value for p in spoken}, truth["profile"]
+        assert all(o.source is SourceKind.DISCOVERY and o.ip == ip for o in observations)
+        attribution = identify_host(observations)
+        if _announces_identity(truth["profile"]):
+            assert attribution.maker == truth["maker"], (truth["profile"], attribution)
+        else:
+            assert attribution.maker in (None, truth["maker"]), truth["profile"]
+
+
+def test_unicast_records_the_device_own_words(lab: LabProcess, lab_report: DiscoveryReport) -> None:
+    by_profile = {t["profile"]: (ip, t) for ip, t in lab.truth.items()}
+    ip, truth = by_profile["hikvision-ipc"]
+    signals = {(o.signal, o.value) for o in lab_report.observations[ip]}
+    assert ("sadp.serial", truth["serial"]) in signals
+    assert ("sadp.device_description", "DS-2CD2143G2-I") in signals
+    assert ("mac", truth["mac"]) in signals
+    assert ("onvif.scope.name", "HIKVISION") in signals
+    assert ("onvif.scope.location", "city/hangzhou") in signals
+    ip, truth = by_profile["lorex-nvr"]
+    signals = {(o.signal, o.value) for o in lab_report.observations[ip]}
+    assert ("dhip.vendor", "Lorex") in signals and ("dhip.serial", truth["serial"]) in signals
+    ip, truth = by_profile["axis-ipc"]
+    signals = {(o.signal, o.value) for o in lab_report.observations[ip]}
+    plain = truth["mac"].replace(":", "").upper()
+    assert ("upnp.manufacturer", "AXIS") in signals and ("upnp.serial", plain) in signals
+    assert ("mdns.name", f"AXIS P3228-LVE - {plain}") in signals
+
+
+def test_replies_from_unasked_addresses_are_dropped(lab: LabProcess) -> None:
+    ip = next(ip for ip, t in lab.truth.items() if t["profile"] == "hikvision-ipc")
+    source = DiscoverySource(DiscoveryOptions((ip,), None, 0.5, (DiscoveryProtocol.SADP,)))
+    source.collect(_Notes())
+    assert set(source.report.observations) == {ip}
+
+
+class _Notes:
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    def stage(self, name: str, total: int | None = None) -> None: ...
+    def advance(self, steps: int = 1) -> None: ...
+    def done(self) -> None: ...
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+
+
+# --- multicast inside network namespaces this test creates -------------------------------
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=20)
+
+
+@pytest.fixture
+def netns_pair() -> Iterator[tuple[str, str]]:
+    """Two namespaces joined by a veth pair: ``(client_ns, lab_ns)``; always removed."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("network namespaces need root and iproute2 (ip netns)")
+    tag = f"{os.getpid() % 100000}"
+    client, lab = f"cwdc{tag}", f"cwdl{tag}"
+    try:
+        _ip("netns", "add", client)
+    except subprocess.CalledProcessError as e:
+        pytest.skip(f"network namespaces unavailable here: {e.stderr.decode().strip()}")
+    try:
+        _ip("netns", "add", lab)
+        _ip("link", "add", f"cwva{tag}", "netns", client, "type", "veth", "peer",
+            "name", f"cwvb{tag}", "netns", lab)  # fmt: skip
+        _ip("-n", client, "addr", "add", "10.213.7.1/24", "dev", f"cwva{tag}")
+        for address in ("10.213.7.2/24", "10.213.7.3/24", "10.213.7.4/24"):
+            _ip("-n", lab, "addr", "add", address, "dev", f"cwvb{tag}")
+        for ns, dev in ((client, f"cwva{tag}"), (lab, f"cwvb{tag}")):
+            _ip("-n", ns, "link", "set", "lo", "up")
+            _ip("-n", ns, "link", "set", dev, "up")
+        yield client, lab
+    finally:
+        for ns in (client, lab):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=20)
+
+
+_CLIENT = """
+import json, sys
+from coverwatch.sources.discovery import discover
+report = discover(None, sys.argv[1], timeout=2.0)
+found = {ip: [[o.signal, o.value, o.protocol] for o in obs]
+         for ip, obs in report.observations.items()}
+print(json.dumps({"warnings": report.warnings, "observations": found}))
+"""
+
+
+def test_multicast_discovery_in_namespaces(netns_pair: tuple[str, str]) -> None:
+    client, lab_ns = netns_pair
+    tag = client.removeprefix("cwdc")
+    profiles = ["hikvision-ipc", "dahua-ipc", "axis-ipc"]
+    command = ["ip", "netns", "exec", lab_ns, sys.executable, "-m", "coverwatch.lab.netlab"]
+    for address, profile in zip(("10.213.7.2", "10.213.7.3", "10.213.7.4"), profiles, strict=True):
+        command += ["--address", address, "--profile", profile]
+    command += ["--interface", f"cwvb{tag}", "--duration", "60"]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        first = server.stdout.readline().strip()
+        assert first == READY, server.stderr.read() if server.stderr else first
+        truth = json.loads(server.stdout.readline())
+        time.sleep(0.2)
+        result = subprocess.run(
+            ["ip", "netns", "exec", client, sys.executable, "-c", _CLIENT, f"cwva{tag}"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        found = json.loads(result.stdout)
+    finally:
+        server.terminate()
+        server.wait(20)
+        for stream in (server.stdout, server.stderr):
+            if stream:
+                stream.close()
+    observations = found["observations"]
+    assert set(observations) == set(truth)
+    protocols = {ip: {p for _s, _v, p in obs} for ip, obs in observations.items()}
+    assert protocols["10.213.7.2"] == {"wsdiscovery", "sadp", "mdns"}
+    assert protocols["10.213.7.3"] == {"wsdiscovery", "dhip"}
+    assert protocols["10.213.7.4"] == {"wsdiscovery", "ssdp", "mdns"}
+    assert ["sadp.serial", truth["10.213.7.2"]["serial"], "sadp"] in observations["10.213.7.2"]
+    assert ["dhip.serial", truth["10.213.7.3"]["serial"], "dhip"] in observations["10.213.7.3"]
+    assert ["upnp.manufacturer", "AXIS", "ssdp"] in observations["10.213.7.4"]
+
+
+class _Hostile(asyncio.DatagramProtocol):
+    """A 'device' on 127.41.0.9:37810 answering each probe with garbage, a huge datagram and
+    a flood of copies of a valid reply."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        send = self.transport.sendto  # type: ignore[attr-defined]
+        send(b"\x20\x00\x00\x00DHIP\x00", addr)  # truncated header
+        send(dhip.frame(b"{broken"), addr)
+        send(b"x" * 60_000, addr)
+        valid = dhip.frame(
+            json.dumps(
+                {"method": "client.notifyDevInfo", "params": {"deviceInfo": {"Vendor": "Dahua"}}}
+            ).encode()
+        )
+        for _ in range(300):
+            send(valid, addr)
+
+
+def test_hostile_replies_are_dropped_and_counted() -> None:
+    async def run() -> DiscoveryReport:
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(
+            _Hostile, local_addr=("127.41.0.9", dhip.PORT)
+        )
+        try:
+            source = DiscoverySource(
+                DiscoveryOptions(("127.41.0.9",), None, 0.5, (DiscoveryProtocol.DHIP,))
+            )
+            return await source.discover()
+        finally:
+            transport.close()
+
+    report = asyncio.run(run())
+    assert report.warnings["dhip.malformed"] == 2
+    assert report.warnings["dhip.oversized"] == 1
+    assert [(o.signal, o.value) for o in report.observations["127.41.0.9"]] == [
+        ("dhip.vendor", "Dahua")
+    ]
