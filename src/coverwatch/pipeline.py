@@ -191,7 +191,7 @@ class AuditOutcome:
 def with_stored_waivers(policy: Policy, inventory: Inventory) -> Policy:
     """The policy plus the waivers granted in the dashboard (stored in the inventory)."""
     stored = tuple(
-        Waiver(w["rule"], w["reason"], w["approver"], w["expires"], (w["device"],))
+        Waiver(w["rule"], w["reason"], w["approver"], w["expires"], (w["device"],), site=w["site"])
         for w in inventory.waivers()
     )
     return replace(policy, waivers=policy.waivers + stored) if stored else policy

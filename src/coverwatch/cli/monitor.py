@@ -188,3 +188,44 @@ def watch(
                 click.echo(f"  alert not delivered: {error}", err=True)
     finally:
         inventory.close()
+
+
+@cli.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind; loopback only unless --allow-remote.",
+)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--policy", "policy_file", help="Policy file (default: the shipped policy).")
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    help="Allow a non-loopback address (other machines can reach it; put TLS in front).",
+)
+@click.pass_context
+def serve(
+    ctx: click.Context, host: str, port: int, policy_file: str | None, allow_remote: bool
+) -> None:
+    """Serve the web dashboard and the REST API (/api/v1, OpenAPI at /api/v1/openapi.json).
+
+    Sign in with a token from `coverwatch token create`. Viewers read; admins may also waive
+    findings.
+
+    \\b
+    Example: coverwatch token create --role admin --name alice
+             coverwatch serve --policy site.yaml     # then open http://127.0.0.1:8080/
+    """
+    from coverwatch.web.server import check_bind
+
+    check_bind(host, allow_remote)
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as e:
+        raise InputError("the dashboard needs the web extra: pip install -e '.[web]'") from e
+    from coverwatch.web.server import serve as run_server
+
+    click.echo(f"coverwatch dashboard on http://{host}:{port}/ (Ctrl-C stops it)", err=True)
+    run_server(_db(ctx), host, port, policy_file, allow_remote)

@@ -25,6 +25,8 @@ def _waiver_for(
 
 
 def _covers(waiver: Waiver, device: DeviceRecord, zone: Zone | None) -> bool:
+    if waiver.site is not None and waiver.site != device.site:
+        return False
     if waiver.zone is not None and (zone is None or zone.name != waiver.zone):
         return False
     if waiver.maker is not None and waiver.maker != device.attribution.maker:

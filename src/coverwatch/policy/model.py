@@ -112,6 +112,8 @@ class Waiver:
     """Or: every device of this zone."""
     maker: str | None = None
     """Or: every device of this maker."""
+    site: str | None = None
+    """Only devices of this inventory site (None: any site)."""
 
     def active(self, today: date) -> bool:
         """True until (and on) its expiry day."""

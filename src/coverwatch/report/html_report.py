@@ -57,7 +57,7 @@ _STATUS_COLOURS = {
 
 
 @cache
-def _asset(name: str) -> str:
+def report_asset(name: str) -> str:
     """A file shipped next to the template (stylesheet, script)."""
     return (resources.files("coverwatch.report") / "templates" / name).read_text("utf-8")
 
@@ -95,12 +95,12 @@ class HtmlReport(Report):
 
     def render(self, data: ReportData) -> str:
         overview = build_overview(data)
-        script, css = _asset("report.js"), _asset("report.css")
+        script, css = report_asset("report.js"), report_asset("report.css")
         return _ENV.get_template("report.html.j2").render(
             data=data,
             ov=overview,
-            charts=_charts(data, overview),
-            rule_rows=_rule_rows(data),
+            charts=report_charts(data, overview),
+            rule_rows=rule_rows(data),
             version=__version__,
             video_type_names={t.value for t in VIDEO_TYPES},
             statuses=FindingStatus,
@@ -131,7 +131,7 @@ def _cost_basis(data: ReportData) -> str:
     return "; ".join(parts) or "no unit cost given, so no estimate"
 
 
-def _rule_rows(data: ReportData) -> list[RuleRow]:
+def rule_rows(data: ReportData) -> list[RuleRow]:
     """Open findings grouped by rule, most severe first."""
     groups: dict[tuple[Severity, str], list[tuple[str, str, str]]] = {}
     titles: dict[tuple[Severity, str], tuple[str, str]] = {}
@@ -146,7 +146,7 @@ def _rule_rows(data: ReportData) -> list[RuleRow]:
     return sorted(rows, key=lambda r: (-r.severity.rank, -r.count, r.rule))
 
 
-def _charts(data: ReportData, overview: Overview) -> dict[str, Markup | None]:
+def report_charts(data: ReportData, overview: Overview) -> dict[str, Markup | None]:
     """The SVG charts: makers by site, covered devices by zone, findings by severity, trend."""
     video = [d for d in data.devices if d.attribution.device_type in VIDEO_TYPES]
     makers = Counter(d.attribution.maker or "unknown" for d in video)

@@ -1,0 +1,153 @@
+"""Known internet endpoints (``knowledge/endpoints.yaml``): loading, validation and matching.
+
+Every entry carries its public source; a bad entry stops loading with file, entry and field.
+A destination matches by the DNS name that resolved to it (exact name first, then the longest
+suffix), else by address range, else, weakly, by the entry's service port alone.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from coverwatch.errors import KnowledgeError
+from coverwatch.identify.knowledge import SafeLoader
+from coverwatch.traffic.model import EndpointCategory, EndpointMatch, MatchKind
+
+_FILE = "endpoints.yaml"
+_KEYS = {"id", "category", "operator", "names", "suffixes", "addresses", "ports", "source"}
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One known endpoint entry."""
+
+    id: str
+    category: EndpointCategory
+    operator: str
+    names: frozenset[str]
+    suffixes: tuple[str, ...]
+    addresses: tuple[Network, ...]
+    ports: frozenset[str]
+    source: str
+
+    def as_match(self, how: MatchKind) -> EndpointMatch:
+        """The match record for a destination."""
+        return EndpointMatch(self.id, self.category, self.operator, how, self.source)
+
+
+class EndpointBook:
+    """All endpoint entries, indexed for matching."""
+
+    def __init__(self, endpoints: list[Endpoint]) -> None:
+        self.endpoints = tuple(endpoints)
+        self.by_name = {n: e for e in endpoints for n in e.names}
+        self.by_suffix = sorted(
+            ((s, e) for e in endpoints for s in e.suffixes), key=lambda p: -len(p[0])
+        )
+        self.by_port = {p: e for e in endpoints for p in e.ports}
+
+    def match(self, address: str, name: str | None, proto: str, port: int) -> EndpointMatch | None:
+        """The endpoint a destination is, or None."""
+        if name:
+            folded = name.lower().rstrip(".")
+            if folded in self.by_name:
+                return self.by_name[folded].as_match(MatchKind.DNS_NAME)
+            for suffix, entry in self.by_suffix:
+                if folded == suffix or folded.endswith("." + suffix):
+                    return entry.as_match(MatchKind.DNS_NAME)
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            ip = None
+        if ip is not None:
+            for entry in self.endpoints:
+                if any(ip in net for net in entry.addresses):
+                    return entry.as_match(MatchKind.ADDRESS)
+        by_port = self.by_port.get(f"{proto}/{port}")
+        return by_port.as_match(MatchKind.PORT) if by_port else None
+
+
+def _fail(where: str, message: str) -> KnowledgeError:
+    return KnowledgeError(f"knowledge {_FILE}: {where}: {message}")
+
+
+def _strings(raw: dict[str, Any], key: str, where: str) -> list[str]:
+    value = raw.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise _fail(f"{where}.{key}", "must be a list of non-empty strings")
+    return [v.strip().lower().rstrip(".") for v in value]
+
+
+def parse_entry(raw: Any, index: int) -> Endpoint:
+    """One validated entry (``index`` names it in errors until its id is known)."""
+    where = f"endpoints[{index}]"
+    if not isinstance(raw, dict):
+        raise _fail(where, "must be a mapping")
+    if isinstance(raw.get("id"), str):
+        where = f"endpoint {raw['id']!r}"
+    unknown = set(raw) - _KEYS
+    if unknown:
+        raise _fail(where, f"unknown field(s) {', '.join(sorted(unknown))}")
+    for key in ("id", "operator", "source"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise _fail(f"{where}.{key}", "is required (non-empty text)")
+    try:
+        category = EndpointCategory(raw.get("category"))
+    except ValueError as e:
+        allowed = "|".join(c.value for c in EndpointCategory)
+        raise _fail(f"{where}.category", f"{raw.get('category')!r} is not {allowed}") from e
+    try:
+        addresses = tuple(ipaddress.ip_network(a) for a in _strings(raw, "addresses", where))
+    except ValueError as e:
+        raise _fail(f"{where}.addresses", str(e)) from e
+    ports = _strings(raw, "ports", where)
+    for port in ports:
+        proto, _, number = port.partition("/")
+        if proto not in ("tcp", "udp") or not number.isdigit() or not 0 < int(number) < 65536:
+            raise _fail(f"{where}.ports", f"{port!r} is not tcp/N or udp/N")
+    names, suffixes = _strings(raw, "names", where), _strings(raw, "suffixes", where)
+    if not (names or suffixes or addresses):
+        raise _fail(where, "needs names, suffixes or addresses")
+    return Endpoint(
+        raw["id"],
+        category,
+        raw["operator"].strip(),
+        frozenset(names),
+        tuple(suffixes),
+        addresses,
+        frozenset(ports),
+        raw["source"].strip(),
+    )
+
+
+def parse_book(text: str) -> EndpointBook:
+    """Validate an endpoints document."""
+    try:
+        document = yaml.load(text, Loader=SafeLoader)
+    except yaml.YAMLError as e:
+        raise _fail("", f"not valid YAML: {e}") from e
+    if not isinstance(document, dict) or not isinstance(document.get("endpoints"), list):
+        raise _fail("", "needs a top-level 'endpoints' list")
+    if "updated" not in document:
+        raise _fail("updated", "is required (the date the file was last checked)")
+    entries = [parse_entry(raw, i) for i, raw in enumerate(document["endpoints"])]
+    seen: set[str] = set()
+    for entry in entries:
+        if entry.id in seen:
+            raise _fail(f"endpoint {entry.id!r}", "duplicate id")
+        seen.add(entry.id)
+    return EndpointBook(entries)
+
+
+@cache
+def load_endpoints() -> EndpointBook:
+    """The shipped endpoint book (validated once per process)."""
+    text = resources.files("coverwatch").joinpath("knowledge", _FILE).read_text("utf-8")
+    return parse_book(text)

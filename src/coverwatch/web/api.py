@@ -1,0 +1,301 @@
+"""The REST API under /api/v1: bearer-token authenticated, JSON in the CLI's shapes.
+
+Reads need any valid token (viewer or admin); granting a waiver needs an admin token. The API
+never reads cookies, so a browser session cannot be used to call it (no CSRF surface).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from coverwatch.errors import InputError
+from coverwatch.models import Observation
+from coverwatch.policy.model import FindingStatus, Severity, finding_to_json
+from coverwatch.report import REPORTS, Format
+from coverwatch.report.html_report import content_security_policy
+from coverwatch.web.auth import Role, role_of
+from coverwatch.web.dashboard import (
+    Dashboard,
+    DeviceFilter,
+    DeviceSort,
+    FindingFilter,
+    Verdict,
+    check_policy_text,
+    policy_document,
+)
+from coverwatch.web.schemas import (
+    TRAFFIC_NOTE,
+    DeviceDetailOut,
+    DeviceOut,
+    DiffOut,
+    ErrorOut,
+    FindingOut,
+    PolicyCheckIn,
+    PolicyCheckOut,
+    ScanOut,
+    TrafficOut,
+    WaiverIn,
+    WaiverOut,
+    diff_json,
+    scan_json,
+    waiver_json,
+)
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A token from `coverwatch token create --role viewer|admin`.",
+)
+#: Every operation: 400 for an unparsable body, 401 without a valid token, 422 for invalid
+#: input (one line; the bad value is never echoed).
+_COMMON: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "Malformed request (body not parsable)"},
+    401: {"model": ErrorOut, "description": "No valid bearer token"},
+    422: {"model": ErrorOut, "description": "Invalid input"},
+}
+_MEDIA = {
+    Format.JSON: "application/json",
+    Format.CSV: "text/csv; charset=utf-8",
+    Format.MD: "text/markdown; charset=utf-8",
+    Format.HTML: "text/html; charset=utf-8",
+}
+
+router = APIRouter(prefix="/api/v1", responses=_COMMON)
+
+
+def dashboard_of(request: Request) -> Dashboard:
+    """The app's Dashboard."""
+    board: Dashboard = request.app.state.dashboard
+    return board
+
+
+Board = Annotated[Dashboard, Depends(dashboard_of)]
+
+
+def api_role(
+    board: Board,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Role:
+    """The caller's role from ``Authorization: Bearer``; 401 without a valid token."""
+    role = role_of(board.inventory, credentials.credentials) if credentials else None
+    if role is None:
+        raise HTTPException(
+            401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return role
+
+
+def admin_role(role: Annotated[Role, Depends(api_role)]) -> Role:
+    """403 unless the caller's token is an admin token."""
+    if role is not Role.ADMIN:
+        raise HTTPException(403, "this needs an admin token")
+    return role
+
+
+Reader = Depends(api_role)
+
+
+def _json(content: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse(content, status_code=status)
+
+
+def _observation(o: Observation) -> dict[str, Any]:
+    return {
+        "signal": o.signal,
+        "value": o.value,
+        "port": o.port,
+        "protocol": o.protocol,
+        "status": o.status.value,
+        "source": o.source.value,
+        "observed_at": o.observed_at.isoformat() if o.observed_at else None,
+    }
+
+
+@router.get("/devices", response_model=list[DeviceOut], dependencies=[Reader], tags=["devices"])
+def list_devices(
+    board: Board,
+    q: Annotated[str, Query(max_length=200, description="Words to find")] = "",
+    site: Annotated[str | None, Query(max_length=200)] = None,
+    zone: Annotated[str | None, Query(max_length=200)] = None,
+    maker: Annotated[str | None, Query(max_length=200, description='A maker, or "unknown"')] = None,
+    covered: bool | None = None,
+    verdict: Annotated[Verdict | None, Query(description="Has a finding of this status")] = None,
+    sort: DeviceSort = DeviceSort.IP,
+    desc: bool = False,
+) -> JSONResponse:
+    """The inventory, as ``coverwatch devices --json``, filtered and sorted."""
+    f = DeviceFilter(q, site, zone, maker, covered, verdict, sort, desc)
+    return _json([v.device.to_json() for v in board.devices(f)])
+
+
+@router.get(
+    "/devices/{ip}",
+    response_model=DeviceDetailOut,
+    dependencies=[Reader],
+    responses={404: {"model": ErrorOut, "description": "No such device (or several sites)"}},
+    tags=["devices"],
+)
+def device_detail(
+    board: Board, ip: str, site: Annotated[str | None, Query(max_length=200)] = None
+) -> JSONResponse:
+    """One device: attribution with every piece of evidence, findings, observations, history."""
+    try:
+        detail = board.device(ip, site)
+    except InputError as e:
+        raise HTTPException(404, str(e)) from e
+    zone = detail.view.zone
+    return _json(
+        {
+            "device": detail.view.device.to_json(),
+            "zone": None
+            if zone is None
+            else {
+                "name": zone.name,
+                "cidrs": [str(n) for n in zone.networks],
+                "sensitive": zone.sensitive,
+                "core": zone.core,
+            },
+            "findings": [finding_to_json(f) for f in detail.view.findings],
+            "observations": [_observation(o) for o in detail.explanation.observations],
+            "unmatched": [_observation(o) for o in detail.explanation.unmatched],
+            "history": [
+                {
+                    "scan_id": s.scan_id,
+                    "started_at": s.started_at,
+                    "device": s.record.to_json() if s.record else None,
+                    "changed": list(s.changed),
+                }
+                for s in detail.history
+            ],
+            "traffic": {"verdicts": [], "note": TRAFFIC_NOTE},
+        }
+    )
+
+
+@router.get("/findings", response_model=list[FindingOut], dependencies=[Reader], tags=["findings"])
+def list_findings(
+    board: Board,
+    severity: Severity | None = None,
+    status: FindingStatus | None = None,
+    rule: Annotated[str | None, Query(max_length=100)] = None,
+    site: Annotated[str | None, Query(max_length=200)] = None,
+    ip: Annotated[str | None, Query(max_length=64)] = None,
+) -> JSONResponse:
+    """The policy's findings now, as ``coverwatch audit --json`` (stored waivers applied)."""
+    f = FindingFilter(severity, status, rule, site, ip)
+    return _json([finding_to_json(x) for x in board.findings(f, cli_order=True)])
+
+
+@router.get("/scans", response_model=list[ScanOut], dependencies=[Reader], tags=["scans"])
+def list_scans(board: Board) -> JSONResponse:
+    """Every recorded scan, oldest first."""
+    return _json([scan_json(s) for s in board.inventory.scans()])
+
+
+@router.get(
+    "/diff",
+    response_model=DiffOut,
+    dependencies=[Reader],
+    responses={404: {"model": ErrorOut, "description": "Unknown scan, or fewer than two"}},
+    tags=["scans"],
+)
+def scan_diff(
+    board: Board,
+    before: Annotated[int | None, Query(ge=0, le=2**53)] = None,
+    after: Annotated[int | None, Query(ge=0, le=2**53)] = None,
+) -> JSONResponse:
+    """Devices added, removed and changed between two scans (default: the last two), and the
+    findings that appeared or were resolved; as ``coverwatch diff --json``."""
+    try:
+        result = board.diff(before, after)
+    except InputError as e:
+        raise HTTPException(404, str(e)) from e
+    return _json(diff_json(result))
+
+
+@router.get(
+    "/report/{fmt}",
+    dependencies=[Reader],
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The report file",
+            "content": {
+                m.split(";")[0]: {"schema": {"type": "object" if f is Format.JSON else "string"}}
+                for f, m in _MEDIA.items()
+            },
+        }
+    },
+    tags=["reports"],
+)
+def report(
+    board: Board,
+    fmt: Format,
+    site: Annotated[str | None, Query(max_length=200)] = None,
+    title: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """The compliance report (as ``coverwatch report``) in json, csv, md or html."""
+    text = REPORTS[fmt]().render(board.data(site, title))
+    headers = {"Content-Disposition": f'attachment; filename="coverwatch-report.{fmt.value}"'}
+    if fmt is Format.HTML:
+        # The report allows its own inline script and style by hash; keep exactly that.
+        from coverwatch.report.html_report import report_asset
+
+        csp = content_security_policy(report_asset("report.js"), report_asset("report.css"))
+        headers["Content-Security-Policy"] = csp + "; frame-ancestors 'none'"
+    return Response(text, media_type=_MEDIA[fmt], headers=headers)
+
+
+@router.get("/waivers", response_model=list[WaiverOut], dependencies=[Reader], tags=["waivers"])
+def list_waivers(board: Board) -> JSONResponse:
+    """Waivers granted in the dashboard or API (the policy file's own are in /policy)."""
+    return _json([waiver_json(w) for w in board.inventory.waivers()])
+
+
+@router.post(
+    "/waivers",
+    response_model=WaiverOut,
+    status_code=201,
+    dependencies=[Depends(admin_role)],
+    responses={403: {"model": ErrorOut, "description": "Not an admin token"}},
+    tags=["waivers"],
+)
+def create_waiver(board: Board, body: WaiverIn) -> JSONResponse:
+    """Waive one rule for one device until a date: its finding becomes "waived" (admin only)."""
+    try:
+        row = board.waive(body.rule, body.ip, body.site, body.reason, body.approver, body.expires)
+    except InputError as e:
+        raise HTTPException(422, str(e)) from e
+    return _json(waiver_json(row), 201)
+
+
+@router.get("/traffic", response_model=TrafficOut, dependencies=[Reader], tags=["traffic"])
+def traffic() -> JSONResponse:
+    """Traffic verdicts (egress to third parties): none until traffic analysis exists."""
+    return _json({"verdicts": [], "note": TRAFFIC_NOTE})
+
+
+@router.get("/policy", dependencies=[Reader], tags=["policy"])
+def effective_policy(board: Board) -> dict[str, Any]:
+    """The effective policy (defaults filled in), as ``coverwatch policy show``."""
+    return policy_document(board.policy)
+
+
+@router.post("/policy/check", response_model=PolicyCheckOut, dependencies=[Reader], tags=["policy"])
+def check_policy(body: PolicyCheckIn) -> JSONResponse:
+    """Validate a policy document without applying it; errors name line and field."""
+    policy, error = check_policy_text(body.text, body.label)
+    return _json(
+        {
+            "valid": policy is not None,
+            "error": error,
+            "name": policy.name if policy else None,
+            "version": policy.version if policy else None,
+            "zones": len(policy.zones) if policy else 0,
+            "rules": len(policy.rules) if policy else 0,
+            "waivers": len(policy.waivers) if policy else 0,
+        }
+    )

@@ -1,0 +1,322 @@
+"""What the pages and the API show, computed by the pipeline from the inventory and policy.
+
+`Dashboard` is the one object both front-ends (``pages`` and ``api``) talk to: it builds the
+report data (findings live, stored waivers merged), filters and sorts devices and findings,
+assembles a device's detail and history, grants waivers and diffs scans. Nothing here renders.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import Enum
+from typing import Any, assert_never
+
+from coverwatch.errors import InputError
+from coverwatch.pipeline import Explanation, ScanDiff, build_report_data, diff_scans, explain
+from coverwatch.policy.interface import PolicyError
+from coverwatch.policy.loader import parse_policy
+from coverwatch.policy.model import Finding, FindingStatus, Policy, Severity
+from coverwatch.report import ReportData
+from coverwatch.report.common import ip_key
+from coverwatch.report.overview import DeviceView, Overview, build_overview, sort_findings
+from coverwatch.store import DeviceRecord, Inventory
+
+#: Longest waiver a dashboard user may grant; longer exceptions belong in the policy file.
+MAX_WAIVER_DAYS = 3 * 366
+#: Scans of a device's site shown in its history, newest first.
+HISTORY_SCANS = 50
+
+
+class Verdict(str, Enum):
+    """A device's verdict filter: it has a finding of this status, or none at all."""
+
+    OPEN = "open"
+    WAIVED = "waived"
+    UNVERIFIED = "unverified"
+    CLEAN = "clean"
+
+
+class DeviceSort(str, Enum):
+    """Device list sort keys."""
+
+    IP = "ip"
+    SITE = "site"
+    ZONE = "zone"
+    TYPE = "type"
+    MAKER = "maker"
+    MODEL = "model"
+    FIRMWARE = "firmware"
+    COVERED = "covered"
+    CONFIDENCE = "confidence"
+    FINDINGS = "findings"
+    LAST_SEEN = "last_seen"
+
+
+@dataclass(frozen=True)
+class DeviceFilter:
+    """Which devices to list, in which order (every field optional)."""
+
+    q: str = ""
+    """Words that must all appear in the device's address, MAC, maker, brand, model or zone."""
+    site: str | None = None
+    zone: str | None = None
+    maker: str | None = None
+    """A maker name, or "unknown"."""
+    covered: bool | None = None
+    verdict: Verdict | None = None
+    sort: DeviceSort = DeviceSort.IP
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class FindingFilter:
+    """Which findings to list (every field optional)."""
+
+    severity: Severity | None = None
+    status: FindingStatus | None = None
+    rule: str | None = None
+    site: str | None = None
+    ip: str | None = None
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """A device as one scan of its site saw it (None: not seen by that scan)."""
+
+    scan_id: int
+    started_at: str
+    record: DeviceRecord | None
+    changed: tuple[str, ...]
+    """Fields that differ from the previous scan that saw it."""
+
+
+@dataclass(frozen=True)
+class DeviceDetail:
+    """Everything the device page shows."""
+
+    view: DeviceView
+    explanation: Explanation
+    history: tuple[Sighting, ...]
+
+
+def _matches(view: DeviceView, f: DeviceFilter) -> bool:
+    d, a = view.device, view.device.attribution
+    zone = view.zone.name if view.zone else None
+    if (f.site and d.site != f.site) or (f.zone and zone != f.zone):
+        return False
+    if f.maker and (a.maker or "unknown") != f.maker:
+        return False
+    if f.covered is not None and bool(a.covered) != f.covered:
+        return False
+    if f.verdict is Verdict.CLEAN and view.findings:
+        return False
+    if f.verdict not in (None, Verdict.CLEAN) and not any(
+        x.status.value == f.verdict.value for x in view.findings
+    ):
+        return False
+    text = " ".join(x or "" for x in (d.ip, d.mac, d.site, a.maker, a.brand, a.model, zone))
+    return all(word in text.lower() for word in f.q.lower().split())
+
+
+def _sort_key(view: DeviceView, key: DeviceSort) -> tuple[Any, ...]:
+    d, a = view.device, view.device.attribution
+    match key:
+        case DeviceSort.IP:
+            return (ip_key(d.ip), d.site)
+        case DeviceSort.SITE:
+            return (d.site, ip_key(d.ip))
+        case DeviceSort.ZONE:
+            return (view.zone.name if view.zone else "~", ip_key(d.ip))
+        case DeviceSort.TYPE:
+            return (a.device_type.value if a.device_type else "~", ip_key(d.ip))
+        case DeviceSort.MAKER:
+            return ((a.maker or "~").lower(), ip_key(d.ip))
+        case DeviceSort.MODEL:
+            return ((a.model or "~").lower(), ip_key(d.ip))
+        case DeviceSort.FIRMWARE:
+            return ((a.firmware or "~").lower(), ip_key(d.ip))
+        case DeviceSort.COVERED:
+            return (a.covered is None, a.covered or "", ip_key(d.ip))
+        case DeviceSort.CONFIDENCE:
+            return (a.confidence, ip_key(d.ip))
+        case DeviceSort.FINDINGS:
+            worst = view.worst.rank + 1 if view.worst else 0
+            return (worst, len(view.open_findings), ip_key(d.ip))
+        case DeviceSort.LAST_SEEN:
+            return (d.last_seen.isoformat() if d.last_seen else "", ip_key(d.ip))
+        case _:
+            assert_never(key)
+
+
+def _clean_text(value: str, field: str, limit: int) -> str:
+    """One line of user text: stripped, no control characters, bounded."""
+    text = " ".join(value.split())
+    if not text:
+        raise InputError(f"{field}: required")
+    if len(text) > limit:
+        raise InputError(f"{field}: at most {limit} characters")
+    if any(unicodedata.category(c).startswith("C") for c in text):
+        raise InputError(f"{field}: control characters are not allowed")
+    return text
+
+
+def policy_document(policy: Policy) -> dict[str, object]:
+    """The effective policy as plain data (the same document as ``coverwatch policy show``)."""
+    return {
+        "name": policy.name,
+        "version": policy.version,
+        "source": policy.source,
+        "zones": [
+            {
+                "name": z.name,
+                "cidrs": [str(n) for n in z.networks],
+                "sensitive": z.sensitive,
+                "core": z.core,
+                **({"site": z.site} if z.site else {}),
+            }
+            for z in policy.zones
+        ],
+        "rules": [
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "severity": r.severity.value,
+                "title": r.title,
+                "remediation": r.remediation,
+                "references": list(r.references),
+                **({"options": r.options} if r.options else {}),
+            }
+            for r in policy.rules
+        ],
+        "waivers": [
+            {
+                "rule": w.rule,
+                **({"devices": list(w.devices)} if w.devices else {}),
+                **({"zone": w.zone} if w.zone else {}),
+                **({"maker": w.maker} if w.maker else {}),
+                "reason": w.reason,
+                "approver": w.approver,
+                "expires": w.expires.isoformat(),
+            }
+            for w in policy.waivers
+        ],
+        "unit_costs": policy.unit_costs,
+    }
+
+
+def check_policy_text(text: str, label: str) -> tuple[Policy | None, str | None]:
+    """Validate a policy document: (policy, None) or (None, the one-line error)."""
+    try:
+        return parse_policy(text, label), None
+    except PolicyError as e:
+        return None, str(e)
+
+
+class Dashboard:
+    """The inventory and the effective policy, as the dashboard and API see them."""
+
+    def __init__(self, inventory: Inventory, policy: Policy, title: str = "coverwatch") -> None:
+        self.inventory = inventory
+        self.policy = policy
+        self.title = title
+
+    def data(self, site: str | None = None, title: str | None = None) -> ReportData:
+        """The report data now: devices, scans, trend and the findings (stored waivers in)."""
+        return build_report_data(self.inventory, self.policy, site, title or self.title)
+
+    def snapshot(self) -> tuple[ReportData, Overview]:
+        """The report data and its overview (zones, findings per device, plan)."""
+        data = self.data()
+        return data, build_overview(data)
+
+    def devices(self, f: DeviceFilter, overview: Overview | None = None) -> list[DeviceView]:
+        """Devices that pass ``f``, sorted as it asks."""
+        views = (overview or self.snapshot()[1]).devices
+        chosen = [v for v in views if _matches(v, f)]
+        return sorted(chosen, key=lambda v: _sort_key(v, f.sort), reverse=f.descending)
+
+    def findings(self, f: FindingFilter, cli_order: bool = False) -> list[Finding]:
+        """Findings that pass ``f``; ``cli_order`` sorts as ``audit --json`` does."""
+        found = [
+            x
+            for x in self.data().findings
+            if (f.severity is None or x.severity is f.severity)
+            and (f.status is None or x.status is f.status)
+            and (not f.rule or x.rule == f.rule)
+            and (not f.site or x.site == f.site)
+            and (not f.ip or x.ip == f.ip)
+        ]
+        if cli_order:
+            return sorted(found, key=lambda x: (-x.severity.rank, x.site, x.ip, x.rule))
+        return sort_findings(found)
+
+    def device(self, ip: str, site: str | None) -> DeviceDetail:
+        """One device's detail; InputError when absent or ambiguous (several sites)."""
+        explanation = explain(self.inventory, ip, site)
+        record = explanation.device
+        _data, overview = self.snapshot()
+        view = next(
+            v for v in overview.devices if (v.device.ip, v.device.site) == (ip, record.site)
+        )
+        return DeviceDetail(view, explanation, self._history(record))
+
+    def _history(self, record: DeviceRecord) -> tuple[Sighting, ...]:
+        scans = [s for s in self.inventory.scans() if s.site == record.site][-HISTORY_SCANS:]
+        rows: list[Sighting] = []
+        previous: dict[str, object] | None = None
+        for scan in scans:
+            seen = next((d for d in self.inventory.sightings(scan.id) if d.ip == record.ip), None)
+            now = None if seen is None else seen.to_json()
+            changed: tuple[str, ...] = ()
+            if now is not None and previous is not None:
+                keys = ("maker", "brand", "model", "firmware", "device_type", "covered")
+                changed = tuple(k for k in (*keys, "open_ports") if now[k] != previous[k])
+            rows.append(Sighting(scan.id, scan.started_at.isoformat(), seen, changed))
+            previous = now if now is not None else previous
+        return tuple(reversed(rows))
+
+    def waive(
+        self, rule: str, ip: str, site: str | None, reason: str, approver: str, expires: date
+    ) -> dict[str, Any]:
+        """Grant a waiver (stored in the inventory); InputError names what is wrong."""
+        try:
+            address = str(ipaddress.ip_address(ip.strip()))
+        except ValueError as e:
+            raise InputError(f"ip: {ip[:60]!r} is not an address") from e
+        rules = {r.id for r in self.policy.rules}
+        if rule not in rules:
+            raise InputError(f"rule: {rule[:60]!r} is not a rule of the policy")
+        known = [d for d in self.inventory.devices(site or None) if d.ip == address]
+        if not known:
+            raise InputError(f"ip: no device {address} in the inventory")
+        today = date.today()
+        if expires < today:
+            raise InputError(f"expires: {expires.isoformat()} is in the past")
+        if expires > today + timedelta(days=MAX_WAIVER_DAYS):
+            raise InputError(
+                "expires: at most three years ahead; longer waivers belong in the policy"
+            )
+        waiver_id = self.inventory.add_waiver(
+            rule,
+            address,
+            site or None,
+            _clean_text(reason, "reason", 500),
+            _clean_text(approver, "approver", 120),
+            expires,
+        )
+        return next(w for w in self.inventory.waivers() if w["id"] == waiver_id)
+
+    def diff(self, before: int | None, after: int | None) -> ScanDiff:
+        """What changed between two scans (default: the last two); InputError if unknown."""
+        ids = [s.id for s in self.inventory.scans()]
+        if before is None or after is None:
+            if before is not None or after is not None or len(ids) < 2:
+                raise InputError("a diff needs two scans: give both, or scan twice first")
+            before, after = ids[-2], ids[-1]
+        for number in (before, after):
+            if number not in ids:
+                raise InputError(f"no scan {number} in the inventory")
+        return diff_scans(self.inventory, before, after, self.policy)

@@ -1,0 +1,412 @@
+"""The dashboard pages: server-rendered Jinja2 (autoescaped), no script, forms with CSRF tokens.
+
+Signed-out visitors are sent to /signin. Viewers see everything; only admins see (and may post)
+the waiver form. Every POST checks the session's CSRF token and, when the browser sends one,
+that the Origin is this server.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import urlencode, urlsplit
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from coverwatch import __version__
+from coverwatch.errors import InputError
+from coverwatch.models import VIDEO_TYPES
+from coverwatch.policy.model import FindingStatus, Severity
+from coverwatch.report.common import ACTION_LABELS, format_cost, ip_key
+from coverwatch.report.html_report import report_charts, rule_rows
+from coverwatch.report.overview import SEVERITIES
+from coverwatch.web.auth import SESSION_COOKIE, SESSION_SECONDS, SIGNIN_COOKIE, Session, role_of
+from coverwatch.web.dashboard import (
+    Dashboard,
+    DeviceFilter,
+    DeviceSort,
+    FindingFilter,
+    Verdict,
+    check_policy_text,
+)
+from coverwatch.web.schemas import TRAFFIC_NOTE
+
+MAX_POLICY_BYTES = 256 * 1024
+
+_ENV = Environment(
+    loader=PackageLoader("coverwatch.web", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+class SignInRequired(Exception):
+    """No live session: the app answers with a redirect to the sign-in form."""
+
+
+def _board(request: Request) -> Dashboard:
+    board: Dashboard = request.app.state.dashboard
+    return board
+
+
+def _session_of(request: Request) -> Session | None:
+    sid = request.cookies.get(SESSION_COOKIE)
+    session: Session | None = request.app.state.sessions.get(sid, _board(request).inventory)
+    return session
+
+
+def page_session(request: Request) -> Session:
+    """The signed-in session, else SignInRequired."""
+    session = _session_of(request)
+    if session is None:
+        raise SignInRequired
+    return session
+
+
+SessionDep = Annotated[Session, Depends(page_session)]
+Board = Annotated[Dashboard, Depends(_board)]
+
+
+def _local(target: str | None) -> str:
+    """``target`` if it is a path on this site, else "/" (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else "/"
+
+
+def to_sign_in(request: Request) -> RedirectResponse:
+    """Redirect to the sign-in form, coming back here afterwards."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    target = "/signin" + (f"?{urlencode({'next': here})}" if here != "/" else "")
+    return RedirectResponse(target, 303)
+
+
+def _check_post(request: Request, session: Session, csrf: str) -> None:
+    """403 unless the form carries the session's CSRF token and comes from this origin."""
+    origin = request.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
+        raise HTTPException(403, "cross-origin form refused")
+    if not session.csrf_ok(csrf):
+        raise HTTPException(403, "the form expired or did not come from this dashboard; reload")
+
+
+def render(
+    request: Request, name: str, session: Session | None, status: int = 200, **context: Any
+) -> HTMLResponse:
+    """Render a template with the common context (session, CSRF token, flash messages)."""
+    flash = list(session.flash) if session else []
+    if session:
+        session.flash.clear()
+    html = _ENV.get_template(name).render(
+        request_path=request.url.path,
+        session=session,
+        csrf=session.csrf if session else "",
+        flash=flash,
+        version=__version__,
+        board=_board(request),
+        severities=SEVERITIES,
+        statuses=FindingStatus,
+        action_labels=ACTION_LABELS,
+        traffic_note=TRAFFIC_NOTE,
+        **context,
+    )
+    return HTMLResponse(html, status)
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    """An error as a page (within the layout when signed in)."""
+    return render(
+        request, "error.html.j2", _session_of(request), status, code=status, message=message
+    )
+
+
+@router.get("/signin")
+def signin_form(request: Request, next: Annotated[str, Query(max_length=2000)] = "/") -> Response:
+    """The sign-in form (a token in a password field)."""
+    if _session_of(request):
+        return RedirectResponse(_local(next), 303)
+    return _signin_page(request, next, None, 200)
+
+
+def _signin_page(request: Request, next: str, error: str | None, status: int) -> Response:
+    nonce = secrets.token_urlsafe(24)
+    response = render(
+        request, "signin.html.j2", None, status, next=_local(next), nonce=nonce, error=error
+    )
+    response.set_cookie(
+        SIGNIN_COOKIE,
+        nonce,
+        max_age=1800,
+        path="/signin",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/signin")
+def signin(
+    request: Request,
+    token: Annotated[str, Form(max_length=512)] = "",
+    nonce: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    """Check the token; on success start a session (HttpOnly, SameSite=Strict cookie)."""
+    expected = request.cookies.get(SIGNIN_COOKIE, "")
+    if not expected or not secrets.compare_digest(expected.encode(), nonce.encode()):
+        return _signin_page(request, next, "The form expired; please sign in again.", 400)
+    role = role_of(_board(request).inventory, token.strip())
+    if role is None:
+        return _signin_page(request, next, "That token is not valid (or was revoked).", 401)
+    sid, _session = request.app.state.sessions.create(role, token.strip())
+    response = RedirectResponse(_local(next), 303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        sid,
+        max_age=SESSION_SECONDS,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    response.delete_cookie(SIGNIN_COOKIE, path="/signin")
+    return response
+
+
+@router.post("/signout")
+def signout(
+    request: Request, session: SessionDep, csrf: Annotated[str, Form(max_length=100)] = ""
+) -> Response:
+    """End the session."""
+    _check_post(request, session, csrf)
+    request.app.state.sessions.drop(request.cookies.get(SESSION_COOKIE))
+    response = RedirectResponse("/signin", 303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/")
+def overview(request: Request, session: SessionDep, board: Board) -> Response:
+    """Executive summary and charts, live."""
+    data, ov = board.snapshot()
+    return render(
+        request,
+        "overview.html.j2",
+        session,
+        data=data,
+        ov=ov,
+        charts=report_charts(data, ov),
+        rule_rows=rule_rows(data),
+        video_type_names={t.value for t in VIDEO_TYPES},
+        format_cost=format_cost,
+    )
+
+
+def _choices(values: set[str | None]) -> list[str]:
+    return sorted((v for v in values if v), key=str.lower)
+
+
+@router.get("/devices")
+def devices(
+    request: Request,
+    session: SessionDep,
+    board: Board,
+    q: Annotated[str, Query(max_length=200)] = "",
+    site: Annotated[str, Query(max_length=200)] = "",
+    zone: Annotated[str, Query(max_length=200)] = "",
+    maker: Annotated[str, Query(max_length=200)] = "",
+    covered: Annotated[str, Query(pattern="^(|yes|no)$")] = "",
+    verdict: Annotated[str, Query(pattern="^(|open|waived|unverified|clean)$")] = "",
+    sort: DeviceSort = DeviceSort.IP,
+    desc: bool = False,
+) -> Response:
+    """The device list: search, filters, sortable columns."""
+    _data, ov = board.snapshot()
+    f = DeviceFilter(
+        q,
+        site or None,
+        zone or None,
+        maker or None,
+        {"yes": True, "no": False}.get(covered),
+        Verdict(verdict) if verdict else None,
+        sort,
+        desc,
+    )
+    views = ov.devices
+    params = {"q": q, "site": site, "zone": zone, "maker": maker, "covered": covered}
+    params["verdict"] = verdict
+    return render(
+        request,
+        "devices.html.j2",
+        session,
+        views=board.devices(f, ov),
+        total=len(views),
+        f=f,
+        params=params,
+        sites=_choices({v.device.site for v in views}),
+        zones=_choices({v.zone.name if v.zone else None for v in views}),
+        makers=_choices({v.device.attribution.maker or "unknown" for v in views}),
+        sorts=DeviceSort,
+        query=lambda **kw: urlencode({k: v for k, v in {**params, **kw}.items() if v}),
+    )
+
+
+@router.get("/device")
+def device(
+    request: Request,
+    session: SessionDep,
+    board: Board,
+    ip: Annotated[str, Query(max_length=64)],
+    site: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """One device: attribution and evidence, findings (waive), observations, history."""
+    try:
+        detail = board.device(ip, site)
+    except InputError as e:
+        raise HTTPException(404, str(e)) from e
+    return render(request, "device.html.j2", session, d=detail, today=date.today())
+
+
+@router.get("/findings")
+def findings(
+    request: Request,
+    session: SessionDep,
+    board: Board,
+    severity: Annotated[str, Query(pattern="^(|info|low|medium|high|critical)$")] = "",
+    status: Annotated[str, Query(pattern="^(|open|waived|unverified)$")] = "",
+    rule: Annotated[str, Query(max_length=100)] = "",
+    site: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    """Findings with filters; admins can waive from here."""
+    everything = board.findings(FindingFilter())
+    f = FindingFilter(
+        Severity(severity) if severity else None,
+        FindingStatus(status) if status else None,
+        rule or None,
+        site or None,
+    )
+    shown = board.findings(f)
+    return render(
+        request,
+        "findings.html.j2",
+        session,
+        findings=shown,
+        total=len(everything),
+        counts={s: sum(1 for x in everything if x.status is s) for s in FindingStatus},
+        params={"severity": severity, "status": status, "rule": rule, "site": site},
+        rules=sorted({x.rule for x in everything}),
+        sites=sorted({x.site for x in everything}),
+        today=date.today(),
+        here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+    )
+
+
+@router.post("/waivers")
+def waive(
+    request: Request,
+    session: SessionDep,
+    board: Board,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    rule: Annotated[str, Form(max_length=100)] = "",
+    ip: Annotated[str, Form(max_length=64)] = "",
+    site: Annotated[str, Form(max_length=200)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    approver: Annotated[str, Form(max_length=500)] = "",
+    expires: Annotated[str, Form(max_length=20)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/findings",
+) -> Response:
+    """Grant a waiver (admin only); the finding moves to "waived"."""
+    _check_post(request, session, csrf)
+    if not session.admin:
+        raise HTTPException(403, "Only an admin may waive findings.")
+    try:
+        try:
+            until = date.fromisoformat(expires)
+        except ValueError as e:
+            raise InputError("expires: give a date (YYYY-MM-DD)") from e
+        board.waive(rule, ip, site or None, reason, approver, until)
+    except InputError as e:
+        session.flash.append(("error", f"Not waived: {e}"))
+    else:
+        session.flash.append(("ok", f"Waived {rule} for {ip} until {until.isoformat()}."))
+    return RedirectResponse(_local(next), 303)
+
+
+@router.get("/scans")
+def scans(
+    request: Request,
+    session: SessionDep,
+    board: Board,
+    before: Annotated[int | None, Query(ge=0, le=2**53)] = None,
+    after: Annotated[int | None, Query(ge=0, le=2**53)] = None,
+) -> Response:
+    """Every scan, and the difference between any two."""
+    records = board.inventory.scans()
+    result, error = None, None
+    if len(records) >= 2 or before is not None or after is not None:
+        try:
+            result = board.diff(before, after)
+        except InputError as e:
+            error = str(e)
+    return render(
+        request,
+        "scans.html.j2",
+        session,
+        scans=list(reversed(records)),
+        history={p["scan_id"]: p for p in board.inventory.history()},
+        result=result,
+        changes=sorted(result.devices, key=lambda c: (c.site, ip_key(c.ip))) if result else [],
+        error=error,
+    )
+
+
+@router.get("/policy")
+def policy(request: Request, session: SessionDep) -> Response:
+    """The effective policy, and a form to validate another."""
+    return _policy_page(request, session, None, "")
+
+
+def _policy_page(request: Request, session: Session, check: Any, text: str) -> Response:
+    board = _board(request)
+    return render(
+        request,
+        "policy.html.j2",
+        session,
+        policy=board.policy,
+        stored=board.inventory.waivers(),
+        check=check,
+        text=text,
+        today=date.today(),
+    )
+
+
+@router.post("/policy")
+async def policy_check(
+    request: Request,
+    session: SessionDep,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    text: Annotated[str, Form(max_length=MAX_POLICY_BYTES)] = "",
+    upload: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """Validate a pasted or uploaded policy; shows the one-line error (file:line: field)."""
+    _check_post(request, session, csrf)
+    label = "<pasted>"
+    if upload is not None and upload.filename:
+        raw = await upload.read(MAX_POLICY_BYTES + 1)
+        if len(raw) > MAX_POLICY_BYTES:
+            raise HTTPException(413, "policy files over 256 KB are refused")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return _policy_page(request, session, (None, f"{upload.filename}: not UTF-8 text"), "")
+        label = upload.filename.replace("/", "_")[:100]
+    policy, error = check_policy_text(text, label)
+    return _policy_page(request, session, (policy, error), text)

@@ -1,0 +1,209 @@
+"""The dashboard pages in-process: sign-in, sessions, CSRF, roles, escaping, headers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+
+from coverwatch.models import Attribution, DeviceType, Evidence
+from coverwatch.store import HostResult, open_inventory
+from coverwatch.web.app import create_app
+from tests.web.conftest import Estate
+from tests.web.helpers import Client, hidden
+
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+PAGES = ["/", "/devices", "/findings", "/scans", "/policy"]
+
+
+@pytest.fixture(scope="module")
+def app(estate: Estate) -> Iterator[FastAPI]:
+    app = create_app(str(estate.db), str(estate.policy))
+    yield app
+    app.state.dashboard.inventory.close()
+
+
+@pytest.fixture
+def admin(app: FastAPI, estate: Estate) -> Client:
+    client = Client(app)
+    assert client.sign_in(estate.admin).status_code == 303
+    return client
+
+
+@pytest.fixture
+def viewer(app: FastAPI, estate: Estate) -> Client:
+    client = Client(app)
+    assert client.sign_in(estate.viewer).status_code == 303
+    return client
+
+
+@pytest.mark.parametrize("path", [*PAGES, "/device?ip=127.0.0.1"])
+def test_signed_out_visitors_are_sent_to_sign_in(app: FastAPI, path: str) -> None:
+    response = Client(app).get(path)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/signin")
+
+
+def test_sign_in_sets_a_strict_httponly_session_cookie(app: FastAPI, estate: Estate) -> None:
+    client = Client(app)
+    response = client.sign_in(estate.viewer)
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    cookie = next(c for c in response.headers.get_list("set-cookie") if "cw_session=" in c)
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+    assert estate.viewer not in cookie
+    page = client.get("/")
+    assert page.status_code == 200 and "Executive summary" in page.text
+
+
+@pytest.mark.parametrize("token", ["", "cw_wrong", "x" * 400])
+def test_a_bad_token_does_not_sign_in(app: FastAPI, token: str) -> None:
+    client = Client(app)
+    response = client.sign_in(token)
+    assert response.status_code in (401, 422)
+    assert client.get("/").status_code == 303
+
+
+def test_sign_in_needs_its_own_form(app: FastAPI, estate: Estate) -> None:
+    response = Client(app).post("/signin", data={"token": estate.admin, "nonce": "forged"})
+    assert response.status_code == 400
+    assert "cw_session" not in response.headers.get("set-cookie", "")
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil"])
+def test_no_open_redirect_after_sign_in(app: FastAPI, estate: Estate, target: str) -> None:
+    client = Client(app)
+    nonce = hidden(client.get("/signin").text, "nonce")
+    response = client.post("/signin", data={"token": estate.viewer, "nonce": nonce, "next": target})
+    assert response.headers["location"] == "/"
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_render_for_a_viewer(viewer: Client, path: str) -> None:
+    response = viewer.get(path)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert 'action="/waivers"' not in response.text  # no waiver form for a viewer
+
+
+def test_viewer_cannot_waive(viewer: Client, estate: Estate) -> None:
+    csrf = viewer.csrf()
+    response = viewer.post("/waivers", data=_waiver_form(csrf, estate.hosts[0]))
+    assert response.status_code == 403
+    assert "Only an admin" in response.text
+
+
+def _waiver_form(csrf: str, ip: str, rule: str = "covered-vendor") -> dict[str, str]:
+    return {
+        "csrf": csrf,
+        "rule": rule,
+        "ip": ip,
+        "site": "hq",
+        "reason": "isolated VLAN",
+        "approver": "Head of Security",
+        "expires": (date.today() + timedelta(days=30)).isoformat(),
+        "next": "/findings?rule=covered-vendor",
+    }
+
+
+def test_admin_waives_from_the_findings_page(admin: Client) -> None:
+    page = admin.get("/findings", params={"rule": "covered-vendor", "status": "open"})
+    key = page.text.split('data-key="', 1)[1].split('"', 1)[0]
+    site, ip, rule = key.split("|")
+    response = admin.post("/waivers", data=_waiver_form(hidden(page.text, "csrf"), ip, rule))
+    assert response.status_code == 303
+    assert response.headers["location"] == "/findings?rule=covered-vendor"
+    after = admin.get("/findings", params={"rule": "covered-vendor", "status": "waived"})
+    assert f'data-key="{site}|{ip}|{rule}"' in after.text
+    assert f"Waived covered-vendor for {ip}" in after.text  # the flash message
+
+
+def test_forms_need_the_csrf_token(admin: Client, estate: Estate) -> None:
+    for csrf in ("", "forged"):
+        response = admin.post("/waivers", data=_waiver_form(csrf, estate.hosts[1]))
+        assert response.status_code == 403
+    response = admin.post(
+        "/waivers",
+        data=_waiver_form(admin.csrf(), estate.hosts[1]),
+        headers={"Origin": "https://evil.example"},
+    )
+    assert response.status_code == 403
+    assert admin.post("/signout", data={"csrf": "forged"}).status_code == 403
+
+
+def test_a_bad_waiver_is_a_message_not_an_error(admin: Client, estate: Estate) -> None:
+    form = {**_waiver_form(admin.csrf(), estate.hosts[2]), "expires": "yesterday"}
+    assert admin.post("/waivers", data=form).status_code == 303
+    assert "Not waived: expires: give a date" in admin.get("/findings").text
+
+
+def test_sign_out_ends_the_session(admin: Client) -> None:
+    response = admin.post("/signout", data={"csrf": admin.csrf()})
+    assert response.status_code == 303
+    assert admin.get("/").status_code == 303
+
+
+def test_devices_filters_and_sort(viewer: Client) -> None:
+    page = viewer.get("/devices", params={"maker": "Dahua", "sort": "confidence", "desc": "true"})
+    assert page.status_code == 200
+    shown = page.text.count('<a class="dev"')
+    assert shown and f"Showing {shown} of" in page.text
+    assert viewer.get("/devices", params={"verdict": "bogus"}).status_code == 422
+
+
+def test_device_page_and_404(viewer: Client, estate: Estate) -> None:
+    page = viewer.get("/device", params={"ip": estate.hosts[0], "site": "hq"})
+    assert page.status_code == 200
+    for section in ("Attribution", "Evidence", "Findings", "Observations", "History across scans"):
+        assert section in page.text
+    assert "No traffic data." in page.text
+    missing = viewer.get("/device", params={"ip": "10.9.9.9"})
+    assert missing.status_code == 404 and "no device 10.9.9.9" in missing.text
+
+
+def test_scans_diff_any_two(viewer: Client) -> None:
+    page = viewer.get("/scans", params={"before": 2, "after": 1})
+    assert "Scan #2 &rarr; scan #1" in page.text or "Scan #2 → scan #1" in page.text
+    assert "no scan 9" in viewer.get("/scans", params={"before": 1, "after": 9}).text
+
+
+def test_policy_validation_shows_the_one_line_error(viewer: Client) -> None:
+    csrf = viewer.csrf("/policy")
+    bad = "zones:\n  - name: a\n    cidrs: [10.0.0.0/8]\n  - name: b\n    cidrs: [10.1.0.0/16]\n"
+    page = viewer.post("/policy", data={"csrf": csrf, "text": bad})
+    assert "&lt;pasted&gt;:4: zones[1].cidrs: 10.1.0.0/16 overlaps 10.0.0.0/8" in page.text
+    uploaded = viewer.post(
+        "/policy",
+        data={"csrf": csrf},
+        files={"upload": ("site.yaml", b"name: Town Hall\nversion: '2'\n", "text/yaml")},
+    )
+    assert "Valid policy &ldquo;Town Hall&rdquo;" in uploaded.text or "Town Hall" in uploaded.text
+
+
+def test_device_supplied_strings_are_escaped(tmp_path: Path, estate: Estate) -> None:
+    db = tmp_path / "hostile.db"
+    inventory = open_inventory(str(db))
+    try:
+        evidence = Evidence("http.server", HOSTILE, "fp:x", "test", "Hikvision", None, 0.9)
+        attribution = Attribution(
+            "Hikvision", HOSTILE, HOSTILE, HOSTILE, DeviceType.CAMERA, None, 0.9, (evidence,)
+        )
+        host = HostResult("10.0.0.4", (), attribution, None)
+        inventory.record_scan(HOSTILE, ["10.0.0.4"], {}, datetime.now(UTC), [host])
+        token = inventory.create_token("t", "admin")
+    finally:
+        inventory.close()
+    app = create_app(str(db), None)
+    client = Client(app)
+    client.sign_in(token)
+    pages = [*PAGES, "/device?ip=10.0.0.4"]
+    for path in pages:
+        text = client.get(path).text
+        assert "<script>alert" not in text and "<img src=x" not in text, path
+    assert "&lt;script&gt;alert" in client.get("/device?ip=10.0.0.4").text
+    app.state.dashboard.inventory.close()
