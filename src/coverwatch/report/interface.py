@@ -5,11 +5,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from coverwatch.errors import CoverwatchError
 from coverwatch.pipeline import Summary
 from coverwatch.policy.model import Finding, Policy
 from coverwatch.store import DeviceRecord, ScanRecord
+
+if TYPE_CHECKING:
+    from coverwatch.traffic.model import DeviceEgress, ZoneLink
 
 
 class ReportError(CoverwatchError):
@@ -47,6 +51,11 @@ class ReportData:
     """One point per scan, oldest first, for the trend chart."""
     unit_cost: float | None = None
     """Replacement cost per device when the policy gives none for its type."""
+    traffic: list[DeviceEgress] = field(default_factory=list)
+    """Per device: the egress verdict measured from captures and flow logs (empty: no
+    traffic data was imported)."""
+    links: list[ZoneLink] = field(default_factory=list)
+    """Observed traffic between policy zones."""
 
 
 class Report(ABC):
