@@ -15,6 +15,7 @@ from coverwatch.identify import identify_host, load_knowledge
 from coverwatch.models import VIDEO_TYPES, Attribution, Observation, SourceKind
 from coverwatch.observer import NULL_OBSERVER, Observer
 from coverwatch.policy.engine import evaluate
+from coverwatch.policy.interface import TrafficFacts
 from coverwatch.policy.model import Finding, Policy, Waiver, finding_to_json
 from coverwatch.sources.active import ActiveScanSource, ScanOptions
 from coverwatch.store import DeviceRecord, HostResult, Inventory
@@ -198,12 +199,16 @@ def with_stored_waivers(policy: Policy, inventory: Inventory) -> Policy:
 
 
 def run_audit(
-    inventory: Inventory, policy: Policy, site: str | None = None, today: date | None = None
+    inventory: Inventory,
+    policy: Policy,
+    site: str | None = None,
+    today: date | None = None,
+    traffic_dir: str | None = None,
 ) -> AuditOutcome:
     """Evaluate ``policy`` over the inventory (one site or all) and store the findings."""
     policy = with_stored_waivers(policy, inventory)
     devices = inventory.devices(site)
-    findings = evaluate(policy, devices, today)
+    findings = evaluate(policy, devices, today, traffic=traffic_facts(policy, devices, traffic_dir))
     audit_id = inventory.record_audit(
         site, policy.name, policy.version, policy.source, [finding_to_json(f) for f in findings]
     )
@@ -263,6 +268,37 @@ def diff_scans(
     )
 
 
+def default_traffic_dir(db: str) -> str:
+    """Where traffic data lives by default: beside a SQLite inventory (``<db>.traffic``), or in
+    the user data folder for a database URL."""
+    from pathlib import Path
+
+    from platformdirs import user_data_path
+
+    if "://" in db:
+        return str(user_data_path("coverwatch") / "traffic")
+    return str(Path(db).expanduser()) + ".traffic"
+
+
+def traffic_facts(
+    policy: Policy, devices: list[DeviceRecord], traffic_dir: str | None
+) -> TrafficFacts | None:
+    """Egress verdicts and zone links from the traffic store, or None when it holds no data
+    (then the traffic rules say nothing: no data is not a clean bill)."""
+    from pathlib import Path
+
+    if not traffic_dir or not any(Path(traffic_dir, "flows").glob("*.parquet")):
+        return None
+    from coverwatch.traffic import egress, linkage
+
+    results = egress(traffic_dir, devices, [str(n) for n in policy.internal])
+    zones = [(z.name, [str(n) for n in z.networks]) for z in policy.zones]
+    links = tuple(linkage(traffic_dir, zones)) if zones else ()
+    return TrafficFacts(
+        {e.ip: e for e in results}, links, frozenset(z.name for z in policy.zones if z.core)
+    )
+
+
 def build_report_data(
     inventory: Inventory,
     policy: Policy | None,
@@ -270,13 +306,16 @@ def build_report_data(
     title: str,
     unit_cost: float | None = None,
     today: date | None = None,
+    traffic_dir: str | None = None,
 ) -> ReportData:
-    """Everything a report shows: devices, scans, trend, and the policy's findings."""
+    """Everything a report shows: devices, scans, trend, the policy's findings and, when
+    traffic was imported, each device's egress verdict and the links between zones."""
     from coverwatch.report.interface import ReportData, ScanPoint
 
     devices = inventory.devices(site)
     policy = with_stored_waivers(policy, inventory) if policy else None
-    findings = evaluate(policy, devices, today) if policy else []
+    traffic = traffic_facts(policy, devices, traffic_dir) if policy else None
+    findings = evaluate(policy, devices, today, traffic=traffic) if policy else []
     history = [
         ScanPoint(**point) for point in inventory.history() if site is None or point["site"] == site
     ]
@@ -291,6 +330,8 @@ def build_report_data(
         policy,
         history,
         unit_cost,
+        sorted(traffic.egress.values(), key=lambda e: e.ip) if traffic else [],
+        list(traffic.links) if traffic else [],
     )
 
 

@@ -4,7 +4,13 @@ Exit codes: 0 clean, 1 findings at or above --fail-on (audit), 2 usage or input 
 Each module registers its commands on the ``cli`` group from ``base``.
 """
 
-from coverwatch.cli import compliance, inventory, lab, monitor  # noqa: F401 - registers commands
+from coverwatch.cli import (  # noqa: F401 - importing registers the commands
+    compliance,
+    inventory,
+    lab,
+    monitor,
+    traffic,
+)
 from coverwatch.cli.base import cli, main
 
 __all__ = ["cli", "main"]

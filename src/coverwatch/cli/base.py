@@ -93,6 +93,14 @@ def main() -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(0)
+    except Exception as e:  # a bug, not a user mistake: say so in one line
+        if "-v" in sys.argv or "--verbose" in sys.argv or "-vv" in sys.argv:
+            raise
+        _fail(
+            f"internal error (a bug in coverwatch): {e.__class__.__name__}: {e}; "
+            "run again with -v for the traceback and report it"
+        )
+        sys.exit(70)  # EX_SOFTWARE (sysexits.h)
 
 
 def _parse_ports(text: str) -> tuple[int, ...]:
@@ -122,9 +130,16 @@ def _parse_ports(text: str) -> tuple[int, ...]:
     "(postgresql+psycopg://...). Default: inventory.db in the user data folder. "
     "Env: COVERWATCH_DB.",
 )
+@click.option(
+    "--traffic-dir",
+    metavar="DIR",
+    envvar="COVERWATCH_TRAFFIC_DIR",
+    help="Flow store for captures and flow logs (DuckDB + Parquet). Default: beside the "
+    "inventory file (<db>.traffic). Env: COVERWATCH_TRAFFIC_DIR.",
+)
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, verbose: int) -> None:
+def cli(ctx: click.Context, db: str | None, traffic_dir: str | None, verbose: int) -> None:
     """Audit a video-surveillance estate: find cameras, NVRs and DVRs, name who really made
     them (white-label rebrands included), and flag equipment of covered vendors.
 
@@ -134,6 +149,8 @@ def cli(ctx: click.Context, db: str | None, verbose: int) -> None:
       coverwatch scan 10.1.20.0/24 --site hq  scan your declared scope into the inventory
       coverwatch devices                      list the inventory (--json, --csv)
       coverwatch identify obs.jsonl           attribute observations from another tool
+      coverwatch audit --policy site.yaml     findings: covered vendors, UK 2022, CVEs, egress
+      coverwatch traffic import site.pcapng   verify from traffic what devices send outside
 
     Exit codes: 0 clean, 1 findings (audit), 2 usage or input error.
     """
@@ -142,10 +159,16 @@ def cli(ctx: click.Context, db: str | None, verbose: int) -> None:
         format="coverwatch: %(levelname)s: %(message)s",
         stream=sys.stderr,
     )
-    ctx.obj = {"db": db}
+    ctx.obj = {"db": db, "traffic_dir": traffic_dir}
 
 
 def _db(ctx: click.Context) -> str:
     from coverwatch.store import default_db
 
     return str(ctx.obj.get("db") or default_db())
+
+
+def _traffic_dir(ctx: click.Context) -> str:
+    from coverwatch.pipeline import default_traffic_dir
+
+    return str(ctx.obj.get("traffic_dir") or default_traffic_dir(_db(ctx)))

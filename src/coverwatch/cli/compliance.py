@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from coverwatch.cli.base import _db, cli
+from coverwatch.cli.base import _db, _traffic_dir, cli
 from coverwatch.errors import InputError
 
 if TYPE_CHECKING:
@@ -131,7 +131,7 @@ def audit(
     loaded = load_policy(policy_file)
     inventory = open_inventory(_db(ctx))
     try:
-        outcome = run_audit(inventory, loaded, site)
+        outcome = run_audit(inventory, loaded, site, traffic_dir=_traffic_dir(ctx))
     finally:
         inventory.close()
     findings = sorted(outcome.findings, key=lambda f: (-f.severity.rank, f.site, f.ip, f.rule))
@@ -224,7 +224,9 @@ def report(
     loaded = load_policy(policy_file)
     inventory = open_inventory(_db(ctx))
     try:
-        data = build_report_data(inventory, loaded, site, title, unit_cost)
+        data = build_report_data(
+            inventory, loaded, site, title, unit_cost, traffic_dir=_traffic_dir(ctx)
+        )
     finally:
         inventory.close()
     path = write_report(data, Format(fmt), Path(out))

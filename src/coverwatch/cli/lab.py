@@ -6,6 +6,7 @@ import os
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,13 @@ if TYPE_CHECKING:
     show_default=True,
     help="Credential the emulated devices accept.",
 )
+@click.option(
+    "--capture",
+    type=click.Path(dir_okay=False),
+    help="Also write a pcap of the site's traffic (streams to the NVR, a camera phoning its "
+    "vendor's cloud, a rebrand on a P2P relay, a core-network link, DHCP/ARP/discovery "
+    "chatter). Deterministic for a seed; nothing is sent. Needs the pcap extra.",
+)
 @click.option("--ready-line", is_flag=True, hidden=True)
 def lab(
     hosts: int,
@@ -65,6 +73,7 @@ def lab(
     profiles: tuple[str, ...],
     list_profiles: bool,
     username: str,
+    capture: str | None,
     ready_line: bool,
 ) -> None:
     """Run the simulated site: emulated cameras, NVRs and other hosts on loopback.
@@ -89,6 +98,10 @@ def lab(
     password = os.environ.get("COVERWATCH_LAB_PASSWORD", DEFAULT_PASSWORD)
 
     def ready(site: list[LabHost]) -> None:
+        if capture:
+            from coverwatch.lab.capture import write_lab_capture
+
+            write_lab_capture(site, capture, seed)
         if ready_line:
             click.echo(READY)
             sys.stdout.flush()
@@ -155,8 +168,11 @@ def demo(out: str, hosts: int, seed: int) -> None:
                     inventory,
                     ProgressObserver(),
                 )
-            run_audit(inventory, site_policy)
-            data = build_report_data(inventory, site_policy, None, "coverwatch audit: lab site")
+            traffic_dir = _lab_traffic(inventory, hosts, seed, Path(scratch))
+            run_audit(inventory, site_policy, traffic_dir=traffic_dir)
+            data = build_report_data(
+                inventory, site_policy, None, "coverwatch audit: lab site", traffic_dir=traffic_dir
+            )
         finally:
             inventory.close()
         folder = Path(out)
@@ -222,3 +238,26 @@ def _print_finding_summary(console: Any, data: ReportData) -> None:
                 ),
             )
     console.print(table)
+
+
+def _lab_traffic(inventory: Any, hosts: int, seed: int, scratch: Path) -> str | None:
+    """The lab site's capture, imported like a user's: flows and passive observations."""
+    try:
+        from coverwatch.lab.capture import write_lab_capture
+        from coverwatch.traffic import ingest, passive_observations
+    except ImportError:
+        click.echo("(no traffic section: install the pcap extra for it)", err=True)
+        return None
+    from coverwatch.lab.site import build_site
+    from coverwatch.models import SourceKind
+    from coverwatch.pipeline import record_run
+
+    capture = scratch / "lab.pcap"
+    write_lab_capture(build_site(hosts, seed), str(capture), seed)
+    store = str(scratch / "traffic")
+    ingest([str(capture)], store)
+    found = {ip: obs for ip, obs in passive_observations([str(capture)]).items() if obs}
+    record_run(
+        inventory, "lab-hq", found, SourceKind.CAPTURE, [str(capture)], {}, datetime.now(UTC)
+    )
+    return store

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from coverwatch.identify.knowledge import Knowledge, load_knowledge
-from coverwatch.policy.interface import Rule, Verdict
+from coverwatch.policy.interface import Rule, TrafficFacts, Verdict
 from coverwatch.policy.model import Finding, FindingStatus, Policy, RuleConfig, Waiver, Zone
 from coverwatch.policy.rules import RULES, RuleKind
 from coverwatch.store.interface import DeviceRecord
@@ -78,12 +78,14 @@ def evaluate(
     devices: Iterable[DeviceRecord],
     today: date | None = None,
     knowledge: Knowledge | None = None,
+    traffic: TrafficFacts | None = None,
 ) -> list[Finding]:
-    """All findings of ``policy`` over ``devices`` (open, waived and unverified)."""
+    """All findings of ``policy`` over ``devices`` (open, waived and unverified); the traffic
+    rules need ``traffic`` and say nothing without it."""
     today = today or date.today()
     kb = knowledge or load_knowledge()
     rules: list[tuple[RuleConfig, Rule]] = [
-        (config, RULES[RuleKind(config.kind)](config, kb)) for config in policy.rules
+        (config, RULES[RuleKind(config.kind)](config, kb, traffic)) for config in policy.rules
     ]
     findings = []
     for device in devices:

@@ -9,6 +9,7 @@ from coverwatch.errors import CoverwatchError
 from coverwatch.identify.knowledge import Knowledge
 from coverwatch.policy.model import Action, FindingStatus, RuleConfig, Zone
 from coverwatch.store.interface import DeviceRecord
+from coverwatch.traffic.model import DeviceEgress, ZoneLink
 
 
 class PolicyError(CoverwatchError):
@@ -36,14 +37,29 @@ def rule_fact(signal: str, value: str, matched: str, source: str) -> dict[str, o
     return {"signal": signal, "value": value, "matched": matched, "source": source}
 
 
+@dataclass(frozen=True)
+class TrafficFacts:
+    """What captures and flow logs showed, for the traffic rules (absent: no traffic data)."""
+
+    egress: dict[str, DeviceEgress]
+    """Per device address: its egress verdict and destinations."""
+    links: tuple[ZoneLink, ...] = ()
+    """Observed traffic between the policy's zones."""
+    core_zones: frozenset[str] = frozenset()
+    """Names of the policy's core zones."""
+
+
 class Rule(ABC):
     """A rule kind. ``OPTIONS`` lists the option keys it accepts (validated on load)."""
 
     OPTIONS: frozenset[str] = frozenset()
 
-    def __init__(self, config: RuleConfig, knowledge: Knowledge) -> None:
+    def __init__(
+        self, config: RuleConfig, knowledge: Knowledge, traffic: TrafficFacts | None = None
+    ) -> None:
         self.config = config
         self.knowledge = knowledge
+        self.traffic = traffic
 
     @abstractmethod
     def check(self, device: DeviceRecord, zone: Zone | None) -> list[Verdict]:

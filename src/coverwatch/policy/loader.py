@@ -21,7 +21,20 @@ from coverwatch.policy.interface import PolicyError
 from coverwatch.policy.model import Network, Policy, RuleConfig, Severity, Waiver, Zone
 
 DEFAULT_POLICY = "<default>"
-_TOP = {"name", "version", "zones", "rules", "waivers", "unit_costs"}
+_TOP = {"name", "version", "zones", "rules", "waivers", "unit_costs", "internal"}
+#: Internal ranges when a policy declares none: RFC 1918, loopback, link-local, RFC 4193 ULA,
+#: RFC 6598 shared address space.
+DEFAULT_INTERNAL = (
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "100.64.0.0/10",
+    "::1/128",
+    "fc00::/7",
+    "fe80::/10",
+)
 _ZONE = {"name", "cidrs", "sensitive", "core", "site", "description"}
 _RULE = {"id", "kind", "severity", "title", "remediation", "references", "options", "enabled"}
 _WAIVER = {"rule", "devices", "zone", "maker", "reason", "approver", "expires"}
@@ -296,6 +309,18 @@ def _unit_costs(r: _Reader, doc: _Node) -> dict[str, float]:
     return costs
 
 
+def _internal(r: _Reader, doc: _Node) -> tuple[Network, ...]:
+    if "internal" not in doc:
+        return tuple(ipaddress.ip_network(n) for n in DEFAULT_INTERNAL)
+    networks: list[Network] = []
+    for i, (line, cidr) in enumerate(r.items(doc, "internal")):
+        try:
+            networks.append(ipaddress.ip_network(str(cidr), strict=False))
+        except ValueError as e:
+            raise r.error(line, f"internal[{i}]", f"{cidr!r} is not a network") from e
+    return tuple(networks)
+
+
 def parse_policy(text: str, label: str) -> Policy:
     """Validate a policy document; raises PolicyError naming file, line and field."""
     r = _Reader(label)
@@ -324,6 +349,7 @@ def parse_policy(text: str, label: str) -> Policy:
         rules,
         waivers,
         _unit_costs(r, doc),
+        _internal(r, doc),
     )
 
 

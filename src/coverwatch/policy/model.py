@@ -135,6 +135,8 @@ class Policy:
     waivers: tuple[Waiver, ...]
     unit_costs: dict[str, float] = field(default_factory=dict)
     """Replacement cost per device type (for the remediation plan), e.g. {camera: 350}."""
+    internal: tuple[Network, ...] = ()
+    """The organisation's own address ranges: traffic to anything else is egress."""
 
     def zone_of(self, ip: str, site: str) -> Zone | None:
         """The zone a device is in, if any."""

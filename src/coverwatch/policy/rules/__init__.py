@@ -8,6 +8,7 @@ from coverwatch.policy.interface import Rule
 from coverwatch.policy.rules.covered import CoveredVendorRule, UnidentifiedVideoRule
 from coverwatch.policy.rules.firmware import VulnerableFirmwareRule
 from coverwatch.policy.rules.management import InsecureManagementRule
+from coverwatch.policy.rules.traffic import CoreLinkageRule, EgressRule, UpnpPortMappingRule
 from coverwatch.policy.rules.zones import CoreNetworkRule, SensitiveSiteRule
 
 
@@ -20,6 +21,9 @@ class RuleKind(str, Enum):
     VULNERABLE_FIRMWARE = "vulnerable-firmware"
     INSECURE_MANAGEMENT = "insecure-management"
     UNIDENTIFIED_VIDEO = "unidentified-video"
+    EGRESS = "egress"
+    UPNP_PORT_MAPPING = "upnp-port-mapping"
+    CORE_LINKAGE = "core-linkage"
 
 
 RULES: dict[RuleKind, type[Rule]] = {
@@ -29,4 +33,7 @@ RULES: dict[RuleKind, type[Rule]] = {
     RuleKind.VULNERABLE_FIRMWARE: VulnerableFirmwareRule,
     RuleKind.INSECURE_MANAGEMENT: InsecureManagementRule,
     RuleKind.UNIDENTIFIED_VIDEO: UnidentifiedVideoRule,
+    RuleKind.EGRESS: EgressRule,
+    RuleKind.UPNP_PORT_MAPPING: UpnpPortMappingRule,
+    RuleKind.CORE_LINKAGE: CoreLinkageRule,
 }
