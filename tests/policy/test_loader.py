@@ -33,7 +33,7 @@ def test_lab_policy_adds_zones_and_waivers_to_the_default_rules() -> None:
     policy = parse_policy(text, "lab/policy.yaml")
     assert {r.id for r in policy.rules} == {r.id for r in load_policy(None).rules}
     assert [z.name for z in policy.zones if z.sensitive] == ["ministerial-wing"]
-    assert [z.name for z in policy.zones if z.core] == ["core-datacentre"]
+    assert [z.name for z in policy.zones if z.core] == ["core-datacentre", "core-servers"]
     assert any(not w.active(date(2026, 11, 29)) for w in policy.waivers)
 
 

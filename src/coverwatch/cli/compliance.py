@@ -51,48 +51,9 @@ def policy_show(policy_file: str | None) -> None:
     import yaml
 
     from coverwatch.policy.loader import load_policy
+    from coverwatch.policy.model import policy_document
 
-    loaded = load_policy(policy_file)
-    document = {
-        "name": loaded.name,
-        "version": loaded.version,
-        "source": loaded.source,
-        "zones": [
-            {
-                "name": z.name,
-                "cidrs": [str(n) for n in z.networks],
-                "sensitive": z.sensitive,
-                "core": z.core,
-                **({"site": z.site} if z.site else {}),
-            }
-            for z in loaded.zones
-        ],
-        "rules": [
-            {
-                "id": r.id,
-                "kind": r.kind,
-                "severity": r.severity.value,
-                "title": r.title,
-                "remediation": r.remediation,
-                "references": list(r.references),
-                **({"options": r.options} if r.options else {}),
-            }
-            for r in loaded.rules
-        ],
-        "waivers": [
-            {
-                "rule": w.rule,
-                **({"devices": list(w.devices)} if w.devices else {}),
-                **({"zone": w.zone} if w.zone else {}),
-                **({"maker": w.maker} if w.maker else {}),
-                "reason": w.reason,
-                "approver": w.approver,
-                "expires": w.expires,
-            }
-            for w in loaded.waivers
-        ],
-        "unit_costs": loaded.unit_costs,
-    }
+    document = policy_document(load_policy(policy_file))
     click.echo(yaml.safe_dump(document, sort_keys=False, width=100), nl=False)
 
 

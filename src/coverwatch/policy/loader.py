@@ -52,6 +52,15 @@ class _List(list[Any]):
     lines: list[int]
 
 
+def _plain(value: Any) -> Any:
+    """The same data without line numbers (plain dicts and lists)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
 class _LineLoader(yaml.SafeLoader):
     """SafeLoader that keeps line numbers on mappings and sequences."""
 
@@ -240,7 +249,7 @@ def _rules(r: _Reader, doc: _Node) -> tuple[RuleConfig, ...]:
                 r.text(node, "title", where) or "",
                 r.text(node, "remediation", where) or "",
                 tuple(str(x) for x in references),
-                dict(options),
+                _plain(options),
             )
         )
     return tuple(rules)

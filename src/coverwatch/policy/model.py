@@ -216,3 +216,49 @@ def finding_to_json(finding: Finding) -> dict[str, object]:
         },
         "policy_version": finding.policy_version,
     }
+
+
+def policy_document(policy: Policy) -> dict[str, object]:
+    """The effective policy as plain data: what `coverwatch policy show` prints and the
+    dashboard shows; it loads back as the same policy (less ``source``)."""
+    return {
+        "name": policy.name,
+        "version": policy.version,
+        "source": policy.source,
+        "internal": [str(n) for n in policy.internal],
+        "zones": [
+            {
+                "name": z.name,
+                "cidrs": [str(n) for n in z.networks],
+                "sensitive": z.sensitive,
+                "core": z.core,
+                **({"site": z.site} if z.site else {}),
+            }
+            for z in policy.zones
+        ],
+        "rules": [
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "severity": r.severity.value,
+                "title": r.title,
+                "remediation": r.remediation,
+                "references": list(r.references),
+                **({"options": r.options} if r.options else {}),
+            }
+            for r in policy.rules
+        ],
+        "waivers": [
+            {
+                "rule": w.rule,
+                **({"devices": list(w.devices)} if w.devices else {}),
+                **({"zone": w.zone} if w.zone else {}),
+                **({"maker": w.maker} if w.maker else {}),
+                "reason": w.reason,
+                "approver": w.approver,
+                "expires": w.expires.isoformat(),
+            }
+            for w in policy.waivers
+        ],
+        "unit_costs": policy.unit_costs,
+    }
