@@ -19,6 +19,22 @@ address    device                  findings (status, action)
 =========  ======================  =========================================================
 
 Unit costs: camera 350 and NVR 1200 from the policy, 200 for anything else (``unit_cost``).
+
+Traffic (one device per verdict, over the week before ``NOW``):
+
+=========  =====================  ==========================================================
+address    verdict                what it shows
+=========  =====================  ==========================================================
+10.1.0.2   unknown destination    only a port match (DDNS port): not a known endpoint
+10.0.1.5   unknown destination    a hostile DNS name (``HOSTILE_DNS``), a large upload, and
+                                  the Hikvision cloud
+10.0.9.7   third party            Dahua P2P relay and the NTP pool (not Dahua's)
+10.0.0.1   vendor cloud           the Hikvision cloud only; a UPnP port mapping
+10.0.0.4   no egress observed     internal traffic only
+10.0.0.9   no traffic observed    no flow at all
+=========  =====================  ==========================================================
+
+Zone links: cctv-hq -> core-net, control-room -> cctv-hq.
 """
 
 from __future__ import annotations
@@ -41,10 +57,22 @@ from coverwatch.policy.model import (
 )
 from coverwatch.report import ReportData, ScanPoint
 from coverwatch.store import DeviceRecord, ScanRecord
+from coverwatch.traffic.model import (
+    Destination,
+    DeviceEgress,
+    EgressVerdict,
+    EndpointCategory,
+    EndpointMatch,
+    LargeUpload,
+    MatchKind,
+    PortMapping,
+    ZoneLink,
+)
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 TODAY = NOW.date()
 HOSTILE = "<script>alert(1)</script>"
+HOSTILE_DNS = "<img src=x onerror=alert(1)>.example"
 HIKVISION = "Hangzhou Hikvision Digital Technology Company"
 DAHUA = "Dahua Technology Company"
 
@@ -184,6 +212,90 @@ HISTORY = [
 ]
 
 
+WINDOW = (NOW - timedelta(days=7), NOW)
+HIK_CLOUD = EndpointMatch(
+    "hik-connect", EndpointCategory.VENDOR_CLOUD, "Hikvision", MatchKind.DNS_NAME,
+    "https://www.hik-connect.com",
+)  # fmt: skip
+DAHUA_P2P = EndpointMatch(
+    "dahua-p2p", EndpointCategory.P2P_RELAY, "Dahua", MatchKind.ADDRESS, "Dahua P2P docs"
+)
+NTP_POOL = EndpointMatch(
+    "ntp-pool", EndpointCategory.NTP, "NTP Pool Project", MatchKind.DNS_NAME, "pool.ntp.org"
+)
+DDNS_PORT = EndpointMatch(
+    "dahua-ddns", EndpointCategory.DDNS, "Dahua", MatchKind.PORT, "Dahua DDNS docs"
+)
+
+
+def destination(
+    remote_ip: str,
+    dns_name: str | None,
+    endpoint: EndpointMatch | None,
+    sent: int,
+    hours: tuple[int, int],
+    port: int = 443,
+    country: str | None = "NL",
+) -> Destination:
+    """Outbound TCP from the device; ``hours`` = (first, last) seen, in hours after the window."""
+    first, last = (WINDOW[0] + timedelta(hours=h) for h in hours)
+    return Destination(
+        remote_ip, port, "tcp", dns_name, country, endpoint, sent, sent // 10, 4, first, last, True
+    )
+
+
+TRAFFIC = [
+    DeviceEgress(
+        "10.1.0.2", EgressVerdict.UNKNOWN_DESTINATION, WINDOW, 160.0, 90,
+        (destination("198.51.100.20", None, DDNS_PORT, 40_000, (10, 150), port=15000,
+                     country=None),),
+        maker="Dahua",
+    ),
+    DeviceEgress(
+        "10.0.1.5", EgressVerdict.UNKNOWN_DESTINATION, WINDOW, 167.5, 400,
+        (
+            destination("203.0.113.66", HOSTILE_DNS, None, 2_400_000_000, (100, 106),
+                        country="RU"),
+            destination("198.51.100.7", "dev.hik-connect.com", HIK_CLOUD, 3_500_000, (0, 167)),
+        ),
+        (LargeUpload("203.0.113.66", HOSTILE_DNS, 2_400_000_000, 21_600.0, 0.89),),
+        mac="c0:56:e3:00:00:05",
+        maker="Hikvision",
+    ),
+    DeviceEgress(
+        "10.0.9.7", EgressVerdict.THIRD_PARTY, WINDOW, 168.0, 2200,
+        (
+            destination("192.0.2.10", "p2p.easy4ip.com", DAHUA_P2P, 120_000_000, (0, 168)),
+            destination("192.0.2.123", "0.pool.ntp.org", NTP_POOL, 9_000, (1, 160), port=123,
+                        country="DE"),
+        ),
+        maker="Dahua",
+    ),
+    DeviceEgress(
+        "10.0.0.1", EgressVerdict.VENDOR_CLOUD, WINDOW, 150.25, 310,
+        (destination("198.51.100.7", "dev.hik-connect.com", HIK_CLOUD, 8_500_000, (2, 148)),),
+        port_mappings=(
+            PortMapping("10.0.0.1", "10.0.0.254", "soap-add-port-mapping",
+                        WINDOW[0] + timedelta(hours=2), 8000, 80, "TCP"),
+        ),
+        maker="Hikvision",
+    ),
+    DeviceEgress("10.0.0.4", EgressVerdict.NO_EGRESS, WINDOW, 96.0, 120, maker="Axis"),
+    DeviceEgress("10.0.0.9", EgressVerdict.NO_TRAFFIC, WINDOW, 0.0, 0),
+]  # fmt: skip
+
+LINKS = [
+    ZoneLink(
+        "cctv-hq", "core-net", WINDOW[0], NOW, ("tcp/554", "tcp/37777"), 90_000_000, 1_200_000,
+        48, (("10.0.0.1", "10.0.9.7"), ("10.0.0.3", "10.0.9.7")),
+    ),
+    ZoneLink(
+        "control-room", "cctv-hq", WINDOW[0] + timedelta(days=1), NOW, ("tcp/80",), 5_000, 90_000,
+        3, (("10.0.1.5", "10.0.0.4"),),
+    ),
+]  # fmt: skip
+
+
 def sample_data(**changes: object) -> ReportData:
     """The sample audit as ReportData; keyword arguments replace its fields."""
     scans = [
@@ -200,5 +312,7 @@ def sample_data(**changes: object) -> ReportData:
         policy=POLICY,
         history=HISTORY,
         unit_cost=200.0,
+        traffic=TRAFFIC,
+        links=LINKS,
     )
     return replace(data, **changes)  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Dialog, Page, sync_playwright
 
 from coverwatch.report import Format, ReportData, write_report
-from tests.report.sample import HOSTILE
+from tests.report.sample import HOSTILE, HOSTILE_DNS
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -92,6 +92,18 @@ def test_loads_without_errors_or_fetches(session: Session) -> None:
     assert page.locator("#device-count").inner_text() == "Showing 8 of 8 devices"
     model = page.locator("#devices tr.main", has_text="10.0.0.4").locator("td").nth(5)
     assert model.inner_text().replace("\n", "") == HOSTILE
+
+
+def test_traffic_section_renders_and_names_stay_text(session: Session) -> None:
+    page = session.page
+    assert page.locator("#traffic-table tbody tr").count() == 6
+    assert page.locator("#traffic ~ .charts .chart-svg").count() == 2
+    dns = page.locator("#destinations-table td.dns code", has_text="onerror")
+    assert dns.inner_text() == HOSTILE_DNS
+    assert page.locator("img").count() == 0 and session.dialogs == []
+    badge = page.locator("#traffic-table .eg-unknown").first
+    assert badge.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(180, 35, 24)"
+    assert session.problems() == []
 
 
 def test_column_headers_sort_the_table(session: Session) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from coverwatch.policy.model import finding_to_json
 from coverwatch.report import REPORTS, Format, ReportData
-from tests.report.sample import HOSTILE
+from tests.report.sample import HOSTILE, HOSTILE_DNS
 
 V1_KEYS = {"schema_version", "generator", "generated_at", "title", "summary", "scans", "devices"}
 
@@ -33,15 +33,16 @@ def test_report_validates_against_the_shipped_schema(data: ReportData) -> None:
     document = _render(data)
     jsonschema.validate(document, _schema())
     assert document["schema_version"] == 2
-    assert set(document) == V1_KEYS | {"findings", "policy", "plan", "history"}
+    assert set(document) == V1_KEYS | {"findings", "policy", "plan", "history", "traffic", "links"}
     assert document["devices"][2]["model"] == HOSTILE  # data, not markup, in JSON
     assert document["findings"] == [finding_to_json(f) for f in data.findings]
 
 
 def test_inventory_only_report_validates(data: ReportData) -> None:
-    document = _render(replace(data, findings=[], policy=None, history=[]))
+    document = _render(replace(data, findings=[], policy=None, history=[], traffic=[], links=[]))
     jsonschema.validate(document, _schema())
     assert document["policy"] is None and document["findings"] == []
+    assert document["traffic"] == [] and document["links"] == []
     assert document["plan"]["sites"] == []
 
 
@@ -84,6 +85,14 @@ def test_policy_zones_waivers_plan_and_history(data: ReportData) -> None:
         (("plan", "totals", "actions", "replace"), -1),
         (("plan", "sites", 0, "devices", 0, "action"), None),
         (("history", 0, "covered"), "five"),
+        (("traffic", 0, "verdict"), "probably fine"),
+        (("traffic", 0, "window"), ["2026-11-22T12:00:00+00:00"]),
+        (("traffic", 1, "destinations", 0, "bytes_sent"), -1),
+        (("traffic", 1, "destinations", 0, "country"), "Russia"),
+        (("traffic", 1, "destinations", 1, "endpoint", "match"), "guess"),
+        (("traffic", 3, "port_mappings", 0, "external_port"), 70000),
+        (("traffic", 0, "surprise"), 1),
+        (("links", 0, "pairs"), [["10.0.0.1"]]),
     ],
 )
 def test_broken_documents_do_not_validate(
@@ -104,3 +113,54 @@ def test_new_keys_are_required(data: ReportData, key: str) -> None:
     del document[key]
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(document, _schema())
+
+
+def test_traffic_and_links_carry_every_field(data: ReportData) -> None:
+    document = _render(data)
+    traffic = {e["ip"]: e for e in document["traffic"]}
+    assert [e["ip"] for e in document["traffic"]] == [e.ip for e in data.traffic]
+    hik = traffic["10.0.1.5"]
+    assert hik["verdict"] == "unknown destination"
+    assert hik["window"] == ["2026-11-22T12:00:00+00:00", "2026-11-29T12:00:00+00:00"]
+    assert hik["coverage_hours"] == 167.5 and hik["flows_seen"] == 400
+    assert hik["mac"] == "c0:56:e3:00:00:05" and hik["maker"] == "Hikvision"
+    first = hik["destinations"][0]
+    assert first["dns_name"] == HOSTILE_DNS  # data, not markup, in JSON
+    assert first["endpoint"] is None and first["country"] == "RU"
+    assert first["first_seen"] == "2026-11-26T16:00:00+00:00"
+    assert hik["destinations"][1]["endpoint"] == {
+        "id": "hik-connect",
+        "category": "vendor_cloud",
+        "operator": "Hikvision",
+        "match": "dns_name",
+        "source": "https://www.hik-connect.com",
+    }
+    assert hik["large_uploads"] == [
+        {
+            "remote_ip": "203.0.113.66",
+            "dns_name": HOSTILE_DNS,
+            "bytes_sent": 2_400_000_000,
+            "seconds": 21_600.0,
+            "mbit_per_s": 0.89,
+        }
+    ]
+    assert traffic["10.0.0.1"]["port_mappings"][0] == {
+        "device_ip": "10.0.0.1",
+        "router_ip": "10.0.0.254",
+        "kind": "soap-add-port-mapping",
+        "at": "2026-11-22T14:00:00+00:00",
+        "external_port": 8000,
+        "internal_port": 80,
+        "protocol": "TCP",
+    }
+    assert traffic["10.0.0.9"]["destinations"] == [] and traffic["10.0.0.9"]["mac"] is None
+    link = document["links"][0]
+    assert link["src_zone"] == "cctv-hq" and link["ports"] == ["tcp/554", "tcp/37777"]
+    assert link["pairs"][0] == ["10.0.0.1", "10.0.9.7"]
+
+
+def test_a_version_2_document_without_traffic_still_validates(data: ReportData) -> None:
+    """Reports written before traffic existed (same schema_version) stay valid."""
+    document = _render(data)
+    del document["traffic"], document["links"]
+    jsonschema.validate(document, _schema())

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from coverwatch.report import REPORTS, Format, ReportData
 from coverwatch.report.md_report import md
-from tests.report.sample import HOSTILE
+from tests.report.sample import HOSTILE, HOSTILE_DNS
 
 
 def _render(data: ReportData) -> str:
@@ -58,3 +58,27 @@ def test_inventory_only(data: ReportData) -> None:
     text = _render(replace(data, findings=[], policy=None))
     assert "No policy applied: inventory only." in text
     assert "Remediation plan" not in text
+
+
+def test_traffic_summary(data: ReportData) -> None:
+    section = _render(data).split("## Traffic")[1]
+    assert "**4** of 6 devices sent data outside the organisation." in section
+    for verdict, n in [
+        ("unknown destination", 2),
+        ("third party", 1),
+        ("vendor cloud", 1),
+        ("no egress observed", 1),
+        ("no traffic observed", 1),
+    ]:
+        assert f"| {verdict} | {n} |" in section
+    listed = section.split("### Third-party or unknown destinations")[1]
+    assert "| 10.0.1.5 | Hikvision | unknown destination |" in listed
+    assert "| 10.1.0.2 | Dahua | unknown destination | 198.51.100.20 | 40.0 kB |" in listed
+    assert "| 10.0.9.7 | Dahua | third party | 0.pool.ntp.org (DE) | 120.0 MB |" in listed
+    assert "10.0.0.1" not in listed and "dev.hik-connect.com" not in listed  # the maker's own
+    assert HOSTILE_DNS not in section
+    assert "&lt;img src=x onerror=alert(1)&gt;.example (RU)" in listed
+
+
+def test_no_traffic_summary_without_data(data: ReportData) -> None:
+    assert "## Traffic" not in _render(replace(data, traffic=[], links=[]))

@@ -1,13 +1,27 @@
-"""A synchronous client for the ASGI app (httpx over ASGITransport) and small page helpers."""
+"""A synchronous client for the ASGI app (httpx over ASGITransport), small page helpers, and
+a Dashboard with hand-built traffic data."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
+
+from coverwatch.report import ReportData
+from coverwatch.traffic.model import (
+    Destination,
+    DeviceEgress,
+    EgressVerdict,
+    PortMapping,
+    ZoneLink,
+)
+from coverwatch.web.dashboard import Dashboard
+from tests.report.sample import HIK_CLOUD, HOSTILE_DNS, NOW
 
 BASE = "http://127.0.0.1:8080"
 
@@ -58,3 +72,48 @@ def hidden(html: str, name: str) -> str:
     found = re.search(rf'name="{name}" value="([^"]*)"', html)
     assert found, f"no hidden {name} field"
     return found.group(1)
+
+
+class TrafficBoard(Dashboard):
+    """A Dashboard whose report data carries hand-built traffic verdicts and zone links.
+
+    Stands in for a flow store (``--traffic-dir``) so the pages and the API can be tested
+    without captures: the rest of the data is the real pipeline's.
+    """
+
+    def __init__(self, board: Dashboard, traffic: list[DeviceEgress], links: list[ZoneLink]):
+        super().__init__(board.inventory, board.policy, board.title)
+        self.fixed_traffic = traffic
+        self.fixed_links = links
+
+    def data(self, site: str | None = None, title: str | None = None) -> ReportData:
+        return replace(
+            super().data(site, title), traffic=self.fixed_traffic, links=self.fixed_links
+        )
+
+
+def estate_traffic(hosts: list[str]) -> tuple[list[DeviceEgress], list[ZoneLink]]:
+    """Verdicts for the lab estate: the first host reaches an unknown (hostile) name and its
+    maker's cloud with a UPnP mapping, the second shows no egress; one zone link."""
+    window = (NOW - timedelta(days=7), NOW)
+    unknown = Destination(
+        "203.0.113.66", 443, "tcp", HOSTILE_DNS, "RU", None, 2_400_000, 1_000, 3,
+        window[0] + timedelta(hours=1), window[0] + timedelta(hours=5), True,
+    )  # fmt: skip
+    cloud = Destination(
+        "198.51.100.7", 443, "tcp", "dev.hik-connect.com", "NL", HIK_CLOUD, 80_000, 9_000, 20,
+        window[0], window[1], True,
+    )  # fmt: skip
+    mapping = PortMapping(hosts[0], "192.0.2.254", "soap-add-port-mapping", NOW, 8000, 80, "TCP")
+    traffic = [
+        DeviceEgress(
+            hosts[0], EgressVerdict.UNKNOWN_DESTINATION, window, 160.0, 300, (unknown, cloud),
+            port_mappings=(mapping,), maker="Hikvision",
+        ),
+        DeviceEgress(hosts[1], EgressVerdict.NO_EGRESS, window, 90.0, 40),
+    ]  # fmt: skip
+    link = ZoneLink(
+        "car-park", "core-dc", window[0], NOW, ("tcp/554",), 5_000_000, 20_000, 7,
+        ((hosts[-1], hosts[1]),),
+    )  # fmt: skip
+    return traffic, [link]

@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import Iterator
 from datetime import date, timedelta
+from importlib import resources
 
 import pytest
 from fastapi import FastAPI
@@ -14,11 +15,16 @@ from jsonschema import Draft202012Validator
 from schemathesis.specs.openapi.definitions import OPENAPI_31
 
 from coverwatch.lab.site import DEFAULT_PASSWORD
+from coverwatch.report import ReportData
+from coverwatch.report.traffic import egress_to_json, link_to_json
 from coverwatch.store import open_inventory
+from coverwatch.web import dashboard
 from coverwatch.web.app import create_app
+from coverwatch.web.schemas import NOT_IN_TRAFFIC_NOTE
 from tests.conftest import Cli
+from tests.report.sample import HOSTILE_DNS
 from tests.web.conftest import Estate
-from tests.web.helpers import Client
+from tests.web.helpers import Client, TrafficBoard, estate_traffic
 
 READS = [
     "/api/v1/devices",
@@ -225,7 +231,91 @@ def test_report_downloads(admin: Client, fmt: str, media: str) -> None:
 
 def test_traffic_is_empty_with_a_note(viewer: Client) -> None:
     body = viewer.get("/api/v1/traffic").json()
-    assert body["verdicts"] == [] and "No traffic data" in body["note"]
+    assert body["verdicts"] == [] and body["links"] == []
+    assert "No traffic data" in body["note"]
+
+
+@pytest.fixture(scope="module")
+def traffic_app(estate: Estate) -> Iterator[FastAPI]:
+    """The app with traffic verdicts for two of the estate's hosts and one zone link."""
+    app = create_app(str(estate.db), str(estate.policy))
+    app.state.dashboard = TrafficBoard(app.state.dashboard, *estate_traffic(estate.hosts))
+    yield app
+    app.state.dashboard.inventory.close()
+
+
+def _report_schema(name: str) -> Draft202012Validator:
+    """A definition of the JSON report's schema (the API promises the same shape)."""
+    text = (resources.files("coverwatch.report") / "report.schema.json").read_text()
+    schema = json.loads(text)
+    return Draft202012Validator({"$defs": schema["$defs"], "$ref": f"#/$defs/{name}"})
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer cw_not-a-token"])
+def test_traffic_needs_a_token(traffic_app: FastAPI, authorization: str | None) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    response = Client(traffic_app).get("/api/v1/traffic", headers=headers)
+    assert response.status_code == 401 and "verdicts" not in response.text
+
+
+def test_traffic_verdicts_have_the_reports_shape(traffic_app: FastAPI, estate: Estate) -> None:
+    response = Client(traffic_app, estate.viewer).get("/api/v1/traffic")
+    assert response.status_code == 200
+    body = response.json()
+    traffic, links = estate_traffic(estate.hosts)
+    assert body == {
+        "verdicts": [egress_to_json(e) for e in traffic],
+        "links": [link_to_json(k) for k in links],
+        "note": None,
+    }
+    for entry in body["verdicts"]:
+        _report_schema("device_egress").validate(entry)
+    _report_schema("zone_link").validate(body["links"][0])
+    first = body["verdicts"][0]
+    assert first["ip"] == estate.hosts[0] and first["verdict"] == "unknown destination"
+    assert first["destinations"][0]["dns_name"] == HOSTILE_DNS  # JSON data, not markup
+    assert response.headers["content-type"] == "application/json"
+
+
+def test_device_detail_carries_its_verdict(traffic_app: FastAPI, estate: Estate) -> None:
+    client = Client(traffic_app, estate.viewer)
+    detail = client.get(f"/api/v1/devices/{estate.hosts[0]}").json()["traffic"]
+    assert detail["note"] is None and len(detail["verdicts"]) == 1
+    assert detail["verdicts"][0]["port_mappings"][0]["external_port"] == 8000
+    other = client.get(f"/api/v1/devices/{estate.hosts[2]}").json()["traffic"]
+    assert other == {"verdicts": [], "note": NOT_IN_TRAFFIC_NOTE}
+
+
+def test_traffic_reaches_the_report_download(traffic_app: FastAPI, estate: Estate) -> None:
+    document = Client(traffic_app, estate.viewer).get("/api/v1/report/json").json()
+    assert [e["ip"] for e in document["traffic"]] == estate.hosts[:2]
+    html = Client(traffic_app, estate.viewer).get("/api/v1/report/html").text
+    assert 'id="traffic"' in html and HOSTILE_DNS not in html
+
+
+def test_the_flow_store_goes_through_the_pipeline(
+    estate: Estate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """create_app's traffic_dir reaches build_report_data (the one place traffic is read)."""
+    seen: list[dict[str, object]] = []
+    real = dashboard.build_report_data
+
+    def spy(*args: object, **kwargs: object) -> ReportData:
+        seen.append(dict(kwargs))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(dashboard, "build_report_data", spy)
+    for traffic_dir, expected in [
+        (str(estate.db.parent / "no-flows"), {"traffic_dir": str(estate.db.parent / "no-flows")}),
+        (None, {"traffic_dir": None}),
+    ]:
+        app = create_app(str(estate.db), str(estate.policy), traffic_dir=traffic_dir)
+        try:
+            assert app.state.dashboard.traffic_dir == traffic_dir
+            assert Client(app, estate.viewer).get("/api/v1/traffic").status_code == 200
+        finally:
+            app.state.dashboard.inventory.close()
+        assert seen.pop() == expected
 
 
 def test_policy_and_its_check(viewer: Client) -> None:

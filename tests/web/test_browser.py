@@ -1,5 +1,8 @@
 """The dashboard end to end: a real uvicorn server on 127.0.0.1 driven by Chromium (Playwright).
 
+The server's dashboard carries hand-built traffic verdicts (``helpers.estate_traffic``), so the
+overview and device screenshots show the traffic cards and a hostile DNS name kept as text.
+
 Signs in with a token, filters devices, opens one, waives a finding as admin and sees it move to
 "waived". Every page must load without console errors (a CSP violation is one) and without any
 request leaving the server's origin. A full-page screenshot of each page is saved under
@@ -21,7 +24,9 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from coverwatch.web.app import create_app
 from coverwatch.web.server import trusted_hosts
+from tests.report.sample import HOSTILE_DNS
 from tests.web.conftest import Estate
+from tests.web.helpers import TrafficBoard, estate_traffic
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -49,6 +54,7 @@ def _free_port() -> int:
 def server(estate: Estate) -> Iterator[str]:
     """The dashboard served by uvicorn in a thread on 127.0.0.1; yields its base URL."""
     app = create_app(str(estate.db), str(estate.policy), trusted=trusted_hosts("127.0.0.1"))
+    app.state.dashboard = TrafficBoard(app.state.dashboard, *estate_traffic(estate.hosts))
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     running = uvicorn.Server(config)
@@ -133,6 +139,10 @@ def test_every_page_loads_clean_and_is_captured(admin: Tab, estate: Estate) -> N
     ]:
         admin.go(path)
         assert admin.page.locator("main h2, main table").count() > 0, path
+        if name == "device":
+            assert admin.page.locator("#egress-verdict").inner_text() == "unknown destination"
+            dns = admin.page.locator("#destinations code", has_text="onerror")
+            assert dns.inner_text() == HOSTILE_DNS and admin.page.locator("img").count() == 0
         admin.shot(name)
         assert (SCREENSHOTS / f"{name}.png").stat().st_size > 20_000
     admin.check()
@@ -157,7 +167,7 @@ def test_filter_devices_then_open_one(viewer: Tab) -> None:
     assert page.locator("h1").inner_text() == ip
     assert page.locator("#evidence tbody tr").count() > 0
     assert page.locator("#history tbody tr").count() >= 1
-    assert page.locator("#traffic-note").inner_text() == "No traffic data."
+    assert page.locator("#egress-verdict, #traffic-note").count() == 1
     assert page.locator("form[action='/waivers']").count() == 0  # a viewer cannot waive
     viewer.check()
 

@@ -12,8 +12,9 @@ from fastapi import FastAPI
 from coverwatch.models import Attribution, DeviceType, Evidence
 from coverwatch.store import HostResult, open_inventory
 from coverwatch.web.app import create_app
+from tests.report.sample import HOSTILE_DNS
 from tests.web.conftest import Estate
-from tests.web.helpers import Client, hidden
+from tests.web.helpers import Client, TrafficBoard, estate_traffic, hidden
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 PAGES = ["/", "/devices", "/findings", "/scans", "/policy"]
@@ -161,7 +162,7 @@ def test_device_page_and_404(viewer: Client, estate: Estate) -> None:
     assert page.status_code == 200
     for section in ("Attribution", "Evidence", "Findings", "Observations", "History across scans"):
         assert section in page.text
-    assert "No traffic data." in page.text
+    assert 'id="traffic-note">No traffic data:' in page.text
     missing = viewer.get("/device", params={"ip": "10.9.9.9"})
     assert missing.status_code == 404 and "no device 10.9.9.9" in missing.text
 
@@ -207,3 +208,44 @@ def test_device_supplied_strings_are_escaped(tmp_path: Path, estate: Estate) -> 
         assert "<script>alert" not in text and "<img src=x" not in text, path
     assert "&lt;script&gt;alert" in client.get("/device?ip=10.0.0.4").text
     app.state.dashboard.inventory.close()
+
+
+@pytest.fixture(scope="module")
+def traffic_viewer(estate: Estate) -> Iterator[Client]:
+    """A signed-in viewer of the app with traffic verdicts for two hosts."""
+    app = create_app(str(estate.db), str(estate.policy))
+    app.state.dashboard = TrafficBoard(app.state.dashboard, *estate_traffic(estate.hosts))
+    client = Client(app)
+    assert client.sign_in(estate.viewer).status_code == 303
+    yield client
+    app.state.dashboard.inventory.close()
+
+
+def test_overview_shows_the_traffic_cards(traffic_viewer: Client, estate: Estate) -> None:
+    page = traffic_viewer.get("/").text
+    assert 'class="n">1</span><span class="what">devices sending data outside' in page
+    assert 'class="n">1</span><span class="what">to a third party or unknown destination' in page
+    assert 'class="n">0</span><span class="what">to their maker&rsquo;s cloud only' in page
+    traffic = page[page.index('id="traffic"') :]
+    assert "<b>1</b>unknown destination" in traffic and "<b>1</b>no egress observed" in traffic
+    assert f"/device?ip={estate.hosts[0]}" in traffic  # rows link to the device page
+    assert "dev.hik-connect.com" not in traffic  # the maker's own cloud is not "beyond"
+    assert "&lt;img src=x onerror=alert(1)&gt;.example" in traffic
+    assert "<td>car-park</td><td>core-dc</td>" in traffic
+    assert HOSTILE_DNS not in page
+
+
+def test_device_page_shows_its_verdict_and_destinations(
+    traffic_viewer: Client, estate: Estate
+) -> None:
+    page = traffic_viewer.get("/device", params={"ip": estate.hosts[0], "site": "hq"}).text
+    traffic = page[page.index('<h2 id="traffic">') :]
+    assert '<span class="badge eg-unknown">unknown destination</span>' in traffic
+    assert traffic.count("<tr") == 3  # the header and two destinations
+    assert "Hikvision <small>(vendor cloud; matched by dns name)" in traffic
+    assert "soap-add-port-mapping external 8000/TCP &rarr; 80" in traffic
+    assert HOSTILE_DNS not in page and "<img" not in page
+    quiet = traffic_viewer.get("/device", params={"ip": estate.hosts[1], "site": "hq"}).text
+    assert "no egress observed" in quiet and "Nothing left the organisation" in quiet
+    absent = traffic_viewer.get("/device", params={"ip": estate.hosts[2], "site": "hq"}).text
+    assert "No traffic verdict for this device" in absent

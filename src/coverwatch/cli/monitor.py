@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from coverwatch.cli.base import ProgressObserver, _db, _parse_ports, cli
+from coverwatch.cli.base import ProgressObserver, _db, _parse_ports, _traffic_dir, cli
 from coverwatch.errors import InputError
 from coverwatch.targets import DEFAULT_PORTS
 
@@ -228,4 +228,4 @@ def serve(
     from coverwatch.web.server import serve as run_server
 
     click.echo(f"coverwatch dashboard on http://{host}:{port}/ (Ctrl-C stops it)", err=True)
-    run_server(_db(ctx), host, port, policy_file, allow_remote)
+    run_server(_db(ctx), host, port, policy_file, allow_remote, traffic_dir=_traffic_dir(ctx))

@@ -8,8 +8,9 @@ attributes, never ``style=`` attributes, so the report's strict CSP has nothing 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from markupsafe import Markup, escape
 
@@ -86,16 +87,20 @@ def bar_chart(
     values: Mapping[tuple[str, str], int],
     label: str,
     notes: Mapping[str, str] | None = None,
+    fmt: Callable[[int], str] = str,
 ) -> Markup:
     """Horizontal bars, one per row, stacked by series; ``values[(row, series name)]``.
 
-    ``notes`` adds a small tag after a row's label (e.g. "sensitive, core" for a zone).
+    ``notes`` adds a small tag after a row's label (e.g. "sensitive, core" for a zone);
+    ``fmt`` writes a value (e.g. as bytes).
     """
     totals = {r: sum(values.get((r, s.name), 0) for s in series) for r in rows}
     if not rows or not any(totals.values()):
         return _empty("Nothing to chart.")
     parts, y = _legend(series, 0) if len(series) > 1 else ([], 4.0)
-    scale = (WIDTH - _LABEL_W - 44) / max(totals.values())
+    # Room right of the longest bar for its value label ("3", or "2.4 GB" with a ``fmt``).
+    room = max(44.0, max(len(fmt(t)) for t in totals.values()) * _CHAR_W * 1.1 + 10)
+    scale = (WIDTH - _LABEL_W - room) / max(totals.values())
     for row in rows:
         note = (notes or {}).get(row)
         parts.append(
@@ -113,11 +118,13 @@ def bar_chart(
             if n:
                 parts.append(
                     f'<rect x="{x:.1f}" y="{y:.0f}" width="{n * scale:.1f}" height="{_BAR_H}" '
-                    f'fill="{s.colour}"><title>{escape(row)} \u2013 {escape(s.name)}: {n}</title>'
-                    "</rect>"
+                    f'fill="{s.colour}"><title>{escape(row)} \u2013 {escape(s.name)}: '
+                    f"{escape(fmt(n))}</title></rect>"
                 )
                 x += n * scale
-        parts.append(f'<text x="{x + 6:.1f}" y="{y + 12.5:.0f}" class="value">{totals[row]}</text>')
+        parts.append(
+            f'<text x="{x + 6:.1f}" y="{y + 12.5:.0f}" class="value">{fmt(totals[row])}</text>'
+        )
         y += _ROW_H + (8 if note else 0)
     return _svg(y + 2, label, parts)
 
@@ -167,3 +174,72 @@ def line_chart(
                 "</circle>"
             )
     return _svg(height, label, parts)
+
+
+@dataclass(frozen=True)
+class Span:
+    """One bar of a timeline: something seen from ``start`` to ``end`` on one row."""
+
+    row: str
+    """The row (y) it belongs to."""
+    start: datetime
+    end: datetime
+    series: Series
+    """Its colour and legend entry."""
+    title: str
+    """Tooltip text."""
+
+
+def _time_ticks(start: datetime, end: datetime, count: int = 3) -> list[datetime]:
+    """``count + 1`` evenly spaced instants from ``start`` to ``end``."""
+    step = (end - start) / count
+    return [start + step * i for i in range(count + 1)]
+
+
+def span_chart(rows: Sequence[str], spans: Sequence[Span], label: str) -> Markup:
+    """A timeline: per row, one bar per span from its first to its last moment.
+
+    It shows *when* something was seen, not how much: a span is drawn as one solid bar even if
+    the traffic inside it came in bursts (the data holds first and last moments only).
+    """
+    if not rows or not spans:
+        return _empty("Nothing to chart.")
+    legend: dict[str, Series] = {s.series.name: s.series for s in spans}
+    parts, y = _legend(list(legend.values()), 0)
+    lo = min(s.start for s in spans)
+    hi = max(s.end for s in spans)
+    total = (hi - lo).total_seconds() or 1.0
+    left, right = float(_LABEL_W), WIDTH - 16.0
+
+    def x_of(t: datetime) -> float:
+        return left + (right - left) * (t - lo).total_seconds() / total
+
+    top = y
+    y_of = {row: top + i * _ROW_H for i, row in enumerate(rows)}
+    bottom = top + len(rows) * _ROW_H
+    for t in _time_ticks(lo, hi) if hi > lo else [lo]:
+        x = x_of(t)
+        parts.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top:.0f}" y2="{bottom:.0f}" class="grid"/>'
+        )
+        anchor = "end" if x > right - 40 else "start" if x < left + 40 else "middle"
+        parts.append(
+            f'<text x="{x:.1f}" y="{bottom + 16:.0f}" text-anchor="{anchor}" class="note">'
+            f"{escape(t.strftime('%d %b %H:%M'))}</text>"
+        )
+    for row in rows:
+        parts.append(
+            f'<text x="{_LABEL_W - 8}" y="{y_of[row] + 12.5:.0f}" text-anchor="end" class="label">'
+            f"<title>{escape(row)}</title>{escape(_short(row))}</text>"
+        )
+    for s in spans:
+        if s.row not in y_of:
+            continue
+        x = x_of(s.start)
+        width = max(x_of(s.end) - x, 3.0)  # an instant still gets a visible mark
+        parts.append(
+            f'<rect x="{x:.1f}" y="{y_of[s.row] + 2:.0f}" width="{width:.1f}" '
+            f'height="{_BAR_H - 4}" rx="2" fill="{s.series.colour}" fill-opacity="0.75">'
+            f"<title>{escape(s.title)}</title></rect>"
+        )
+    return _svg(bottom + 24, label, parts)

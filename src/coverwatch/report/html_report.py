@@ -20,11 +20,20 @@ from markupsafe import Markup
 from coverwatch import __version__
 from coverwatch.models import VIDEO_TYPES
 from coverwatch.policy.model import FindingStatus, Severity
-from coverwatch.report.charts import PALETTE, Series, bar_chart, line_chart
+from coverwatch.report.charts import PALETTE, Series, Span, bar_chart, line_chart, span_chart
 from coverwatch.report.common import ACTION_LABELS, format_cost, ip_sort_string
 from coverwatch.report.interface import Report, ReportData
 from coverwatch.report.overview import SEVERITIES, Overview, build_overview
 from coverwatch.report.plan import ACTION_ORDER
+from coverwatch.report.traffic import (
+    KIND_COLOURS,
+    TrafficOverview,
+    build_traffic,
+    destination_kind,
+    format_bytes,
+    verdict_class,
+)
+from coverwatch.traffic.model import EgressVerdict
 
 _ENV = Environment(
     loader=PackageLoader("coverwatch.report", "templates"),
@@ -95,11 +104,17 @@ class HtmlReport(Report):
 
     def render(self, data: ReportData) -> str:
         overview = build_overview(data)
+        traffic = build_traffic(data)
         script, css = report_asset("report.js"), report_asset("report.css")
         return _ENV.get_template("report.html.j2").render(
             data=data,
             ov=overview,
-            charts=report_charts(data, overview),
+            traffic=traffic,
+            charts=report_charts(data, overview) | traffic_charts(traffic),
+            egress=EgressVerdict,
+            verdict_class=verdict_class,
+            destination_kind=destination_kind,
+            format_bytes=format_bytes,
             rule_rows=rule_rows(data),
             version=__version__,
             video_type_names={t.value for t in VIDEO_TYPES},
@@ -200,3 +215,49 @@ def report_charts(data: ReportData, overview: Overview) -> dict[str, Markup | No
         else None
     )
     return charts
+
+
+#: Devices drawn in a traffic chart at most (the tables list every one).
+TRAFFIC_CHART_ROWS = 25
+
+
+def traffic_charts(traffic: TrafficOverview) -> dict[str, Markup | None]:
+    """Bytes sent outside per device by kind of destination, and when each was contacted.
+
+    The flow data keeps first and last moments per destination, not volume over time, so the
+    timeline shows contact spans and the bytes go in a separate bar chart (nothing is spread
+    over time that was not measured that way).
+    """
+    rows = sorted(
+        (r for r in traffic.rows if r.egress.destinations),
+        key=lambda r: (-r.bytes_out, r.egress.ip),
+    )[:TRAFFIC_CHART_ROWS]
+    if not rows:
+        return {"egress_bytes": None, "egress_spans": None}
+    labels = [f"{r.egress.ip} {r.egress.maker or ''}".strip() for r in rows]
+    kinds = {destination_kind(d) for r in rows for d in r.egress.destinations}
+    series = [Series(k, c) for k, c in KIND_COLOURS.items() if k in kinds]
+    values: dict[tuple[str, str], int] = {}
+    spans: list[Span] = []
+    for label, r in zip(labels, rows, strict=True):
+        for d in r.egress.destinations:
+            kind = destination_kind(d)
+            values[(label, kind)] = values.get((label, kind), 0) + d.bytes_sent
+            name = f" ({d.dns_name})" if d.dns_name else ""
+            spans.append(
+                Span(
+                    label,
+                    d.first_seen,
+                    d.last_seen,
+                    Series(kind, KIND_COLOURS[kind]),
+                    f"{r.egress.ip} \u2192 {d.remote_ip}{name} {d.proto}/{d.port}: "
+                    f"{format_bytes(d.bytes_sent)} sent, {d.first_seen:%d %b %H:%M} to "
+                    f"{d.last_seen:%d %b %H:%M} UTC",
+                )
+            )
+    return {
+        "egress_bytes": bar_chart(
+            labels, series, values, "Bytes sent outside per device", fmt=format_bytes
+        ),
+        "egress_spans": span_chart(labels, spans, "When devices contacted outside destinations"),
+    }

@@ -1,7 +1,9 @@
 """JsonReport: the machine-readable report (versioned; schema in report/report.schema.json).
 
 schema_version 2 keeps every key of version 1 (``generator``, ``generated_at``, ``title``,
-``summary``, ``scans``, ``devices``) and adds ``findings``, ``policy``, ``plan`` and ``history``.
+``summary``, ``scans``, ``devices``) and adds ``findings``, ``policy``, ``plan`` and ``history``;
+then ``traffic`` (per-device egress verdicts) and ``links`` (traffic between zones), both empty
+lists when no traffic data was imported. Additions only: every earlier key is unchanged.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from coverwatch import __version__
 from coverwatch.policy.model import Policy, finding_to_json
 from coverwatch.report.interface import Report, ReportData
 from coverwatch.report.overview import Overview, build_overview
+from coverwatch.report.traffic import egress_to_json, link_to_json
 
 SCHEMA_VERSION = 2
 
@@ -55,6 +58,8 @@ class JsonReport(Report):
                 }
                 for p in data.history
             ],
+            "traffic": [egress_to_json(e) for e in data.traffic],
+            "links": [link_to_json(k) for k in data.links],
         }
         return json.dumps(document, indent=2, allow_nan=False) + "\n"
 

@@ -1,8 +1,9 @@
 """MarkdownReport: a summary to paste into a ticket (GitHub/GitLab/Jira-flavoured Markdown).
 
-Headline counts, open findings by severity and rule, the remediation plan per site, and the
-waivers that have expired or expire within 30 days. Every value is escaped for Markdown tables
-and for the HTML that ticket systems render inside Markdown.
+Headline counts, open findings by severity and rule, the remediation plan per site, the
+waivers that have expired or expire within 30 days, and (when traffic data was imported) the
+devices per egress verdict with those that reach third-party or unknown destinations. Every
+value is escaped for Markdown tables and for the HTML that ticket systems render inside Markdown.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from coverwatch.report.common import ACTION_LABELS, format_cost
 from coverwatch.report.interface import Report, ReportData
 from coverwatch.report.overview import EXPIRY_WARNING_DAYS, Overview, build_overview
 from coverwatch.report.plan import ACTION_ORDER
+from coverwatch.report.traffic import TrafficOverview, beyond_maker, build_traffic, format_bytes
+from coverwatch.traffic.model import EgressVerdict
 
 #: What could start emphasis, code, a link or a new table cell inside a table cell.
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")
@@ -50,6 +53,8 @@ class MarkdownReport(Report):
             lines += _findings(data)
             lines += _plan(overview)
             lines += _waivers(overview)
+        if data.traffic:
+            lines += _traffic(build_traffic(data))
         return "\n".join(lines).rstrip() + "\n"
 
 
@@ -144,3 +149,43 @@ def _waivers(ov: Overview) -> list[str]:
         )
     header = ["Rule", "Covers", "Reason", "Approver", "Expires", "State", "Findings"]
     return [title, "", *_table(header, rows), ""]
+
+
+def _traffic(traffic: TrafficOverview) -> list[str]:
+    """Devices per verdict; the ones with a third-party or unknown destination, listed."""
+    counts = [[md(v.value), str(n)] for v, n in traffic.by_verdict.items()]
+    lines = [
+        "## Traffic",
+        "",
+        f"**{traffic.with_egress}** of {len(traffic.rows)} devices sent data outside the "
+        'organisation. "No traffic observed" means not enough evidence, not compliant.',
+        "",
+        *_table(["Verdict", "Devices"], counts, 1),
+        "",
+    ]
+    flagged = [
+        r
+        for r in traffic.rows
+        if r.egress.verdict in (EgressVerdict.UNKNOWN_DESTINATION, EgressVerdict.THIRD_PARTY)
+    ]
+    if not flagged:
+        return lines
+    rows = []
+    for r in flagged:
+        names = [
+            md(d.dns_name or d.remote_ip) + (f" ({md(d.country)})" if d.country else "")
+            for d in r.egress.destinations
+            if beyond_maker(d, r.egress.maker)
+        ]
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        rows.append(
+            [
+                md(r.egress.ip),
+                md(r.egress.maker or "unknown"),
+                md(r.egress.verdict.value),
+                shown or "\u2014",
+                format_bytes(r.bytes_out),
+            ]
+        )
+    header = ["Device", "Maker", "Verdict", "Destinations", "Bytes out"]
+    return [*lines, "### Third-party or unknown destinations", "", *_table(header, rows, 1), ""]

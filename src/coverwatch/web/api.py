@@ -14,9 +14,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from coverwatch.errors import InputError
 from coverwatch.models import Observation
-from coverwatch.policy.model import FindingStatus, Severity, finding_to_json
+from coverwatch.policy.model import FindingStatus, Severity, finding_to_json, policy_document
 from coverwatch.report import REPORTS, Format
 from coverwatch.report.html_report import content_security_policy
+from coverwatch.report.traffic import egress_to_json, link_to_json
 from coverwatch.web.auth import Role, role_of
 from coverwatch.web.dashboard import (
     Dashboard,
@@ -25,9 +26,9 @@ from coverwatch.web.dashboard import (
     FindingFilter,
     Verdict,
     check_policy_text,
-    policy_document,
 )
 from coverwatch.web.schemas import (
+    NOT_IN_TRAFFIC_NOTE,
     TRAFFIC_NOTE,
     DeviceDetailOut,
     DeviceOut,
@@ -170,7 +171,14 @@ def device_detail(
                 }
                 for s in detail.history
             ],
-            "traffic": {"verdicts": [], "note": TRAFFIC_NOTE},
+            "traffic": {
+                "verdicts": [egress_to_json(detail.egress)] if detail.egress else [],
+                "note": None
+                if detail.egress
+                else NOT_IN_TRAFFIC_NOTE
+                if detail.has_traffic
+                else TRAFFIC_NOTE,
+            },
         }
     )
 
@@ -273,9 +281,18 @@ def create_waiver(board: Board, body: WaiverIn) -> JSONResponse:
 
 
 @router.get("/traffic", response_model=TrafficOut, dependencies=[Reader], tags=["traffic"])
-def traffic() -> JSONResponse:
-    """Traffic verdicts (egress to third parties): none until traffic analysis exists."""
-    return _json({"verdicts": [], "note": TRAFFIC_NOTE})
+def traffic(board: Board) -> JSONResponse:
+    """Every device's egress verdict (no traffic, no egress, vendor cloud, third party,
+    unknown destination) with its destinations, and the traffic seen between zones; the same
+    objects as the JSON report's ``traffic`` and ``links``."""
+    data = board.data()
+    return _json(
+        {
+            "verdicts": [egress_to_json(e) for e in data.traffic],
+            "links": [link_to_json(k) for k in data.links],
+            "note": None if data.traffic else TRAFFIC_NOTE,
+        }
+    )
 
 
 @router.get("/policy", dependencies=[Reader], tags=["policy"])

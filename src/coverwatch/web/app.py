@@ -80,10 +80,15 @@ def _is_page(request: Request) -> bool:
 
 
 def create_app(
-    db: str, policy_path: str | None, *, trusted: Sequence[str] | None = None
+    db: str,
+    policy_path: str | None,
+    *,
+    trusted: Sequence[str] | None = None,
+    traffic_dir: str | None = None,
 ) -> FastAPI:
     """The dashboard and API over the inventory at ``db`` and the policy at ``policy_path``
-    (None: the shipped default). ``trusted``: accepted Host header names (None: any)."""
+    (None: the shipped default). ``trusted``: accepted Host header names (None: any).
+    ``traffic_dir``: the flow store egress verdicts come from (None: no traffic data)."""
     policy = load_policy(policy_path)
     inventory = open_inventory(db)
 
@@ -102,7 +107,7 @@ def create_app(
         redoc_url=None,
         lifespan=lifespan,
     )
-    app.state.dashboard = Dashboard(inventory, policy)
+    app.state.dashboard = Dashboard(inventory, policy, traffic_dir=traffic_dir)
     app.state.sessions = SessionStore()
     app.include_router(api.router)
     app.include_router(pages.router)

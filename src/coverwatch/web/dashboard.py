@@ -1,8 +1,9 @@
 """What the pages and the API show, computed by the pipeline from the inventory and policy.
 
 `Dashboard` is the one object both front-ends (``pages`` and ``api``) talk to: it builds the
-report data (findings live, stored waivers merged), filters and sorts devices and findings,
-assembles a device's detail and history, grants waivers and diffs scans. Nothing here renders.
+report data (findings live, stored waivers merged, traffic verdicts from the flow store when
+one is given), filters and sorts devices and findings, assembles a device's detail, history and
+egress, grants waivers and diffs scans. Nothing here renders.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from coverwatch.policy.model import Finding, FindingStatus, Policy, Severity
 from coverwatch.report import ReportData
 from coverwatch.report.common import ip_key
 from coverwatch.report.overview import DeviceView, Overview, build_overview, sort_findings
+from coverwatch.report.traffic import TrafficOverview, build_traffic
 from coverwatch.store import DeviceRecord, Inventory
+from coverwatch.traffic.model import DeviceEgress
 
 #: Longest waiver a dashboard user may grant; longer exceptions belong in the policy file.
 MAX_WAIVER_DAYS = 3 * 366
@@ -100,6 +103,10 @@ class DeviceDetail:
     view: DeviceView
     explanation: Explanation
     history: tuple[Sighting, ...]
+    egress: DeviceEgress | None = None
+    """Its traffic verdict and destinations (None: no traffic data, or none for it)."""
+    has_traffic: bool = False
+    """Whether any traffic data was given at all (tells "no data" from "not in the data")."""
 
 
 def _matches(view: DeviceView, f: DeviceFilter) -> bool:
@@ -163,50 +170,6 @@ def _clean_text(value: str, field: str, limit: int) -> str:
     return text
 
 
-def policy_document(policy: Policy) -> dict[str, object]:
-    """The effective policy as plain data (the same document as ``coverwatch policy show``)."""
-    return {
-        "name": policy.name,
-        "version": policy.version,
-        "source": policy.source,
-        "zones": [
-            {
-                "name": z.name,
-                "cidrs": [str(n) for n in z.networks],
-                "sensitive": z.sensitive,
-                "core": z.core,
-                **({"site": z.site} if z.site else {}),
-            }
-            for z in policy.zones
-        ],
-        "rules": [
-            {
-                "id": r.id,
-                "kind": r.kind,
-                "severity": r.severity.value,
-                "title": r.title,
-                "remediation": r.remediation,
-                "references": list(r.references),
-                **({"options": r.options} if r.options else {}),
-            }
-            for r in policy.rules
-        ],
-        "waivers": [
-            {
-                "rule": w.rule,
-                **({"devices": list(w.devices)} if w.devices else {}),
-                **({"zone": w.zone} if w.zone else {}),
-                **({"maker": w.maker} if w.maker else {}),
-                "reason": w.reason,
-                "approver": w.approver,
-                "expires": w.expires.isoformat(),
-            }
-            for w in policy.waivers
-        ],
-        "unit_costs": policy.unit_costs,
-    }
-
-
 def check_policy_text(text: str, label: str) -> tuple[Policy | None, str | None]:
     """Validate a policy document: (policy, None) or (None, the one-line error)."""
     try:
@@ -218,14 +181,29 @@ def check_policy_text(text: str, label: str) -> tuple[Policy | None, str | None]
 class Dashboard:
     """The inventory and the effective policy, as the dashboard and API see them."""
 
-    def __init__(self, inventory: Inventory, policy: Policy, title: str = "coverwatch") -> None:
+    def __init__(
+        self,
+        inventory: Inventory,
+        policy: Policy,
+        title: str = "coverwatch",
+        traffic_dir: str | None = None,
+    ) -> None:
         self.inventory = inventory
         self.policy = policy
         self.title = title
+        self.traffic_dir = traffic_dir
+        """The flow store (``--traffic-dir``) the traffic verdicts come from; None: none."""
 
     def data(self, site: str | None = None, title: str | None = None) -> ReportData:
-        """The report data now: devices, scans, trend and the findings (stored waivers in)."""
-        return build_report_data(self.inventory, self.policy, site, title or self.title)
+        """The report data now: devices, scans, trend, the findings (stored waivers in) and,
+        with a flow store, each device's egress verdict and the links between zones."""
+        return build_report_data(
+            self.inventory, self.policy, site, title or self.title, traffic_dir=self.traffic_dir
+        )
+
+    def traffic(self) -> TrafficOverview:
+        """Every device's egress verdict, joined with the inventory and zones; zone links."""
+        return build_traffic(self.data())
 
     def snapshot(self) -> tuple[ReportData, Overview]:
         """The report data and its overview (zones, findings per device, plan)."""
@@ -257,11 +235,13 @@ class Dashboard:
         """One device's detail; InputError when absent or ambiguous (several sites)."""
         explanation = explain(self.inventory, ip, site)
         record = explanation.device
-        _data, overview = self.snapshot()
+        data, overview = self.snapshot()
         view = next(
             v for v in overview.devices if (v.device.ip, v.device.site) == (ip, record.site)
         )
-        return DeviceDetail(view, explanation, self._history(record))
+        # NOTE: traffic is keyed by address only (flow data knows no sites).
+        egress = next((e for e in data.traffic if e.ip == record.ip), None)
+        return DeviceDetail(view, explanation, self._history(record), egress, bool(data.traffic))
 
     def _history(self, record: DeviceRecord) -> tuple[Sighting, ...]:
         scans = [s for s in self.inventory.scans() if s.site == record.site][-HISTORY_SCANS:]

@@ -23,6 +23,14 @@ from coverwatch.policy.model import FindingStatus, Severity
 from coverwatch.report.common import ACTION_LABELS, format_cost, ip_key
 from coverwatch.report.html_report import report_charts, rule_rows
 from coverwatch.report.overview import SEVERITIES
+from coverwatch.report.traffic import (
+    beyond_maker,
+    build_traffic,
+    destination_kind,
+    format_bytes,
+    verdict_class,
+)
+from coverwatch.traffic.model import EgressVerdict
 from coverwatch.web.auth import SESSION_COOKIE, SESSION_SECONDS, SIGNIN_COOKIE, Session, role_of
 from coverwatch.web.dashboard import (
     Dashboard,
@@ -32,7 +40,7 @@ from coverwatch.web.dashboard import (
     Verdict,
     check_policy_text,
 )
-from coverwatch.web.schemas import TRAFFIC_NOTE
+from coverwatch.web.schemas import NOT_IN_TRAFFIC_NOTE, TRAFFIC_NOTE
 
 MAX_POLICY_BYTES = 256 * 1024
 
@@ -115,6 +123,12 @@ def render(
         statuses=FindingStatus,
         action_labels=ACTION_LABELS,
         traffic_note=TRAFFIC_NOTE,
+        not_in_traffic_note=NOT_IN_TRAFFIC_NOTE,
+        egress=EgressVerdict,
+        verdict_class=verdict_class,
+        destination_kind=destination_kind,
+        beyond_maker=beyond_maker,
+        format_bytes=format_bytes,
         **context,
     )
     return HTMLResponse(html, status)
@@ -203,6 +217,7 @@ def overview(request: Request, session: SessionDep, board: Board) -> Response:
         session,
         data=data,
         ov=ov,
+        traffic=build_traffic(data),
         charts=report_charts(data, ov),
         rule_rows=rule_rows(data),
         video_type_names={t.value for t in VIDEO_TYPES},
@@ -267,7 +282,8 @@ def device(
     ip: Annotated[str, Query(max_length=64)],
     site: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    """One device: attribution and evidence, findings (waive), observations, history."""
+    """One device: attribution and evidence, findings (waive), observations, history, and
+    its traffic verdict with every outside destination."""
     try:
         detail = board.device(ip, site)
     except InputError as e:

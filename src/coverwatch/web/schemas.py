@@ -15,10 +15,15 @@ from pydantic import BaseModel, Field
 from coverwatch.pipeline import ScanDiff
 from coverwatch.policy.model import Action, FindingStatus, Severity, finding_to_json
 from coverwatch.store import ScanRecord
+from coverwatch.traffic.model import EgressVerdict, EndpointCategory, MatchKind
 
 TRAFFIC_NOTE = (
-    "No traffic data: coverwatch does not analyse flows yet, so it makes no egress or "
-    "third-party-data claim for any device."
+    "No traffic data: the dashboard was started without a flow store (--traffic-dir), so it "
+    "makes no egress or third-party-data claim for any device."
+)
+NOT_IN_TRAFFIC_NOTE = (
+    "No traffic verdict for this device: the traffic data holds none for its address, so "
+    "coverwatch makes no egress claim for it."
 )
 
 
@@ -116,11 +121,98 @@ class ObservationOut(BaseModel):
     observed_at: str | None
 
 
-class TrafficOut(BaseModel):
-    """Traffic verdicts (egress, third parties); empty until traffic analysis exists."""
+class EndpointMatchOut(BaseModel):
+    """A known endpoint a destination matched (knowledge/endpoints.yaml)."""
 
-    verdicts: list[dict[str, Any]]
-    note: str
+    id: str
+    category: EndpointCategory
+    operator: str = Field(description="Who runs it (a maker name for vendor endpoints)")
+    match: MatchKind = Field(description="How it matched; a port match alone is not 'known'")
+    source: str
+
+
+class DestinationOut(BaseModel):
+    """Traffic between one device and one outside address/port/protocol."""
+
+    remote_ip: str
+    port: int = Field(ge=0, le=65535)
+    proto: str
+    dns_name: str | None = Field(description="Device-supplied (DNS answers): treat as hostile")
+    country: str | None = Field(description="ISO 3166 code from offline registry data")
+    endpoint: EndpointMatchOut | None
+    bytes_sent: int = Field(ge=0)
+    bytes_received: int = Field(ge=0)
+    flows: int = Field(ge=0)
+    first_seen: str
+    last_seen: str
+    initiated_by_device: bool
+
+
+class LargeUploadOut(BaseModel):
+    """Sustained outbound volume to one outside destination."""
+
+    remote_ip: str
+    dns_name: str | None
+    bytes_sent: int = Field(ge=0)
+    seconds: float
+    mbit_per_s: float
+
+
+class PortMappingOut(BaseModel):
+    """A UPnP port-mapping request the device sent to a router."""
+
+    device_ip: str
+    router_ip: str
+    kind: str
+    at: str
+    external_port: int | None
+    internal_port: int | None
+    protocol: str | None
+
+
+class DeviceEgressOut(BaseModel):
+    """One device's egress verdict, as in the JSON report's ``traffic`` list."""
+
+    ip: str
+    verdict: EgressVerdict
+    window: tuple[str, str] | None = Field(description="Start and end (ISO 8601) it covers")
+    coverage_hours: float = Field(description="Hours in the window with traffic of the device")
+    flows_seen: int = Field(ge=0)
+    destinations: list[DestinationOut]
+    large_uploads: list[LargeUploadOut]
+    port_mappings: list[PortMappingOut]
+    mac: str | None
+    maker: str | None
+
+
+class ZoneLinkOut(BaseModel):
+    """Observed traffic from one policy zone to another, as in the JSON report's ``links``."""
+
+    src_zone: str
+    dst_zone: str
+    first_seen: str
+    last_seen: str
+    ports: list[str]
+    bytes_forward: int = Field(ge=0)
+    bytes_reverse: int = Field(ge=0)
+    flows: int = Field(ge=0)
+    pairs: list[tuple[str, str]]
+
+
+class TrafficOut(BaseModel):
+    """Every device's egress verdict and the links between zones; ``note`` says why both are
+    empty when no traffic data was given (null otherwise)."""
+
+    verdicts: list[DeviceEgressOut]
+    links: list[ZoneLinkOut]
+    note: str | None
+
+
+class DeviceTrafficOut(BaseModel):
+    """A device's egress verdict (at most one); ``note`` says why there is none."""
+
+    verdicts: list[DeviceEgressOut]
+    note: str | None
 
 
 class DeviceDetailOut(BaseModel):
@@ -132,7 +224,7 @@ class DeviceDetailOut(BaseModel):
     observations: list[ObservationOut]
     unmatched: list[ObservationOut]
     history: list[SightingOut]
-    traffic: TrafficOut
+    traffic: DeviceTrafficOut
 
 
 class ScanOut(BaseModel):

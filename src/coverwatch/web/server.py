@@ -44,8 +44,16 @@ def trusted_hosts(host: str) -> list[str]:
     return sorted({"127.0.0.1", "localhost", "::1", "[::1]", name, f"[{name}]"})
 
 
-def serve(db: str, host: str, port: int, policy_path: str | None, allow_remote: bool) -> None:
-    """Serve the dashboard and API on ``host:port`` until interrupted."""
+def serve(
+    db: str,
+    host: str,
+    port: int,
+    policy_path: str | None,
+    allow_remote: bool,
+    traffic_dir: str | None = None,
+) -> None:
+    """Serve the dashboard and API on ``host:port`` until interrupted (``traffic_dir``: the
+    flow store for egress verdicts, None for none)."""
     check_bind(host, allow_remote)
     if not 0 < port < 65536:
         raise InputError(f"--port {port}: must be between 1 and 65535")
@@ -53,7 +61,12 @@ def serve(db: str, host: str, port: int, policy_path: str | None, allow_remote: 
 
     from coverwatch.web.app import create_app
 
-    app = create_app(db, policy_path, trusted=None if allow_remote else trusted_hosts(host))
+    app = create_app(
+        db,
+        policy_path,
+        trusted=None if allow_remote else trusted_hosts(host),
+        traffic_dir=traffic_dir,
+    )
     logger.info("serving the dashboard on http://%s:%d/", host, port)
     # NOTE: proxy_headers off: without a declared proxy, X-Forwarded-* are client-controlled.
     uvicorn.run(
