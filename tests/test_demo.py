@@ -45,6 +45,13 @@ def test_demo_audits_the_lab_and_writes_reports(cli: Cli, tmp_path: Path) -> Non
     assert all(f["model"] == "DS-2CD2032F-I" and "CVE-2017-7921" in f["title"] for f in cves)
     assert {r["brand"] for r in summary["rebranded"]} <= {"LTS", "Annke", "Amcrest", "Lorex"}
     assert "Findings (lab site policy)" in result.stdout
+    # The lab capture: verdicts per device, and the traffic rules fire on what was planted.
+    verdicts = {t["verdict"] for t in report["traffic"]}
+    assert {"vendor cloud", "third party", "unknown destination", "no egress observed"} <= verdicts
+    for rule in ("egress-vendor-cloud", "egress-third-party", "upnp-port-mapping",
+                 "camera-core-linkage"):
+        assert "open" in by_rule[rule], rule
+    assert "insecure-management" in by_rule  # ports survive the capture import
     # The lab is gone: nothing listens on its first address any more.
     with socket.socket() as probe:
         probe.settimeout(1)

@@ -122,7 +122,10 @@ def record_run(
     for ip, observations in found.items():
         fused = prior.get(ip, []) + observations
         mac = next((o.value for o in reversed(fused) if o.signal == "mac"), None)
-        results.append(HostResult(ip, tuple(observations), identify_host(fused), mac))
+        ports = tuple(
+            sorted({int(o.value) for o in fused if o.signal == "tcp.port" and o.value.isdigit()})
+        )
+        results.append(HostResult(ip, tuple(observations), identify_host(fused), mac, ports))
         observer.advance()
     observer.done()
     scan_id = inventory.record_scan(

@@ -25,6 +25,8 @@ class HostResult:
     """Who made it, from those observations."""
     mac: str | None = None
     """Its MAC address, when a source knew it."""
+    open_ports: tuple[int, ...] | None = None
+    """Open TCP ports as all sources together know them; None: those this run observed."""
 
 
 @dataclass(frozen=True)

@@ -175,7 +175,11 @@ class SqlInventory(Inventory):
     @staticmethod
     def _sighting_values(host: HostResult) -> dict[str, Any]:
         attribution = host.attribution.to_json()
-        ports = sorted({o.port for o in host.observations if o.signal == "tcp.port" and o.port})
+        ports = sorted(
+            host.open_ports
+            if host.open_ports is not None
+            else {o.port for o in host.observations if o.signal == "tcp.port" and o.port}
+        )
         return {
             **attribution,
             "evidence": json.dumps(attribution["evidence"]),
