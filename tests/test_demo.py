@@ -48,11 +48,43 @@ def test_demo_audits_the_lab_and_writes_reports(cli: Cli, tmp_path: Path) -> Non
     # The lab capture: verdicts per device, and the traffic rules fire on what was planted.
     verdicts = {t["verdict"] for t in report["traffic"]}
     assert {"vendor cloud", "third party", "unknown destination", "no egress observed"} <= verdicts
-    for rule in ("egress-vendor-cloud", "egress-third-party", "upnp-port-mapping",
-                 "camera-core-linkage"):
+    for rule in (
+        "egress-vendor-cloud",
+        "egress-third-party",
+        "upnp-port-mapping",
+        "camera-core-linkage",
+    ):
         assert "open" in by_rule[rule], rule
     assert "insecure-management" in by_rule  # ports survive the capture import
     # The lab is gone: nothing listens on its first address any more.
     with socket.socket() as probe:
         probe.settimeout(1)
         assert probe.connect_ex(("127.31.0.1", 80)) != 0
+
+
+def test_demo_then_serve_shows_the_same_audit(cli: Cli, tmp_path: Path) -> None:
+    from coverwatch.pipeline import default_traffic_dir
+    from coverwatch.store import open_inventory
+    from coverwatch.web.app import create_app
+    from tests.web.helpers import Client
+
+    out = tmp_path / "demo"
+    result = cli("demo", "--out", str(out), db=False, timeout=120)
+    assert result.returncode == 0, result.stderr
+    db = out / "inventory.db"
+    assert f"serve --policy {out / 'policy.yaml'}" in result.stdout
+    report = json.loads((out / "report.json").read_text())
+    inventory = open_inventory(str(db))
+    try:
+        token = inventory.create_token("auditor", "viewer")
+    finally:
+        inventory.close()
+    app = create_app(str(db), str(out / "policy.yaml"), traffic_dir=default_traffic_dir(str(db)))
+    client = Client(app, token)
+    findings = client.get("/api/v1/findings").json()
+    assert len(findings) == len(report["findings"])
+    traffic = client.get("/api/v1/traffic").json()
+    assert {v["verdict"] for v in traffic["verdicts"]} == {t["verdict"] for t in report["traffic"]}
+    assert (
+        client.get("/api/v1/findings", headers={"Authorization": "Bearer nope"}).status_code == 401
+    )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from coverwatch.cli.base import ProgressObserver, cli
+from coverwatch.errors import InputError
 from coverwatch.lab.site import DEFAULT_BASE, DEFAULT_PASSWORD, DEFAULT_USERNAME
 
 if TYPE_CHECKING:
@@ -134,52 +135,66 @@ def lab(
 def demo(out: str, hosts: int, seed: int) -> None:
     """Start the lab on loopback, audit it, write a report, stop the lab.
 
-    Uses a temporary inventory (your own inventory is not touched). Prints a summary of what
-    was found: cameras by real maker, covered devices, rebrands; then the report's path.
+    Everything goes into --out (your own inventory is not touched): report.html,
+    report.json, the demo's inventory.db (with its traffic store) and the lab's policy.yaml,
+    so that `coverwatch --db OUT/inventory.db serve --policy OUT/policy.yaml` shows the same
+    audit in the dashboard. Prints a summary: cameras by real maker, covered devices,
+    findings, rebrands; then the report's path.
     """
+    import shutil
     from importlib import resources
 
     from coverwatch.credentials import Credential, CredentialStore
     from coverwatch.lab.runner import LabProcess
-    from coverwatch.pipeline import build_report_data, run_audit, run_scan
+    from coverwatch.pipeline import build_report_data, default_traffic_dir, run_audit, run_scan
     from coverwatch.policy.loader import parse_policy
     from coverwatch.report import Format, write_report
     from coverwatch.sources.active import ScanOptions
     from coverwatch.store import open_inventory
 
     started = time.monotonic()
-    lab_policy = resources.files("coverwatch.lab") / "policy.yaml"
-    site_policy = parse_policy(lab_policy.read_text(encoding="utf-8"), "lab/policy.yaml")
-    with tempfile.TemporaryDirectory(prefix="coverwatch-demo-") as scratch:
-        click.echo(
-            f"Starting the lab site ({hosts} emulated devices on 127.31.0.0/16)...", err=True
-        )
-        inventory = open_inventory(str(Path(scratch) / "demo.db"))
-        try:
-            with LabProcess(hosts=hosts, seed=seed, duration=600) as site:
-                addresses = list(site.truth)
-                credentials = CredentialStore(
-                    default=Credential(DEFAULT_USERNAME, DEFAULT_PASSWORD)
-                )
-                outcome = run_scan(
-                    [f"{addresses[0]}-{addresses[-1]}"],
-                    ScanOptions(credentials=credentials),
-                    "lab-hq",
-                    inventory,
-                    ProgressObserver(),
-                )
-            traffic_dir = _lab_traffic(inventory, hosts, seed, Path(scratch))
-            run_audit(inventory, site_policy, traffic_dir=traffic_dir)
-            data = build_report_data(
-                inventory, site_policy, None, "coverwatch audit: lab site", traffic_dir=traffic_dir
+    policy_text = (resources.files("coverwatch.lab") / "policy.yaml").read_text(encoding="utf-8")
+    folder = Path(out)
+    db = folder / "inventory.db"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        db.unlink(missing_ok=True)  # the demo's own inventory from a previous run
+        shutil.rmtree(default_traffic_dir(str(db)), ignore_errors=True)
+        (folder / "policy.yaml").write_text(policy_text, encoding="utf-8")
+    except OSError as e:
+        raise InputError(f"cannot write into {out}: {e.strerror}") from e
+    site_policy = parse_policy(policy_text, str(folder / "policy.yaml"))
+    click.echo(f"Starting the lab site ({hosts} emulated devices on 127.31.0.0/16)...", err=True)
+    inventory = open_inventory(str(db))
+    try:
+        with LabProcess(hosts=hosts, seed=seed, duration=600) as site:
+            addresses = list(site.truth)
+            credentials = CredentialStore(default=Credential(DEFAULT_USERNAME, DEFAULT_PASSWORD))
+            outcome = run_scan(
+                [f"{addresses[0]}-{addresses[-1]}"],
+                ScanOptions(credentials=credentials),
+                "lab-hq",
+                inventory,
+                ProgressObserver(),
             )
-        finally:
-            inventory.close()
-        folder = Path(out)
-        html = write_report(data, Format.HTML, folder / "report.html")
-        write_report(data, Format.JSON, folder / "report.json")
+        with tempfile.TemporaryDirectory(prefix="coverwatch-demo-") as scratch:
+            traffic_dir = _lab_traffic(
+                inventory, hosts, seed, Path(scratch), default_traffic_dir(str(db))
+            )
+        run_audit(inventory, site_policy, traffic_dir=traffic_dir)
+        data = build_report_data(
+            inventory, site_policy, None, "coverwatch audit: lab site", traffic_dir=traffic_dir
+        )
+    finally:
+        inventory.close()
+    html = write_report(data, Format.HTML, folder / "report.html")
+    write_report(data, Format.JSON, folder / "report.json")
     _print_summary(data, outcome.hosts_scanned, time.monotonic() - started)
     click.echo(f"Report: {html.resolve()}")
+    click.echo(
+        f"Dashboard: coverwatch --db {db} token create --role admin\n"
+        f"           coverwatch --db {db} serve --policy {folder / 'policy.yaml'}"
+    )
 
 
 def _print_summary(data: ReportData, scanned: int, seconds: float) -> None:
@@ -240,7 +255,7 @@ def _print_finding_summary(console: Any, data: ReportData) -> None:
     console.print(table)
 
 
-def _lab_traffic(inventory: Any, hosts: int, seed: int, scratch: Path) -> str | None:
+def _lab_traffic(inventory: Any, hosts: int, seed: int, scratch: Path, store: str) -> str | None:
     """The lab site's capture, imported like a user's: flows and passive observations."""
     try:
         from coverwatch.lab.capture import write_lab_capture
@@ -254,7 +269,6 @@ def _lab_traffic(inventory: Any, hosts: int, seed: int, scratch: Path) -> str | 
 
     capture = scratch / "lab.pcap"
     write_lab_capture(build_site(hosts, seed), str(capture), seed)
-    store = str(scratch / "traffic")
     ingest([str(capture)], store)
     found = {ip: obs for ip, obs in passive_observations([str(capture)]).items() if obs}
     record_run(
