@@ -7,11 +7,12 @@ import time
 
 import pytest
 
+from coverwatch.durations import parse_duration
 from coverwatch.errors import InputError
 from coverwatch.lab.runner import LabProcess
 from coverwatch.monitor.events import EventKind
 from coverwatch.monitor.sinks import EmailSink, SyslogSink, WebhookSink
-from coverwatch.monitor.watch import WatchPlan, parse_duration, watch
+from coverwatch.monitor.watch import WatchPlan, watch
 from coverwatch.policy.loader import load_policy
 from coverwatch.sources.active import ScanOptions
 from coverwatch.store import open_inventory
@@ -154,3 +155,51 @@ def test_watch_command_runs_rounds(tmp_path) -> None:  # type: ignore[no-untyped
     assert done.returncode == 0, done.stderr
     assert "round 1 (scan 1): 0 change(s), quiet" in done.stderr
     assert "round 2 (scan 2)" in done.stderr
+
+
+def test_watch_takes_its_schedule_from_the_policy(tmp_path, webhook: Webhook) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    policy = tmp_path / "site.yaml"
+    policy.write_text(
+        f"watch:\n  targets: [127.49.0.1-3]\n  site: yard\n  every: 1s\n"
+        f"  webhook: [{webhook.url}]\n"
+    )
+    with LabProcess(hosts=2, seed=5, base="127.49.0.0", duration=120):
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "coverwatch",
+                "--db",
+                str(tmp_path / "w.db"),
+                "watch",
+                "--policy",
+                str(policy),
+                "--rounds",
+                "1",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 0, done.stderr
+    assert "round 1 (scan 1)" in done.stderr
+    devices = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "coverwatch",
+            "--db",
+            str(tmp_path / "w.db"),
+            "devices",
+            "--json",
+            "--site",
+            "yard",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert len(__import__("json").loads(devices.stdout)) == 2

@@ -142,3 +142,25 @@ def test_invalid_policy_errors_name_file_line_and_field(
 def test_unreadable_policy_file(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="cannot read policy"):
         load_policy(str(tmp_path / "missing.yaml"))
+
+
+def test_watch_schedule_in_the_policy() -> None:
+    policy = parse_policy(
+        "watch:\n  targets: [10.0.0.0/24]\n  every: 15m\n  digest: true\n"
+        "  webhook: [http://127.0.0.1:9/hook]\n",
+        "w.yaml",
+    )
+    assert policy.watch == {
+        "targets": ["10.0.0.0/24"],
+        "every": "15m",
+        "digest": True,
+        "webhook": ["http://127.0.0.1:9/hook"],
+    }
+    for text, field in [
+        ("watch:\n  every: soon\n", "watch.every"),
+        ("watch:\n  targets: 10.0.0.1\n", "watch.targets"),
+        ("watch:\n  pager: yes\n", "watch.pager"),
+    ]:
+        with pytest.raises(PolicyError) as error:
+            parse_policy(text, "w.yaml")
+        assert str(error.value).startswith(f"w.yaml:2: {field}")

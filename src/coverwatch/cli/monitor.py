@@ -77,13 +77,15 @@ def _host_port(text: str, default: int, what: str) -> tuple[str, int]:
 
 
 @cli.command()
-@click.argument("targets", nargs=-1, required=True)
-@click.option(
-    "--every", default="1h", show_default=True, help="Time between rounds: 30s, 15m, 1h, 1d."
-)
+@click.argument("targets", nargs=-1)
+@click.option("--every", help="Time between rounds: 30s, 15m, 1h, 1d (default 1h).")
 @click.option("--rounds", type=click.IntRange(1, None), help="Stop after N rounds.")
-@click.option("--site", default="default", show_default=True)
-@click.option("--policy", "policy_file", help="Policy file (default: the shipped policy).")
+@click.option("--site", help="Site label (default: the policy's watch site, else 'default').")
+@click.option(
+    "--policy",
+    "policy_file",
+    help="Policy file; its watch: block gives the defaults of every option here.",
+)
 @click.option(
     "--ports",
     "ports_text",
@@ -111,14 +113,8 @@ def _host_port(text: str, default: int, what: str) -> tuple[str, int]:
     help="Send one syslog line (UDP) per change. Repeatable.",
 )
 @click.option("--email", multiple=True, metavar="ADDRESS", help="E-mail alerts to ADDRESS.")
-@click.option(
-    "--smtp",
-    default="localhost:25",
-    show_default=True,
-    metavar="HOST[:PORT]",
-    help="SMTP relay for --email.",
-)
-@click.option("--from", "sender", default="coverwatch@localhost", show_default=True)
+@click.option("--smtp", metavar="HOST[:PORT]", help="SMTP relay for --email (localhost:25).")
+@click.option("--from", "sender", help="Sender of alert e-mails (coverwatch@localhost).")
 @click.option(
     "--digest",
     is_flag=True,
@@ -128,49 +124,70 @@ def _host_port(text: str, default: int, what: str) -> tuple[str, int]:
 def watch(
     ctx: click.Context,
     targets: tuple[str, ...],
-    every: str,
+    every: str | None,
     rounds: int | None,
-    site: str,
+    site: str | None,
     policy_file: str | None,
     ports_text: str,
     credentials_file: str | None,
     webhook: tuple[str, ...],
     syslog_to: tuple[str, ...],
     email: tuple[str, ...],
-    smtp: str,
-    sender: str,
+    smtp: str | None,
+    sender: str | None,
     digest: bool,
 ) -> None:
     """Re-scan and re-audit TARGETS on a schedule and alert on changes: new device, new
     covered device, identity or firmware change, new finding.
 
     The first round on an empty inventory is the baseline and alerts on nothing. Ctrl-C
-    stops the loop (a pending digest is sent first).
+    stops the loop (a pending digest is sent first). A policy's `watch:` block (targets,
+    site, every, digest, webhook, syslog, email, smtp, from) is the schedule when TARGETS and
+    options are not given on the command line.
 
     \b
     Example: coverwatch watch 10.1.20.0/24 --site hq --every 1h \\
                --webhook https://hooks.example/cw --syslog siem.local --email soc@example.org
     """
     from coverwatch.credentials import load_credentials
+    from coverwatch.durations import parse_duration
     from coverwatch.monitor.sinks import AlertSink, EmailSink, SyslogSink, WebhookSink
-    from coverwatch.monitor.watch import WatchPlan, parse_duration
+    from coverwatch.monitor.watch import WatchPlan
     from coverwatch.monitor.watch import watch as watch_loop
     from coverwatch.policy.loader import load_policy
     from coverwatch.sources.active import ScanOptions
     from coverwatch.store import open_inventory
 
-    sinks: list[AlertSink] = [WebhookSink(url) for url in webhook]
-    sinks += [SyslogSink(*_host_port(s, 514, "--syslog")) for s in syslog_to]
-    if email:
-        sinks.append(EmailSink(list(email), *_host_port(smtp, 25, "--smtp"), sender=sender))
+    policy = load_policy(policy_file)
+    schedule = policy.watch
+
+    def listed(given: tuple[str, ...], key: str) -> list[str]:
+        default = schedule.get(key, [])
+        return list(given) or (list(default) if isinstance(default, list) else [])
+
+    def text(given: str | None, key: str, fallback: str) -> str:
+        return given or str(schedule.get(key) or fallback)
+
+    scope = listed(targets, "targets")
+    if not scope:
+        raise click.UsageError("give TARGETS, or a policy whose watch: block lists targets")
+    sinks: list[AlertSink] = [WebhookSink(url) for url in listed(webhook, "webhook")]
+    sinks += [SyslogSink(*_host_port(s, 514, "--syslog")) for s in listed(syslog_to, "syslog")]
+    if listed(email, "email"):
+        relay = _host_port(text(smtp, "smtp", "localhost:25"), 25, "--smtp")
+        sinks.append(
+            EmailSink(
+                listed(email, "email"), *relay, sender=text(sender, "from", "coverwatch@localhost")
+            )
+        )
     plan = WatchPlan(
-        list(targets),
-        site,
-        parse_duration(every),
-        load_policy(policy_file),
+        scope,
+        text(site, "site", "default"),
+        parse_duration(text(every, "every", "1h")),
+        policy,
         ScanOptions(_parse_ports(ports_text), credentials=load_credentials(credentials_file)),
         sinks,
-        digest,
+        digest or bool(schedule.get("digest", False)),
         rounds,
     )
     inventory = open_inventory(_db(ctx))

@@ -89,7 +89,7 @@ def traffic_import(ctx: click.Context, files: tuple[str, ...], site: str) -> Non
 def _window(text: str | None) -> tuple[datetime, datetime] | None:
     if text is None:
         return None
-    from coverwatch.monitor.watch import parse_duration
+    from coverwatch.durations import parse_duration
 
     if "/" in text:
         start, _, end = text.partition("/")

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from coverwatch.errors import InputError
 from coverwatch.monitor.events import Event, EventKind, changes
 from coverwatch.monitor.sinks import AlertSink
 from coverwatch.observer import NULL_OBSERVER, Observer
@@ -20,17 +18,6 @@ from coverwatch.sources.active import ScanOptions
 from coverwatch.store import Inventory
 
 logger = logging.getLogger(__name__)
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str) -> float:
-    """Seconds from ``90``, ``30s``, ``15m``, ``1h`` or ``1d``."""
-    match = _DURATION.match(text)
-    if match is None or float(match.group(1)) <= 0:
-        raise InputError(f"bad duration {text!r}: use e.g. 30s, 15m, 1h or 1d")
-    return float(match.group(1)) * _UNITS[match.group(2)]
 
 
 @dataclass

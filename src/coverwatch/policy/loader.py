@@ -21,7 +21,9 @@ from coverwatch.policy.interface import PolicyError
 from coverwatch.policy.model import Network, Policy, RuleConfig, Severity, Waiver, Zone
 
 DEFAULT_POLICY = "<default>"
-_TOP = {"name", "version", "zones", "rules", "waivers", "unit_costs", "internal"}
+_TOP = {"name", "version", "zones", "rules", "waivers", "unit_costs", "internal", "watch"}
+_WATCH = {"targets", "site", "every", "digest", "webhook", "syslog", "email", "smtp", "from"}
+_WATCH_LISTS = {"targets", "webhook", "syslog", "email"}
 #: Internal ranges when a policy declares none: RFC 1918, loopback, link-local, RFC 4193 ULA,
 #: RFC 6598 shared address space.
 DEFAULT_INTERNAL = (
@@ -330,6 +332,32 @@ def _internal(r: _Reader, doc: _Node) -> tuple[Network, ...]:
     return tuple(networks)
 
 
+def _watch(r: _Reader, doc: _Node) -> dict[str, object]:
+    raw = doc.get("watch")
+    if raw is None:
+        return {}
+    node = r.mapping(raw, "watch", _WATCH, doc.lines["watch"])
+    for key, value in node.items():
+        line = node.lines[key]
+        if key in _WATCH_LISTS:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise r.error(line, f"watch.{key}", "must be a list of text")
+        elif key == "digest":
+            if not isinstance(value, bool):
+                raise r.error(line, "watch.digest", f"must be true or false, got {value!r}")
+        elif not isinstance(value, str):
+            raise r.error(line, f"watch.{key}", f"must be text, got {value!r}")
+    if "every" in node:
+        from coverwatch.durations import parse_duration
+        from coverwatch.errors import InputError
+
+        try:
+            parse_duration(str(node["every"]))
+        except InputError as e:
+            raise r.error(node.lines["every"], "watch.every", str(e)) from e
+    return _plain(node)  # type: ignore[no-any-return]
+
+
 def parse_policy(text: str, label: str) -> Policy:
     """Validate a policy document; raises PolicyError naming file, line and field."""
     r = _Reader(label)
@@ -359,6 +387,7 @@ def parse_policy(text: str, label: str) -> Policy:
         waivers,
         _unit_costs(r, doc),
         _internal(r, doc),
+        _watch(r, doc),
     )
 
 

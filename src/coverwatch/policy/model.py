@@ -137,6 +137,9 @@ class Policy:
     """Replacement cost per device type (for the remediation plan), e.g. {camera: 350}."""
     internal: tuple[Network, ...] = ()
     """The organisation's own address ranges: traffic to anything else is egress."""
+    watch: dict[str, object] = field(default_factory=dict)
+    """The monitoring schedule (``coverwatch watch`` defaults): targets, site, every, digest,
+    webhook, syslog, email, smtp, from."""
 
     def zone_of(self, ip: str, site: str) -> Zone | None:
         """The zone a device is in, if any."""
