@@ -10,14 +10,13 @@ from coverwatch.report import ReportData
 from coverwatch.report.traffic import (
     UNKNOWN_KIND,
     VERDICTS,
-    beyond_maker,
     build_traffic,
     destination_kind,
     egress_to_json,
     format_bytes,
     verdict_class,
 )
-from coverwatch.traffic.model import EgressVerdict, EndpointCategory
+from coverwatch.traffic.model import EgressVerdict, EndpointCategory, beyond_maker
 from tests.report.sample import DAHUA_P2P, DDNS_PORT, HIK_CLOUD, NTP_POOL, TRAFFIC, destination
 
 

@@ -18,8 +18,8 @@ from coverwatch.report.common import ACTION_LABELS, format_cost
 from coverwatch.report.interface import Report, ReportData
 from coverwatch.report.overview import EXPIRY_WARNING_DAYS, Overview, build_overview
 from coverwatch.report.plan import ACTION_ORDER
-from coverwatch.report.traffic import TrafficOverview, beyond_maker, build_traffic, format_bytes
-from coverwatch.traffic.model import EgressVerdict
+from coverwatch.report.traffic import TrafficOverview, build_traffic, format_bytes
+from coverwatch.traffic.model import EgressVerdict, beyond_maker
 
 #: What could start emphasis, code, a link or a new table cell inside a table cell.
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")

@@ -94,27 +94,6 @@ def destination_kind(d: Destination) -> str:
     return _category_label(d.endpoint.category)
 
 
-#: Endpoint kinds that count as the maker's own service (as ``traffic.egress`` judges them).
-_OWN_KINDS = frozenset(
-    {
-        EndpointCategory.VENDOR_CLOUD,
-        EndpointCategory.P2P_RELAY,
-        EndpointCategory.DDNS,
-        EndpointCategory.UPDATE,
-    }
-)
-
-
-def beyond_maker(d: Destination, maker: str | None) -> bool:
-    """Whether ``d`` is what makes a verdict third party or unknown: no known endpoint (or a
-    port-only match), or a known endpoint that is not the maker's own service."""
-    # NOTE: mirrors traffic.egress._verdict so the report names the destinations behind it.
-    if d.endpoint is None or d.endpoint.match is MatchKind.PORT:
-        return True
-    own = maker is None or d.endpoint.operator.casefold() == maker.casefold()
-    return d.endpoint.category not in _OWN_KINDS or not own
-
-
 def format_bytes(n: int) -> str:
     """``n`` bytes in SI units: ``812 B``, ``4.2 kB``, ``1.3 GB``."""
     value = float(n)

@@ -21,19 +21,12 @@ from coverwatch.traffic.model import (
     Destination,
     DeviceEgress,
     EgressVerdict,
-    EndpointCategory,
     LargeUpload,
     MatchKind,
     PortMapping,
+    beyond_maker,
 )
 from coverwatch.traffic.table import connect
-
-_VENDOR = {
-    EndpointCategory.VENDOR_CLOUD,
-    EndpointCategory.P2P_RELAY,
-    EndpointCategory.DDNS,
-    EndpointCategory.UPDATE,
-}
 
 
 @dataclass(frozen=True)
@@ -263,10 +256,8 @@ def _verdict(flows: int, destinations: tuple[Destination, ...], maker: str | Non
         return EgressVerdict.NO_EGRESS
     verdict = EgressVerdict.VENDOR_CLOUD
     for dest in destinations:
-        match = dest.endpoint
-        if match is None or match.match is MatchKind.PORT:
+        if dest.endpoint is None or dest.endpoint.match is MatchKind.PORT:
             return EgressVerdict.UNKNOWN_DESTINATION
-        own = maker is None or match.operator.casefold() == maker.casefold()
-        if match.category not in _VENDOR or not own:
+        if beyond_maker(dest, maker):
             verdict = EgressVerdict.THIRD_PARTY
     return verdict

@@ -256,3 +256,25 @@ class ZoneLink:
     """Flow rows."""
     pairs: tuple[tuple[str, str], ...] = ()
     """(source, destination) address pairs, most bytes first (at most 20)."""
+
+
+#: Endpoint kinds that are a maker's own service (cloud, P2P relay, DDNS, firmware updates).
+OWN_SERVICE_KINDS = frozenset(
+    {
+        EndpointCategory.VENDOR_CLOUD,
+        EndpointCategory.P2P_RELAY,
+        EndpointCategory.DDNS,
+        EndpointCategory.UPDATE,
+    }
+)
+
+
+def beyond_maker(destination: Destination, maker: str | None) -> bool:
+    """Whether a destination takes a device's data beyond its own maker: no known endpoint (or
+    a match by port alone), or a known endpoint that is not the maker's own service. One
+    such destination makes the verdict third party or unknown."""
+    match = destination.endpoint
+    if match is None or match.match is MatchKind.PORT:
+        return True
+    own = maker is None or match.operator.casefold() == maker.casefold()
+    return match.category not in OWN_SERVICE_KINDS or not own

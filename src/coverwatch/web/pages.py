@@ -24,13 +24,12 @@ from coverwatch.report.common import ACTION_LABELS, format_cost, ip_key
 from coverwatch.report.html_report import report_charts, rule_rows
 from coverwatch.report.overview import SEVERITIES
 from coverwatch.report.traffic import (
-    beyond_maker,
     build_traffic,
     destination_kind,
     format_bytes,
     verdict_class,
 )
-from coverwatch.traffic.model import EgressVerdict
+from coverwatch.traffic.model import EgressVerdict, beyond_maker
 from coverwatch.web.auth import SESSION_COOKIE, SESSION_SECONDS, SIGNIN_COOKIE, Session, role_of
 from coverwatch.web.dashboard import (
     Dashboard,
