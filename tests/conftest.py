@@ -71,3 +71,19 @@ class Cli:
 def cli(tmp_path: Path) -> Cli:
     """The CLI with a fresh inventory file in the test's temp folder."""
     return Cli(tmp_path / "inventory.db")
+
+
+#: Debian's Chromium, driven by Playwright in the browser tests (scripts/test.sh installs it).
+CHROMIUM = Path("/usr/bin/chromium")
+#: Headless flags that keep Chromium off the network (no background services, no updates).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason=f"{CHROMIUM} not installed (apt-get install chromium)"
+)

@@ -15,22 +15,12 @@ import pytest
 from playwright.sync_api import Browser, Dialog, Page, sync_playwright
 
 from coverwatch.report import Format, ReportData, write_report
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 from tests.report.sample import HOSTILE, HOSTILE_DNS
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).parent / "screenshots"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason=f"{CHROMIUM} not installed (apt-get install chromium)"
-)
+pytestmark = needs_chromium
 
 
 @dataclass
@@ -51,7 +41,7 @@ class Session:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 

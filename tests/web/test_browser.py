@@ -24,24 +24,14 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from coverwatch.web.app import create_app
 from coverwatch.web.server import trusted_hosts
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 from tests.report.sample import HOSTILE_DNS
 from tests.web.conftest import Estate
 from tests.web.helpers import TrafficBoard, estate_traffic
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).parent / "screenshots"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason=f"{CHROMIUM} not installed (apt-get install chromium)"
-)
+pytestmark = needs_chromium
 
 
 def _free_port() -> int:
@@ -72,7 +62,7 @@ def server(estate: Estate) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 
