@@ -17,7 +17,7 @@ import duckdb
 
 from coverwatch.models import Attribution
 from coverwatch.store.interface import DeviceRecord
-from coverwatch.traffic import egress
+from coverwatch.traffic.egress import egress
 from coverwatch.traffic.table import TABLES
 
 

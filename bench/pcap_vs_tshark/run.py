@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from coverwatch.traffic import ingest
+from coverwatch.traffic.ingest import ingest
 
 
 def write_capture(path: Path, packets: int, seed: int = 1) -> None:

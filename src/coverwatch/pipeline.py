@@ -292,7 +292,8 @@ def traffic_facts(
 
     if not traffic_dir or not any(Path(traffic_dir, "flows").glob("*.parquet")):
         return None
-    from coverwatch.traffic import egress, linkage
+    from coverwatch.traffic.egress import egress
+    from coverwatch.traffic.linkage import linkage
 
     results = egress(traffic_dir, devices, [str(n) for n in policy.internal])
     zones = [(z.name, [str(n) for n in z.networks]) for z in policy.zones]

@@ -21,7 +21,7 @@ from coverwatch.models import ObsStatus
 from coverwatch.probes.transport import (
     MAX_REPLY_BYTES,
     ProbeFailure,
-    is_port_open,
+    connect_sweep,
     open_stream,
 )
 
@@ -80,13 +80,30 @@ async def _read_failure(port: int, timeout: float = SHORT) -> ProbeFailure:
 # --- connection failures ----------------------------------------------------------------------
 
 
+def _sweep_one(port: int) -> ObsStatus:
+    return connect_sweep([(HOST, port)], SHORT, 1)[(HOST, port)]
+
+
+def test_sweep_reports_every_target_once() -> None:
+    async def scenario() -> dict[tuple[str, int], ObsStatus]:
+        async with serve(_stall) as open_port:
+            with closed_port() as shut:
+                targets = [(HOST, open_port), (HOST, shut)] * 3 + [("::1", shut)]
+                return connect_sweep(targets, SHORT, concurrency=2, rate=100)
+
+    result = asyncio.run(scenario())
+    assert len(result) == 3
+    statuses = sorted(s.value for s in result.values())
+    assert statuses.count("ok") == 1 and statuses.count("refused") >= 1
+
+
 def test_connection_refused_is_a_refused_status() -> None:
     async def scenario() -> tuple[ProbeFailure, ObsStatus]:
         with closed_port() as port:
             with pytest.raises(ProbeFailure) as info:
                 async with open_stream(HOST, port, SHORT):
                     pass
-            return info.value, await is_port_open(HOST, port, SHORT)
+            return info.value, _sweep_one(port)
 
     failure, status = asyncio.run(scenario())
     assert failure.status is ObsStatus.REFUSED
@@ -97,7 +114,7 @@ def test_connection_refused_is_a_refused_status() -> None:
 def test_listening_port_is_open() -> None:
     async def scenario() -> ObsStatus:
         async with serve(_stall) as port:
-            return await is_port_open(HOST, port, SHORT)
+            return _sweep_one(port)
 
     assert asyncio.run(scenario()) is ObsStatus.OK
 
@@ -112,7 +129,7 @@ def test_port_whose_accept_queue_is_full_times_out() -> None:
             port = listener.getsockname()[1]
             statuses: list[ObsStatus] = []
             for _ in range(8):
-                statuses.append(await is_port_open(HOST, port, SHORT))
+                statuses.append(_sweep_one(port))
                 if statuses[-1] is ObsStatus.TIMEOUT:
                     break
             return statuses

@@ -10,7 +10,7 @@ from coverwatch.lab.capture import LabCapture, write_lab_capture
 from coverwatch.lab.site import LabHost, build_site
 from coverwatch.models import Attribution
 from coverwatch.store.interface import DeviceRecord
-from coverwatch.traffic import ingest
+from coverwatch.traffic.ingest import ingest
 
 
 @pytest.fixture(scope="session")

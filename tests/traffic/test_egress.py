@@ -9,7 +9,9 @@ import pytest
 
 from coverwatch.lab.capture import LabCapture
 from coverwatch.store.interface import DeviceRecord
-from coverwatch.traffic import EgressOptions, EgressVerdict, MatchKind, egress, linkage
+from coverwatch.traffic import EgressVerdict, MatchKind
+from coverwatch.traffic.egress import EgressOptions, egress
+from coverwatch.traffic.linkage import linkage
 
 
 @pytest.fixture(scope="module")

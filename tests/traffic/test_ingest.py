@@ -15,7 +15,8 @@ import pytest
 
 from coverwatch.errors import InputError
 from coverwatch.lab.capture import LabCapture
-from coverwatch.traffic import RecordSource, ingest
+from coverwatch.traffic import RecordSource
+from coverwatch.traffic.ingest import ingest
 
 _COLUMNS = (
     "first_ts, last_ts, proto, src_ip, src_port, dst_ip, dst_port, bytes_out, packets_out, "

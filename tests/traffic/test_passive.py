@@ -5,7 +5,7 @@ from __future__ import annotations
 from coverwatch.lab.capture import LabCapture
 from coverwatch.lab.site import LabHost
 from coverwatch.models import SourceKind
-from coverwatch.traffic import passive_observations
+from coverwatch.traffic.passive import passive_observations
 
 
 def test_identities(lab_capture: LabCapture, lab_site: list[LabHost]) -> None:

@@ -11,7 +11,7 @@ import dpkt
 import pytest
 
 from coverwatch.errors import InputError
-from coverwatch.traffic import ingest
+from coverwatch.traffic.ingest import ingest
 
 _HEADER = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
 

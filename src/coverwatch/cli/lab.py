@@ -259,7 +259,8 @@ def _lab_traffic(inventory: Any, hosts: int, seed: int, scratch: Path, store: st
     """The lab site's capture, imported like a user's: flows and passive observations."""
     try:
         from coverwatch.lab.capture import write_lab_capture
-        from coverwatch.traffic import ingest, passive_observations
+        from coverwatch.traffic.ingest import ingest
+        from coverwatch.traffic.passive import passive_observations
     except ImportError:
         click.echo("(no traffic section: install the pcap extra for it)", err=True)
         return None

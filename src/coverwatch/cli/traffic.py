@@ -51,7 +51,8 @@ def traffic_import(ctx: click.Context, files: tuple[str, ...], site: str) -> Non
     from coverwatch.models import SourceKind
     from coverwatch.pipeline import record_run
     from coverwatch.store import open_inventory
-    from coverwatch.traffic import ingest, passive_observations
+    from coverwatch.traffic.ingest import ingest
+    from coverwatch.traffic.passive import passive_observations
 
     store = _traffic_dir(ctx)
     report = ingest(list(files), store)
@@ -123,7 +124,7 @@ def traffic_egress(
     _need_pcap()
     from coverwatch.policy.loader import load_policy
     from coverwatch.store import open_inventory
-    from coverwatch.traffic import egress
+    from coverwatch.traffic.egress import egress
 
     loaded = load_policy(policy_file)
     inventory = open_inventory(_db(ctx))

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
+import selectors
 import socket
 import ssl
 import struct
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -153,26 +156,74 @@ async def open_stream(
 _LINGER_RESET = struct.pack("ii", 1, 0)
 
 
-async def is_port_open(ip: str, port: int, timeout: float) -> ObsStatus:
-    """TCP connect check (like nmap -sT): OK when the port accepts, else the failure status.
-
-    The socket is closed with an immediate reset (SO_LINGER 0), so a sweep of thousands of
-    ports leaves no TIME_WAIT sockets behind.
+def connect_sweep(
+    targets: Iterable[tuple[str, int]],
+    timeout: float,
+    concurrency: int,
+    rate: float | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[tuple[str, int], ObsStatus]:
+    """TCP connect checks of many (address, port) pairs, like nmap -sT: non-blocking
+    connects multiplexed with one selector (no task per connection), at most ``concurrency``
+    in flight and at most ``rate`` new ones per second. Open sockets are reset at once
+    (SO_LINGER 0), so nothing lingers in TIME_WAIT. Runs in the calling thread.
     """
-    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setblocking(False)
-    try:
-        async with asyncio.timeout(timeout):
-            await asyncio.get_running_loop().sock_connect(sock, (ip, port))
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
-        return ObsStatus.OK
-    except TimeoutError:
-        return ObsStatus.TIMEOUT
-    except OSError as e:
-        return _failure_from_os_error(e).status
-    finally:
+    selector = selectors.DefaultSelector()
+    pending = iter(targets)
+    in_flight: dict[int, tuple[socket.socket, tuple[str, int], float]] = {}
+    results: dict[tuple[str, int], ObsStatus] = {}
+    exhausted = False
+    interval = 1.0 / rate if rate else 0.0
+    next_start = time.monotonic()
+
+    def finish(target: tuple[str, int], sock: socket.socket, err: int) -> None:
+        if err == 0:
+            results[target] = ObsStatus.OK
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+        else:
+            results[target] = _failure_from_os_error(OSError(err, os.strerror(err))).status
         sock.close()
+        if progress is not None:
+            progress(1)
+
+    try:
+        while True:
+            while not exhausted and len(in_flight) < concurrency:
+                if interval and time.monotonic() < next_start:
+                    break
+                target = next(pending, None)
+                if target is None:
+                    exhausted = True
+                    break
+                next_start = max(next_start + interval, time.monotonic()) if interval else 0
+                family = socket.AF_INET6 if ":" in target[0] else socket.AF_INET
+                sock = socket.socket(family, socket.SOCK_STREAM)
+                sock.setblocking(False)
+                err = sock.connect_ex(target)
+                if err == errno.EINPROGRESS:
+                    selector.register(sock, selectors.EVENT_WRITE)
+                    in_flight[sock.fileno()] = (sock, target, time.monotonic() + timeout)
+                else:
+                    finish(target, sock, err)
+            if exhausted and not in_flight:
+                return results
+            wait = max(0.0, next_start - time.monotonic()) if interval else 0.05
+            for key, _ in selector.select(min(wait, 0.05) if in_flight else wait):
+                sock, target, _deadline = in_flight.pop(key.fd)
+                selector.unregister(sock)
+                finish(target, sock, sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+            now = time.monotonic()
+            for fd in [fd for fd, (_s, _t, deadline) in in_flight.items() if deadline < now]:
+                sock, target, _deadline = in_flight.pop(fd)
+                selector.unregister(sock)
+                sock.close()
+                results[target] = ObsStatus.TIMEOUT
+                if progress is not None:
+                    progress(1)
+    finally:
+        for sock, _target, _deadline in in_flight.values():
+            sock.close()
+        selector.close()
 
 
 @dataclass(frozen=True)

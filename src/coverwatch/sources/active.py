@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import partial
 from typing import assert_never
 
 from aiolimiter import AsyncLimiter
@@ -20,7 +21,7 @@ from coverwatch import eventloop
 from coverwatch.credentials import CredentialStore
 from coverwatch.models import Observation, ObsStatus
 from coverwatch.observer import Observer
-from coverwatch.probes.transport import is_port_open
+from coverwatch.probes.transport import connect_sweep
 from coverwatch.sources import conversations
 from coverwatch.sources.conversations import HostRecord
 from coverwatch.sources.interface import Source
@@ -76,17 +77,37 @@ class ActiveScanSource(Source):
     async def scan(self, observer: Observer) -> dict[str, list[Observation]]:
         """The scan as a coroutine, for callers that already run an event loop.
 
-        Concurrency is bounded by construction rather than by a semaphore: ``workers`` hosts
-        at a time, each with at most ``per_host`` connections open, never more than
-        ``options.concurrency`` in all.
+        Two phases: a connect sweep of every host and port (one selector, no task per
+        connection, in a worker thread), then the probes on the open ports, ``workers``
+        hosts at a time with at most ``per_host`` connections each: never more than
+        ``options.concurrency`` connections in all.
         """
         ports = self.options.ports
-        per_host = max(1, min(len(ports), self.options.concurrency))
-        workers = max(1, min(len(self.hosts), self.options.concurrency // per_host))
+        observer.stage("sweep", len(self.hosts) * len(ports))
+        statuses = await asyncio.get_running_loop().run_in_executor(
+            None,
+            partial(
+                connect_sweep,
+                ((ip, port) for ip in self.hosts for port in ports),
+                self.options.timeout,
+                self.options.concurrency,
+                self.options.rate,
+                observer.advance,
+            ),
+        )
+        observer.done()
+        open_ports: dict[str, list[int]] = {}
+        for (ip, port), status in statuses.items():
+            if status is ObsStatus.OK:
+                open_ports.setdefault(ip, []).append(port)
+        hosts = [ip for ip in self.hosts if ip in open_ports]
+        most = max((len(p) for p in open_ports.values()), default=1)
+        per_host = max(1, min(most, self.options.concurrency))
+        workers = max(1, min(len(hosts), self.options.concurrency // per_host))
         limiter = AsyncLimiter(self.options.rate, 1.0) if self.options.rate else None
-        pending = iter(self.hosts)
+        pending = iter(hosts)
         results: dict[str, list[Observation]] = {}
-        observer.stage("scan", len(self.hosts))
+        observer.stage("probe", len(hosts))
 
         async def paced(call: Awaitable[None]) -> None:
             if limiter is not None:
@@ -96,15 +117,17 @@ class ActiveScanSource(Source):
         async def worker() -> None:
             for ip in pending:  # the shared iterator hands each host to exactly one worker
                 host = HostRecord(ip, self.options.timeout)
-                for start in range(0, len(ports), per_host):
-                    chunk = ports[start : start + per_host]
+                found = sorted(open_ports[ip])
+                for port in found:
+                    host.mark_open(port)
+                for start in range(0, len(found), per_host):
+                    chunk = found[start : start + per_host]
                     await asyncio.gather(*(paced(self._port(host, p)) for p in chunk))
                 if host.web_ports:
                     credential = self.options.credentials.for_host(ip)
                     await paced(conversations.probe_onvif(host, credential))
                     await paced(conversations.probe_management(host, credential))
-                if host.observations:
-                    results[ip] = host.observations
+                results[ip] = host.observations
                 observer.advance()
 
         await asyncio.gather(*(worker() for _ in range(workers)))
@@ -115,8 +138,7 @@ class ActiveScanSource(Source):
         kind = PORT_PROBES.get(port) if self.options.probes else None
         match kind:
             case None:
-                if await is_port_open(host.ip, port, self.options.timeout) is ObsStatus.OK:
-                    host.mark_open(port)
+                pass  # the sweep found it open; nothing more to ask
             case Probe.HTTP | Probe.HTTPS:
                 await conversations.probe_http(host, port, tls_wrapped=kind is Probe.HTTPS)
             case Probe.RTSP:

@@ -62,8 +62,9 @@ class HostRecord:
         )
 
     def mark_open(self, port: int) -> None:
-        """Record an open TCP port."""
-        self.add(port, "tcp", {"tcp.port": str(port)})
+        """Record an open TCP port (once, however many probes confirm it)."""
+        if not any(o.signal == "tcp.port" and o.port == port for o in self.observations):
+            self.add(port, "tcp", {"tcp.port": str(port)})
 
 
 async def _exchange(

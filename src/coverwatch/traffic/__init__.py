@@ -1,18 +1,16 @@
 """Traffic verification: captures and flow logs into a flow table, egress and zone linkage.
 
-Public entry points (see DESIGN.md "traffic/"):
+The record types are importable from here without the `pcap` extra; the analysis needs it
+(DuckDB, dpkt, pyarrow) and lives in the modules named below. Public entry points:
 
-- ``ingest(paths, store_dir)`` -> ``IngestReport``
-- ``passive_observations(paths)`` -> ``{ip: [Observation]}``
-- ``egress(store_dir, devices, internal, window)`` -> ``[DeviceEgress]``
-- ``linkage(store_dir, zones)`` -> ``[ZoneLink]``
+- ``ingest.ingest(paths, store_dir)`` -> ``IngestReport``
+- ``passive.passive_observations(paths)`` -> ``{ip: [Observation]}``
+- ``egress.egress(store_dir, devices, internal, window)`` -> ``[DeviceEgress]``
+- ``linkage.linkage(store_dir, zones)`` -> ``[ZoneLink]``
 """
 
 from __future__ import annotations
 
-from coverwatch.traffic.egress import EgressOptions, egress
-from coverwatch.traffic.ingest import ingest
-from coverwatch.traffic.linkage import linkage
 from coverwatch.traffic.model import (
     Destination,
     DeviceEgress,
@@ -28,12 +26,10 @@ from coverwatch.traffic.model import (
     RecordSource,
     ZoneLink,
 )
-from coverwatch.traffic.passive import passive_observations
 
 __all__ = [
     "Destination",
     "DeviceEgress",
-    "EgressOptions",
     "EgressVerdict",
     "EndpointCategory",
     "EndpointMatch",
@@ -45,8 +41,4 @@ __all__ = [
     "PortMapping",
     "RecordSource",
     "ZoneLink",
-    "egress",
-    "ingest",
-    "linkage",
-    "passive_observations",
 ]
