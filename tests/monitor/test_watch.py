@@ -203,3 +203,42 @@ def test_watch_takes_its_schedule_from_the_policy(tmp_path, webhook: Webhook) ->
         timeout=60,
     )
     assert len(__import__("json").loads(devices.stdout)) == 2
+
+
+def test_a_new_egress_destination_alerts(tmp_path, webhook: Webhook) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("duckdb", reason="the pcap extra is not installed")
+    from coverwatch.lab.capture import write_lab_capture
+    from coverwatch.lab.site import build_site
+    from coverwatch.traffic.ingest import ingest
+
+    profiles = ["hikvision-ipc", "dahua-nvr", "axis-ipc"]
+    store = str(tmp_path / "flows")
+    inventory = open_inventory(str(tmp_path / "egress.db"))
+    plan = WatchPlan(
+        ["127.53.0.1-3"],
+        "hq",
+        0.01,
+        load_policy(None),
+        ScanOptions(timeout=1),
+        [WebhookSink(webhook.url, backoff=0.01)],
+        rounds=3,
+        traffic_dir=store,
+    )
+    results = []
+    try:
+        with LabProcess(hosts=3, seed=4, base="127.53.0.0", duration=300, profiles=profiles):
+            loop = watch(inventory, plan)
+            results.append(next(loop))  # baseline
+            results.append(next(loop))  # no traffic yet: quiet
+            capture = tmp_path / "site.pcap"
+            planted = write_lab_capture(build_site(3, 4, "127.53.0.0", profiles), str(capture), 4)
+            ingest([str(capture)], store)
+            results.append(next(loop))
+    finally:
+        inventory.close()
+    assert [len(r.events) for r in results[:2]] == [0, 0]
+    egress_events = [e for e in results[2].events if e.kind is EventKind.NEW_EGRESS_DESTINATION]
+    outside = {ip for ip, t in planted.egress.items() if t.destinations}
+    assert outside and {e.ip for e in egress_events} == outside
+    assert any("hik-connect" in e.summary for e in egress_events)
+    assert len(webhook.received) == 1

@@ -189,6 +189,7 @@ def watch(
         sinks,
         digest or bool(schedule.get("digest", False)),
         rounds,
+        _traffic_dir(ctx),
     )
     inventory = open_inventory(_db(ctx))
     try:

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from coverwatch.monitor.events import Event, EventKind, changes
 from coverwatch.monitor.sinks import AlertSink
 from coverwatch.observer import NULL_OBSERVER, Observer
-from coverwatch.pipeline import run_audit, run_scan, with_stored_waivers
+from coverwatch.pipeline import run_audit, run_scan, traffic_facts, with_stored_waivers
 from coverwatch.policy.engine import evaluate
 from coverwatch.policy.model import Policy
 from coverwatch.sources.active import ScanOptions
@@ -34,6 +34,8 @@ class WatchPlan:
     """Collect events and send one summary per day instead of one alert per round."""
     rounds: int | None = None
     """Stop after this many rounds (None: until interrupted)."""
+    traffic_dir: str | None = None
+    """Flow store to analyse each round (new egress destinations alert); None: no traffic."""
 
 
 @dataclass
@@ -106,6 +108,7 @@ def _rounds(
 ) -> Iterator[RoundResult]:
     digest_day: date | None = None
     number = 0
+    known_destinations: set[tuple[str, str, int]] = set()
     while plan.rounds is None or number < plan.rounds:
         number += 1
         started = time.monotonic()
@@ -113,13 +116,43 @@ def _rounds(
         policy = with_stored_waivers(plan.policy, inventory)
         old_findings = evaluate(policy, before)
         outcome = run_scan(plan.targets, plan.options, plan.site, inventory, observer)
-        audit = run_audit(inventory, plan.policy, plan.site)
+        audit = run_audit(inventory, plan.policy, plan.site, traffic_dir=plan.traffic_dir)
         after = inventory.devices(plan.site)
         events = (
             []
             if not before
             else _fold_new_device_findings(changes(before, after, old_findings, audit.findings))
         )
+        facts = traffic_facts(policy, after, plan.traffic_dir)
+        seen = (
+            {}
+            if facts is None
+            else {
+                (e.ip, d.remote_ip, d.port): (e, d)
+                for e in facts.egress.values()
+                for d in e.destinations
+            }
+        )
+        if before:  # the baseline round alerts on nothing
+            events += [
+                Event(
+                    EventKind.NEW_EGRESS_DESTINATION,
+                    plan.site,
+                    ip,
+                    f"{ip} now sends to {d.dns_name or d.remote_ip} ({d.proto}/{port}, "
+                    f"{e.verdict.value})",
+                    {
+                        "remote_ip": d.remote_ip,
+                        "dns_name": d.dns_name,
+                        "port": port,
+                        "country": d.country,
+                        "bytes_sent": d.bytes_sent,
+                    },
+                )
+                for (ip, remote, port), (e, d) in sorted(seen.items())
+                if (ip, remote, port) not in known_destinations
+            ]
+        known_destinations = set(seen)
         result = RoundResult(number, outcome.scan_id, events, sent=False)
         today = datetime.now(UTC).date()
         if plan.digest:
