@@ -71,6 +71,18 @@ class Observation:
     observed_at: datetime | None = None
     """When it was observed (UTC)."""
 
+    def to_json(self) -> dict[str, object]:
+        """The observation as ``show --json`` and the REST API give it."""
+        return {
+            "signal": self.signal,
+            "value": self.value,
+            "port": self.port,
+            "protocol": self.protocol,
+            "status": self.status.value,
+            "source": self.source.value,
+            "observed_at": self.observed_at.isoformat() if self.observed_at else None,
+        }
+
 
 @dataclass(frozen=True)
 class Evidence:

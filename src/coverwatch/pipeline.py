@@ -240,6 +240,24 @@ class ScanDiff:
     new_findings: list[Finding]
     resolved_findings: list[Finding]
 
+    def to_json(self) -> dict[str, object]:
+        """The difference as ``diff --json`` and the REST API give it."""
+        return {
+            "before": self.before,
+            "after": self.after,
+            "devices": [
+                {
+                    "ip": c.ip,
+                    "site": c.site,
+                    "change": c.change,
+                    "fields": {k: {"before": v[0], "after": v[1]} for k, v in c.fields.items()},
+                }
+                for c in self.devices
+            ],
+            "new_findings": [finding_to_json(f) for f in self.new_findings],
+            "resolved_findings": [finding_to_json(f) for f in self.resolved_findings],
+        }
+
 
 _COMPARED = ("maker", "brand", "model", "firmware", "device_type", "covered")
 

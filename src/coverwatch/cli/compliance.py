@@ -211,7 +211,6 @@ def diff(
     changed in identity, firmware or ports; findings new and resolved."""
     from coverwatch.pipeline import diff_scans
     from coverwatch.policy.loader import load_policy
-    from coverwatch.policy.model import finding_to_json
     from coverwatch.store import open_inventory
 
     loaded = load_policy(policy_file)
@@ -232,29 +231,7 @@ def diff(
     finally:
         inventory.close()
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "before": result.before,
-                    "after": result.after,
-                    "devices": [
-                        {
-                            "ip": c.ip,
-                            "site": c.site,
-                            "change": c.change,
-                            "fields": {
-                                k: {"before": v[0], "after": v[1]} for k, v in c.fields.items()
-                            },
-                        }
-                        for c in result.devices
-                    ],
-                    "new_findings": [finding_to_json(f) for f in result.new_findings],
-                    "resolved_findings": [finding_to_json(f) for f in result.resolved_findings],
-                },
-                indent=2,
-                default=str,
-            )
-        )
+        click.echo(json.dumps(result.to_json(), indent=2, default=str))
         return
     click.echo(f"scan {result.before} -> scan {result.after}")
     for c in result.devices:

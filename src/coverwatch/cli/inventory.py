@@ -339,18 +339,7 @@ def show(ctx: click.Context, host: str, site: str | None, as_json: bool) -> None
                 {
                     "device": result.device.to_json(),
                     "attribution": a.to_json(),
-                    "observations": [
-                        {
-                            "signal": o.signal,
-                            "value": o.value,
-                            "port": o.port,
-                            "protocol": o.protocol,
-                            "status": o.status.value,
-                            "source": o.source.value,
-                            "observed_at": o.observed_at.isoformat() if o.observed_at else None,
-                        }
-                        for o in result.observations
-                    ],
+                    "observations": [o.to_json() for o in result.observations],
                     "unmatched": [{"signal": o.signal, "value": o.value} for o in result.unmatched],
                     "history": result.history,
                 },

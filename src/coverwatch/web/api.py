@@ -13,7 +13,6 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from coverwatch.errors import InputError
-from coverwatch.models import Observation
 from coverwatch.policy.model import FindingStatus, Severity, finding_to_json, policy_document
 from coverwatch.report import REPORTS, Format
 from coverwatch.report.html_report import content_security_policy
@@ -41,7 +40,6 @@ from coverwatch.web.schemas import (
     TrafficOut,
     WaiverIn,
     WaiverOut,
-    diff_json,
     scan_json,
     waiver_json,
 )
@@ -103,18 +101,6 @@ def _json(content: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(content, status_code=status)
 
 
-def _observation(o: Observation) -> dict[str, Any]:
-    return {
-        "signal": o.signal,
-        "value": o.value,
-        "port": o.port,
-        "protocol": o.protocol,
-        "status": o.status.value,
-        "source": o.source.value,
-        "observed_at": o.observed_at.isoformat() if o.observed_at else None,
-    }
-
-
 @router.get("/devices", response_model=list[DeviceOut], dependencies=[Reader], tags=["devices"])
 def list_devices(
     board: Board,
@@ -160,8 +146,8 @@ def device_detail(
                 "core": zone.core,
             },
             "findings": [finding_to_json(f) for f in detail.view.findings],
-            "observations": [_observation(o) for o in detail.explanation.observations],
-            "unmatched": [_observation(o) for o in detail.explanation.unmatched],
+            "observations": [o.to_json() for o in detail.explanation.observations],
+            "unmatched": [o.to_json() for o in detail.explanation.unmatched],
             "history": [
                 {
                     "scan_id": s.scan_id,
@@ -221,7 +207,7 @@ def scan_diff(
         result = board.diff(before, after)
     except InputError as e:
         raise HTTPException(404, str(e)) from e
-    return _json(diff_json(result))
+    return _json(result.to_json())
 
 
 @router.get(

@@ -12,8 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from coverwatch.pipeline import ScanDiff
-from coverwatch.policy.model import Action, FindingStatus, Severity, finding_to_json
+from coverwatch.policy.model import Action, FindingStatus, Severity
 from coverwatch.store import ScanRecord
 from coverwatch.traffic.model import EgressVerdict, EndpointCategory, MatchKind
 
@@ -338,23 +337,4 @@ def waiver_json(row: dict[str, Any]) -> dict[str, Any]:
         "approver": row["approver"],
         "expires": row["expires"].isoformat(),
         "created_at": row["created_at"].isoformat(),
-    }
-
-
-def diff_json(result: ScanDiff) -> dict[str, Any]:
-    """A scan diff, as ``coverwatch diff --json`` prints it."""
-    return {
-        "before": result.before,
-        "after": result.after,
-        "devices": [
-            {
-                "ip": c.ip,
-                "site": c.site,
-                "change": c.change,
-                "fields": {k: {"before": v[0], "after": v[1]} for k, v in c.fields.items()},
-            }
-            for c in result.devices
-        ],
-        "new_findings": [finding_to_json(f) for f in result.new_findings],
-        "resolved_findings": [finding_to_json(f) for f in result.resolved_findings],
     }
