@@ -69,6 +69,15 @@ def _expand_one(target: str) -> Iterator[IPAddress]:
             yield ipaddress.ip_address(address)
 
 
+def ip_key(ip: str) -> tuple[int, int, str]:
+    """Sort key for addresses: IPv4 before IPv6, numerically; anything unparsable last."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return (9, 0, ip)
+    return (address.version, int(address), "")
+
+
 def _is_address(text: str) -> bool:
     try:
         ipaddress.ip_address(text.strip())

@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from coverwatch.report.common import format_cost, ip_key, ip_sort_string, is_cve_finding
+from coverwatch.report.common import format_cost, ip_sort_string, is_cve_finding
+from coverwatch.targets import ip_key
 from tests.report.sample import FINDINGS
 
 

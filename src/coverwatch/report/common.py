@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 
 from coverwatch.policy.model import Action, Finding
+from coverwatch.targets import ip_key
 
 #: How every report names the plan's actions.
 ACTION_LABELS: dict[Action, str] = {
@@ -17,15 +17,6 @@ ACTION_LABELS: dict[Action, str] = {
 }
 
 _CVE = re.compile(r"\bCVE-\d{4}-\d{4,}\b", re.IGNORECASE)
-
-
-def ip_key(ip: str) -> tuple[int, int, str]:
-    """Sort key: IPv4 before IPv6, numerically; anything unparsable last, by text."""
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return (9, 0, ip)
-    return (address.version, int(address), "")
 
 
 def ip_sort_string(ip: str) -> str:

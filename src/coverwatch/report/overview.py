@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from coverwatch.policy.model import Action, Finding, FindingStatus, Severity, Waiver, Zone
-from coverwatch.report.common import ip_key, is_cve_finding
+from coverwatch.report.common import is_cve_finding
 from coverwatch.report.interface import ReportData
 from coverwatch.report.plan import RemediationPlan, build_plan
 from coverwatch.store import DeviceRecord
+from coverwatch.targets import ip_key
 
 #: Most severe first, as every table lists them.
 SEVERITIES: tuple[Severity, ...] = tuple(sorted(Severity, key=lambda s: -s.rank))

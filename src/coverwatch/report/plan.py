@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 
 from coverwatch.models import DeviceType
 from coverwatch.policy.model import Action, Finding, FindingStatus, Policy
-from coverwatch.report.common import ip_key
 from coverwatch.store import DeviceRecord
+from coverwatch.targets import ip_key
 
 #: Strongest first: a device that must be replaced needs no firmware update as well.
 ACTION_ORDER: tuple[Action, ...] = (

@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any, assert_never
 
 from coverwatch.policy.model import Zone
-from coverwatch.report.common import ip_key
 from coverwatch.report.interface import ReportData
 from coverwatch.store import DeviceRecord
+from coverwatch.targets import ip_key
 from coverwatch.traffic.model import (
     Destination,
     DeviceEgress,

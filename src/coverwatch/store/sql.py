@@ -7,7 +7,6 @@ leaves the inventory as it was. Foreign databases are refused, never modified.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import secrets
 from collections.abc import Sequence
@@ -35,6 +34,7 @@ from coverwatch.store.schema import (
     tokens,
     waivers,
 )
+from coverwatch.targets import ip_key
 
 
 def database_url(db: str) -> str:
@@ -239,7 +239,7 @@ class SqlInventory(Inventory):
         if site is not None:
             query = query.where(devices.c.site == site)
         records = [self._device(r) for r in self._read(query, "read devices")]
-        return sorted(records, key=lambda d: (d.site, _ip_key(d.ip)))
+        return sorted(records, key=lambda d: (d.site, ip_key(d.ip)))
 
     @staticmethod
     def _attribution(row: Any) -> Attribution:
@@ -351,7 +351,7 @@ class SqlInventory(Inventory):
             )
             for r in rows
         ]
-        return sorted(records, key=lambda d: (d.site, _ip_key(d.ip)))
+        return sorted(records, key=lambda d: (d.site, ip_key(d.ip)))
 
     def history(self) -> list[dict[str, Any]]:
         video = sa.func.sum(
@@ -511,11 +511,3 @@ def _insert(conn: Connection, statement: sa.Insert) -> int:
     if key is None:
         raise StoreError("the database did not return a new row id")
     return int(key[0])
-
-
-def _ip_key(ip: str) -> tuple[int, int]:
-    try:
-        address = ipaddress.ip_address(ip)
-        return address.version, int(address)
-    except ValueError:
-        return 9, 0

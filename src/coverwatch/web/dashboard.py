@@ -21,10 +21,10 @@ from coverwatch.policy.interface import PolicyError
 from coverwatch.policy.loader import parse_policy
 from coverwatch.policy.model import Finding, FindingStatus, Policy, Severity
 from coverwatch.report import ReportData
-from coverwatch.report.common import ip_key
 from coverwatch.report.overview import DeviceView, Overview, build_overview, sort_findings
 from coverwatch.report.traffic import TrafficOverview, build_traffic
 from coverwatch.store import DeviceRecord, Inventory
+from coverwatch.targets import ip_key
 from coverwatch.traffic.model import DeviceEgress
 
 #: Longest waiver a dashboard user may grant; longer exceptions belong in the policy file.

@@ -20,7 +20,7 @@ from coverwatch import __version__
 from coverwatch.errors import InputError
 from coverwatch.models import VIDEO_TYPES
 from coverwatch.policy.model import FindingStatus, Severity
-from coverwatch.report.common import ACTION_LABELS, format_cost, ip_key
+from coverwatch.report.common import ACTION_LABELS, format_cost
 from coverwatch.report.html_report import report_charts, rule_rows
 from coverwatch.report.overview import SEVERITIES
 from coverwatch.report.traffic import (
@@ -29,6 +29,7 @@ from coverwatch.report.traffic import (
     format_bytes,
     verdict_class,
 )
+from coverwatch.targets import ip_key
 from coverwatch.traffic.model import EgressVerdict, beyond_maker
 from coverwatch.web.auth import SESSION_COOKIE, SESSION_SECONDS, SIGNIN_COOKIE, Session, role_of
 from coverwatch.web.dashboard import (
