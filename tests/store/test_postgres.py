@@ -5,7 +5,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from coverwatch.errors import StoreError
 from coverwatch.lab.runner import LabProcess
 from coverwatch.store import open_inventory
 from coverwatch.targets import DEFAULT_PORTS
-from tests.conftest import Cli
+from tests.conftest import Cli, free_port
 
 
 def _bindir() -> Path | None:
@@ -25,12 +24,6 @@ def _bindir() -> Path | None:
         if Path(candidate, "initdb").exists() and Path(candidate, "pg_ctl").exists():
             return Path(candidate)
     return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +43,7 @@ def postgres_url() -> Iterator[str]:
     if os.geteuid() == 0:  # initdb refuses to run as root
         shutil.chown(data, "postgres", "postgres")
         prefix = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
+    port = free_port()
     subprocess.run(
         [*prefix, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "coverwatch"],
         check=True,
@@ -107,7 +100,7 @@ def test_scan_into_postgres_and_read_back(cli: Cli, lab: LabProcess, postgres_ur
 
 
 def test_unreachable_postgres_is_a_one_line_error(cli: Cli) -> None:
-    url = f"postgresql+psycopg://nobody@127.0.0.1:{_free_port()}/none"
+    url = f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none"
     result = cli("--db", url, "devices", db=False)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()

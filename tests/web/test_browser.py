@@ -11,7 +11,6 @@ request leaving the server's origin. A full-page screenshot of each page is save
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from coverwatch.web.app import create_app
 from coverwatch.web.server import trusted_hosts
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, needs_chromium
 from tests.report.sample import HOSTILE_DNS
 from tests.web.conftest import Estate
 from tests.web.helpers import TrafficBoard, estate_traffic
@@ -34,18 +33,12 @@ SCREENSHOTS = Path(__file__).parent / "screenshots"
 pytestmark = needs_chromium
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(estate: Estate) -> Iterator[str]:
     """The dashboard served by uvicorn in a thread on 127.0.0.1; yields its base URL."""
     app = create_app(str(estate.db), str(estate.policy), trusted=trusted_hosts("127.0.0.1"))
     app.state.dashboard = TrafficBoard(app.state.dashboard, *estate_traffic(estate.hosts))
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     running = uvicorn.Server(config)
     thread = threading.Thread(target=running.run, daemon=True)
