@@ -21,10 +21,24 @@ class DeviceType(str, Enum):
     PRINTER = "printer"
     SERVER = "server"
     WORKSTATION = "workstation"
+    INTERCOM = "intercom"
+    """A door or video intercom station (it carries a camera)."""
+    ROUTER = "router"
+    SWITCH = "switch"
+    ACCESS_POINT = "access_point"
+    FIREWALL = "firewall"
+    RADIO = "radio"
+    """Two-way radio equipment: repeaters, base stations, dispatch consoles (e.g. DMR)."""
+    PHONE = "phone"
+    """A desk or IP phone, or a mobile handset."""
+    STORAGE = "storage"
+    """A NAS or storage array."""
 
 
 #: Device types that record or produce video: the estate coverwatch audits.
-VIDEO_TYPES = frozenset({DeviceType.CAMERA, DeviceType.NVR, DeviceType.DVR, DeviceType.ENCODER})
+VIDEO_TYPES = frozenset(
+    {DeviceType.CAMERA, DeviceType.NVR, DeviceType.DVR, DeviceType.ENCODER, DeviceType.INTERCOM}
+)
 
 
 class ObsStatus(str, Enum):
@@ -104,6 +118,8 @@ class Evidence:
     """How strongly it points there (0-1)."""
     conflicts: bool = False
     """True when it points to a maker other than the attributed one."""
+    component: str | None = None
+    """Maker of a component this evidence points to (a system-on-chip), not the device's."""
 
     def to_json(self) -> dict[str, object]:
         """The evidence item as in the JSONL contract, plus coverwatch's extra keys."""
@@ -116,7 +132,7 @@ class Evidence:
             "brand": self.brand,
             "weight": round(self.weight, 3),
             "conflicts": self.conflicts,
-        }
+        } | ({"component": self.component} if self.component else {})
 
 
 @dataclass(frozen=True)
@@ -139,6 +155,9 @@ class Attribution:
     """0-1: how sure the maker claim is; lowered by conflicting evidence."""
     evidence: tuple[Evidence, ...] = field(default_factory=tuple)
     """Every signal that moved the attribution, conflicting ones included."""
+    covered_component: str | None = None
+    """Covered entity whose component the evidence suggests inside the device (a HiSilicon
+    system-on-chip is Huawei's): "covered component suspected", not a covered maker."""
 
     def to_json(self) -> dict[str, object]:
         """The attribution keys of the JSONL contract."""
@@ -151,4 +170,5 @@ class Attribution:
             "covered": self.covered,
             "confidence": round(self.confidence, 3),
             "evidence": [e.to_json() for e in self.evidence],
+            "covered_component": self.covered_component,
         }

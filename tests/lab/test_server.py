@@ -13,6 +13,7 @@ import pytest
 
 from coverwatch.lab.runner import LabProcess
 from coverwatch.lab.site import DEFAULT_PASSWORD, DEFAULT_USERNAME
+from coverwatch.models import DeviceType
 from coverwatch.probes import http, onvif, rtsp
 
 
@@ -135,7 +136,7 @@ def test_lab_command_writes_truth_and_stops_by_itself(tmp_path: Path) -> None:
     data = json.loads(truth.read_text())
     assert list(data) == [f"127.41.0.{i}" for i in range(1, 6)]
     assert all(
-        v["device_type"] in {"camera", "nvr", "dvr", "encoder", "printer", "server", "workstation"}
+        v["device_type"] in {t.value for t in DeviceType}
         for v in data.values()
     )
 

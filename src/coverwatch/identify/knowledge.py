@@ -18,11 +18,23 @@ import yaml
 
 from coverwatch.errors import KnowledgeError
 from coverwatch.models import DeviceType
+from coverwatch.signals import is_known
 
 #: libyaml's parser when PyYAML was built with it (several times faster), else pure Python.
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-_FP_KEYS = {"id", "signals", "pattern", "maker", "brand", "device_type", "weight", "source", "note"}
+_FP_KEYS = {
+    "id",
+    "signals",
+    "pattern",
+    "maker",
+    "brand",
+    "component",
+    "device_type",
+    "weight",
+    "source",
+    "note",
+}
 
 
 @dataclass(frozen=True)
@@ -37,6 +49,8 @@ class Fingerprint:
     device_type: DeviceType | None
     weight: float
     source: str
+    component: str | None = None
+    """Maker of a component (system-on-chip) the match points to, not the device's maker."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,9 @@ class CoveredEntity:
     applies_to: frozenset[DeviceType]
     lists: tuple[str, ...]
     source: str
+    components: tuple[str, ...] = ()
+    """Component makers owned by the entity (HiSilicon for Huawei): evidence of their chips
+    makes a device "covered component suspected", not covered."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +140,11 @@ class MakerInfo:
     headquarters: str | None
     prc_national_intelligence_law: bool
     source: str
+    aliases: tuple[str, ...] = ()
+    """Other names the maker is known by (former names, trading names)."""
+    default_type: DeviceType | None = None
+    """What a device is when the maker's own firmware is seen but nothing says the type
+    (a maker that only makes cameras and recorders: camera)."""
 
 
 @dataclass(frozen=True)
@@ -298,11 +320,19 @@ def parse_fingerprints(file: str, data: Any) -> list[Fingerprint]:
             or not all(isinstance(s, str) for s in signals)
         ):
             raise _err(file, f"{where}.signals", "must be a list of signal keys")
+        unknown = [s for s in signals if not is_known(s)]
+        if unknown:
+            raise _err(
+                file,
+                f"{where}.signals",
+                f"unknown signal(s) {', '.join(unknown)} (see coverwatch/signals.py)",
+            )
         pattern = _regex(file, f"{where}.pattern", raw.get("pattern"))
         device_type = _device_type(file, where, raw.get("device_type"))
         if not (
             raw.get("maker")
             or raw.get("brand")
+            or raw.get("component")
             or device_type
             or {"model", "firmware", "brand"} & set(pattern.groupindex)
         ):
@@ -317,6 +347,7 @@ def parse_fingerprints(file: str, data: Any) -> list[Fingerprint]:
                 device_type,
                 _weight(file, where, raw.get("weight")),
                 _source(file, where, raw.get("source")),
+                raw.get("component"),
             )
         )
     return result
@@ -393,7 +424,12 @@ def parse_covered(file: str, data: Any) -> list[CoveredEntity]:
             or not isinstance(raw.get("maker"), str)
         ):
             raise _err(file, where, "needs string 'name' and 'maker'")
-        _check_keys(file, where, raw, {"name", "maker", "brands", "applies_to", "lists", "source"})
+        _check_keys(
+            file,
+            where,
+            raw,
+            {"name", "maker", "brands", "applies_to", "lists", "source", "components"},
+        )
         applies = frozenset(
             t
             for t in (
@@ -409,6 +445,7 @@ def parse_covered(file: str, data: Any) -> list[CoveredEntity]:
                 applies,
                 tuple(raw.get("lists") or ()),
                 _source(file, where, raw.get("source")),
+                tuple(raw.get("components") or ()),
             )
         )
     return result
@@ -512,6 +549,8 @@ def parse_makers(file: str, data: Any) -> list[MakerInfo]:
                 "prc_national_intelligence_law",
                 "source",
                 "note",
+                "aliases",
+                "default_type",
             },
         )
         flag = raw.get("prc_national_intelligence_law", False)
@@ -524,6 +563,8 @@ def parse_makers(file: str, data: Any) -> list[MakerInfo]:
                 raw.get("headquarters"),
                 flag,
                 _source(file, where, raw.get("source")),
+                tuple(raw.get("aliases") or ()),
+                _device_type(file, where, raw.get("default_type"), "default_type"),
             )
         )
     return result
