@@ -123,7 +123,7 @@ class Evidence:
 
     def to_json(self) -> dict[str, object]:
         """The evidence item as in the JSONL contract, plus coverwatch's extra keys."""
-        return {
+        item: dict[str, object] = {
             "signal": self.signal,
             "value": self.value,
             "matched": self.matched,
@@ -132,7 +132,10 @@ class Evidence:
             "brand": self.brand,
             "weight": round(self.weight, 3),
             "conflicts": self.conflicts,
-        } | ({"component": self.component} if self.component else {})
+        }
+        if self.component:
+            item["component"] = self.component
+        return item
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,13 @@ DAHUA = "Dahua Technology Company"
             DeviceType.NVR,
             DAHUA,
         ),
-        ({"onvif.manufacturer": "AXIS", "onvif.model": "M3106-L Mk II"}, "Axis", None, None, None),
+        (
+            {"onvif.manufacturer": "AXIS", "onvif.model": "M3106-L Mk II"},
+            "Axis",
+            None,
+            DeviceType.CAMERA,
+            None,
+        ),
         ({"sadp.device_description": "DS-7608NI-K2"}, "Hikvision", None, DeviceType.NVR, HIK),
         # White labels keep their brand and resolve to the real maker
         (
@@ -71,7 +77,13 @@ DAHUA = "Dahua Technology Company"
         ({"mac": "14:2f:fd:12:34:56"}, "Hikvision", "LTS", None, HIK),
         ({"mac": "ac:cc:8e:01:02:03"}, "Axis", None, None, None),
         # Other management and discovery signals
-        ({"snmp.sysdescr": "AXIS M3106-L Mk II Network Camera"}, "Axis", None, None, None),
+        (
+            {"snmp.sysdescr": "AXIS M3106-L Mk II Network Camera"},
+            "Axis",
+            None,
+            DeviceType.CAMERA,
+            None,
+        ),
         (
             {"upnp.manufacturer": "Bosch", "upnp.model_name": "FLEXIDOME IP 4000i"},
             "Bosch",

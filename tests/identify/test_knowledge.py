@@ -24,29 +24,6 @@ from coverwatch.models import VIDEO_TYPES, DeviceType
 
 KNOWLEDGE = load_knowledge()
 
-#: Signal families some source or probe produces (FORMAT.md); a typo here would never match.
-SIGNAL_FAMILIES = {
-    "http",
-    "rtsp",
-    "onvif",
-    "upnp",
-    "snmp",
-    "ssh",
-    "telnet",
-    "ftp",
-    "tls",
-    "dhcp",
-    "mdns",
-    "sip",
-    "sadp",
-    "dhip",
-    "tcp",
-    "isapi",  # authenticated management APIs (sources/conversations.py probe_management)
-    "dahua",
-    "nmap",  # nmap -oX import (sources/nmap.py)
-    "register",  # asset-register import (sources/register.py)
-}
-
 
 def _makers_with_evidence() -> set[str]:
     """Makers that some fingerprint or OUI entry can attribute a device to."""
@@ -97,16 +74,6 @@ def test_every_data_file_carries_its_updated_date(name: str) -> None:
         entry = entry / part
     data = yaml.safe_load(entry.read_text(encoding="utf-8"))
     assert isinstance(data.get("updated"), datetime.date), f"{name} has no 'updated:' date"
-
-
-def test_every_fingerprint_signal_is_one_coverwatch_produces() -> None:
-    unknown = {
-        (fp.id, signal)
-        for fp in KNOWLEDGE.fingerprints
-        for signal in fp.signals
-        if signal.split(".")[0] not in SIGNAL_FAMILIES
-    }
-    assert not unknown
 
 
 def test_capture_groups_are_only_model_firmware_and_brand() -> None:
@@ -201,7 +168,7 @@ PARSERS: dict[str, tuple[Parser, str, str, dict[str, Any]]] = {
 ENTRY = {
     "fingerprint": "fingerprints[1] (acme-server)",
     "oui": "orgs[1]",
-    "oem": "brands[1]",
+    "oem": "brands[1] (Roadrunner)",
     "covered": "entities[1]",
 }
 
@@ -350,3 +317,36 @@ def test_document_without_its_list_is_refused(kind: str, document: Any) -> None:
     message = str(info.value)
     assert message.startswith(f"knowledge {file}: top level: ")
     assert f"'{key}' list" in message
+
+
+def test_errors_in_a_file_name_the_line_of_the_bad_field() -> None:
+    text = """updated: 2026-01-01
+fingerprints:
+  - id: acme-first
+    signals: [http.server]
+    pattern: '^Acme/'
+    maker: Acme
+    weight: 0.5
+    source: "https://example.org/acme"
+  - id: acme-second
+    signals: [http.server]
+    pattern: '^Acme-Webs/'
+    maker: Acme
+    weight: 1.5
+    source: "https://example.org/acme"
+"""
+    with pytest.raises(KnowledgeError) as info:
+        parse_fingerprints("fingerprints/acme.yaml", yaml.safe_load(text), text)
+    assert str(info.value) == (
+        "knowledge fingerprints/acme.yaml:13: fingerprints[1] (acme-second).weight: "
+        "must be a number in (0, 1], got 1.5"
+    )
+
+
+@pytest.mark.parametrize("signal", ["http.servr", "snmp.sysdesc", "sadpx.*"])
+def test_a_signal_no_source_emits_fails_loading(signal: str) -> None:
+    document = _document("fingerprint", signals=["http.server", signal])
+    with pytest.raises(KnowledgeError) as info:
+        parse_fingerprints("fingerprints/acme.yaml", document)
+    assert "fingerprints[1] (acme-server).signals" in str(info.value)
+    assert signal in str(info.value)

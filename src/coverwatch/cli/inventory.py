@@ -296,19 +296,30 @@ def identify(source: str) -> None:
 
 
 def _identify_stream(name: str, stream: Any) -> int:
-    from coverwatch.identify import attribute
+    import orjson
+
+    from coverwatch.identify import attribute, load_knowledge
     from coverwatch.sources.jsonl import read_records
 
+    kb = load_knowledge()
+    # NOTE: reading a pipe is streaming (a live feed): each answer goes out at once. A file is
+    # a batch: answers are written through the ordinary buffer, which is much faster.
+    live = name == "<stdin>" and not stream.seekable()
+    sys.stdout.flush()
+    out = sys.stdout.buffer
     bad = 0
     for item in read_records(stream):
         if isinstance(item, tuple):
             number, error = item
             bad += 1
+            out.flush()
             _fail(f"{name}:{number}: {error}")
             continue
-        result = {**item.data, **attribute(item.signals).to_json()}
-        click.echo(json.dumps(result))
-        sys.stdout.flush()
+        answer = {**item.data, **attribute(item.signals, kb).to_json()}
+        out.write(orjson.dumps(answer, option=orjson.OPT_APPEND_NEWLINE))
+        if live:
+            out.flush()
+    out.flush()
     return bad
 
 

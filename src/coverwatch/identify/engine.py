@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import cache
 from typing import Literal
 
 from netaddr import EUI, AddrFormatError, NotRegisteredError
@@ -33,8 +34,21 @@ def _combine(weights: Iterable[float]) -> float:
 
 def oui_organisation(mac: str) -> str | None:
     """The IEEE registry organisation for a MAC address (from netaddr's bundled registry)."""
+    prefix = _HEX.sub("", mac)[:6].upper()
+    if len(prefix) != 6:
+        return None
+    return _registry_org(prefix)
+
+
+_HEX = re.compile(r"[^0-9A-Fa-f]")
+
+
+@cache
+def _registry_org(prefix: str) -> str | None:
+    # NOTE: netaddr reads its registry file on every look-up; an estate repeats a few hundred
+    # prefixes, so each is looked up once per process.
     try:
-        return str(EUI(mac).oui.registration().org)
+        return str(EUI(prefix + "000000").oui.registration().org)
     except (AddrFormatError, NotRegisteredError, ValueError, TypeError, IndexError):
         return None
 
@@ -70,6 +84,12 @@ class _Claims:
         return {k: _combine(v) for k, v in weights.items()}
 
 
+#: Signals naming an internet endpoint the device itself contacted (capture): the endpoint's
+#: operator is evidence of the device's maker, weighted by what kind of endpoint it is.
+_ENDPOINT_SIGNALS = frozenset({"dns.query", "tls.sni"})
+_ENDPOINT_WEIGHTS = {"vendor_cloud": 0.45, "p2p_relay": 0.45, "ddns": 0.35, "update": 0.35}
+
+
 def _match_signals(claims: _Claims, signals: Iterable[tuple[str, str]], kb: Knowledge) -> None:
     for signal, value in signals:
         if not value:
@@ -77,17 +97,24 @@ def _match_signals(claims: _Claims, signals: Iterable[tuple[str, str]], kb: Know
         if signal == "mac":
             _match_mac(claims, value, kb)
             continue
-        for fp in kb.for_signal(signal):
-            match = fp.pattern.search(value)
-            if match is None:
-                continue
-            groups = {k: v for k, v in match.groupdict().items() if v}
+        if signal in _ENDPOINT_SIGNALS:
+            _match_endpoint(claims, signal, value, kb)
+        for fp, groups in kb.matches(signal, value):
             maker, brand = fp.maker, fp.brand
             if "brand" in groups:  # a free-text brand (asset register): resolve it by name
                 named_maker, brand = kb.resolve_brand(groups["brand"])
                 maker = named_maker or maker
             claims.add(
-                Evidence(signal, value[:_SHOW], f"fp:{fp.id}", fp.source, maker, brand, fp.weight),
+                Evidence(
+                    signal,
+                    value[:_SHOW],
+                    f"fp:{fp.id}",
+                    fp.source,
+                    maker,
+                    brand,
+                    fp.weight,
+                    component=fp.component,
+                ),
                 fp.device_type,
             )
             if "model" in groups:
@@ -96,24 +123,37 @@ def _match_signals(claims: _Claims, signals: Iterable[tuple[str, str]], kb: Know
                 claims.firmware.append((fp.weight, groups["firmware"].strip()))
 
 
+def _match_endpoint(claims: _Claims, signal: str, name: str, kb: Knowledge) -> None:
+    from coverwatch.traffic.endpoints import load_endpoints
+
+    found = load_endpoints().match("", name, "", 0)
+    if found is None:
+        return
+    weight = _ENDPOINT_WEIGHTS.get(found.category.value)
+    maker = kb.maker_named(found.operator)
+    if weight is None or maker is None:
+        return
+    claims.add(
+        Evidence(signal, name[:_SHOW], f"endpoint:{found.id}", found.source, maker, None, weight)
+    )
+
+
 def _match_mac(claims: _Claims, mac: str, kb: Knowledge) -> None:
     org = oui_organisation(mac)
-    if org is None:
+    alias = kb.oui_alias(org) if org else None
+    if alias is None:
         return
-    for alias in kb.oui:
-        if alias.pattern.search(org):
-            claims.add(
-                Evidence(
-                    "mac",
-                    f"{mac} ({org})",
-                    f"oui:{alias.pattern.pattern}",
-                    alias.source,
-                    alias.maker,
-                    alias.brand,
-                    alias.weight,
-                )
-            )
-            return
+    claims.add(
+        Evidence(
+            "mac",
+            f"{mac} ({org})",
+            f"oui:{alias.pattern.pattern}",
+            alias.source,
+            alias.maker,
+            alias.brand,
+            alias.weight,
+        )
+    )
 
 
 def _apply_oem(claims: _Claims, kb: Knowledge) -> None:
@@ -178,8 +218,7 @@ def attribute(signals: Iterable[tuple[str, str]], kb: Knowledge | None = None) -
     runner_up = max([runner_up, *(all_brands[b] for b in dropped)])
     confidence = score * score / (score + runner_up) if maker else 0.0
     brand, _, _ = _best(brand_scores)
-    device_type, _, _ = _best(claims.scores("type"))
-    dtype = DeviceType(device_type) if device_type else None
+    dtype = _device_type(claims, maker, kb)
     entity = kb.covered_entity(maker, brand)
     covered = None
     if entity and (not entity.applies_to or dtype is None or dtype in entity.applies_to):
@@ -196,7 +235,55 @@ def attribute(signals: Iterable[tuple[str, str]], kb: Knowledge | None = None) -
         covered,
         round(confidence, 3),
         evidence,
+        _covered_component(claims, kb) if covered is None else None,
     )
+
+
+def _device_type(claims: _Claims, maker: str | None, kb: Knowledge) -> DeviceType | None:
+    """The best-supported type. Type claims of evidence for another maker do not count (a
+    competing maker's "camera" string says nothing about this device); with no type claim,
+    a maker whose own firmware or hardware is in evidence lends its usual type (a maker that
+    makes only cameras and recorders: camera), as a weak claim in the evidence list."""
+    weights: dict[DeviceType, list[float]] = defaultdict(list)
+    for evidence, device_type in claims.by_entry.values():
+        if device_type and not (evidence.maker and maker and evidence.maker != maker):
+            weights[device_type].append(evidence.weight)
+    if weights:
+        best, _, _ = _best({t.value: _combine(w) for t, w in weights.items()})
+        return DeviceType(best) if best else None
+    info = kb.maker_info(maker)
+    if info is None or info.default_type is None:
+        return None
+    own = [
+        e
+        for e in claims.evidence
+        if e.maker == maker and not e.signal.startswith("register.") and e.signal != "brand"
+    ]
+    if not own:
+        return None
+    claims.add(
+        Evidence(
+            own[0].signal,
+            own[0].value,
+            f"maker-type:{maker}",
+            info.source,
+            maker,
+            None,
+            0.2,
+        ),
+        info.default_type,
+    )
+    return info.default_type
+
+
+def _covered_component(claims: _Claims, kb: Knowledge) -> str | None:
+    """The covered entity owning a component the evidence points to (HiSilicon: Huawei)."""
+    for evidence in claims.evidence:
+        if evidence.component:
+            entity = kb.component_owner(evidence.component)
+            if entity is not None:
+                return f"{entity.name} ({evidence.component})"
+    return None
 
 
 def _oem_makers(kb: Knowledge, brand: str) -> tuple[str, ...] | None:
@@ -216,16 +303,20 @@ def _flag_conflict(evidence: Evidence, maker: str | None, dropped: set[str]) -> 
             evidence.maker,
             evidence.brand,
             evidence.weight,
-            conflicts=True,
+            True,
+            evidence.component,
         )
     return evidence
 
 
 _WS = re.compile(r"\s+")
+_COMMON_MAC = re.compile(r"[0-9a-f]{2}(?:([:-])[0-9a-f]{2})(?:\1[0-9a-f]{2}){4}", re.IGNORECASE)
 
 
 def normalise_mac(text: str) -> str | None:
     """``aa:bb:cc:dd:ee:ff`` from common MAC spellings, or None when it is not a MAC."""
+    if _COMMON_MAC.fullmatch(text):  # the usual spellings, without netaddr's parser
+        return text.lower().replace("-", ":")
     try:
         return str(EUI(_WS.sub("", text))).replace("-", ":").lower()
     except (AddrFormatError, ValueError, TypeError):

@@ -17,24 +17,15 @@ from typing import Any
 import yaml
 
 from coverwatch.errors import KnowledgeError
+from coverwatch.identify import schema
+from coverwatch.identify.matcher import LiteralIndex
+from coverwatch.identify.schema import SafeLoader
 from coverwatch.models import DeviceType
-from coverwatch.signals import is_known
 
-#: libyaml's parser when PyYAML was built with it (several times faster), else pure Python.
-SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+__all__ = ["SafeLoader"]
 
-_FP_KEYS = {
-    "id",
-    "signals",
-    "pattern",
-    "maker",
-    "brand",
-    "component",
-    "device_type",
-    "weight",
-    "source",
-    "note",
-}
+#: Remembered (signal, value) -> matches; cleared when full.
+_RESULT_CACHE = 65_536
 
 
 @dataclass(frozen=True)
@@ -136,7 +127,7 @@ class MakerInfo:
     """Where a maker is headquartered (for the UK 2022 direction)."""
 
     name: str
-    legal_name: str
+    legal_name: str | None
     headquarters: str | None
     prc_national_intelligence_law: bool
     source: str
@@ -160,6 +151,8 @@ class Knowledge:
     cves: tuple[Cve, ...] = ()
     firmware_dates: tuple[FirmwareDate, ...] = ()
     makers: tuple[MakerInfo, ...] = ()
+    _index: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """Look-up tables and per-signal literal indexes, built on first use."""
 
     @classmethod
     def build(
@@ -182,7 +175,7 @@ class Knowledge:
                     wild.append((signal[:-1], fp))
                 else:
                     exact.setdefault(signal, []).append(fp)
-        return cls(
+        kb = cls(
             fps,
             tuple(oui),
             tuple(oem),
@@ -193,6 +186,25 @@ class Knowledge:
             tuple(firmware_dates),
             tuple(makers),
         )
+        names: dict[str, str] = {}
+        for fp in fps:
+            if fp.maker:
+                names.setdefault(fp.maker.casefold(), fp.maker)
+        for info in kb.makers:
+            for name in (info.name, info.legal_name, *info.aliases):
+                if name:
+                    names[" ".join(name.split()).casefold()] = info.name
+        brands: dict[str, OemBrand] = {}
+        for entry in reversed(kb.oem):  # the first entry naming a brand wins
+            for name in (entry.brand, *entry.aliases):
+                brands[name.casefold()] = entry
+        kb._index.update(
+            makers=names,
+            brands=brands,
+            info={m.name: m for m in kb.makers},
+            results={},
+        )
+        return kb
 
     def for_signal(self, signal: str) -> tuple[Fingerprint, ...]:
         """Fingerprints that apply to ``signal``."""
@@ -200,35 +212,69 @@ class Knowledge:
         wild = tuple(fp for prefix, fp in self._wildcards if signal.startswith(prefix))
         return found + wild if wild else found
 
+    def matches(self, signal: str, value: str) -> tuple[tuple[Fingerprint, dict[str, str]], ...]:
+        """Every fingerprint of ``signal`` that matches ``value``, with its named groups.
+
+        Patterns are prefiltered by their required literals (``identify.matcher``), and
+        results are remembered for values seen before (real estates repeat their strings).
+        """
+        results: dict[tuple[str, str], Any] = self._index["results"]
+        key = (signal, value)
+        found = results.get(key)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        indexes: dict[str, LiteralIndex[Fingerprint]] = self._index.setdefault("signals", {})
+        index = indexes.get(signal)
+        if index is None:
+            index = indexes[signal] = LiteralIndex(self.for_signal(signal))
+        hits = []
+        for fp in index.candidates(value):
+            match = fp.pattern.search(value)
+            if match is not None:
+                hits.append((fp, {k: v for k, v in match.groupdict().items() if v}))
+        found = tuple(hits)
+        if len(results) >= _RESULT_CACHE:
+            results.clear()
+        results[key] = found
+        return found
+
+    def oui_alias(self, organisation: str) -> OuiAlias | None:
+        """The first ``oui.yaml`` entry matching an IEEE registry organisation name."""
+        known: dict[str, OuiAlias | None] = self._index.setdefault("orgs", {})
+        if organisation not in known:
+            known[organisation] = next(
+                (a for a in self.oui if a.pattern.search(organisation)), None
+            )
+        return known[organisation]
+
     def oem_brand(self, brand: str) -> OemBrand | None:
         """The OEM entry for ``brand`` (by name or alias, case-insensitive)."""
-        folded = brand.casefold()
-        for entry in self.oem:
-            if folded == entry.brand.casefold() or folded in (a.casefold() for a in entry.aliases):
-                return entry
-        return None
+        entry: OemBrand | None = self._index["brands"].get(" ".join(brand.split()).casefold())
+        return entry
+
+    def maker_named(self, name: str) -> str | None:
+        """The maker a name stands for: its own name, legal name or an alias (any case)."""
+        found: str | None = self._index["makers"].get(" ".join(name.split()).casefold())
+        return found
 
     def resolve_brand(self, name: str) -> tuple[str | None, str | None]:
         """``(maker, brand)`` a free-text brand name stands for (an asset register's "Make").
 
-        A maker's own name (or legal name) is a maker claim and that maker's brand; a known
-        white-label or sub-brand is a brand claim whose makers ``oem.yaml`` supplies; any other
-        name stays a brand claim as written (say "Honeywell"), which firmware evidence may
+        A maker's own name (legal name or alias) is a maker claim and that maker's brand; a
+        known white-label or sub-brand is a brand claim whose makers ``oem.yaml`` supplies; any
+        other name stays a brand claim as written (say "Honeywell"), which firmware evidence may
         contradict.
         """
-        folded = " ".join(name.split()).casefold()
+        folded = " ".join(name.split())
         if not folded:
             return None, None
-        makers = {m.name for m in self.makers} | {f.maker for f in self.fingerprints if f.maker}
-        for maker in sorted(makers):
-            info = self.maker_info(maker)
-            legal = info.legal_name.casefold() if info else ""
-            if folded == maker.casefold() or (legal and folded == legal):
-                return maker, maker
         entry = self.oem_brand(folded)
         if entry is not None:
             return None, entry.brand
-        return None, " ".join(name.split())[:64]
+        maker = self.maker_named(folded)
+        if maker is not None:
+            return maker, maker
+        return None, folded[:64]
 
     def is_rebrand(self, maker: str | None, brand: str | None) -> bool:
         """True when ``brand`` is a white label on ``maker``'s firmware (not an owned sub-brand)."""
@@ -239,7 +285,8 @@ class Knowledge:
 
     def maker_info(self, maker: str | None) -> MakerInfo | None:
         """Headquarters facts for ``maker``."""
-        return next((m for m in self.makers if m.name == maker), None)
+        info: MakerInfo | None = self._index["info"].get(maker) if maker else None
+        return info
 
     def build_date(self, maker: str | None, firmware: str | None) -> date | None:
         """The build date in a firmware string, read the way ``maker`` writes it."""
@@ -259,320 +306,174 @@ class Knowledge:
                 return entity
         return None
 
-
-def _err(file: str, where: str, message: str) -> KnowledgeError:
-    return KnowledgeError(f"knowledge {file}: {where}: {message}")
-
-
-def _regex(file: str, where: str, raw: Any) -> re.Pattern[str]:
-    if not isinstance(raw, str) or not raw:
-        raise _err(file, where, "needs a non-empty regex string")
-    try:
-        return re.compile(raw, re.IGNORECASE)
-    except re.error as e:
-        raise _err(file, where, f"bad regex {raw!r}: {e}") from e
-
-
-def _weight(file: str, where: str, raw: Any) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0 < raw <= 1:
-        raise _err(file, f"{where}.weight", f"must be a number in (0, 1], got {raw!r}")
-    return float(raw)
-
-
-def _source(file: str, where: str, raw: Any) -> str:
-    if not isinstance(raw, str) or not raw.strip():
-        raise _err(file, f"{where}.source", "every entry must name its public source")
-    return raw.strip()
-
-
-def _device_type(file: str, where: str, raw: Any, field: str = "device_type") -> DeviceType | None:
-    if raw is None:
+    def component_owner(self, component: str) -> CoveredEntity | None:
+        """The covered entity that owns a component maker (HiSilicon: Huawei), if any."""
+        folded = component.casefold()
+        for entity in self.covered:
+            if any(folded == c.casefold() for c in entity.components):
+                return entity
         return None
-    try:
-        return DeviceType(raw)
-    except ValueError as e:
-        raise _err(file, f"{where}.{field}", f"unknown device type {raw!r}") from e
 
 
-def _check_keys(file: str, where: str, raw: dict[str, Any], allowed: set[str]) -> None:
-    unknown = set(raw) - allowed
-    if unknown:
-        raise _err(file, where, f"unknown key(s) {', '.join(sorted(unknown))}")
+def _claims_something(values: dict[str, Any]) -> str | None:
+    groups = {"model", "firmware", "brand"} & set(values["pattern"].groupindex)
+    if values["maker"] or values["brand"] or values["component"] or values["device_type"]:
+        return None
+    return None if groups else "claims nothing (no maker, brand, component, device_type or group)"
 
 
-def parse_fingerprints(file: str, data: Any) -> list[Fingerprint]:
+def _names_maker_or_brand(values: dict[str, Any]) -> str | None:
+    return None if values["maker"] or values["brand"] else "needs a maker or a brand"
+
+
+def _date_groups(values: dict[str, Any]) -> str | None:
+    groups = set(values["pattern"].groupindex)
+    if {"mm", "dd"} <= groups and {"yy", "yyyy"} & groups:
+        return None
+    return "pattern needs groups (?P<yy>|yyyy), (?P<mm>), (?P<dd>)"
+
+
+def _optional(convert: schema.Converter) -> schema.Converter:
+    return lambda raw: None if raw is None else convert(raw)
+
+
+FINGERPRINTS: schema.Spec[Fingerprint] = schema.Spec(
+    "fingerprints",
+    Fingerprint,
+    {
+        "id": schema.text(),
+        "signals": schema.signals,
+        "pattern": schema.regex(),
+        "maker": schema.text(required=False),
+        "brand": schema.text(required=False),
+        "component": schema.text(required=False),
+        "device_type": schema.device_type,
+        "weight": schema.weight,
+        "source": schema.source,
+    },
+    label="id",
+    checks=(_claims_something,),
+)
+OUI: schema.Spec[OuiAlias] = schema.Spec(
+    "orgs",
+    OuiAlias,
+    {
+        "pattern": schema.regex(),
+        "maker": schema.text(required=False),
+        "brand": schema.text(required=False),
+        "weight": schema.weight,
+        "source": schema.source,
+    },
+    checks=(_names_maker_or_brand,),
+)
+OEM: schema.Spec[OemBrand] = schema.Spec(
+    "brands",
+    OemBrand,
+    {
+        "brand": schema.text(),
+        "aliases": schema.texts(),
+        "makers": schema.texts(required=True),
+        "weight": schema.weight,
+        "source": schema.source,
+        "relation": lambda raw: schema.choice("sub-brand", "white-label")(raw) == "white-label",
+    },
+    rename={"relation": "white_label"},
+    label="brand",
+)
+COVERED: schema.Spec[CoveredEntity] = schema.Spec(
+    "entities",
+    CoveredEntity,
+    {
+        "name": schema.text(),
+        "maker": schema.text(),
+        "brands": schema.texts(),
+        "applies_to": schema.device_types,
+        "lists": schema.texts(),
+        "source": schema.source,
+        "components": schema.texts(),
+    },
+)
+FIRMWARE_DATES: schema.Spec[FirmwareDate] = schema.Spec(
+    "firmware_dates",
+    FirmwareDate,
+    {"maker": schema.text(), "pattern": schema.regex(), "source": schema.source},
+    checks=(_date_groups,),
+    optional_list=True,
+)
+CVES: schema.Spec[Cve] = schema.Spec(
+    "cves",
+    Cve,
+    {
+        "id": schema.matching(r"CVE-\d{4}-\d{4,}", "an id like CVE-2021-36260"),
+        "maker": schema.text(),
+        "severity": schema.choice("critical", "high", "medium", "low"),
+        "cvss": schema.number,
+        "kev": schema.flag,
+        "summary": schema.text(required=False, default=""),
+        "device_types": schema.device_types,
+        "models": schema.regex(required=False),
+        "built_before": schema.day(),
+        "built_after": schema.day(required=False),
+        "fixed_in": schema.text(required=False, default=""),
+        "source": schema.source,
+    },
+    label="id",
+)
+MAKERS: schema.Spec[MakerInfo] = schema.Spec(
+    "makers",
+    MakerInfo,
+    {
+        "name": schema.text(),
+        "legal_name": schema.text(required=False),
+        "headquarters": schema.text(required=False),
+        "prc_national_intelligence_law": schema.flag,
+        "source": schema.source,
+        "aliases": schema.texts(),
+        "default_type": schema.device_type,
+    },
+    label="name",
+)
+
+
+def parse_fingerprints(file: str, data: Any, text: str | None = None) -> list[Fingerprint]:
     """Validate one ``fingerprints/*.yaml`` document."""
-    if not isinstance(data, dict) or not isinstance(data.get("fingerprints"), list):
-        raise _err(file, "top level", "needs a 'fingerprints' list")
-    result = []
-    for index, raw in enumerate(data["fingerprints"]):
-        where = f"fingerprints[{index}]"
-        if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
-            raise _err(file, where, "needs a string 'id'")
-        where = f"{where} ({raw['id']})"
-        _check_keys(file, where, raw, _FP_KEYS)
-        signals = raw.get("signals")
-        if isinstance(signals, str):
-            signals = [signals]
-        if (
-            not isinstance(signals, list)
-            or not signals
-            or not all(isinstance(s, str) for s in signals)
-        ):
-            raise _err(file, f"{where}.signals", "must be a list of signal keys")
-        unknown = [s for s in signals if not is_known(s)]
-        if unknown:
-            raise _err(
-                file,
-                f"{where}.signals",
-                f"unknown signal(s) {', '.join(unknown)} (see coverwatch/signals.py)",
-            )
-        pattern = _regex(file, f"{where}.pattern", raw.get("pattern"))
-        device_type = _device_type(file, where, raw.get("device_type"))
-        if not (
-            raw.get("maker")
-            or raw.get("brand")
-            or raw.get("component")
-            or device_type
-            or {"model", "firmware", "brand"} & set(pattern.groupindex)
-        ):
-            raise _err(file, where, "claims nothing (no maker, brand, device_type or group)")
-        result.append(
-            Fingerprint(
-                raw["id"],
-                tuple(signals),
-                pattern,
-                raw.get("maker"),
-                raw.get("brand"),
-                device_type,
-                _weight(file, where, raw.get("weight")),
-                _source(file, where, raw.get("source")),
-                raw.get("component"),
-            )
-        )
-    return result
+    return schema.read_entries(FINGERPRINTS, file, data, text)
 
 
-def parse_oui(file: str, data: Any) -> list[OuiAlias]:
+def parse_oui(file: str, data: Any, text: str | None = None) -> list[OuiAlias]:
     """Validate ``oui.yaml``."""
-    entries = data.get("orgs") if isinstance(data, dict) else None
-    if not isinstance(entries, list):
-        raise _err(file, "top level", "needs an 'orgs' list")
-    result = []
-    for index, raw in enumerate(entries):
-        where = f"orgs[{index}]"
-        if not isinstance(raw, dict) or not (raw.get("maker") or raw.get("brand")):
-            raise _err(file, where, "needs a maker or a brand")
-        _check_keys(file, where, raw, {"pattern", "maker", "brand", "weight", "source"})
-        result.append(
-            OuiAlias(
-                _regex(file, f"{where}.pattern", raw.get("pattern")),
-                raw.get("maker"),
-                raw.get("brand"),
-                _weight(file, where, raw.get("weight")),
-                _source(file, where, raw.get("source")),
-            )
-        )
-    return result
+    return schema.read_entries(OUI, file, data, text)
 
 
-def parse_oem(file: str, data: Any) -> list[OemBrand]:
+def parse_oem(file: str, data: Any, text: str | None = None) -> list[OemBrand]:
     """Validate ``oem.yaml``."""
-    entries = data.get("brands") if isinstance(data, dict) else None
-    if not isinstance(entries, list):
-        raise _err(file, "top level", "needs a 'brands' list")
-    result = []
-    for index, raw in enumerate(entries):
-        where = f"brands[{index}]"
-        if not isinstance(raw, dict) or not isinstance(raw.get("brand"), str):
-            raise _err(file, where, "needs a string 'brand'")
-        _check_keys(
-            file, where, raw, {"brand", "aliases", "relation", "makers", "weight", "source"}
-        )
-        makers = raw.get("makers")
-        if not isinstance(makers, list) or not makers:
-            raise _err(file, f"{where}.makers", "needs a non-empty list of makers")
-        relation = raw.get("relation")
-        if relation not in ("sub-brand", "white-label"):
-            raise _err(
-                file, f"{where}.relation", f"must be sub-brand or white-label, got {relation!r}"
-            )
-        result.append(
-            OemBrand(
-                raw["brand"],
-                tuple(raw.get("aliases") or ()),
-                tuple(makers),
-                _weight(file, where, raw.get("weight")),
-                _source(file, where, raw.get("source")),
-                relation == "white-label",
-            )
-        )
-    return result
+    return schema.read_entries(OEM, file, data, text)
 
 
-def parse_covered(file: str, data: Any) -> list[CoveredEntity]:
+def parse_covered(file: str, data: Any, text: str | None = None) -> list[CoveredEntity]:
     """Validate ``covered.yaml``."""
-    entries = data.get("entities") if isinstance(data, dict) else None
-    if not isinstance(entries, list):
-        raise _err(file, "top level", "needs an 'entities' list")
-    result = []
-    for index, raw in enumerate(entries):
-        where = f"entities[{index}]"
-        if (
-            not isinstance(raw, dict)
-            or not isinstance(raw.get("name"), str)
-            or not isinstance(raw.get("maker"), str)
-        ):
-            raise _err(file, where, "needs string 'name' and 'maker'")
-        _check_keys(
-            file,
-            where,
-            raw,
-            {"name", "maker", "brands", "applies_to", "lists", "source", "components"},
-        )
-        applies = frozenset(
-            t
-            for t in (
-                _device_type(file, where, v, "applies_to") for v in raw.get("applies_to") or ()
-            )
-            if t
-        )
-        result.append(
-            CoveredEntity(
-                raw["name"],
-                raw["maker"],
-                tuple(raw.get("brands") or ()),
-                applies,
-                tuple(raw.get("lists") or ()),
-                _source(file, where, raw.get("source")),
-                tuple(raw.get("components") or ()),
-            )
-        )
-    return result
+    return schema.read_entries(COVERED, file, data, text)
 
 
-def _date(file: str, where: str, raw: Any, required: bool = True) -> date | None:
-    if raw is None and not required:
-        return None
-    if not isinstance(raw, date):
-        raise _err(file, where, f"needs a date like 2021-06-28, got {raw!r}")
-    return raw
-
-
-def parse_cves(file: str, data: Any) -> tuple[list[Cve], list[FirmwareDate]]:
+def parse_cves(
+    file: str, data: Any, text: str | None = None
+) -> tuple[list[Cve], list[FirmwareDate]]:
     """Validate ``cves.yaml``: firmware build-date formats and version-detectable CVEs."""
-    if not isinstance(data, dict) or not isinstance(data.get("cves"), list):
-        raise _err(file, "top level", "needs a 'cves' list")
-    dates = []
-    for index, raw in enumerate(data.get("firmware_dates") or []):
-        where = f"firmware_dates[{index}]"
-        if not isinstance(raw, dict) or not isinstance(raw.get("maker"), str):
-            raise _err(file, where, "needs a string 'maker'")
-        _check_keys(file, where, raw, {"maker", "pattern", "source", "note"})
-        pattern = _regex(file, f"{where}.pattern", raw.get("pattern"))
-        if not {"mm", "dd"} <= set(pattern.groupindex) or not (
-            {"yy", "yyyy"} & set(pattern.groupindex)
-        ):
-            raise _err(file, f"{where}.pattern", "needs groups (?P<yy>|yyyy), (?P<mm>), (?P<dd>)")
-        dates.append(FirmwareDate(raw["maker"], pattern, _source(file, where, raw.get("source"))))
-    cves = []
-    allowed = {
-        "id",
-        "maker",
-        "severity",
-        "cvss",
-        "kev",
-        "summary",
-        "device_types",
-        "models",
-        "built_before",
-        "built_after",
-        "fixed_in",
-        "source",
-        "note",
-    }
-    for index, raw in enumerate(data["cves"]):
-        where = f"cves[{index}]"
-        if not isinstance(raw, dict) or not re.fullmatch(r"CVE-\d{4}-\d{4,}", str(raw.get("id"))):
-            raise _err(file, where, "needs an 'id' like CVE-2021-36260")
-        where = f"{where} ({raw['id']})"
-        _check_keys(file, where, raw, allowed)
-        if raw.get("severity") not in ("critical", "high", "medium", "low"):
-            raise _err(file, f"{where}.severity", f"unknown severity {raw.get('severity')!r}")
-        types = frozenset(
-            t
-            for t in (
-                _device_type(file, where, v, "device_types") for v in raw.get("device_types") or ()
-            )
-            if t
-        )
-        models = _regex(file, f"{where}.models", raw["models"]) if raw.get("models") else None
-        before = _date(file, f"{where}.built_before", raw.get("built_before"))
-        assert before is not None
-        cves.append(
-            Cve(
-                str(raw["id"]),
-                str(raw.get("maker")),
-                raw["severity"],
-                float(raw.get("cvss") or 0),
-                bool(raw.get("kev")),
-                str(raw.get("summary") or ""),
-                types,
-                models,
-                before,
-                _date(file, f"{where}.built_after", raw.get("built_after"), required=False),
-                str(raw.get("fixed_in") or ""),
-                _source(file, where, raw.get("source")),
-            )
-        )
-    return cves, dates
+    return (
+        schema.read_entries(CVES, file, data, text),
+        schema.read_entries(FIRMWARE_DATES, file, data, text),
+    )
 
 
-def parse_makers(file: str, data: Any) -> list[MakerInfo]:
+def parse_makers(file: str, data: Any, text: str | None = None) -> list[MakerInfo]:
     """Validate ``makers.yaml``."""
-    entries = data.get("makers") if isinstance(data, dict) else None
-    if not isinstance(entries, list):
-        raise _err(file, "top level", "needs a 'makers' list")
-    result = []
-    for index, raw in enumerate(entries):
-        where = f"makers[{index}]"
-        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
-            raise _err(file, where, "needs a string 'name'")
-        _check_keys(
-            file,
-            where,
-            raw,
-            {
-                "name",
-                "legal_name",
-                "headquarters",
-                "prc_national_intelligence_law",
-                "source",
-                "note",
-                "aliases",
-                "default_type",
-            },
-        )
-        flag = raw.get("prc_national_intelligence_law", False)
-        if not isinstance(flag, bool):
-            raise _err(file, f"{where}.prc_national_intelligence_law", "must be true or false")
-        result.append(
-            MakerInfo(
-                raw["name"],
-                str(raw.get("legal_name") or raw["name"]),
-                raw.get("headquarters"),
-                flag,
-                _source(file, where, raw.get("source")),
-                tuple(raw.get("aliases") or ()),
-                _device_type(file, where, raw.get("default_type"), "default_type"),
-            )
-        )
-    return result
+    return schema.read_entries(MAKERS, file, data, text)
 
 
-def _yaml(entry: Traversable, label: str) -> Any:
+def _document(entry: Traversable, label: str) -> tuple[Any, str]:
+    text = entry.read_text(encoding="utf-8")
     try:
-        return yaml.load(entry.read_text(encoding="utf-8"), Loader=SafeLoader)
+        return yaml.load(text, Loader=SafeLoader), text
     except yaml.YAMLError as e:
         raise KnowledgeError(f"knowledge {label}: not valid YAML: {e}") from e
 
@@ -585,19 +486,23 @@ def load_knowledge() -> Knowledge:
     for entry in sorted((root / "fingerprints").iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):
             label = f"fingerprints/{entry.name}"
-            fingerprints += parse_fingerprints(label, _yaml(entry, label))
+            fingerprints += parse_fingerprints(label, *_document(entry, label))
     seen: set[str] = set()
     for fp in fingerprints:
         if fp.id in seen:
             raise KnowledgeError(f"knowledge fingerprints: id {fp.id!r} is used twice")
         seen.add(fp.id)
-    cves, dates = parse_cves("cves.yaml", _yaml(root / "cves.yaml", "cves.yaml"))
+
+    def read(name: str) -> tuple[str, Any, str]:
+        return (name, *_document(root / name, name))
+
+    cves, dates = parse_cves(*read("cves.yaml"))
     return Knowledge.build(
         fingerprints,
-        parse_oui("oui.yaml", _yaml(root / "oui.yaml", "oui.yaml")),
-        parse_oem("oem.yaml", _yaml(root / "oem.yaml", "oem.yaml")),
-        parse_covered("covered.yaml", _yaml(root / "covered.yaml", "covered.yaml")),
+        parse_oui(*read("oui.yaml")),
+        parse_oem(*read("oem.yaml")),
+        parse_covered(*read("covered.yaml")),
         cves,
         dates,
-        parse_makers("makers.yaml", _yaml(root / "makers.yaml", "makers.yaml")),
+        parse_makers(*read("makers.yaml")),
     )

@@ -8,10 +8,11 @@ output can be fed back in.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
+
+import orjson
 
 from coverwatch.identify.engine import normalise_mac
 
@@ -53,8 +54,8 @@ def parse_line(number: int, text: str) -> JsonlRecord | None:
     if len(text) > _MAX_LINE:
         raise BadLine(f"line longer than {_MAX_LINE} characters")
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError as e:
         raise BadLine(f"not valid JSON ({e.msg} at column {e.colno})") from e
     if not isinstance(data, dict):
         raise BadLine(f"expected a JSON object, got {type(data).__name__}")

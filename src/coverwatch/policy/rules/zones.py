@@ -28,7 +28,7 @@ class _ZoneRule(Rule):
         equipment = self.config.options.get("equipment", "prc")
         info = self.knowledge.maker_info(a.maker)
         if equipment == "prc" and info and info.prc_national_intelligence_law:
-            return f"{a.maker} ({info.legal_name}, headquartered in China: {info.source})"
+            return f"{a.maker} ({info.legal_name or info.name}, headquartered in China: {info.source})"
         return None
 
     def check(self, device: DeviceRecord, zone: Zone | None) -> list[Verdict]:
