@@ -6,7 +6,6 @@ import pytest
 
 from coverwatch.probes import banner, dahua_api, isapi, onvif, ssdp, wsdiscovery
 from coverwatch.signals import SIGNALS, is_known
-from coverwatch.sources import nmap
 
 DECLARED = sorted(
     {
@@ -16,8 +15,6 @@ DECLARED = sorted(
         *onvif.DEVICE_INFO_SIGNALS.values(),
         *ssdp.DESCRIPTION_SIGNALS.values(),
         *wsdiscovery.SCOPE_SIGNALS.values(),
-        *nmap.SERVICE_SIGNALS.values(),
-        *nmap.SCRIPT_SIGNALS.values(),
     }
 )
 

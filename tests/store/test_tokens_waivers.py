@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from coverwatch.store import open_inventory
+from coverwatch.store.schema import SCHEMA_VERSION
 from tests.conftest import Cli
 
 
@@ -55,7 +56,24 @@ def test_a_version_2_inventory_is_migrated_forward(tmp_path: Path) -> None:
     finally:
         inventory.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT value FROM coverwatch_meta").fetchone()[0] == "3"
+        assert conn.execute("SELECT value FROM coverwatch_meta").fetchone()[0] == str(
+            SCHEMA_VERSION
+        )
+
+
+def test_a_version_3_inventory_gains_the_covered_component_column(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    open_inventory(str(path)).close()
+    with sqlite3.connect(path) as conn:  # a version 3 inventory had no covered_component
+        for table in ("devices", "sightings"):
+            conn.execute(f"ALTER TABLE {table} DROP COLUMN covered_component")
+        conn.execute("UPDATE coverwatch_meta SET value = '3' WHERE key = 'schema_version'")
+    open_inventory(str(path)).close()
+    with sqlite3.connect(path) as conn:
+        for table in ("devices", "sightings"):
+            columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            assert "covered_component" in columns
+        assert conn.execute("SELECT value FROM coverwatch_meta").fetchone()[0] == "4"
 
 
 def test_token_commands(cli: Cli) -> None:

@@ -2,7 +2,8 @@
 
 Version 1: scans, devices, observations. Version 2 adds sightings (each device as each scan
 saw it: the basis of diffs and trends), audits and findings. Version 3 adds API tokens
-(stored as SHA-256 hashes, never in clear) and waivers granted in the web dashboard.
+(stored as SHA-256 hashes, never in clear) and waivers granted in the web dashboard. Version 4
+adds each attribution's covered component (a covered entity's chip suspected inside a device).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 metadata = sa.MetaData()
 
@@ -44,6 +45,7 @@ devices = sa.Table(
     sa.Column("firmware", sa.String(256)),
     sa.Column("device_type", sa.String(32)),
     sa.Column("covered", sa.String(256)),
+    sa.Column("covered_component", sa.String(256)),
     sa.Column("confidence", sa.Float, nullable=False, default=0.0),
     sa.Column("evidence", sa.Text, nullable=False, default="[]"),
     sa.Column("open_ports", sa.Text, nullable=False, default="[]"),
@@ -80,6 +82,7 @@ sightings = sa.Table(
     sa.Column("firmware", sa.String(256)),
     sa.Column("device_type", sa.String(32)),
     sa.Column("covered", sa.String(256)),
+    sa.Column("covered_component", sa.String(256)),
     sa.Column("confidence", sa.Float, nullable=False, default=0.0),
     sa.Column("evidence", sa.Text, nullable=False, default="[]"),
     sa.Column("open_ports", sa.Text, nullable=False, default="[]"),
@@ -141,6 +144,14 @@ def migrate(conn: Connection, version: int) -> None:
     if version < 3:
         tokens.create(conn)
         waivers.create(conn)
+    if version < 4:
+        inspector = sa.inspect(conn)
+        for table in ("devices", "sightings"):
+            # NOTE: tables created above from today's metadata already have the column.
+            if "covered_component" not in {c["name"] for c in inspector.get_columns(table)}:
+                conn.execute(
+                    sa.text(f"ALTER TABLE {table} ADD COLUMN covered_component VARCHAR(256)")
+                )
     conn.execute(
         meta.update().where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION))
     )

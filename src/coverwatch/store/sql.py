@@ -62,6 +62,7 @@ def _evidence_from_json(text: str) -> tuple[Evidence, ...]:
             i.get("brand"),
             float(i.get("weight", 0)),
             bool(i.get("conflicts", False)),
+            i.get("component"),
         )
         for i in items
     )
@@ -252,6 +253,7 @@ class SqlInventory(Inventory):
             row["covered"],
             float(row["confidence"]),
             _evidence_from_json(row["evidence"]),
+            row.get("covered_component"),
         )
 
     def _device(self, row: Any) -> DeviceRecord:
