@@ -6,9 +6,23 @@ carrying its `Evidence`; the store keeps both. All are frozen: use `dataclasses.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+
+#: The most text one observation keeps (a page body is cut to 4 KB long before this).
+MAX_VALUE = 16_384
+_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def device_text(value: object, limit: int = MAX_VALUE) -> str:
+    """What a device said as safe text: bounded, valid Unicode, no NUL or control characters
+    (tab and line breaks stay). Every observation value passes here once, so the store (a NUL
+    is refused by PostgreSQL), the terminal, CSV and HTML only ever see clean text."""
+    text = value if isinstance(value, str) else str(value)
+    text = text[:limit]
+    return text if text.isprintable() else _UNSAFE.sub("\ufffd", text)
 
 
 class DeviceType(str, Enum):
@@ -84,6 +98,10 @@ class Observation:
     """How coverwatch learned it."""
     observed_at: datetime | None = None
     """When it was observed (UTC)."""
+
+    def __post_init__(self) -> None:
+        # NOTE: the one place device text becomes an observation's value, whatever the source.
+        object.__setattr__(self, "value", device_text(self.value))
 
     def to_json(self) -> dict[str, object]:
         """The observation as ``show --json`` and the REST API give it."""

@@ -59,7 +59,9 @@ class ProgressObserver(Observer):
             self._progress.advance(self._task, steps)
 
     def note(self, message: str) -> None:
-        self._console.print(f"[yellow]note:[/] {message}", markup=True)
+        from rich.markup import escape
+
+        self._console.print(f"[yellow]note:[/] {escape(message)}", markup=True)
 
     def done(self) -> None:
         if self._progress is not None:

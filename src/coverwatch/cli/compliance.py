@@ -115,6 +115,7 @@ def audit(
 
 def _print_findings(findings: list[Any]) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
@@ -135,7 +136,12 @@ def _print_findings(findings: list[Any]) -> None:
     for f in findings:
         style = colours.get(f.severity.value, "") if f.status.value == "open" else "dim"
         table.add_row(
-            f.severity.value, f.status.value, f.ip, f.rule, f"{f.title}\n{f.detail}", style=style
+            f.severity.value,
+            f.status.value,
+            f.ip,
+            escape(f.rule),
+            escape(f"{f.title}\n{f.detail}"),
+            style=style,
         )
     console.print(table)
 

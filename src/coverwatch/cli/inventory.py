@@ -174,6 +174,7 @@ _COLUMNS = (
 
 def _print_devices(devices: list[DeviceRecord]) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
@@ -199,14 +200,20 @@ def _print_devices(devices: list[DeviceRecord]) -> None:
         table.add_column(column)
     for d in devices:
         a = d.attribution
+        # NOTE: device strings are text, never Rich markup (a model "[red]x" is a model).
         table.add_row(
-            d.ip,
-            d.site,
-            a.device_type.value if a.device_type else "?",
-            a.maker or "unknown",
-            a.brand or "",
-            a.model or "",
-            f"[red]{a.covered}[/]" if a.covered else "",
+            *map(
+                escape,
+                (
+                    d.ip,
+                    d.site,
+                    a.device_type.value if a.device_type else "?",
+                    a.maker or "unknown",
+                    a.brand or "",
+                    a.model or "",
+                ),
+            ),
+            f"[red]{escape(a.covered)}[/]" if a.covered else "",
             f"{a.confidence:.2f}",
             d.last_seen.strftime("%Y-%m-%d %H:%M") if d.last_seen else "",
         )
@@ -226,6 +233,7 @@ def devices(ctx: click.Context, site: str | None, as_json: bool, as_csv: bool) -
     """
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
+    from coverwatch.report.csv_report import safe_cell
     from coverwatch.store import open_inventory
 
     inventory = open_inventory(_db(ctx))
@@ -258,7 +266,8 @@ def devices(ctx: click.Context, site: str | None, as_json: bool, as_csv: bool) -
         for d in records:
             row = d.to_json()
             row["open_ports"] = " ".join(map(str, d.open_ports))
-            writer.writerow(row)
+            # NOTE: device strings could be spreadsheet formulas (OWASP "CSV injection").
+            writer.writerow({k: safe_cell(v) if isinstance(v, str) else v for k, v in row.items()})
     else:
         _print_devices(records)
 

@@ -199,6 +199,7 @@ def demo(out: str, hosts: int, seed: int) -> None:
 
 def _print_summary(data: ReportData, scanned: int, seconds: float) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     s = data.summary
@@ -221,7 +222,7 @@ def _print_summary(data: ReportData, scanned: int, seconds: float) -> None:
             ),
             "",
         )
-        table.add_row(maker, str(count), covered or "")
+        table.add_row(escape(maker), str(count), escape(covered or ""))
     console.print(table)
     _print_finding_summary(console, data)
     if s.rebranded:
@@ -229,23 +230,24 @@ def _print_summary(data: ReportData, scanned: int, seconds: float) -> None:
         for column in ("Address", "Brand", "Real maker", "Model"):
             rebrands.add_column(column)
         for r in s.rebranded:
-            rebrands.add_row(r["ip"], r["brand"], r["maker"], r["model"])
+            rebrands.add_row(*(escape(str(r[k] or "")) for k in ("ip", "brand", "maker", "model")))
         console.print(rebrands)
 
 
 def _print_finding_summary(console: Any, data: ReportData) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     if data.policy is None:
         return
-    table = Table(title=f"Findings ({data.policy.name})")
+    table = Table(title=f"Findings ({escape(data.policy.name)})")
     for column in ("Rule", "Severity", "Open", "Waived", "Unverified"):
         table.add_column(column, justify="left" if column in ("Rule", "Severity") else "right")
     for rule in data.policy.rules:
         mine = [f for f in data.findings if f.rule == rule.id]
         if mine:
             table.add_row(
-                rule.id,
+                escape(rule.id),
                 rule.severity.value,
                 *(
                     str(sum(1 for f in mine if f.status.value == status))

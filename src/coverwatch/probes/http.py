@@ -6,9 +6,10 @@ HTML parser. Everything returned is text, truncated, and safe to store.
 
 from __future__ import annotations
 
+import codecs
 import re
 from html.parser import HTMLParser
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import h11
 
@@ -140,12 +141,27 @@ def parse_response(data: bytes, method: str = "GET") -> tuple[int, dict[str, str
     return status, headers, _decode(bytes(body), headers.get("content-type", ""))
 
 
+#: Codecs Python knows that are not character sets a page can be written in: they transform
+#: bytes (``unicode_escape`` interprets backslashes, ``idna`` refuses "replace", ``undefined``
+#: always fails). A device naming one gets its body read as UTF-8 instead.
+_NOT_CHARSETS = frozenset(
+    {"idna", "punycode", "undefined", "unicode-escape", "raw-unicode-escape", "rot-13"}
+)
+
+
 def _decode(body: bytes, content_type: str) -> str:
     match = re.search(r"charset=\s*\"?([\w.:-]+)", content_type, re.IGNORECASE)
-    encoding = match.group(1) if match else "utf-8"
+    encoding = "utf-8"
+    if match:
+        try:
+            info = codecs.lookup(match.group(1))
+        except LookupError:
+            info = None
+        if info is not None and info._is_text_encoding and info.name not in _NOT_CHARSETS:
+            encoding = info.name
     try:
         return body.decode(encoding, "replace")
-    except LookupError:
+    except (UnicodeError, LookupError, ValueError):  # a codec that still misbehaves
         return body.decode("utf-8", "replace")
 
 
@@ -182,4 +198,7 @@ def same_origin_redirect(
     if target.hostname != authority.strip("[]") or effective_port != port:
         return None
     new_path = (target.path or "/") + (f"?{target.query}" if target.query else "")
+    # NOTE: a Location may carry raw non-ASCII bytes or controls (read as latin-1); the next
+    # request line must be ASCII, so anything else is percent-encoded (RFC 3986 section 2.1).
+    new_path = quote(new_path, safe="/?=&%:@!$'()*+,;~-._")
     return None if new_path == path else new_path

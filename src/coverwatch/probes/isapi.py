@@ -12,9 +12,7 @@ from __future__ import annotations
 import re
 from xml.etree.ElementTree import Element
 
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
-
+from coverwatch.probes import xml as safe_xml
 from coverwatch.probes.http import clean_text
 
 #: The read-only call; ISAPI has no side effects on GET.
@@ -42,8 +40,8 @@ def _root(body: bytes) -> Element:
     if len(body) > MAX_DOCUMENT:
         raise MalformedIsapi(f"document larger than {MAX_DOCUMENT} bytes")
     try:
-        root = SafeET.fromstring(body, forbid_dtd=True)
-    except (SafeET.ParseError, DefusedXmlException, ValueError) as e:
+        root = safe_xml.parse_xml(body)
+    except safe_xml.MalformedXml as e:
         raise MalformedIsapi(f"unsafe or malformed XML: {e.__class__.__name__}") from e
     if not isinstance(root, Element):
         raise MalformedIsapi("no XML root element")

@@ -15,9 +15,7 @@ import secrets
 from datetime import UTC, datetime
 from xml.etree.ElementTree import Element
 
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
-
+from coverwatch.probes import xml as safe_xml
 from coverwatch.probes.http import clean_text
 
 DEFAULT_PATH = "/onvif/device_service"
@@ -83,8 +81,8 @@ class MalformedSoap(ValueError):
 def parse_envelope(body: bytes | str) -> Element:
     """Parse SOAP with defusedxml: no entity expansion, no external references."""
     try:
-        root = SafeET.fromstring(body, forbid_dtd=True)
-    except (SafeET.ParseError, DefusedXmlException, ValueError) as e:
+        root = safe_xml.parse_xml(body)
+    except safe_xml.MalformedXml as e:
         raise MalformedSoap(f"unsafe or malformed XML: {e.__class__.__name__}") from e
     if not isinstance(root, Element):
         raise MalformedSoap("no XML root element")

@@ -19,9 +19,7 @@ from __future__ import annotations
 import uuid
 from xml.etree.ElementTree import Element
 
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
-
+from coverwatch.probes import xml as safe_xml
 from coverwatch.probes.http import clean_text
 
 PORT = 37020
@@ -60,8 +58,8 @@ def build_inquiry(probe_uuid: str | None = None) -> bytes:
 def parse_xml(data: bytes) -> Element:
     """Parse a SADP document with defusedxml (no DTD, no entity expansion)."""
     try:
-        root = SafeET.fromstring(data, forbid_dtd=True)
-    except (SafeET.ParseError, DefusedXmlException, ValueError) as e:
+        root = safe_xml.parse_xml(data)
+    except safe_xml.MalformedXml as e:
         raise MalformedSadp(f"unsafe or malformed XML: {e.__class__.__name__}") from e
     if not isinstance(root, Element):
         raise MalformedSadp("no XML root element")

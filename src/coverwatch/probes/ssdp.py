@@ -18,9 +18,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 from xml.etree.ElementTree import Element
 
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
-
+from coverwatch.probes import xml as safe_xml
 from coverwatch.probes.http import clean_text
 
 PORT = 1900
@@ -95,8 +93,8 @@ def location_target(location: str, replier: str) -> tuple[str, int, str] | None:
 def parse_xml(data: bytes | str) -> Element:
     """Parse description XML with defusedxml (no DTD, no entity expansion)."""
     try:
-        root = SafeET.fromstring(data, forbid_dtd=True)
-    except (SafeET.ParseError, DefusedXmlException, ValueError) as e:
+        root = safe_xml.parse_xml(data)
+    except safe_xml.MalformedXml as e:
         raise MalformedSsdp(f"unsafe or malformed XML: {e.__class__.__name__}") from e
     if not isinstance(root, Element):
         raise MalformedSsdp("no XML root element")

@@ -53,13 +53,13 @@ _JSON_KEYS = ("evidence", "references")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
-def _cell(value: str) -> str:
+def safe_cell(value: str) -> str:
     """Defuse a cell a spreadsheet would read as a formula."""
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def _uncell(value: str) -> str:
-    """Inverse of ``_cell``."""
+    """Inverse of ``safe_cell``."""
     return value[1:] if value.startswith("'") else value
 
 
@@ -76,7 +76,7 @@ def flatten_finding(finding: dict[str, object]) -> dict[str, str]:
             text = json.dumps(value, ensure_ascii=False, sort_keys=True)
         else:
             text = "" if value is None else str(value)
-        row[column] = _cell(text)
+        row[column] = safe_cell(text)
     return row
 
 

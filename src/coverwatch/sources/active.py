@@ -9,6 +9,7 @@ an Observation; nothing is decided here about who made the device.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -26,6 +27,8 @@ from coverwatch.sources import conversations
 from coverwatch.sources.conversations import HostRecord
 from coverwatch.sources.interface import Source
 from coverwatch.targets import DEFAULT_PORTS
+
+logger = logging.getLogger(__name__)
 
 
 class Probe(str, Enum):
@@ -69,6 +72,8 @@ class ActiveScanSource(Source):
     def __init__(self, hosts: list[str], options: ScanOptions) -> None:
         self.hosts = hosts
         self.options = options
+        self.failed_probes = 0
+        """Probes that raised on what a device sent (each is a note on its host)."""
 
     def collect(self, observer: Observer) -> dict[str, list[Observation]]:
         """Run the scan; hosts with no open port are left out."""
@@ -109,10 +114,10 @@ class ActiveScanSource(Source):
         results: dict[str, list[Observation]] = {}
         observer.stage("probe", len(hosts))
 
-        async def paced(call: Awaitable[None]) -> None:
+        async def paced(call: Awaitable[None], host: HostRecord, port: int, what: str) -> None:
             if limiter is not None:
                 await limiter.acquire()
-            await call
+            await self._guarded(call, host, port, what)
 
         async def worker() -> None:
             for ip in pending:  # the shared iterator hands each host to exactly one worker
@@ -122,17 +127,38 @@ class ActiveScanSource(Source):
                     host.mark_open(port)
                 for start in range(0, len(found), per_host):
                     chunk = found[start : start + per_host]
-                    await asyncio.gather(*(paced(self._port(host, p)) for p in chunk))
+                    await asyncio.gather(
+                        *(paced(self._port(host, p), host, p, "probe") for p in chunk)
+                    )
                 if host.web_ports:
                     credential = self.options.credentials.for_host(ip)
-                    await paced(conversations.probe_onvif(host, credential))
-                    await paced(conversations.probe_management(host, credential))
+                    web = host.web_ports[0][0]
+                    await paced(conversations.probe_onvif(host, credential), host, web, "onvif")
+                    await paced(
+                        conversations.probe_management(host, credential), host, web, "management"
+                    )
                 results[ip] = host.observations
                 observer.advance()
 
         await asyncio.gather(*(worker() for _ in range(workers)))
         observer.done()
+        if self.failed_probes:
+            observer.note(
+                f"{self.failed_probes} probe(s) could not read what a device sent; each is a "
+                "note on its host (probe.error), the rest of the scan is kept (-v for details)"
+            )
         return {ip: results[ip] for ip in self.hosts if ip in results}
+
+    async def _guarded(self, call: Awaitable[None], host: HostRecord, port: int, what: str) -> None:
+        """The error boundary of one (host, port, probe): whatever a device's bytes make a
+        parser raise becomes a note on that host, never the end of the scan."""
+        try:
+            await call
+        except Exception as e:  # device input is hostile: the scan goes on
+            self.failed_probes += 1
+            logger.debug("%s on %s:%s failed", what, host.ip, port, exc_info=True)
+            reason = f"{what} failed on the device's answer: {e.__class__.__name__}: {e}"
+            host.fail(port, "probe", ObsStatus.ERROR, reason[:300])
 
     async def _port(self, host: HostRecord, port: int) -> None:
         kind = PORT_PROBES.get(port) if self.options.probes else None
