@@ -3,6 +3,10 @@
 Every entry carries its public source; a bad entry stops loading with file, entry and field.
 A destination matches by the DNS name that resolved to it (exact name first, then the longest
 suffix), else by address range, else, weakly, by the entry's service port alone.
+
+``endpoint_for_name(name)`` answers the identify engine's question about a ``dns.query`` or
+``tls.sni`` value (which endpoint, of which category, run by whom). This module needs only
+PyYAML: no DuckDB, pyarrow or dpkt, and nothing of ``coverwatch.identify`` (which may import it).
 """
 
 from __future__ import annotations
@@ -16,12 +20,13 @@ from typing import Any
 import yaml
 
 from coverwatch.errors import KnowledgeError
-from coverwatch.identify.knowledge import SafeLoader
 from coverwatch.traffic.model import EndpointCategory, EndpointMatch, MatchKind
 
 _FILE = "endpoints.yaml"
 _KEYS = {"id", "category", "operator", "names", "suffixes", "addresses", "ports", "source"}
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+#: libyaml's parser when PyYAML was built with it, else pure Python (as identify.knowledge).
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -52,16 +57,33 @@ class EndpointBook:
             ((s, e) for e in endpoints for s in e.suffixes), key=lambda p: -len(p[0])
         )
         self.by_port = {p: e for e in endpoints for p in e.ports}
+        self.suffix_map: dict[str, Endpoint] = {}
+        for suffix, entry in self.by_suffix:
+            self.suffix_map.setdefault(suffix, entry)
+
+    def by_dns_name(self, name: str) -> Endpoint | None:
+        """The entry a DNS name belongs to (exact name, else the longest suffix), or None."""
+        folded = name.strip().lower().rstrip(".")
+        if not folded:
+            return None
+        exact = self.by_name.get(folded) or self.suffix_map.get(folded)
+        if exact is not None:
+            return exact
+        # NOTE: walk the name's own suffixes, longest first: one dict look-up per label.
+        at = folded.find(".")
+        while at >= 0:
+            entry = self.suffix_map.get(folded[at + 1 :])
+            if entry is not None:
+                return entry
+            at = folded.find(".", at + 1)
+        return None
 
     def match(self, address: str, name: str | None, proto: str, port: int) -> EndpointMatch | None:
         """The endpoint a destination is, or None."""
         if name:
-            folded = name.lower().rstrip(".")
-            if folded in self.by_name:
-                return self.by_name[folded].as_match(MatchKind.DNS_NAME)
-            for suffix, entry in self.by_suffix:
-                if folded == suffix or folded.endswith("." + suffix):
-                    return entry.as_match(MatchKind.DNS_NAME)
+            named = self.by_dns_name(name)
+            if named is not None:
+                return named.as_match(MatchKind.DNS_NAME)
         try:
             ip = ipaddress.ip_address(address)
         except ValueError:
@@ -130,7 +152,7 @@ def parse_entry(raw: Any, index: int) -> Endpoint:
 def parse_book(text: str) -> EndpointBook:
     """Validate an endpoints document."""
     try:
-        document = yaml.load(text, Loader=SafeLoader)
+        document = yaml.load(text, Loader=_SafeLoader)
     except yaml.YAMLError as e:
         raise _fail("", f"not valid YAML: {e}") from e
     if not isinstance(document, dict) or not isinstance(document.get("endpoints"), list):
@@ -139,10 +161,16 @@ def parse_book(text: str) -> EndpointBook:
         raise _fail("updated", "is required (the date the file was last checked)")
     entries = [parse_entry(raw, i) for i, raw in enumerate(document["endpoints"])]
     seen: set[str] = set()
+    claimed: dict[str, str] = {}
     for entry in entries:
         if entry.id in seen:
             raise _fail(f"endpoint {entry.id!r}", "duplicate id")
         seen.add(entry.id)
+        claims = sorted(entry.names) + [f"*.{s}" for s in entry.suffixes] + sorted(entry.ports)
+        for name in claims:
+            if name in claimed:
+                raise _fail(f"endpoint {entry.id!r}", f"{name!r} is already in {claimed[name]!r}")
+            claimed[name] = entry.id
     return EndpointBook(entries)
 
 
@@ -151,3 +179,24 @@ def load_endpoints() -> EndpointBook:
     """The shipped endpoint book (validated once per process)."""
     text = resources.files("coverwatch").joinpath("knowledge", _FILE).read_text("utf-8")
     return parse_book(text)
+
+
+def endpoint_for_name(name: str) -> Endpoint | None:
+    """The shipped entry a DNS name (a ``dns.query`` or ``tls.sni`` value) belongs to: its
+    ``id``, ``category`` and ``operator`` (a maker name for vendor endpoints), or None."""
+    return load_endpoints().by_dns_name(name)
+
+
+#: Categories whose operator is the maker of the devices using them. Time servers and public
+#: resolvers are used by everyone; a vendor's web site (``update``) is also browsed by the people
+#: who administer its devices, so it says little about the host that looked it up.
+MAKER_CATEGORIES = frozenset(
+    {EndpointCategory.VENDOR_CLOUD, EndpointCategory.P2P_RELAY, EndpointCategory.DDNS}
+)
+
+
+def maker_endpoint_for_name(name: str) -> Endpoint | None:
+    """Like ``endpoint_for_name``, but only an entry whose category makes a lookup evidence of
+    the operator's devices (``MAKER_CATEGORIES``), else None."""
+    entry = endpoint_for_name(name)
+    return entry if entry is not None and entry.category in MAKER_CATEGORIES else None
