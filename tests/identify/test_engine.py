@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from coverwatch.identify import attribute
+from coverwatch.identify import attribute, load_knowledge
 from coverwatch.identify.engine import MIN_MAKER_SCORE, normalise_mac, oui_organisation
+from coverwatch.identify.knowledge import Knowledge, OemBrand
 from coverwatch.models import DeviceType
 
 HIK = "Hangzhou Hikvision Digital Technology Company"
@@ -20,25 +21,31 @@ DAHUA = "Dahua Technology Company"
     ("signals", "maker", "brand", "device_type", "covered"),
     [
         # HTTP server strings and realms
-        ({"http.server": "App-webs/"}, "Hikvision", None, None, HIK),
+        ({"http.server": "App-webs/"}, "Hikvision", None, DeviceType.CAMERA, HIK),
         ({"http.server": "DNVRS-Webs"}, "Hikvision", None, DeviceType.NVR, HIK),
         ({"http.server": "DVRDVS-Webs"}, "Hikvision", None, DeviceType.DVR, HIK),
         (
             {"http.www_authenticate": 'Digest realm="Login to 4L0ABCDEF1234567"'},
             "Dahua",
             None,
-            None,
+            DeviceType.CAMERA,
             DAHUA,
         ),
-        ({"http.body": '<a href="/doc/page/login.asp?_1690000000">'}, "Hikvision", None, None, HIK),
+        (
+            {"http.body": '<a href="/doc/page/login.asp?_1690000000">'},
+            "Hikvision",
+            None,
+            DeviceType.CAMERA,
+            HIK,
+        ),
         (
             {"rtsp.www_authenticate": 'Digest realm="iPOLiS", nonce="abc"'},
             "Hanwha Vision",
             None,
-            None,
+            DeviceType.CAMERA,
             None,
         ),
-        ({"rtsp.server": "Dahua Rtsp Server"}, "Dahua", None, None, DAHUA),
+        ({"rtsp.server": "Dahua Rtsp Server"}, "Dahua", None, DeviceType.CAMERA, DAHUA),
         # Devices naming themselves (ONVIF, SADP, DHIP)
         (
             {"onvif.manufacturer": "HIKVISION", "onvif.model": "DS-2CD2043G0-I"},
@@ -70,12 +77,19 @@ DAHUA = "Dahua Technology Company"
             DeviceType.CAMERA,
             DAHUA,
         ),
-        ({"onvif.manufacturer": "LTS", "http.server": "App-webs/"}, "Hikvision", "LTS", None, HIK),
+        (
+            {"onvif.manufacturer": "LTS", "http.server": "App-webs/"},
+            "Hikvision",
+            "LTS",
+            DeviceType.CAMERA,
+            HIK,
+        ),
         ({"onvif.manufacturer": "EZVIZ"}, "Hikvision", "EZVIZ", None, HIK),
-        # The IEEE registry (via netaddr): maker OUIs and a white label's own OUI
-        ({"mac": "44:19:b6:12:34:56"}, "Hikvision", None, None, HIK),
+        # The IEEE registry (via netaddr): maker OUIs and a white label's own OUI; a maker
+        # whose networked products are all cameras and recorders lends its usual type
+        ({"mac": "44:19:b6:12:34:56"}, "Hikvision", None, DeviceType.CAMERA, HIK),
         ({"mac": "14:2f:fd:12:34:56"}, "Hikvision", "LTS", None, HIK),
-        ({"mac": "ac:cc:8e:01:02:03"}, "Axis", None, None, None),
+        ({"mac": "ac:cc:8e:01:02:03"}, "Axis", None, DeviceType.CAMERA, None),
         # Other management and discovery signals
         (
             {"snmp.sysdescr": "AXIS M3106-L Mk II Network Camera"},
@@ -106,7 +120,13 @@ DAHUA = "Dahua Technology Company"
             DeviceType.CAMERA,
             DAHUA,
         ),
-        ({"mdns.name": "HIKVISION DS-2CD2143G2-I - E12345678"}, "Hikvision", None, None, HIK),
+        (
+            {"mdns.name": "HIKVISION DS-2CD2143G2-I - E12345678"},
+            "Hikvision",
+            None,
+            DeviceType.CAMERA,
+            HIK,
+        ),
         ({"telnet.banner": "(none) login:"}, None, None, None, None),
         ({"ftp.banner": "220 (vsFTPd 3.0.3)"}, None, None, None, None),
         ({"sip.user_agent": "Linphone/5.0"}, None, None, None, None),
@@ -201,16 +221,25 @@ def test_a_brand_the_maker_does_not_make_is_not_claimed() -> None:
 
 
 def test_multi_maker_white_label_is_decided_by_firmware() -> None:
-    # Lorex sells Dahua- and Hikvision-made lines; the firmware says which one this is.
+    # A brand sold on two makers' firmware (here a made-up "Roadrunner", named by an asset
+    # register, on Dahua and Hikvision lines): the device's own firmware says which it is.
+    kb = load_knowledge()
+    two_makers = OemBrand(
+        "Roadrunner", (), ("Dahua", "Hikvision"), 0.8, "https://example.org/oem", True
+    )
+    kb = Knowledge.build(
+        kb.fingerprints, kb.oui, (*kb.oem, two_makers), kb.covered, kb.cves, (), kb.makers
+    )
     dahua_made = attribute(
         [
-            ("onvif.manufacturer", "Lorex"),
+            ("register.brand", "Roadrunner"),
             ("http.www_authenticate", 'Digest realm="Login to ND0123456789"'),
-        ]
+        ],
+        kb,
     )
-    hik_made = attribute([("onvif.manufacturer", "Lorex"), ("http.server", "App-webs/")])
-    assert (dahua_made.maker, dahua_made.brand) == ("Dahua", "Lorex")
-    assert (hik_made.maker, hik_made.brand) == ("Hikvision", "Lorex")
+    hik_made = attribute([("register.brand", "Roadrunner"), ("http.server", "App-webs/")], kb)
+    assert (dahua_made.maker, dahua_made.brand) == ("Dahua", "Roadrunner")
+    assert (hik_made.maker, hik_made.brand) == ("Hikvision", "Roadrunner")
 
 
 def test_a_weak_signal_alone_claims_no_maker() -> None:

@@ -85,9 +85,11 @@ class _Claims:
 
 
 #: Signals naming an internet endpoint the device itself contacted (capture): the endpoint's
-#: operator is evidence of the device's maker, weighted by what kind of endpoint it is.
+#: operator is evidence of the device's maker. Below the maker threshold on purpose: a phone
+#: running the vendor's app or an admin's PC reaches the same cloud, so a look-up only ever
+#: supports other evidence (a registry prefix, a host name, a banner).
 _ENDPOINT_SIGNALS = frozenset({"dns.query", "tls.sni"})
-_ENDPOINT_WEIGHTS = {"vendor_cloud": 0.45, "p2p_relay": 0.45, "ddns": 0.35, "update": 0.35}
+_ENDPOINT_WEIGHT = 0.3
 
 
 def _match_signals(claims: _Claims, signals: Iterable[tuple[str, str]], kb: Knowledge) -> None:
@@ -124,17 +126,22 @@ def _match_signals(claims: _Claims, signals: Iterable[tuple[str, str]], kb: Know
 
 
 def _match_endpoint(claims: _Claims, signal: str, name: str, kb: Knowledge) -> None:
-    from coverwatch.traffic.endpoints import load_endpoints
+    from coverwatch.traffic.endpoints import maker_endpoint_for_name
 
-    found = load_endpoints().match("", name, "", 0)
-    if found is None:
-        return
-    weight = _ENDPOINT_WEIGHTS.get(found.category.value)
-    maker = kb.maker_named(found.operator)
-    if weight is None or maker is None:
+    found = maker_endpoint_for_name(name)
+    maker = kb.maker_named(found.operator) if found else None
+    if found is None or maker is None:
         return
     claims.add(
-        Evidence(signal, name[:_SHOW], f"endpoint:{found.id}", found.source, maker, None, weight)
+        Evidence(
+            signal,
+            name[:_SHOW],
+            f"endpoint:{found.id}",
+            found.source,
+            maker,
+            None,
+            _ENDPOINT_WEIGHT,
+        )
     )
 
 
@@ -152,6 +159,7 @@ def _match_mac(claims: _Claims, mac: str, kb: Knowledge) -> None:
             alias.maker,
             alias.brand,
             alias.weight,
+            component=alias.component,
         )
     )
 

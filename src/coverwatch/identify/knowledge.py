@@ -53,6 +53,8 @@ class OuiAlias:
     brand: str | None
     weight: float
     source: str
+    component: str | None = None
+    """A component (chip) maker's block: evidence of its chip inside, not of the maker."""
 
 
 @dataclass(frozen=True)
@@ -323,7 +325,9 @@ def _claims_something(values: dict[str, Any]) -> str | None:
 
 
 def _names_maker_or_brand(values: dict[str, Any]) -> str | None:
-    return None if values["maker"] or values["brand"] else "needs a maker or a brand"
+    if values["maker"] or values["brand"] or values["component"]:
+        return None
+    return "needs a maker, a brand or a component"
 
 
 def _date_groups(values: dict[str, Any]) -> str | None:
@@ -361,6 +365,7 @@ OUI: schema.Spec[OuiAlias] = schema.Spec(
         "pattern": schema.regex(),
         "maker": schema.text(required=False),
         "brand": schema.text(required=False),
+        "component": schema.text(required=False),
         "weight": schema.weight,
         "source": schema.source,
     },
