@@ -146,11 +146,11 @@ def migrate(conn: Connection, version: int) -> None:
         waivers.create(conn)
     if version < 4:
         inspector = sa.inspect(conn)
-        for table in ("devices", "sightings"):
+        for name in ("devices", "sightings"):
             # NOTE: tables created above from today's metadata already have the column.
-            if "covered_component" not in {c["name"] for c in inspector.get_columns(table)}:
+            if "covered_component" not in {c["name"] for c in inspector.get_columns(name)}:
                 conn.execute(
-                    sa.text(f"ALTER TABLE {table} ADD COLUMN covered_component VARCHAR(256)")
+                    sa.text(f"ALTER TABLE {name} ADD COLUMN covered_component VARCHAR(256)")
                 )
     conn.execute(
         meta.update().where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION))
