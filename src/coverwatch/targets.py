@@ -8,7 +8,6 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 from coverwatch.errors import TargetError
 
@@ -97,13 +96,23 @@ def _looks_like_hostname(text: str) -> bool:
     )
 
 
+#: A target file larger than this is refused (a /16 written one address a line is ~1 MiB).
+MAX_TARGET_FILE = 8 * 1024 * 1024
+
+
 def _read_target_file(path: str) -> list[str]:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_TARGET_FILE + 1)  # bounded: @/dev/zero must not fill memory
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise TargetError(
             f"cannot read target file {path}: {getattr(e, 'strerror', None) or e}"
         ) from e
+    if len(data) > MAX_TARGET_FILE:
+        raise TargetError(f"target file {path}: larger than {MAX_TARGET_FILE // 2**20} MiB")
+    if "\x00" in text:
+        raise TargetError(f"target file {path}: not a text file (contains NUL bytes)")
     tokens: list[str] = []
     for line in text.splitlines():
         line = line.split("#", 1)[0]

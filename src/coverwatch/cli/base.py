@@ -174,3 +174,16 @@ def _traffic_dir(ctx: click.Context) -> str:
     from coverwatch.pipeline import default_traffic_dir
 
     return str(ctx.obj.get("traffic_dir") or default_traffic_dir(_db(ctx)))
+
+
+class FiniteFloat(click.FloatRange):
+    """A float option in a range that also refuses NaN (click's ranges let NaN through:
+    every comparison with NaN is false, so ``--timeout nan`` would never time out)."""
+
+    name = "finite float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if number != number:
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from coverwatch.cli.base import _db, _traffic_dir, cli
+from coverwatch.cli.base import FiniteFloat, _db, _traffic_dir, cli
 from coverwatch.errors import InputError
 
 if TYPE_CHECKING:
@@ -161,7 +161,7 @@ def _print_findings(findings: list[Any]) -> None:
 @click.option("--site", help="Only devices of this site.")
 @click.option(
     "--unit-cost",
-    type=click.FloatRange(0, None),
+    type=FiniteFloat(0, None),
     help="Replacement cost per device where the policy's unit_costs give none.",
 )
 @click.option("--title", default="coverwatch audit report", show_default=True)

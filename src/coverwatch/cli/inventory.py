@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from coverwatch.cli.base import ProgressObserver, _db, _fail, _parse_ports, cli
+from coverwatch.cli.base import FiniteFloat, ProgressObserver, _db, _fail, _parse_ports, cli
 from coverwatch.errors import InputError
 from coverwatch.targets import DEFAULT_MAX_HOSTS, DEFAULT_PORTS
 
@@ -40,12 +40,12 @@ if TYPE_CHECKING:
     "--timeout",
     default=3.0,
     show_default=True,
-    type=click.FloatRange(0.05, 120),
+    type=FiniteFloat(0.05, 120),
     help="Seconds per connect and per read.",
 )
 @click.option(
     "--rate",
-    type=click.FloatRange(0.1, None),
+    type=FiniteFloat(0.1, None),
     default=None,
     help="Most new connections per second (default: no limit).",
 )
@@ -493,7 +493,7 @@ def import_csv(ctx: click.Context, file: str, mapping: str, site: str) -> None:
     "--timeout",
     default=3.0,
     show_default=True,
-    type=click.FloatRange(0.1, 60),
+    type=FiniteFloat(0.1, 60),
     help="Seconds to collect replies.",
 )
 @click.option("--site", default="default", show_default=True)

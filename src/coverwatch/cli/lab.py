@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from coverwatch.cli.base import ProgressObserver, cli
+from coverwatch.cli.base import FiniteFloat, ProgressObserver, cli
 from coverwatch.errors import InputError
 from coverwatch.lab.site import DEFAULT_BASE, DEFAULT_PASSWORD, DEFAULT_USERNAME
 
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     "--duration",
     default=600.0,
     show_default=True,
-    type=click.FloatRange(1, None),
+    type=FiniteFloat(1, None),
     help="Stop by itself after this many seconds.",
 )
 @click.option("--profile", "profiles", multiple=True, help="Only these profiles (repeatable).")

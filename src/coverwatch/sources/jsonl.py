@@ -78,8 +78,20 @@ def parse_line(number: int, text: str) -> JsonlRecord | None:
 
 
 def read_records(stream: TextIO) -> Iterator[JsonlRecord | tuple[int, BadLine]]:
-    """Stream records; a bad line is yielded as ``(line, error)`` and reading goes on."""
-    for number, text in enumerate(stream, start=1):
+    """Stream records; a bad line is yielded as ``(line, error)`` and reading goes on.
+
+    A line longer than the limit ends the input (after its error): without a line end in
+    sight there is no next line to go on with (``identify /dev/zero`` must not fill memory).
+    """
+    number = 0
+    while text := stream.readline(_MAX_LINE + 1):
+        number += 1
+        if len(text) > _MAX_LINE and not text.endswith("\n"):
+            yield (
+                number,
+                BadLine(f"line longer than {_MAX_LINE} characters; input not read further"),
+            )
+            return
         try:
             record = parse_line(number, text)
         except BadLine as e:
