@@ -149,16 +149,20 @@ _NOT_CHARSETS = frozenset(
 )
 
 
+def charset(name: str) -> str | None:
+    """Python's codec for a charset a device declared, or None when it is not one we read."""
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        return None
+    if not info._is_text_encoding or info.name in _NOT_CHARSETS:
+        return None
+    return info.name
+
+
 def _decode(body: bytes, content_type: str) -> str:
     match = re.search(r"charset=\s*\"?([\w.:-]+)", content_type, re.IGNORECASE)
-    encoding = "utf-8"
-    if match:
-        try:
-            info = codecs.lookup(match.group(1))
-        except LookupError:
-            info = None
-        if info is not None and info._is_text_encoding and info.name not in _NOT_CHARSETS:
-            encoding = info.name
+    encoding = (charset(match.group(1)) if match else None) or "utf-8"
     try:
         return body.decode(encoding, "replace")
     except (UnicodeError, LookupError, ValueError):  # a codec that still misbehaves

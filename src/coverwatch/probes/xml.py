@@ -9,18 +9,30 @@ raises LookupError, UnicodeError or ValueError rather than ParseError. All of th
 
 from __future__ import annotations
 
+import re
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
+
+from coverwatch.probes.http import charset
 
 
 class MalformedXml(ValueError):
     """The bytes are not safe, well-formed XML in an encoding we read."""
 
 
+_DECLARED = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']""")
+
+
 def parse_xml(data: bytes | str) -> Element:
     """The root element of ``data``; MalformedXml says why it cannot be read."""
+    head = data[:256].encode("utf-8", "replace") if isinstance(data, str) else data[:256]
+    declared = _DECLARED.match(head)
+    if declared and charset(declared.group(1).decode("ascii")) is None:
+        raise MalformedXml(
+            f"declares an encoding that is not a character set: {declared.group(1)!r}"
+        )
     try:
         root = SafeET.fromstring(data, forbid_dtd=True)
     except (ParseError, DefusedXmlException, LookupError, ValueError, RecursionError) as e:
