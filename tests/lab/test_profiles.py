@@ -34,11 +34,46 @@ def test_at_least_fourteen_profiles_covering_the_required_kinds() -> None:
     assert {"printer", "server"} <= types
 
 
+def test_the_market_beyond_the_first_lab_is_emulated() -> None:
+    # Issue 9 part 6: the makers that matter most beyond the first lab, each with its real kind.
+    truths = [p.truth for p in load_profiles().values()]
+    kinds = {(t["maker"], t["device_type"]) for t in truths}
+    for required in [
+        ("Xiongmai", "dvr"),
+        (None, "dvr"),  # a HiSilicon-based OEM DVR that names no firmware maker
+        ("Vivotek", "camera"),
+        ("Ubiquiti", "camera"),
+        ("D-Link", "camera"),
+        ("ZTE", "router"),
+        ("Huawei", "camera"),
+    ]:
+        assert required in kinds, required
+    assert kinds & {("Huawei", "switch"), ("Huawei", "router")}
+
+
+def test_new_profiles_keep_a_small_weight_so_the_demo_mix_holds() -> None:
+    profiles = load_profiles()
+    for name in (
+        "xiongmai-dvr",
+        "hisilicon-oem-dvr",
+        "vivotek-ipc",
+        "ubiquiti-unifi-camera",
+        "dlink-dcs",
+        "zte-router",
+        "huawei-switch",
+    ):
+        assert profiles[name].weight == 1, name
+
+
 def test_every_profile_names_public_sources() -> None:
     for name, profile in load_profiles().items():
         assert profile.sources, name
         for entry in profile.sources:
             assert entry.get("tell") and entry.get("source"), name
+
+
+#: FCC Covered List / NDAA s.889 makers: their routers, switches and radios are covered too.
+COVERED_MAKERS = {"Hikvision", "Dahua", "Huawei", "ZTE", "Hytera"}
 
 
 def test_truth_makers_and_brands_are_known_to_the_knowledge_base() -> None:
@@ -49,8 +84,18 @@ def test_truth_makers_and_brands_are_known_to_the_knowledge_base() -> None:
     for name, profile in load_profiles().items():
         if profile.truth["maker"]:
             assert profile.truth["maker"] in known, name
-        if DeviceType(profile.truth["device_type"]) not in VIDEO_TYPES:
-            assert not kb.covered_entity(profile.truth["maker"], profile.truth["brand"]), name
+
+
+def test_non_video_devices_are_covered_exactly_when_their_maker_is() -> None:
+    # A printer or server is never a covered-vendor finding; a ZTE router or a Huawei switch
+    # is (issue 9 part 2: NDAA 889 reports stay complete for covered makers' network gear).
+    kb = load_knowledge()
+    for name, profile in load_profiles().items():
+        truth = profile.truth
+        if DeviceType(truth["device_type"]) in VIDEO_TYPES:
+            continue
+        covered = kb.covered_entity(truth["maker"], truth["brand"]) is not None
+        assert covered == (truth["maker"] in COVERED_MAKERS), name
 
 
 def test_profiles_only_listen_on_the_camera_port_set_or_service_ports() -> None:
