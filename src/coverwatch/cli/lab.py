@@ -52,6 +52,13 @@ if TYPE_CHECKING:
 @click.option("--profile", "profiles", multiple=True, help="Only these profiles (repeatable).")
 @click.option("--list-profiles", is_flag=True, help="List the device profiles and exit.")
 @click.option(
+    "--hostile",
+    is_flag=True,
+    help="Add misbehaving devices (odd charsets, non-ASCII redirects, XML in unknown "
+    "encodings, NUL bytes, markup and formulas in their strings, tarpits): a scan must "
+    "complete and record every well-behaved neighbour.",
+)
+@click.option(
     "--username",
     default=DEFAULT_USERNAME,
     show_default=True,
@@ -76,6 +83,7 @@ def lab(
     username: str,
     capture: str | None,
     ready_line: bool,
+    hostile: bool,
 ) -> None:
     """Run the simulated site: emulated cameras, NVRs and other hosts on loopback.
 
@@ -92,7 +100,7 @@ def lab(
     from coverwatch.lab.runner import READY, run_lab
 
     if list_profiles:
-        for name, profile in load_profiles().items():
+        for name, profile in load_profiles(hostile).items():
             t = profile.truth
             click.echo(f"{name}\t{t['device_type']}\t{t['maker']}\t{t['brand']}\t{t['model']}")
         return
@@ -113,7 +121,18 @@ def lab(
                 err=True,
             )
 
-    run_lab(hosts, seed, truth, duration, base, username, password, list(profiles) or None, ready)
+    run_lab(
+        hosts,
+        seed,
+        truth,
+        duration,
+        base,
+        username,
+        password,
+        list(profiles) or None,
+        ready,
+        hostile,
+    )
 
 
 @cli.command()

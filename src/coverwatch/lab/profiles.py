@@ -187,17 +187,20 @@ def parse_profile(name: str, data: Any) -> Profile:
 
 
 @cache
-def load_profiles() -> dict[str, Profile]:
-    """Every profile shipped in ``coverwatch/lab/profiles``, by name."""
+def load_profiles(hostile: bool = False) -> dict[str, Profile]:
+    """Every profile shipped in ``coverwatch/lab/profiles``, by name; with ``hostile``, also
+    the misbehaving devices of ``profiles/hostile`` (``coverwatch lab --hostile``)."""
     profiles: dict[str, Profile] = {}
     folder = resources.files("coverwatch.lab") / "profiles"
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".yaml"):
-            continue
-        name = entry.name.removesuffix(".yaml")
-        try:
-            data = yaml.load(entry.read_text(encoding="utf-8"), Loader=SafeLoader)
-        except yaml.YAMLError as e:
-            raise KnowledgeError(f"lab profile {entry.name}: not valid YAML: {e}") from e
-        profiles[name] = parse_profile(name, data)
+    folders = [folder, folder / "hostile"] if hostile else [folder]
+    for where in folders:
+        for entry in sorted(where.iterdir(), key=lambda e: e.name):
+            if not entry.name.endswith(".yaml"):
+                continue
+            name = entry.name.removesuffix(".yaml")
+            try:
+                data = yaml.load(entry.read_text(encoding="utf-8"), Loader=SafeLoader)
+            except yaml.YAMLError as e:
+                raise KnowledgeError(f"lab profile {entry.name}: not valid YAML: {e}") from e
+            profiles[name] = parse_profile(name, data)
     return profiles

@@ -84,9 +84,10 @@ def run_lab(
     password: str = DEFAULT_PASSWORD,
     profiles: list[str] | None = None,
     on_ready: Callable[[list[LabHost]], None] = lambda site: None,
+    hostile: bool = False,
 ) -> list[LabHost]:
     """Build and serve a lab site in this process; returns the site once it has stopped."""
-    site = build_site(hosts, seed, base, profiles)
+    site = build_site(hosts, seed, base, profiles, hostile)
     if truth:
         write_truth(site, truth)
     eventloop.run(serve_site(site, duration, username, password, lambda: on_ready(site)))
@@ -105,6 +106,7 @@ class LabProcess:
         profiles: list[str] | None = None,
         username: str = DEFAULT_USERNAME,
         password: str = DEFAULT_PASSWORD,
+        hostile: bool = False,
     ) -> None:
         self.args = [
             "--hosts",
@@ -120,6 +122,8 @@ class LabProcess:
         ]
         for name in profiles or []:
             self.args += ["--profile", name]
+        if hostile:
+            self.args.append("--hostile")
         self.password = password
         self.truth: dict[str, dict[str, Any]] = {}
         self._dir = tempfile.TemporaryDirectory(prefix="coverwatch-lab-")

@@ -66,13 +66,18 @@ def lab_addresses(count: int, base: str = DEFAULT_BASE) -> list[str]:
 
 
 def build_site(
-    hosts: int, seed: int, base: str = DEFAULT_BASE, only: list[str] | None = None
+    hosts: int,
+    seed: int,
+    base: str = DEFAULT_BASE,
+    only: list[str] | None = None,
+    hostile: bool = False,
 ) -> list[LabHost]:
     """Place ``hosts`` devices: every profile at least once (when there is room), the rest by a
-    seeded weighted choice, in a seeded order. The same arguments give the same site."""
+    seeded weighted choice, in a seeded order. The same arguments give the same site. With
+    ``hostile``, the misbehaving profiles join the mix."""
     if hosts < 1:
         raise LabError("a lab needs at least one host")
-    profiles = load_profiles()
+    profiles = load_profiles(hostile)
     if only:
         unknown = sorted(set(only) - set(profiles))
         if unknown:
