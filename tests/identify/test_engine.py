@@ -84,11 +84,11 @@ DAHUA = "Dahua Technology Company"
             DeviceType.CAMERA,
             HIK,
         ),
-        ({"onvif.manufacturer": "EZVIZ"}, "Hikvision", "EZVIZ", None, HIK),
+        ({"onvif.manufacturer": "EZVIZ"}, "Hikvision", "EZVIZ", DeviceType.CAMERA, HIK),
         # The IEEE registry (via netaddr): maker OUIs and a white label's own OUI; a maker
         # whose networked products are all cameras and recorders lends its usual type
         ({"mac": "44:19:b6:12:34:56"}, "Hikvision", None, DeviceType.CAMERA, HIK),
-        ({"mac": "14:2f:fd:12:34:56"}, "Hikvision", "LTS", None, HIK),
+        ({"mac": "14:2f:fd:12:34:56"}, "Hikvision", "LTS", DeviceType.CAMERA, HIK),
         ({"mac": "ac:cc:8e:01:02:03"}, "Axis", None, DeviceType.CAMERA, None),
         # Other management and discovery signals
         (

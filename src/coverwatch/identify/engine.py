@@ -262,10 +262,15 @@ def _device_type(claims: _Claims, maker: str | None, kb: Knowledge) -> DeviceTyp
     info = kb.maker_info(maker)
     if info is None or info.default_type is None:
         return None
+    # The maker's own evidence: its firmware or hardware, or a brand of its that the device
+    # itself shows (an OEM claim); never an asset register's word alone.
+    shown = {e.brand for e in claims.evidence if e.brand and not e.signal.startswith("register.")}
     own = [
         e
         for e in claims.evidence
-        if e.maker == maker and not e.signal.startswith("register.") and e.signal != "brand"
+        if e.maker == maker
+        and not e.signal.startswith("register.")
+        and (e.signal != "brand" or e.value in shown)
     ]
     if not own:
         return None
