@@ -233,7 +233,7 @@ def devices(ctx: click.Context, site: str | None, as_json: bool, as_csv: bool) -
     """
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
-    from coverwatch.report.csv_report import safe_cell
+    from coverwatch.cells import safe_cell
     from coverwatch.store import open_inventory
 
     inventory = open_inventory(_db(ctx))

@@ -20,6 +20,7 @@ import csv
 import io
 import json
 
+from coverwatch.cells import safe_cell, unsafe_cell
 from coverwatch.policy.model import finding_to_json
 from coverwatch.report.interface import Report, ReportData
 from coverwatch.report.overview import sort_findings
@@ -50,17 +51,6 @@ CSV_COLUMNS: tuple[str, ...] = (
 
 _WAIVER_KEYS = ("rule", "reason", "approver", "expires")
 _JSON_KEYS = ("evidence", "references")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
-
-
-def safe_cell(value: str) -> str:
-    """Defuse a cell a spreadsheet would read as a formula."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
-def _uncell(value: str) -> str:
-    """Inverse of ``safe_cell``."""
-    return value[1:] if value.startswith("'") else value
 
 
 def flatten_finding(finding: dict[str, object]) -> dict[str, str]:
@@ -82,7 +72,7 @@ def flatten_finding(finding: dict[str, object]) -> dict[str, str]:
 
 def unflatten_row(row: dict[str, str]) -> dict[str, object]:
     """A CSV row back to the ``finding_to_json`` object it came from."""
-    values = {column: _uncell(row[column]) for column in CSV_COLUMNS}
+    values = {column: unsafe_cell(row[column]) for column in CSV_COLUMNS}
     finding: dict[str, object] = {}
     for column, text in values.items():
         if column.startswith("waiver_"):
