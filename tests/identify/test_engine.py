@@ -265,3 +265,44 @@ def test_normalise_mac(text: str, expected: str | None) -> None:
 def test_oui_registry_comes_from_netaddr() -> None:
     assert oui_organisation("44:19:b6:00:00:01") == "Hangzhou Hikvision Digital Technology Co.,Ltd."
     assert oui_organisation("02:00:00:00:00:01") is None  # locally administered
+
+
+@pytest.mark.parametrize(
+    ("signals", "maker"),
+    [
+        # a maker named as a whole word in the device's own description
+        ({"http.www_authenticate": 'Basic realm="TP-LINK Wireless N Router WR841N"'}, "TP-Link"),
+        ({"snmp.sysdescr": "Linux, Cisco Systems, Inc WAP561, Version 1.2.1.6"}, "Cisco"),
+        ({"upnp.manufacturer": "VIVOTEK INC."}, "Vivotek"),
+        # part of a longer word, an ordinary word, an operating system: not evidence
+        ({"http.title": "Active Directory Accounting"}, None),  # "acti" inside "Active"
+        ({"http.title": "Ring the bell"}, None),
+        ({"http.server": "Microsoft-HTTPAPI/2.0"}, None),
+        # a name only in a page body (anyone's page may mention a maker): not read
+        ({"http.body": "Compatible with Hikvision and Dahua recorders"}, None),
+    ],
+)
+def test_a_maker_named_in_the_devices_own_words(signals: dict[str, str], maker: str | None) -> None:
+    assert attribute(signals.items()).maker == maker
+
+
+def test_a_name_a_specific_entry_already_read_is_not_counted_twice() -> None:
+    result = attribute([("http.server", "Hikvision-Webs")])
+    assert [e.matched for e in result.evidence if e.maker == "Hikvision"] == [
+        "fp:hikvision-http-server-hikvision-webs"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("signals", "device_type"),
+    [
+        ({"rtsp.public": "OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN"}, DeviceType.CAMERA),
+        ({"onvif.manufacturer": "Some OEM"}, DeviceType.CAMERA),
+        ({"rtsp.server": "AirTunes/377.40.00"}, None),  # an AirPlay receiver, not a camera
+        ({"snmp.sysdescr": "AXIS 1234 Network Document Server"}, DeviceType.SERVER),
+    ],
+)
+def test_protocols_and_words_move_the_type(
+    signals: dict[str, str], device_type: DeviceType | None
+) -> None:
+    assert attribute(signals.items()).device_type == device_type

@@ -265,7 +265,9 @@ CASES: list[Any] = [
     pytest.param(
         "fingerprint", {"maker": DROP}, None, ["claims nothing"], id="fingerprint-claims-nothing"
     ),
-    pytest.param("oui", {"maker": DROP}, None, ["a maker, a brand or a component"], id="oui-claims-nothing"),
+    pytest.param(
+        "oui", {"maker": DROP}, None, ["a maker, a brand or a component"], id="oui-claims-nothing"
+    ),
     pytest.param(
         "oem", {"relation": "reseller"}, "relation", ["'reseller'"], id="oem-bad-relation"
     ),

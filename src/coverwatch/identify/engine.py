@@ -90,6 +90,36 @@ class _Claims:
 #: supports other evidence (a registry prefix, a host name, a banner).
 _ENDPOINT_SIGNALS = frozenset({"dns.query", "tls.sni"})
 _ENDPOINT_WEIGHT = 0.3
+#: Signals in which a device describes itself: a maker or brand named there as a whole word
+#: ("TP-LINK Wireless Router Archer C7", "Linux, Cisco Systems, Inc WAP561") is evidence of it,
+#: weaker than a maker-specific string and only when no specific entry already said so.
+_SELF_DESCRIBED = frozenset(
+    {
+        "http.title",
+        "http.server",
+        "http.www_authenticate",
+        "rtsp.server",
+        "rtsp.www_authenticate",
+        "snmp.sysdescr",
+        "upnp.manufacturer",
+        "upnp.model_description",
+        "upnp.friendly_name",
+        "upnp.server",
+        "onvif.manufacturer",
+        "onvif.scope.name",
+        "mdns.name",
+        "ssh.banner",
+        "telnet.banner",
+        "ftp.banner",
+        "tls.subject",
+        "tls.issuer",
+        "sip.user_agent",
+        "dhcp.vendor_class",
+        "nmap.product",
+        "nmap.os",
+    }
+)
+_NAMED_WEIGHT = 0.45
 
 
 def _match_signals(claims: _Claims, signals: Iterable[tuple[str, str]], kb: Knowledge) -> None:
@@ -101,6 +131,7 @@ def _match_signals(claims: _Claims, signals: Iterable[tuple[str, str]], kb: Know
             continue
         if signal in _ENDPOINT_SIGNALS:
             _match_endpoint(claims, signal, value, kb)
+        named: set[str] = set()
         for fp, groups in kb.matches(signal, value):
             maker, brand = fp.maker, fp.brand
             if "brand" in groups:  # a free-text brand (asset register): resolve it by name
@@ -119,10 +150,25 @@ def _match_signals(claims: _Claims, signals: Iterable[tuple[str, str]], kb: Know
                 ),
                 fp.device_type,
             )
+            named.update(n for n in (maker, brand) if n)
             if "model" in groups:
                 claims.models.append((fp.weight, groups["model"].strip()))
             if "firmware" in groups:
                 claims.firmware.append((fp.weight, groups["firmware"].strip()))
+        if signal in _SELF_DESCRIBED:
+            _match_names(claims, signal, value, kb, named)
+
+
+def _match_names(claims: _Claims, signal: str, value: str, kb: Knowledge, named: set[str]) -> None:
+    for found, maker, brand in kb.named_in(value):
+        if (maker or brand) in named:
+            continue  # a specific entry already read this name in this value
+        source = f"the device names {found!r} itself; makers.yaml / oem.yaml list the name"
+        claims.add(
+            Evidence(
+                signal, value[:_SHOW], f"name:{maker or brand}", source, maker, brand, _NAMED_WEIGHT
+            )
+        )
 
 
 def _match_endpoint(claims: _Claims, signal: str, name: str, kb: Knowledge) -> None:

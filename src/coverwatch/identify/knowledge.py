@@ -138,6 +138,9 @@ class MakerInfo:
     default_type: DeviceType | None = None
     """What a device is when the maker's own firmware is seen but nothing says the type
     (a maker that only makes cameras and recorders: camera)."""
+    named_in_text: bool = True
+    """False when the maker's name inside a banner or title is no evidence (an ordinary word,
+    an operating system's name)."""
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,26 @@ class Knowledge:
             results={},
         )
         return kb
+
+    def named_in(self, text: str) -> list[tuple[str, str | None, str | None]]:
+        """Makers and brands a device's own text names as whole words: ``(name as found,
+        maker, brand)``; a brand's maker is left to the OEM map. Names of three or more
+        characters only, and never those ``makers.yaml`` marks as ordinary words."""
+        automaton = self._index.get("names_automaton")
+        if automaton is None:
+            automaton = self._index["names_automaton"] = _names_automaton(self)
+        folded = text.lower()
+        found: dict[str, tuple[str, str | None, str | None]] = {}
+        for end, (length, maker, brand) in automaton.iter(folded):
+            start = end - length + 1
+            before = folded[start - 1] if start > 0 else " "
+            after = folded[end + 1] if end + 1 < len(folded) else " "
+            if before.isalnum() or after.isalnum():
+                continue  # part of a longer word ("acti" in "active")
+            key = maker or brand or ""
+            if key not in found or length > len(found[key][0]):
+                found[key] = (text[start : end + 1], maker, brand)
+        return list(found.values())
 
     def for_signal(self, signal: str) -> tuple[Fingerprint, ...]:
         """Fingerprints that apply to ``signal``."""
@@ -315,6 +338,26 @@ class Knowledge:
             if any(folded == c.casefold() for c in entity.components):
                 return entity
         return None
+
+
+def _names_automaton(kb: Knowledge) -> Any:
+    import ahocorasick
+
+    automaton = ahocorasick.Automaton()
+    for info in kb.makers:
+        if not info.named_in_text:
+            continue
+        for name in (info.name, *info.aliases):
+            folded = " ".join(name.split()).lower()
+            if len(folded) >= 3:
+                automaton.add_word(folded, (len(folded), info.name, None))
+    for entry in kb.oem:
+        for name in (entry.brand, *entry.aliases):
+            folded = " ".join(name.split()).lower()
+            if len(folded) >= 3 and not automaton.exists(folded):
+                automaton.add_word(folded, (len(folded), None, entry.brand))
+    automaton.make_automaton()
+    return automaton
 
 
 def _claims_something(values: dict[str, Any]) -> str | None:
@@ -435,6 +478,7 @@ MAKERS: schema.Spec[MakerInfo] = schema.Spec(
         "source": schema.source,
         "aliases": schema.texts(),
         "default_type": schema.device_type,
+        "named_in_text": lambda raw: True if raw is None else schema.flag(raw),
     },
     label="name",
 )
