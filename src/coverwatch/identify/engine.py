@@ -122,92 +122,98 @@ _SELF_DESCRIBED = frozenset(
 _NAMED_WEIGHT = 0.45
 
 
+#: One piece of evidence with the device type it claims.
+_Claim = tuple[Evidence, DeviceType | None]
+#: What one (signal, value) says: its claims, and model / firmware strings with their weights.
+_Said = tuple[tuple[_Claim, ...], tuple[tuple[float, str], ...], tuple[tuple[float, str], ...]]
+_NOTHING: _Said = ((), (), ())
+#: Remembered (signal, value) -> what it says; evidence is immutable, so it is shared.
+_SAID_CACHE = 65_536
+
+
 def _match_signals(claims: _Claims, signals: Iterable[tuple[str, str]], kb: Knowledge) -> None:
+    remembered: dict[tuple[str, str], _Said] = kb._index.setdefault("said", {})
     for signal, value in signals:
         if not value:
             continue
-        if signal == "mac":
-            _match_mac(claims, value, kb)
-            continue
-        if signal in _ENDPOINT_SIGNALS:
-            _match_endpoint(claims, signal, value, kb)
-        named: set[str] = set()
-        for fp, groups in kb.matches(signal, value):
-            maker, brand = fp.maker, fp.brand
-            if "brand" in groups:  # a free-text brand (asset register): resolve it by name
-                named_maker, brand = kb.resolve_brand(groups["brand"])
-                maker = named_maker or maker
-            claims.add(
-                Evidence(
-                    signal,
-                    value[:_SHOW],
-                    f"fp:{fp.id}",
-                    fp.source,
-                    maker,
-                    brand,
-                    fp.weight,
-                    component=fp.component,
-                ),
-                fp.device_type,
-            )
-            named.update(n for n in (maker, brand) if n)
-            if "model" in groups:
-                claims.models.append((fp.weight, groups["model"].strip()))
-            if "firmware" in groups:
-                claims.firmware.append((fp.weight, groups["firmware"].strip()))
-        if signal in _SELF_DESCRIBED:
-            _match_names(claims, signal, value, kb, named)
+        said = remembered.get((signal, value))
+        if said is None:
+            said = _read(signal, value, kb)
+            if len(remembered) >= _SAID_CACHE:
+                remembered.clear()
+            remembered[(signal, value)] = said
+        found, models, firmware = said
+        for evidence, device_type in found:
+            claims.add(evidence, device_type)
+        claims.models.extend(models)
+        claims.firmware.extend(firmware)
 
 
-def _match_names(claims: _Claims, signal: str, value: str, kb: Knowledge, named: set[str]) -> None:
-    for found, maker, brand in kb.named_in(value):
-        if (maker or brand) in named:
-            continue  # a specific entry already read this name in this value
-        source = f"the device names {found!r} itself; makers.yaml / oem.yaml list the name"
-        claims.add(
-            Evidence(
-                signal, value[:_SHOW], f"name:{maker or brand}", source, maker, brand, _NAMED_WEIGHT
-            )
+def _read(signal: str, value: str, kb: Knowledge) -> _Said:
+    """Everything one observation says, against the whole knowledge base."""
+    if signal == "mac":
+        return _read_mac(value, kb)
+    found: list[_Claim] = []
+    models: list[tuple[float, str]] = []
+    firmware: list[tuple[float, str]] = []
+    if signal in _ENDPOINT_SIGNALS:
+        found += _read_endpoint(signal, value, kb)
+    named: set[str] = set()
+    shown = value[:_SHOW]
+    for fp, groups in kb.matches(signal, value):
+        maker, brand = fp.maker, fp.brand
+        if "brand" in groups:  # a free-text brand (asset register): resolve it by name
+            named_maker, brand = kb.resolve_brand(groups["brand"])
+            maker = named_maker or maker
+        evidence = Evidence(
+            signal, shown, f"fp:{fp.id}", fp.source, maker, brand, fp.weight, component=fp.component
         )
+        found.append((evidence, fp.device_type))
+        named.update(n for n in (maker, brand) if n)
+        if "model" in groups:
+            models.append((fp.weight, groups["model"].strip()))
+        if "firmware" in groups:
+            firmware.append((fp.weight, groups["firmware"].strip()))
+    if signal in _SELF_DESCRIBED:
+        for name, maker, brand in kb.named_in(value):
+            if (maker or brand) in named:
+                continue  # a specific entry already read this name in this value
+            source = f"the device names {name!r} itself; makers.yaml / oem.yaml list the name"
+            matched = f"name:{maker or brand}"
+            found.append(
+                (Evidence(signal, shown, matched, source, maker, brand, _NAMED_WEIGHT), None)
+            )
+    return (tuple(found), tuple(models), tuple(firmware)) if found else _NOTHING
 
 
-def _match_endpoint(claims: _Claims, signal: str, name: str, kb: Knowledge) -> None:
+def _read_endpoint(signal: str, name: str, kb: Knowledge) -> list[_Claim]:
     from coverwatch.traffic.endpoints import maker_endpoint_for_name
 
     found = maker_endpoint_for_name(name)
     maker = kb.maker_named(found.operator) if found else None
     if found is None or maker is None:
-        return
-    claims.add(
-        Evidence(
-            signal,
-            name[:_SHOW],
-            f"endpoint:{found.id}",
-            found.source,
-            maker,
-            None,
-            _ENDPOINT_WEIGHT,
-        )
-    )
+        return []
+    matched = f"endpoint:{found.id}"
+    evidence = Evidence(signal, name[:_SHOW], matched, found.source, maker, None, _ENDPOINT_WEIGHT)
+    return [(evidence, None)]
 
 
-def _match_mac(claims: _Claims, mac: str, kb: Knowledge) -> None:
+def _read_mac(mac: str, kb: Knowledge) -> _Said:
     org = oui_organisation(mac)
     alias = kb.oui_alias(org) if org else None
     if alias is None:
-        return
-    claims.add(
-        Evidence(
-            "mac",
-            f"{mac} ({org})",
-            f"oui:{alias.pattern.pattern}",
-            alias.source,
-            alias.maker,
-            alias.brand,
-            alias.weight,
-            component=alias.component,
-        )
+        return _NOTHING
+    evidence = Evidence(
+        "mac",
+        f"{mac} ({org})",
+        f"oui:{alias.pattern.pattern}",
+        alias.source,
+        alias.maker,
+        alias.brand,
+        alias.weight,
+        component=alias.component,
     )
+    return ((evidence, None),), (), ()
 
 
 def _apply_oem(claims: _Claims, kb: Knowledge) -> None:

@@ -215,6 +215,10 @@ class Knowledge:
         """Makers and brands a device's own text names as whole words: ``(name as found,
         maker, brand)``; a brand's maker is left to the OEM map. Names of three or more
         characters only, and never those ``makers.yaml`` marks as ordinary words."""
+        results: dict[tuple[str, str], Any] = self._index["results"]
+        cached = results.get(("<names>", text))
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
         automaton = self._index.get("names_automaton")
         if automaton is None:
             automaton = self._index["names_automaton"] = _names_automaton(self)
@@ -229,7 +233,11 @@ class Knowledge:
             key = maker or brand or ""
             if key not in found or length > len(found[key][0]):
                 found[key] = (text[start : end + 1], maker, brand)
-        return list(found.values())
+        names = list(found.values())
+        if len(results) >= _RESULT_CACHE:
+            results.clear()
+        results[("<names>", text)] = names
+        return names
 
     def for_signal(self, signal: str) -> tuple[Fingerprint, ...]:
         """Fingerprints that apply to ``signal``."""
