@@ -257,7 +257,7 @@ def test_network_gear_of_camera_makers_is_not_a_camera(signals: list[tuple[str, 
     ("signals", "model"),
     [
         ([("http.www_authenticate", 'Basic realm="DCS-932L_68"')], "DCS-932L"),
-        ([("http.www_authenticate", 'Digest realm="DCS-2132LB1"')], "DCS-2132LB1"),
+        ([("http.www_authenticate", 'Digest realm="DCS-2132LB1"')], "DCS-2132L"),
         ([("upnp.model_name", "IC-3116W")], "IC-3116W"),
         ([("onvif.model", "IP8M-T2599E")], "IP8M-T2599E"),
     ],

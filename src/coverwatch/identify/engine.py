@@ -18,7 +18,7 @@ from typing import Literal
 from netaddr import EUI, AddrFormatError, NotRegisteredError
 
 from coverwatch.identify.knowledge import Knowledge, load_knowledge
-from coverwatch.models import Attribution, DeviceType, Evidence
+from coverwatch.models import VIDEO_TYPES, Attribution, DeviceType, Evidence
 
 #: Below this combined weight a maker is not claimed at all: unknown is an honest answer.
 MIN_MAKER_SCORE = 0.35
@@ -305,12 +305,25 @@ def _device_type(claims: _Claims, maker: str | None, kb: Knowledge) -> DeviceTyp
     a maker whose own firmware or hardware is in evidence lends its usual type (a maker that
     makes only cameras and recorders: camera), as a weak claim in the evidence list."""
     weights: dict[DeviceType, list[float]] = defaultdict(list)
+    specific_camera: list[float] = []
     for evidence, device_type in claims.by_entry.values():
         if device_type and not (evidence.maker and maker and evidence.maker != maker):
             weights[device_type].append(evidence.weight)
+            if device_type is DeviceType.CAMERA and (evidence.maker or evidence.brand):
+                specific_camera.append(evidence.weight)
     if weights:
-        best, _, _ = _best({t.value: _combine(w) for t, w in weights.items()})
-        return DeviceType(best) if best else None
+        scores = {t: _combine(w) for t, w in weights.items()}
+        best, _, _ = _best({t.value: score for t, score in scores.items()})
+        chosen = DeviceType(best) if best else None
+        # Vendor-neutral camera evidence (ONVIF, RTSP) says "a video device": NVRs, DVRs and
+        # encoders speak the same protocols, so it never outvotes the device's own recorder
+        # (or encoder, intercom) claim; only maker-specific camera evidence can.
+        rivals = {t: v for t, v in scores.items() if t in VIDEO_TYPES and t is not chosen}
+        if chosen is DeviceType.CAMERA and rivals:
+            rival, score = max(rivals.items(), key=lambda kv: kv[1])
+            if score >= 0.5 and score > _combine(specific_camera):
+                chosen = rival
+        return chosen
     info = kb.maker_info(maker)
     if info is None or info.default_type is None:
         return None

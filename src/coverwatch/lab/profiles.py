@@ -58,6 +58,10 @@ class Profile:
     onvif: dict[str, Any] | None
     services: tuple[Service, ...]
     sources: tuple[dict[str, str], ...]
+    unobservable: frozenset[str] = frozenset()
+    """Truth fields the device's public tell-tales cannot reveal (a Huawei switch's SSH and
+    Telnet greetings name Huawei's VRP, which runs on its switches and routers alike): a
+    perfect audit without more access leaves them unknown."""
     discovery: dict[str, Any] = field(default_factory=dict)
     """Discovery-protocol answers (validated by ``lab.answers.check_discovery``)."""
 
@@ -148,6 +152,15 @@ def _discovery(name: str, raw: Any, by_port: dict[int, Service]) -> dict[str, An
         raise _fail(name, f"discovery{e.where}", str(e)) from e
 
 
+def _unobservable(name: str, raw: Any) -> frozenset[str]:
+    fields = {"maker", "brand", "model", "device_type"}
+    if raw is None:
+        return frozenset()
+    if not isinstance(raw, list) or not set(raw) <= fields:
+        raise _fail(name, "unobservable", f"must be a list of {', '.join(sorted(fields))}")
+    return frozenset(raw)
+
+
 def parse_profile(name: str, data: Any) -> Profile:
     """Validate one profile document; errors name the file and field."""
     if not isinstance(data, dict):
@@ -182,6 +195,7 @@ def parse_profile(name: str, data: Any) -> Profile:
         onvif=onvif,
         services=tuple(by_port.values()),
         sources=tuple(data.get("sources") or ()),
+        unobservable=_unobservable(name, data.get("unobservable")),
         discovery=_discovery(name, data.get("discovery"), by_port),
     )
 
