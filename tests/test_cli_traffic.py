@@ -49,3 +49,52 @@ def test_not_a_capture_is_a_one_line_error(cli: Cli, tmp_path: Path) -> None:
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "notes.txt" in lines[0]
+
+
+def test_poisoned_files_import_and_the_store_stays_usable(cli: Cli, tmp_path: Path) -> None:
+    """Issue #11: nan/inf/1e300 Zeek times, impossible NetFlow rows and a pcapng with whole-
+    second timestamps of 2**62 are counted per file, and egress and audit still work."""
+    from tests.traffic.test_poison import (
+        NFDUMP_HEADER,
+        conn_json,
+        nfdump_line,
+        pcapng,
+        udp_frame,
+    )
+
+    zeek = tmp_path / "conn.log"
+    zeek.write_text(
+        json.dumps(conn_json())
+        + "\n"
+        + "".join(json.dumps(conn_json(ts=ts)) + "\n" for ts in (float("nan"), float("inf"), 1e300))
+    )
+    netflow = tmp_path / "flows.csv"
+    netflow.write_text(
+        NFDUMP_HEADER
+        + nfdump_line(sp="40001")
+        + nfdump_line(te="9999-12-31 23:59:59")
+        + nfdump_line(ibyt="1e300")
+        + nfdump_line(te="2026-01-05 08:00:00.000")
+    )
+    capture = tmp_path / "cap.pcapng"
+    capture.write_bytes(pcapng([(1 << 62, udp_frame())] * 2, tsresol=0))
+    traffic = ["--traffic-dir", str(tmp_path / "flows")]
+    imported = cli(*traffic, "traffic", "import", str(zeek), str(netflow), str(capture))
+    assert imported.returncode == 0, imported.stderr
+    assert "conn.log: zeek, 4 packets/records, 1 flows" in imported.stderr
+    assert "skipped: 3 bad_timestamp" in imported.stderr
+    assert "flows.csv: netflow, 4 packets/records, 1 flows" in imported.stderr
+    assert "1 bad_timestamp, 2 impossible_value" in imported.stderr
+    assert "cap.pcapng: pcapng, 0 packets/records, 0 flows" in imported.stderr
+    assert "skipped: 2 bad_timestamp" in imported.stderr
+    register = tmp_path / "assets.csv"
+    register.write_text("IP Address,Make\n10.0.0.5,Axis\n")
+    assert cli("import", "csv", str(register), "--map", "ip=IP Address,brand=Make").returncode == 0
+    egress = cli(*traffic, "traffic", "egress", "--json")
+    assert egress.returncode == 0, egress.stderr
+    (camera,) = json.loads(egress.stdout)
+    assert camera["ip"] == "10.0.0.5" and camera["flows_seen"] == 2
+    assert camera["verdict"] == "unknown destination"
+    audit = cli(*traffic, "audit", "--json")
+    assert audit.returncode in (0, 1), audit.stderr
+    json.loads(audit.stdout)

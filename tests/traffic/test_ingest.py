@@ -208,11 +208,11 @@ def test_bad_log_lines_are_counted(tmp_path: Path) -> None:
     log.write_text(
         "#separator \\x09\n#path\tconn\n#fields\tts\tid.orig_h\tid.orig_p\tid.resp_h\t"
         "id.resp_p\tproto\tduration\torig_ip_bytes\tresp_ip_bytes\n"
-        "1.0\t10.0.0.1\t1000\t8.8.8.8\t53\tudp\t0.1\t80\t120\n"
+        "1767600000.0\t10.0.0.1\t1000\t8.8.8.8\t53\tudp\t0.1\t80\t120\n"
         "not\tenough\n"
         "x\t10.0.0.1\t1000\t8.8.8.8\t53\tudp\t0.1\t80\t120\n"
-        "2.0\t10.0.0.1\t99999\t8.8.8.8\t53\tudp\t0.1\t80\t120\n"
+        "1767600002.0\t10.0.0.1\t99999\t8.8.8.8\t53\tudp\t0.1\t80\t120\n"
     )
     report = ingest([str(log)], str(tmp_path / "store"))
     assert report.files[0].flows == 1
-    assert report.files[0].warnings == {"malformed_line": 3}
+    assert report.files[0].warnings == {"malformed_line": 2, "impossible_value": 1}

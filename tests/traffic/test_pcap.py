@@ -23,8 +23,12 @@ def _frame(src: str = "10.0.0.1", dst: str = "198.51.100.1", sport: int = 1000) 
     return bytes(dpkt.ethernet.Ethernet(src=b"\x02" * 6, dst=b"\x04" * 6, data=ip))
 
 
-def _record(data: bytes, ts: int = 1, incl: int | None = None) -> bytes:
-    return struct.pack("<IIII", ts, 0, len(data) if incl is None else incl, len(data)) + data
+#: 2026-01-05 09:00 UTC: frame times must be sane (after 1990, not in the future).
+T0 = 1_767_603_600
+
+
+def _record(data: bytes, ts: int = 0, incl: int | None = None) -> bytes:
+    return struct.pack("<IIII", T0 + ts, 0, len(data) if incl is None else incl, len(data)) + data
 
 
 def _write(tmp_path: Path, body: bytes, header: bytes = _HEADER) -> str:

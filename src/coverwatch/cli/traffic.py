@@ -44,8 +44,9 @@ def traffic_import(ctx: click.Context, files: tuple[str, ...], site: str) -> Non
     """Add FILES to the flow store; captures also yield passive observations of devices
     (ARP, DHCP, mDNS, SSDP, WS-Discovery, SADP, DHIP), stored in the inventory.
 
-    Damaged records are counted and skipped (shown as warnings); a file that is not a
-    capture or a supported log is a one-line error.
+    Damaged records (including times before 1990 or more than a day ahead, impossible counts
+    and addresses that are not addresses) are counted and skipped, per file on stderr; a file
+    that is not a capture or a supported log is a one-line error, and then nothing is stored.
     """
     _need_pcap()
     from coverwatch.models import SourceKind
@@ -55,6 +56,11 @@ def traffic_import(ctx: click.Context, files: tuple[str, ...], site: str) -> Non
     from coverwatch.traffic.passive import passive_observations
 
     store = _traffic_dir(ctx)
+    # NOTE: the captures are read for passive observations first: that read stores nothing,
+    # so a file it fails on costs neither the flow store nor the inventory (issue #11).
+    kinds = [(path, _capture_kind(path)) for path in files]
+    captures = [path for path, is_capture in kinds if is_capture]
+    found = passive_observations(captures) if captures else {}
     report = ingest(list(files), store)
     for file in report.files:
         warnings = ", ".join(f"{count} {reason}" for reason, count in sorted(file.warnings.items()))
@@ -64,8 +70,6 @@ def traffic_import(ctx: click.Context, files: tuple[str, ...], site: str) -> Non
             + (f"; skipped: {warnings}" if warnings else ""),
             err=True,
         )
-    captures = [f.path for f in report.files if f.kind.value in ("pcap", "pcapng")]
-    found = passive_observations(captures) if captures else {}
     if found:
         inventory = open_inventory(_db(ctx))
         try:
@@ -85,6 +89,17 @@ def traffic_import(ctx: click.Context, files: tuple[str, ...], site: str) -> Non
         f"traffic store {store}: {report.flows} flows added; {len(found)} devices seen passively",
         err=True,
     )
+
+
+def _capture_kind(path: str) -> bool:
+    """Whether a file starts like a pcap or pcapng capture (unreadable ones: ingest says)."""
+    from coverwatch.traffic.pcap import sniff
+
+    try:
+        with open(path, "rb") as handle:
+            return sniff(handle.read(4)) is not None
+    except OSError:
+        return False
 
 
 def _window(text: str | None) -> tuple[datetime, datetime] | None:

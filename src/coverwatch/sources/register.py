@@ -9,18 +9,29 @@ device itself says, and a brand the device's maker does not make is flagged as c
 
 XLSX is read with openpyxl (read-only; it parses the workbook's XML with defusedxml when that is
 installed, as it is here). Rows are numbered as a spreadsheet shows them (header = row 1).
+
+Both formats are read as a stream, row by row (issue #11): memory grows with the observations
+kept, not with the file. Bounds, each a one-line InputError naming the file and row or line:
+at most ``MAX_ROWS`` rows, CSV lines of at most ``MAX_LINE`` characters and cells of at most
+``csv.field_size_limit()`` characters (131,072 by default); an XLSX whose parts would unpack to
+more than ``MAX_XLSX_UNPACKED`` bytes (or its shared strings to more than
+``MAX_SHARED_STRINGS``) is refused before it is opened. A workbook openpyxl cannot read (not
+a workbook, damaged XML, a cell whose value does not convert) is one such error too, never a
+traceback. Cells of any type become text: numbers without a spurious ``.0``, dates in ISO 8601;
+formulas give their cached value (``data_only``), or nothing when the file has none.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 import ipaddress
+import logging
+import zipfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any
-from zipfile import BadZipFile
+from typing import Any, TextIO
 
 from coverwatch.errors import InputError
 from coverwatch.identify.engine import normalise_mac
@@ -30,10 +41,24 @@ from coverwatch.probes.http import clean_text
 from coverwatch.sources.imports import BadRow, ImportResult, file_head, skip, sniff
 from coverwatch.sources.interface import Source
 
+logger = logging.getLogger(__name__)
+
 #: Fields a column can be mapped to; ``ip`` is required.
 FIELDS = ("ip", "mac", "brand", "maker", "model", "site", "serial", "hostname")
 _MAX_CELL = 128
-_MAX_ROWS = 1_000_000
+#: Most rows read from one register (header and blank rows included).
+MAX_ROWS = 1_000_000
+#: Longest CSV line, in characters.
+MAX_LINE = 1 << 20
+#: Most bytes the parts of an XLSX may unpack to, by the sizes its zip directory declares
+#: (Python's zipfile never unpacks more than the declared size).
+MAX_XLSX_UNPACKED = 4 << 30
+#: Most bytes the shared-string part may unpack to: openpyxl keeps that table in memory.
+MAX_SHARED_STRINGS = 64 << 20
+#: Longest cell text kept from a workbook (Excel's own limit is 32,767 characters).
+_MAX_XLSX_CELL = 32_767
+_CHUNK = 1 << 20
+_SNIFF_CHARS = 8192
 
 
 def parse_mapping(text: str) -> dict[str, str]:
@@ -56,36 +81,121 @@ def parse_mapping(text: str) -> dict[str, str]:
     return mapping
 
 
-def _csv_rows(path: Path, label: str) -> Iterator[list[str]]:
-    raw = path.read_bytes()
+def _encoding(path: Path, label: str) -> str:
+    """``utf-8-sig`` when the whole file is valid UTF-8, else ``cp1252``; read in chunks."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        text = raw.decode("utf-8-sig")
+        with path.open("rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        text = raw.decode("cp1252", "replace")  # NOTE: Excel's "CSV" on Windows is cp1252
+        return "cp1252"  # NOTE: Excel's "CSV" on Windows is cp1252
+    except OSError as e:
+        raise InputError(f"cannot read {label}: {e.strerror or e}") from e
+    return "utf-8-sig"
+
+
+def _lines(handle: TextIO, label: str) -> Iterator[str]:
+    """The lines of a CSV file, each at most ``MAX_LINE`` characters (InputError beyond)."""
+    number = 0
+    while line := handle.readline(MAX_LINE + 1):
+        number += 1
+        if len(line) > MAX_LINE and not line.endswith("\n"):
+            raise InputError(f"{label}: line {number}: longer than {MAX_LINE} characters")
+        # NOTE: the csv module refuses NUL characters; in a register they are damage, dropped
+        yield line.replace("\x00", "")
+
+
+def _csv_rows(path: Path, label: str) -> Iterator[list[str]]:
+    encoding = _encoding(path, label)
     try:
-        dialect: Any = csv.Sniffer().sniff(text[:65536], delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
+        with path.open(encoding=encoding, errors="replace", newline="") as handle:
+            # NOTE: csv.Sniffer's regular expressions take quadratic time on some inputs
+            # (18 s for 64 KiB of ',"a' repeated); 8 KiB of whole lines bounds that to ~0.5 s.
+            sample = handle.read(_SNIFF_CHARS)
+            sample = sample[: sample.rfind("\n") + 1] or sample
+            try:
+                dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+            except csv.Error:
+                dialect = csv.excel
+            handle.seek(0)
+            reader = csv.reader(_lines(handle, label), dialect)
+            try:
+                yield from reader
+            except csv.Error as e:
+                raise InputError(
+                    f"{label}: line {reader.line_num}: not readable as CSV ({e})"
+                ) from e
+    except OSError as e:
+        raise InputError(f"cannot read {label}: {e.strerror or e}") from e
+
+
+def _check_zip(path: Path, label: str) -> None:
+    """Refuse a workbook whose parts would unpack beyond the bounds (a zip bomb)."""
     try:
-        yield from csv.reader(io.StringIO(text, newline=""), dialect)
-    except csv.Error as e:
-        raise InputError(f"{label}: not a readable CSV file ({e})") from e
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as e:
+        raise InputError(f"{label}: not a readable XLSX workbook (damaged zip: {e})") from e
+    except OSError as e:
+        raise InputError(f"cannot read {label}: {e.strerror or e}") from e
+    if sum(p.file_size for p in parts) > MAX_XLSX_UNPACKED:
+        raise InputError(f"{label}: workbook unpacks to more than {MAX_XLSX_UNPACKED >> 30} GiB")
+    for part in parts:
+        name = part.filename.lower()
+        if name.endswith("sharedstrings.xml") and part.file_size > MAX_SHARED_STRINGS:
+            raise InputError(
+                f"{label}: shared strings unpack to more than "
+                f"{MAX_SHARED_STRINGS >> 20} MiB; save the register as CSV"
+            )
+
+
+def _cell_text(value: object) -> str:
+    """A cell's value as text: numbers without a spurious ``.0``, dates in ISO 8601."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value[:_MAX_XLSX_CELL]
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return str(value)[:_MAX_XLSX_CELL]
 
 
 def _xlsx_rows(path: Path, label: str) -> Iterator[list[str]]:
     # imported here: only XLSX imports need it (openpyxl ships no type hints)
     from openpyxl import load_workbook  # type: ignore[import-untyped]
 
+    _check_zip(path, label)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
-    except (BadZipFile, KeyError, ValueError, OSError) as e:
-        raise InputError(f"{label}: not a readable XLSX workbook ({e.__class__.__name__})") from e
-    try:
         sheet = workbook.worksheets[0]
+        # NOTE: the <dimension> a file declares may be absurd (A1:XFD1048576) or wrong; read
+        # only the rows and cells that exist instead of padding every row to it.
+        sheet.reset_dimensions()
+    except Exception as e:  # any failure of the library on this file is bad input
+        logger.debug("openpyxl failed on %s", label, exc_info=True)
+        raise InputError(f"{label}: not a readable XLSX workbook ({_reason(e)})") from e
+    number = 0
+    try:
         for values in sheet.iter_rows(values_only=True):
-            yield ["" if v is None else str(v) for v in values]
+            number += 1
+            yield [_cell_text(v) for v in values]
+    except Exception as e:  # a cell openpyxl cannot convert, damaged XML, ...
+        logger.debug("openpyxl failed on %s after row %d", label, number, exc_info=True)
+        raise InputError(f"{label}: row {number + 1}: unreadable cell or row ({_reason(e)})") from e
     finally:
         workbook.close()
+
+
+def _reason(error: BaseException) -> str:
+    """A short, one-line description of a library error."""
+    text = " ".join(str(error).split())[:120]
+    return f"{error.__class__.__name__}: {text}" if text else error.__class__.__name__
 
 
 def _rows(path: Path, label: str) -> Iterator[list[str]]:
@@ -164,10 +274,10 @@ def read_register(path: str | Path, mapping: dict[str, str]) -> ImportResult:
     columns = _columns(header, mapping, label)
     read = 0
     for number, row in enumerate(rows, start=2):
+        if number > MAX_ROWS:
+            raise InputError(f"{label}: more than {MAX_ROWS} rows; split the register")
         if not any(cell.strip() for cell in row):
             continue  # blank lines between blocks are common in hand-kept registers
-        if read >= _MAX_ROWS:
-            raise InputError(f"{label}: more than {_MAX_ROWS} rows; split the register")
         read += 1
         cells = {f: row[i] if i < len(row) else "" for f, i in columns.items()}
         try:

@@ -167,7 +167,7 @@ def _destinations(
         """
         WITH agg AS (
             SELECT f.device, f.remote, f.proto, f.port, f.outbound, o.country,
-                   sum(f.sent)::BIGINT AS sent, sum(f.received)::BIGINT AS received,
+                   sum(f.sent)::HUGEINT AS sent, sum(f.received)::HUGEINT AS received,
                    count(*) AS flows, min(f.first_ts) AS first_ts, max(f.last_ts) AS last_ts,
                    max(f.dns_name) AS dns_name
             FROM dflows f JOIN outside o ON f.remote = o.addr
@@ -210,7 +210,7 @@ def _uploads(
 ) -> dict[str, list[LargeUpload]]:
     rows = con.execute(
         """
-        SELECT f.device, f.remote, max(f.dns_name), sum(f.sent)::BIGINT AS sent,
+        SELECT f.device, f.remote, max(f.dns_name), sum(f.sent)::HUGEINT AS sent,
                max(f.last_ts) - min(f.first_ts) AS seconds
         FROM dflows f JOIN outside o ON f.remote = o.addr
         GROUP BY f.device, f.remote

@@ -111,21 +111,27 @@ class CaptureIngest:
                     continue
                 sport, dport = resolved
             key = (proto, src, sport, dst, dport)
+            # NOTE: frames can be out of time order (captures merged from several queues or
+            # interfaces); a flow spans its earliest to its latest frame.
             state = live.get(key)
-            if state is not None:
-                state[1] = ts
-                state[2] += length
-                state[3] += 1
-            else:
+            forward = state is not None
+            if state is None:
                 state = live.get((proto, dst, dport, src, sport))
-                if state is not None:
+            if state is None:
+                live[key] = [ts, ts, length, 1, 0, 0]
+                if len(live) > self.max_flows:
+                    self._sweep(ts)
+            else:
+                if ts > state[1]:
                     state[1] = ts
+                elif ts < state[0]:
+                    state[0] = ts
+                if forward:
+                    state[2] += length
+                    state[3] += 1
+                else:
                     state[4] += length
                     state[5] += 1
-                else:
-                    live[key] = [ts, ts, length, 1, 0, 0]
-                    if len(live) > self.max_flows:
-                        self._sweep(ts)
             if proto == 17 and (sport == 53 or dport == 1900):
                 self._udp_payload(ts, src, dst, sport, dport, data[payload:])
             elif proto == 6 and payload >= 0 and data[payload : payload + 4] == b"POST":

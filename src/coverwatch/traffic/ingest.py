@@ -4,6 +4,10 @@ The format of each file is recognised from its content (capture magic, ``#separa
 TSV, ``{`` for Zeek JSON, an ``ts,te,`` header for nfdump CSV). A file that is none of these,
 or cannot be opened, raises InputError naming it; damage inside a file is counted per reason.
 Zeek DNS logs are read before the other files of the same call, so their names label the flows.
+
+One call is one all-or-nothing import (issue #11): every file is read into staged tables, and
+only when all of them were read are they committed together (``table.Staging``). A file that
+turns out not to be readable, or a crash, leaves the store exactly as it was before the call.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from coverwatch.traffic.flows import CaptureIngest, NameMap
 from coverwatch.traffic.logs import LogIngest
 from coverwatch.traffic.model import FileReport, IngestReport, RecordSource
 from coverwatch.traffic.pcap import sniff
-from coverwatch.traffic.table import RowWriter, connect, file_id, record_ingest
+from coverwatch.traffic.table import RowWriter, Staging, connect, file_id, record_ingest
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +61,18 @@ def ingest(
     reports: dict[str, FileReport] = {}
     con = connect(store_dir)
     try:
+        staging = Staging(store_dir)
+        try:
+            for path in order:
+                reports[path] = _ingest_one(
+                    path, formats[path], staging, names, idle_timeout, max_flows
+                )
+            staging.commit()
+        except BaseException:
+            staging.abort()
+            raise
         for path in order:
-            report = _ingest_one(path, formats[path], store_dir, names, idle_timeout, max_flows)
-            reports[path] = report
+            report = reports[path]
             record_ingest(con, file_id(path), path, {**asdict(report), "kind": report.kind.value})
             logger.info("ingested %s: %d flows, warnings %s", path, report.flows, report.warnings)
     finally:
@@ -69,23 +82,17 @@ def ingest(
 
 
 def _ingest_one(
-    path: str, fmt: str, store_dir: str, names: NameMap, idle_timeout: float, max_flows: int
+    path: str, fmt: str, staging: Staging, names: NameMap, idle_timeout: float, max_flows: int
 ) -> FileReport:
     fid = file_id(path)
-    writers = {t: RowWriter(store_dir, t, fid) for t in ("flows", "dns", "portmaps")}
+    writers = {t: staging.writer(t, fid) for t in ("flows", "dns", "portmaps")}
     try:
         with open(path, "rb") as handle:
             report = _read(path, fmt, handle, writers, names, idle_timeout, max_flows)
+        for writer in writers.values():
+            writer.close()
     except OSError as e:
-        for writer in writers.values():
-            writer.abort()
         raise InputError(f"{path}: read failed: {e.strerror or e}") from e
-    except BaseException:
-        for writer in writers.values():
-            writer.abort()
-        raise
-    for writer in writers.values():
-        writer.close()
     return report
 
 

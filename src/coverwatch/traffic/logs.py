@@ -9,21 +9,44 @@
   unidirectional record, then a ``Summary`` block. NOTE: nfdump prints local time without a
   zone; coverwatch reads it as UTC, so run nfdump with ``TZ=UTC``.
 
-Lines are read with a length bound; a bad line is counted and skipped.
+Lines are read with a length bound; a bad line is counted and skipped, never the whole file.
+Zeek ``ts`` is epoch seconds or, from ``LogAscii::json_timestamps = JSON::TS_ISO8601``, an
+ISO 8601 string (``2024-01-01T00:00:00.123456Z``; without a zone it is read as UTC). Each
+record is checked before it is stored (issue #11): a time outside ``model.time_ok``'s range is
+``bad_timestamp``; a negative, non-finite or absurd count or duration, a port outside 0-65535
+or an end before the start is ``impossible_value``; an address that is not an IP address is
+``bad_address``. Addresses are stored in their canonical text form.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import math
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from coverwatch.traffic.flows import NameMap
-from coverwatch.traffic.model import IngestWarning
+from coverwatch.traffic.model import (
+    MAX_COUNT,
+    MAX_DURATION,
+    MAX_FUTURE_SECONDS,
+    IngestWarning,
+    time_ok,
+)
 from coverwatch.traffic.table import RowWriter
 
 MAX_LINE = 1 << 20
+
+
+class Rejected(Exception):
+    """A record that parsed but holds a value that must not be stored (counted by reason)."""
+
+    def __init__(self, reason: IngestWarning) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
 
 
 def lines(handle: BinaryIO, warnings: dict[str, int]) -> Iterator[str]:
@@ -54,6 +77,7 @@ class LogIngest:
         self.names = names
         self.warnings: dict[str, int] = {}
         self.records = 0
+        self.latest = time.time() + MAX_FUTURE_SECONDS
 
     def zeek_tsv(self, handle: BinaryIO) -> None:
         """A Zeek TSV log (conn or dns, told apart by ``#path`` or by its fields)."""
@@ -65,7 +89,7 @@ class LogIngest:
                     " " if line.startswith("#separator") else separator
                 )
                 if key == "separator":
-                    separator = value.encode().decode("unicode_escape") or "\t"
+                    separator = _separator(value, self.warnings)
                 elif key == "set_separator":
                     set_separator = value or ","
                 elif key in ("unset_field", "empty_field"):
@@ -93,7 +117,9 @@ class LogIngest:
                 continue
             try:
                 record = json.loads(line)
-            except (json.JSONDecodeError, RecursionError):
+            except (ValueError, RecursionError):
+                # NOTE: ValueError, not only JSONDecodeError: an integer of more than 4300
+                # digits raises plain ValueError (Python's int max_str_digits limit).
                 record = None
             if not isinstance(record, dict):
                 _count(self.warnings, IngestWarning.MALFORMED_LINE)
@@ -107,18 +133,28 @@ class LogIngest:
                 self._zeek_dns(record)
             else:
                 self._zeek_conn(record)
+        except Rejected as e:
+            _count(self.warnings, e.reason)
         except (KeyError, ValueError, TypeError, OverflowError):
             _count(self.warnings, IngestWarning.MALFORMED_LINE)
 
+    def _time(self, ts: float) -> float:
+        if not time_ok(ts, self.latest):
+            raise Rejected(IngestWarning.BAD_TIMESTAMP)
+        return ts
+
     def _zeek_conn(self, r: dict[str, Any]) -> None:
-        first = float(r["ts"])
-        src, dst = str(r["id.orig_h"]), str(r["id.resp_h"])
+        first = self._time(_zeek_time(r["ts"]))
+        duration = _number(r.get("duration") or 0.0)
+        if not 0.0 <= duration <= MAX_DURATION:
+            raise Rejected(IngestWarning.IMPOSSIBLE_VALUE)
+        src, dst = _address(r["id.orig_h"]), _address(r["id.resp_h"])
         out_bytes = r.get("orig_ip_bytes", r.get("orig_bytes", 0))
         in_bytes = r.get("resp_ip_bytes", r.get("resp_bytes", 0))
         self.flows.add(
             (
                 first,
-                first + float(r.get("duration") or 0.0),
+                self._time(first + duration),
                 str(r.get("proto", "")).lower()[:16],
                 src,
                 _port(r.get("id.orig_p")),
@@ -139,11 +175,17 @@ class LogIngest:
         if not isinstance(answers, list):
             raise ValueError("answers")
         name = str(r["query"]).lower().rstrip(".")[:253]
+        ts = self._time(_zeek_time(r["ts"]))
+        client = _address(r["id.orig_h"]) if r.get("id.orig_h") is not None else ""
         for answer in answers[:64]:
             text = str(answer)
             if _looks_like_address(text):
+                try:
+                    text = _address(text)
+                except Rejected:
+                    continue
                 self.names.learn(text, name)
-                self.dns.add((float(r["ts"]), str(r.get("id.orig_h", "")), name, text, self.path))
+                self.dns.add((ts, client, name, text, self.path))
 
     def nfdump_csv(self, handle: BinaryIO) -> None:
         """An ``nfdump -o csv`` export."""
@@ -163,16 +205,22 @@ class LogIngest:
             self.records += 1
             try:
                 self._netflow(dict(zip(header, values, strict=True)))
+            except Rejected as e:
+                _count(self.warnings, e.reason)
             except (KeyError, ValueError, OverflowError):
                 _count(self.warnings, IngestWarning.MALFORMED_LINE)
 
     def _netflow(self, r: dict[str, str]) -> None:
-        src, dst = r["sa"].strip(), r["da"].strip()
+        first = self._time(_nfdump_time(r["ts"]))
+        last = self._time(_nfdump_time(r["te"]))
+        if last < first:
+            raise Rejected(IngestWarning.IMPOSSIBLE_VALUE)
+        src, dst = _address(r["sa"]), _address(r["da"])
         proto = r["pr"].strip().lower()
         self.flows.add(
             (
-                _nfdump_time(r["ts"]),
-                _nfdump_time(r["te"]),
+                first,
+                last,
                 {"ipv6-icmp": "ipv6-icmp", "icmp6": "ipv6-icmp"}.get(proto, proto)[:16],
                 src,
                 _port(r["sp"]),
@@ -203,21 +251,75 @@ def _first_int(text: str) -> str:
     return text.strip().split(".")[0]
 
 
+def _separator(value: str, warnings: dict[str, int]) -> str:
+    """The field separator of a ``#separator \\x09`` header; tab when it is unreadable."""
+    try:
+        separator = value.encode("utf-8", "replace").decode("unicode_escape")
+    except UnicodeDecodeError:
+        _count(warnings, IngestWarning.MALFORMED_LINE)
+        return "\t"
+    return separator if separator and "\n" not in separator else "\t"
+
+
+def _number(value: Any) -> float:
+    """A finite float from a JSON number or a numeric string (ValueError otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError("not a number")
+    number = float(value)
+    if not math.isfinite(number):
+        raise Rejected(IngestWarning.IMPOSSIBLE_VALUE)
+    return number
+
+
+def _zeek_time(value: Any) -> float:
+    """Epoch seconds from a Zeek ``ts``: a number, or an ISO 8601 string (JSON::TS_ISO8601)."""
+    if isinstance(value, str) and "T" in value:
+        at = datetime.fromisoformat(value.strip())
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        return at.timestamp()
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError("not a time")
+    number = float(value)
+    if not math.isfinite(number):
+        raise Rejected(IngestWarning.BAD_TIMESTAMP)
+    return number
+
+
+def _address(value: Any) -> str:
+    """The canonical text of an IP address field; ``bad_address`` when it is none."""
+    text = value.strip() if isinstance(value, str) and len(value) <= 64 else ""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise Rejected(IngestWarning.BAD_ADDRESS) from None
+
+
 def _port(value: Any) -> int:
-    port = int(str(value).strip() or 0)
+    text = str(value).strip()
+    if len(text) > 8:
+        raise Rejected(IngestWarning.IMPOSSIBLE_VALUE)
+    port = int(text or 0)
     if not 0 <= port < 65536:
-        raise ValueError("port out of range")
+        raise Rejected(IngestWarning.IMPOSSIBLE_VALUE)
     return port
 
 
 def _count_field(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("not a count")
     text = str(value).strip()
+    if len(text) > 32:
+        raise Rejected(IngestWarning.IMPOSSIBLE_VALUE)
     # nfdump scales large numbers ("1.2 M") unless -N is given
     scale = {"K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}.get(text[-1:].upper())
-    number = int(float(text[:-1].strip()) * scale) if scale else int(float(text or 0))
-    if number < 0 or number > 1 << 62:
-        raise ValueError("count out of range")
-    return number
+    if scale:
+        number = float(text[:-1].strip()) * scale
+    else:
+        number = float(int(text)) if text.isdigit() else float(text or 0)
+    if not math.isfinite(number) or not 0 <= number <= MAX_COUNT:
+        raise Rejected(IngestWarning.IMPOSSIBLE_VALUE)
+    return int(number)
 
 
 def _nfdump_time(text: str) -> float:

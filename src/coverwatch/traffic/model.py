@@ -5,9 +5,31 @@ All are frozen dataclasses; vocabularies are ``str`` Enums (see STYLE.md "Models
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+
+#: Earliest record time accepted from a capture or log: 1990-01-01T00:00:00Z. Nothing that
+#: captured IP traffic in a form coverwatch reads is older; earlier values are clocks that were
+#: never set or damaged fields (issue #11: poisoned data must never reach the store).
+MIN_RECORD_TIME = 631_152_000.0
+#: How far past the importing machine's clock a record may lie: one day of clock skew between
+#: a sensor and the importer. Later values are damaged or forged.
+MAX_FUTURE_SECONDS = 86_400.0
+#: Largest byte or packet count of one flow record: 2**48 (256 TiB). Real counters stay far
+#: below; the bound keeps sums over many rows inside a 64-bit integer.
+MAX_COUNT = 1 << 48
+#: Longest flow a log may claim (366 days); a longer or negative duration is damage.
+MAX_DURATION = 366 * 86_400.0
+
+
+def time_ok(ts: float, latest: float) -> bool:
+    """Whether ``ts`` (UTC epoch seconds) is finite and within [``MIN_RECORD_TIME``, ``latest``].
+
+    ``latest`` is the import's clock plus ``MAX_FUTURE_SECONDS``, computed once per file.
+    """
+    return math.isfinite(ts) and MIN_RECORD_TIME <= ts <= latest
 
 
 class RecordSource(str, Enum):
@@ -42,6 +64,15 @@ class IngestWarning(str, Enum):
     """A live flow exported early because the flow table reached its bound."""
     DNS_UNPARSED = "dns_unparsed"
     """A DNS answer that did not parse (the flow is kept, without a name)."""
+    BAD_TIMESTAMP = "bad_timestamp"
+    """A time that is not finite, before 1990 (``MIN_RECORD_TIME``) or more than a day after
+    the import (``MAX_FUTURE_SECONDS``), or a capture interface with an unusable timestamp
+    resolution: the frame or record is not stored."""
+    IMPOSSIBLE_VALUE = "impossible_value"
+    """A count, duration or port that cannot be: negative, not finite, beyond ``MAX_COUNT`` or
+    ``MAX_DURATION``, a port outside 0-65535, or a flow that ends before it starts."""
+    BAD_ADDRESS = "bad_address"
+    """A flow or DNS record whose address field is not an IPv4 or IPv6 address."""
 
 
 @dataclass(frozen=True)

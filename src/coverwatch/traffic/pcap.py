@@ -12,16 +12,23 @@ Formats (facts from the specifications; code our own, dpkt decodes the protocols
 - NOTE: a snap length of 0 appears in files from some writers and means "no limit"; records are
   then bounded by ``MAX_FRAME`` instead. A record longer than that cannot be resynchronised, so
   reading stops there with a counted warning, as it does for a file cut off mid-record.
+- Frames whose time is not finite, before 1990 or more than a day after the read (see
+  ``model.time_ok``) are skipped and counted as ``bad_timestamp``, so no later stage meets a
+  time it cannot represent (issue #11). So are the frames of a pcapng interface whose
+  ``if_tsresol`` is finer than 10**-19 or 2**-64 s: 64-bit counters at that resolution cannot
+  reach 1990, so such a value is damage rather than a clock.
 """
 
 from __future__ import annotations
 
+import math
 import struct
+import time
 from collections.abc import Iterator
 from typing import BinaryIO
 
 from coverwatch.errors import InputError
-from coverwatch.traffic.model import IngestWarning, RecordSource
+from coverwatch.traffic.model import MAX_FUTURE_SECONDS, IngestWarning, RecordSource, time_ok
 
 #: Largest frame accepted (the pcap spec's 262144 maximum snap length).
 MAX_FRAME = 262_144
@@ -60,17 +67,27 @@ def read_frames(
     """
     head = handle.read(24)
     kind = sniff(head)
+    latest = time.time() + MAX_FUTURE_SECONDS
     if kind is RecordSource.PCAP:
         if len(head) < 24:
             raise InputError(f"{path}: truncated pcap header ({len(head)} of 24 bytes)")
-        return kind, _pcap_frames(head, handle, warnings)
+        return kind, _sane(_pcap_frames(head, handle, warnings), warnings, latest)
     if kind is RecordSource.PCAPNG:
-        return kind, _pcapng_frames(head, handle, warnings)
+        return kind, _sane(_pcapng_frames(head, handle, warnings), warnings, latest)
     raise InputError(f"{path}: not a pcap or pcapng capture (magic {head[:4].hex() or 'empty'})")
 
 
 def _count(warnings: dict[str, int], reason: IngestWarning, n: int = 1) -> None:
     warnings[reason.value] = warnings.get(reason.value, 0) + n
+
+
+def _sane(frames: Iterator[Frame], warnings: dict[str, int], latest: float) -> Iterator[Frame]:
+    """The frames whose time is usable; the others counted as ``bad_timestamp``."""
+    for frame in frames:
+        if time_ok(frame[0], latest):
+            yield frame
+        else:
+            _count(warnings, IngestWarning.BAD_TIMESTAMP)
 
 
 def _pcap_frames(head: bytes, handle: BinaryIO, warnings: dict[str, int]) -> Iterator[Frame]:
@@ -120,7 +137,7 @@ def _pcapng_frames(head: bytes, handle: BinaryIO, warnings: dict[str, int]) -> I
         return handle.read(n)
 
     order = "<"
-    interfaces: list[tuple[int, float]] = []
+    interfaces: list[tuple[int, float | None]] = []
     while True:
         header = take(8)
         if len(header) < 8:
@@ -155,7 +172,7 @@ def _pcapng_block(
     btype: int,
     body: bytes,
     order: str,
-    interfaces: list[tuple[int, float]],
+    interfaces: list[tuple[int, float | None]],
     warnings: dict[str, int],
 ) -> Frame | None:
     try:
@@ -182,14 +199,20 @@ def _pcapng_block(
         _count(warnings, IngestWarning.BAD_BLOCK)
         return None
     linktype, resolution = interfaces[iface]
+    if resolution is None:
+        return math.nan, linktype, data  # counted as bad_timestamp by _sane
     # NOTE: whole seconds plus fraction, as for pcap, so both formats give identical floats
     per_second = round(1 / resolution)
     seconds, fraction = divmod((high << 32) | low, per_second)
     return seconds + fraction * resolution, linktype, data
 
 
-def _tsresol(options: bytes, order: str) -> float:
-    """Seconds per timestamp unit from the ``if_tsresol`` option (default microseconds)."""
+def _tsresol(options: bytes, order: str) -> float | None:
+    """Seconds per timestamp unit from the ``if_tsresol`` option (default microseconds).
+
+    None when the option asks for a resolution finer than 10**-19 or 2**-64 s (see the module
+    docstring): the interface's frames are then skipped as ``bad_timestamp``.
+    """
     pos = 0
     while pos + 4 <= len(options):
         code, length = struct.unpack_from(order + "HH", options, pos)
@@ -198,8 +221,8 @@ def _tsresol(options: bytes, order: str) -> float:
         if code == 9 and length >= 1 and pos + 5 <= len(options):
             value = options[pos + 4]
             exponent = value & 0x7F
-            if exponent > 30:
-                return 1e-6
+            if exponent > (64 if value & 0x80 else 19):
+                return None
             return 2.0**-exponent if value & 0x80 else float(f"1e-{exponent}")
         pos += 4 + length + (-length % 4)
     return 1e-6

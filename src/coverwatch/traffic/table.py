@@ -2,22 +2,36 @@
 
 Layout under ``store_dir``::
 
-    flows/<file-id>.parquet      one flow per row (schema ``FLOW_SCHEMA``)
-    dns/<file-id>.parquet        address <- name pairs learned from DNS answers
-    portmaps/<file-id>.parquet   UPnP port-mapping requests seen in captures
-    flows.duckdb                 views ``flows``, ``dns``, ``portmaps`` over those files,
-                                 table ``meta`` (schema_version) and ``ingests`` (per-file log)
+    flows/<file-id>-<token>.parquet     one flow per row (schema ``FLOW_SCHEMA``)
+    dns/<file-id>-<token>.parquet       address <- name pairs learned from DNS answers
+    portmaps/<file-id>-<token>.parquet  UPnP port-mapping requests seen in captures
+    manifest.json                       the Parquet files that make up the store
+    .lock                               advisory lock held while the manifest is replaced
+    flows.duckdb                        views ``flows``, ``dns``, ``portmaps`` over the files
+                                        the manifest lists, table ``meta`` (schema_version)
+                                        and ``ingests`` (per-file log)
 
 Re-ingesting a file replaces its rows (the file id is a hash of its absolute path).
+
+Imports are all-or-nothing (issue #11): a ``Staging`` writes every table of every file of one
+import to hidden temporary files; ``Staging.commit`` renames them to new names and then
+replaces ``manifest.json`` in one ``os.replace``, the single commit point. A crash or a
+rejected file before it leaves the manifest, and so the store, as it was (the staged files
+are dropped or become orphans that the next commit removes). Stores written before the
+manifest existed are read from their ``<file-id>.parquet`` files, and adopted at the next
+commit.
 Times are UTC epoch seconds (DOUBLE); bytes are IP-level (IP header and payload), the unit
 NetFlow and Zeek's ``*_ip_bytes`` use, so the three input paths agree.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +40,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from coverwatch.errors import InputError
+from coverwatch.traffic.model import MAX_COUNT, MIN_RECORD_TIME
 
 SCHEMA_VERSION = 1
 DB_NAME = "flows.duckdb"
+MANIFEST = "manifest.json"
 BATCH_ROWS = 65_536
 
 FLOW_SCHEMA = pa.schema(
@@ -72,6 +88,31 @@ PORTMAP_SCHEMA = pa.schema(
 )
 TABLES = {"flows": FLOW_SCHEMA, "dns": DNS_SCHEMA, "portmaps": PORTMAP_SCHEMA}
 
+#: Latest time a Python datetime can hold (9999-12-31T23:59:59Z).
+_LAST_TIME = 253_402_300_799.0
+
+
+def _time_sql(column: str) -> str:
+    return f"(isfinite({column}) AND {column} BETWEEN {MIN_RECORD_TIME} AND {_LAST_TIME})"
+
+
+#: What every reader sees of each table. Ingest rejects bad records before they are written;
+#: this keeps a store written by an earlier version, before those checks, usable (issue #11).
+_SANE = {
+    "flows": " AND ".join(
+        [
+            _time_sql("first_ts"),
+            _time_sql("last_ts"),
+            *(
+                f"{c} BETWEEN 0 AND {MAX_COUNT}"
+                for c in ("bytes_out", "packets_out", "bytes_in", "packets_in")
+            ),
+        ]
+    ),
+    "dns": _time_sql("ts"),
+    "portmaps": _time_sql("ts"),
+}
+
 
 def file_id(path: str) -> str:
     """Stable id of an input file in the store."""
@@ -86,10 +127,13 @@ class RowWriter:
 
     def __init__(self, store_dir: str, table: str, fid: str) -> None:
         self.schema = TABLES[table]
+        self.table = table
+        self.fid = fid
         folder = Path(store_dir) / table
         folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / f"{fid}.parquet"
-        self.tmp = folder / f".{fid}.parquet.tmp"
+        name = f"{fid}-{uuid.uuid4().hex[:12]}"
+        self.path = folder / f"{name}.parquet"
+        self.tmp = folder / f".{name}.parquet.tmp"
         self.columns: list[list[Any]] = [[] for _ in self.schema.names]
         self.writer: pq.ParquetWriter | None = None
         self.rows = 0
@@ -115,19 +159,123 @@ class RowWriter:
         self.columns = [[] for _ in self.schema.names]
 
     def close(self) -> None:
-        """Finish the file (an empty table still gets a file, replacing older rows)."""
+        """Finish the staged file (an empty table still gets one, replacing older rows).
+
+        Nothing is visible in the store until ``Staging.commit``.
+        """
         self._flush()
         if self.writer is None:
             pq.write_table(self.schema.empty_table(), str(self.tmp))
         else:
             self.writer.close()
-        os.replace(self.tmp, self.path)
+            self.writer = None
 
     def abort(self) -> None:
         """Drop a half-written file."""
         if self.writer is not None:
-            self.writer.close()
+            with contextlib.suppress(OSError, pa.ArrowException):  # dropped anyway
+                self.writer.close()
+            self.writer = None
         self.tmp.unlink(missing_ok=True)
+
+
+class Staging:
+    """The staged tables of one import, made visible together by ``commit`` or not at all."""
+
+    def __init__(self, store_dir: str) -> None:
+        self.root = Path(store_dir)
+        self.writers: list[RowWriter] = []
+
+    def writer(self, table: str, fid: str) -> RowWriter:
+        """A writer for one table of one input file, staged in this import."""
+        writer = RowWriter(str(self.root), table, fid)
+        self.writers.append(writer)
+        return writer
+
+    def abort(self) -> None:
+        """Drop everything staged; the store stays as it was."""
+        for writer in self.writers:
+            writer.abort()
+        self.writers = []
+
+    def commit(self) -> None:
+        """Publish every staged (closed) file at once, replacing older rows of the same files."""
+        try:
+            with _locked(self.root):
+                listed = read_manifest(self.root)
+                for writer in self.writers:
+                    os.replace(writer.tmp, writer.path)
+                    listed.setdefault(writer.table, {})[writer.fid] = writer.path.name
+                staged = self.root / f".{MANIFEST}.{uuid.uuid4().hex[:12]}.tmp"
+                with staged.open("w", encoding="utf-8") as handle:
+                    json.dump({"schema_version": SCHEMA_VERSION, "tables": listed}, handle)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(staged, self.root / MANIFEST)  # the commit point
+                _drop_unlisted(self.root, listed)
+                # NOTE: safe: an import holds the store's DuckDB file, which DuckDB locks
+                # against other processes, so staged files other than ours are a killed
+                # import's leftovers.
+                _drop_stale(self.root)
+        except OSError as e:
+            self.abort()
+            raise InputError(f"{self.root}: cannot write the flow store: {e.strerror or e}") from e
+        self.writers = []
+
+
+class _locked:
+    """An exclusive advisory lock on the store for a manifest update (concurrent imports)."""
+
+    def __init__(self, root: Path) -> None:
+        self.path = root / ".lock"
+        self.fd = -1
+
+    def __enter__(self) -> None:
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
+def read_manifest(root: Path) -> dict[str, dict[str, str]]:
+    """``{table: {file_id: parquet file name}}``: the manifest, or the files of an older store.
+
+    InputError when the manifest exists but is not one this version wrote.
+    """
+    path = root / MANIFEST
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {t: {p.stem: p.name for p in (root / t).glob("*.parquet")} for t in TABLES}
+    except (OSError, ValueError) as e:
+        raise InputError(f"{path}: unreadable flow store manifest ({e})") from e
+    tables = document.get("tables") if isinstance(document, dict) else None
+    if not isinstance(tables, dict) or not all(
+        isinstance(v, dict) and all(isinstance(n, str) and "/" not in n for n in v.values())
+        for v in tables.values()
+    ):
+        raise InputError(f"{path}: not a flow store manifest")
+    return {t: dict(tables.get(t, {})) for t in TABLES}
+
+
+def _drop_stale(root: Path) -> None:
+    """Remove staged files a killed import left behind."""
+    for table in TABLES:
+        for path in (root / table).glob(".*.parquet.tmp"):
+            path.unlink(missing_ok=True)
+    for path in root.glob(f".{MANIFEST}.*.tmp"):
+        path.unlink(missing_ok=True)
+
+
+def _drop_unlisted(root: Path, listed: dict[str, dict[str, str]]) -> None:
+    """Remove superseded and orphaned Parquet files (under the lock, after the commit)."""
+    for table in TABLES:
+        keep = set(listed.get(table, {}).values())
+        for path in (root / table).glob("*.parquet"):
+            if path.name not in keep:
+                path.unlink(missing_ok=True)
 
 
 def connect(store_dir: str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -147,11 +295,15 @@ def connect(store_dir: str, read_only: bool = False) -> duckdb.DuckDBPyConnectio
         "CREATE TABLE IF NOT EXISTS ingests (file_id VARCHAR PRIMARY KEY, path VARCHAR, "
         "kind VARCHAR, report VARCHAR, ingested_at TIMESTAMP DEFAULT current_timestamp)"
     )
+    manifest = read_manifest(root)
     for table, schema in TABLES.items():
-        files = sorted(str(p) for p in (root / table).glob("*.parquet"))
+        files = sorted(str(root / table / name) for name in manifest[table].values())
         if files:
             listed = ", ".join(_literal(f) for f in files)
-            con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet([{listed}])")
+            con.execute(
+                f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet([{listed}]) "
+                f"WHERE {_SANE[table]}"
+            )
         else:
             columns = ", ".join(f"CAST(NULL AS {_sql_type(f.type)}) AS {f.name}" for f in schema)
             con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT {columns} WHERE false")
