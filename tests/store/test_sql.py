@@ -21,6 +21,7 @@ from coverwatch.models import (
     Observation,
     ObsStatus,
     SourceKind,
+    device_text,
 )
 from coverwatch.store import BACKENDS, Backend, Inventory, open_inventory
 from coverwatch.store.interface import HostResult
@@ -354,7 +355,10 @@ def test_hostile_text_is_stored_as_data(inventory: Inventory) -> None:
     )
     inventory.record_scan(nasty, [nasty], {"note": nasty}, T0, [host])
     assert inventory.devices()[0].attribution.model == nasty
-    assert inventory.observations(CAMERA)[0].value == nasty
+    # device text is normalised once, as it becomes an observation: the NUL (which PostgreSQL
+    # refuses) is replaced, the injection attempt is kept as the data it is
+    stored = inventory.observations(CAMERA)[0].value
+    assert stored == device_text(nasty) == "x'); DROP TABLE devices; --\ufffd\u202e"
     assert inventory.scans()[0].site == nasty
 
 
