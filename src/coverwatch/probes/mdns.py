@@ -11,7 +11,7 @@ dnspython, code our own):
 - Service types cameras announce: ``_axis-video._tcp`` (Axis; instance ``AXIS <model> -
   <MAC>``, TXT ``macaddress=<MAC>``: home-assistant/netdisco ``discoverables/axis.py``,
   public avahi-browse scripts), ``_psia._tcp`` / ``_CGI._tcp`` / ``_http._tcp`` (Hikvision;
-  instance ``HIKVISION <model> - <serial>``: coverwatch KNOWLEDGE.md, public camera-discovery
+  instance ``HIKVISION <model> - <serial>``: public camera-discovery
   tools that browse these types by default), ``_rtsp._tcp`` and ``_onvif._tcp``.
 """
 

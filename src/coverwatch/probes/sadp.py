@@ -4,7 +4,7 @@ Wire format (facts from public sources; code our own):
 
 - UDP port 37020, multicast group 239.255.255.250; the inquiry is a small XML document
   ``<Probe><Uuid>UUID</Uuid><Types>inquiry</Types></Probe>`` (julienblitte/UniversalScanner
-  ``UniversalScanner/Hikvision.cs``; coverwatch KNOWLEDGE.md "Discovery protocols").
+  ``UniversalScanner/Hikvision.cs``).
 - A device answers with ``<ProbeMatch>`` holding ``Uuid``, ``Types``, ``DeviceType`` (a
   number), ``DeviceDescription`` (the model), ``DeviceSN``, ``CommandPort``, ``HttpPort``,
   ``MAC`` (dash-separated), ``IPv4Address`` ..., ``SoftwareVersion`` (``V5.6.2build 190701``),
