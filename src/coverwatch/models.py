@@ -78,7 +78,7 @@ class SourceKind(str, Enum):
     JSONL = "jsonl"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Observation:
     """One thing a host said (or failed to say) on one port and protocol."""
 
@@ -116,7 +116,7 @@ class Observation:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evidence:
     """One signal that moved an attribution, and the knowledge entry it matched."""
 
@@ -156,7 +156,7 @@ class Evidence:
         return item
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Attribution:
     """Who made a host and what it is, with every piece of evidence and a confidence."""
 
