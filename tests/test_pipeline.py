@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from coverwatch.errors import InputError
 from coverwatch.models import Observation, SourceKind
-from coverwatch.pipeline import explain, record_run
-from coverwatch.store import open_inventory
+from coverwatch.pipeline import (
+    EVIDENCE_HORIZON,
+    changed_fields,
+    diff_scans,
+    explain,
+    record_run,
+)
+from coverwatch.policy.loader import load_policy
+from coverwatch.store import HostResult, Inventory, open_inventory
 
 IP = "10.9.8.7"
 
@@ -73,3 +81,173 @@ def test_each_source_kind_keeps_its_latest_run_and_all_are_fused(tmp_path: Path)
             explain(inventory, "10.0.0.1")
     finally:
         inventory.close()
+
+
+# --- Evidence accumulates (issue #10 part 3) -------------------------------------------------
+
+CAM = "10.9.8.20"
+
+
+def _at(signal: str, value: str, when: datetime, port: int = 80) -> Observation:
+    return Observation(CAM, signal, value, port, signal.split(".")[0], observed_at=when)
+
+
+def _scan(inventory: Inventory, observations: list[Observation], started: datetime) -> HostResult:
+    _, (host,) = record_run(
+        inventory, "hq", {CAM: observations}, SourceKind.SCAN, [CAM], {}, started
+    )
+    return host
+
+
+def _credentialed(when: datetime) -> list[Observation]:
+    """What a credentialed scan of a Hikvision camera learns: its ISAPI and ONVIF answers."""
+    return [
+        _at("tcp.port", "80", when),
+        _at("http.server", "nginx", when),
+        _at("isapi.model", "DS-2CD2143G2-I", when),
+        _at("isapi.firmware", "V5.7.3 build 220112", when),
+        _at("isapi.serial", "DS-2CD2143G2-I20220112AAWRJ00000001", when),
+        _at("onvif.manufacturer", "HIKVISION", when),
+        _at("onvif.model", "DS-2CD2143G2-I", when),
+    ]
+
+
+def _uncredentialed(when: datetime) -> list[Observation]:
+    return [_at("tcp.port", "80", when), _at("http.server", "nginx", when)]
+
+
+@pytest.fixture
+def inventory(tmp_path: Path) -> Iterator[Inventory]:
+    inv = open_inventory(str(tmp_path / "inv.db"))
+    yield inv
+    inv.close()
+
+
+def test_an_uncredentialed_rescan_keeps_the_credentialed_identification(
+    inventory: Inventory,
+) -> None:
+    t0 = datetime.now(UTC) - timedelta(days=10)
+    first = _scan(inventory, _credentialed(t0), t0).attribution
+    assert (first.maker, first.model, first.covered) == (
+        "Hikvision",
+        "DS-2CD2143G2-I",
+        "Hangzhou Hikvision Digital Technology Company",
+    )
+    for days in (5, 1):  # two weaker rescans in a row: the second still sees the first's answers
+        later = datetime.now(UTC) - timedelta(days=days)
+        again = _scan(inventory, _uncredentialed(later), later)
+        assert again.attribution == first
+        assert {o.signal for o in again.observations} == {"tcp.port", "http.server"}  # as seen
+    (device,) = inventory.devices("hq")
+    assert device.attribution == first
+    why = explain(inventory, CAM)
+    assert why.attribution == first
+    assert {o.signal for o in why.carried} >= {"isapi.model", "onvif.manufacturer"}
+    assert all(o.observed_at == t0 for o in why.carried)  # when each was last confirmed
+    assert why.last_confirmed["isapi.model"] == t0
+    assert set(why.last_confirmed) == {e.signal for e in first.evidence}
+
+
+def test_lasting_evidence_ages_out_after_the_horizon(inventory: Inventory) -> None:
+    old = datetime.now(UTC) - EVIDENCE_HORIZON - timedelta(days=1)
+    _scan(inventory, _credentialed(old), old)
+    now = datetime.now(UTC)
+    aged = _scan(inventory, _uncredentialed(now), now).attribution
+    assert aged.model is None and aged.firmware is None
+    assert not any(e.signal.startswith(("isapi.", "onvif.")) for e in aged.evidence)
+    # A shorter horizon set by the caller ages it sooner.
+    recent = now - timedelta(days=3)
+    _scan(inventory, _credentialed(recent), recent)
+    short = _scan(inventory, _uncredentialed(now), now)
+    assert short.attribution.model == "DS-2CD2143G2-I"
+    _, (host,) = record_run(
+        inventory,
+        "hq",
+        {CAM: _uncredentialed(now)},
+        SourceKind.SCAN,
+        [CAM],
+        {},
+        now,
+        horizon=timedelta(days=1),
+    )
+    assert host.attribution.model is None
+
+
+def test_equally_strong_new_evidence_replaces_the_old(inventory: Inventory) -> None:
+    t0 = datetime.now(UTC) - timedelta(days=10)
+    _scan(inventory, _credentialed(t0), t0)
+    t1 = datetime.now(UTC) - timedelta(days=2)
+    upgraded = [
+        *_uncredentialed(t1),
+        _at("isapi.model", "DS-2CD2143G2-I", t1),
+        _at("isapi.firmware", "V5.8.0 build 230301", t1),
+    ]
+    assert _scan(inventory, upgraded, t1).attribution.firmware == "V5.8.0 build 230301"
+    now = datetime.now(UTC)
+    # The newer ISAPI answer is the one that lasts, not the older one.
+    assert _scan(inventory, _uncredentialed(now), now).attribution.firmware == (
+        "V5.8.0 build 230301"
+    )
+
+
+def test_a_discovery_answer_lasts_beside_later_scans(inventory: Inventory) -> None:
+    t0 = datetime.now(UTC) - timedelta(days=4)
+    record_run(
+        inventory,
+        "hq",
+        {CAM: [_at("sadp.device_description", "DS-2CD2143G2-I", t0, 37020)]},
+        SourceKind.DISCOVERY,
+        [CAM],
+        {},
+        t0,
+    )
+    now = datetime.now(UTC)
+    assert _scan(inventory, _uncredentialed(now), now).attribution.maker == "Hikvision"
+
+
+# --- Changes are real changes (issue #10 part 4) ---------------------------------------------
+
+
+def test_diff_ignores_firmware_spelling_and_shows_real_changes(inventory: Inventory) -> None:
+    t0 = datetime.now(UTC) - timedelta(days=2)
+    _scan(inventory, _credentialed(t0), t0)
+    t1 = t0 + timedelta(hours=1)
+    respelt = [o for o in _credentialed(t1) if o.signal != "isapi.firmware"]
+    _scan(inventory, [*respelt, _at("isapi.firmware", "V5.7.3build 220112", t1)], t1)
+    t2 = t1 + timedelta(hours=1)
+    _scan(inventory, [*respelt, _at("isapi.firmware", "V5.8.0 build 230301", t2)], t2)
+    first, second, third = (s.id for s in inventory.scans())
+    policy = load_policy(None)
+    assert diff_scans(inventory, first, second, policy).devices == []
+    (change,) = diff_scans(inventory, second, third, policy).devices
+    assert change.fields == {"firmware": ("V5.7.3build 220112", "V5.8.0 build 230301")}
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "changed"),
+    [
+        ({"firmware": "V5.7.3 build 220112"}, {"firmware": "V5.7.3build 220112"}, {}),
+        ({"firmware": "V5.7.3 build 220112"}, {"firmware": None}, {}),
+        ({"model": "DS-2CD2143G2-I"}, {"model": "ds-2cd2143g2-i"}, {}),
+        ({"model": "A"}, {"model": "B"}, {"model": ("A", "B")}),
+        ({"covered": None}, {"covered": "X"}, {"covered": (None, "X")}),
+        ({"open_ports": [80]}, {"open_ports": [80, 443]}, {"open_ports": ([80], [80, 443])}),
+    ],
+)
+def test_changed_fields(
+    before: dict[str, object], after: dict[str, object], changed: dict[str, object]
+) -> None:
+    maker: dict[str, object] = {"maker": "Hikvision"}
+    assert changed_fields({**maker, **before}, {**maker, **after}) == changed
+
+
+def test_a_new_device_at_the_address_inherits_nothing(inventory: Inventory) -> None:
+    t0 = datetime.now(UTC) - timedelta(days=4)
+    _scan(inventory, [*_credentialed(t0), _at("isapi.mac", "44:19:b6:00:00:01", t0)], t0)
+    now = datetime.now(UTC)
+    same = _scan(inventory, [*_uncredentialed(now), _at("mac", "44-19-B6-00-00-01", now)], now)
+    assert same.attribution.model == "DS-2CD2143G2-I"
+    # Another MAC answers at the address: the old camera's answers are not this device's.
+    other = _scan(inventory, [*_uncredentialed(now), _at("mac", "00:40:8c:00:00:02", now)], now)
+    assert other.attribution.model is None
+    assert not any(e.signal.startswith("isapi.") for e in other.attribution.evidence)

@@ -2,17 +2,26 @@
 
 `run_scan` is one active scan of declared targets into an inventory; `summarise` condenses an
 inventory for the summary table and the reports.
+
+Evidence accumulates (issue #10 part 3): a host is attributed from this run, the latest run of
+every other source kind, and the lasting evidence of earlier runs (a device's own management
+API, a credentialed ONVIF device-information answer, a discovery answer) that nothing in those
+re-answered, for ``EVIDENCE_HORIZON``. A weaker later run (an uncredentialed rescan) therefore
+never erases a stronger earlier identification; the evidence only ages out.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from coverwatch.identify import identify_host, load_knowledge
-from coverwatch.models import VIDEO_TYPES, Attribution, Observation, SourceKind
+from coverwatch.identify.versions import firmware_changed, model_changed
+from coverwatch.models import VIDEO_TYPES, Attribution, Observation, ObsStatus, SourceKind
 from coverwatch.observer import NULL_OBSERVER, Observer
 from coverwatch.policy.engine import evaluate
 from coverwatch.policy.interface import TrafficFacts
@@ -100,6 +109,88 @@ def run_discovery(
     return scan_id, results, report.warnings
 
 
+#: How long lasting evidence (see ``lasting_family``) counts after it was last confirmed.
+#: NOTE: a module constant until the policy file grows a setting for it (issue #10 part 3);
+#: ``record_run`` and ``explain`` take a ``horizon`` to override it.
+EVIDENCE_HORIZON = timedelta(days=90)
+
+# Signals whose answer is strong evidence that lasts: (prefix, family). A family answered again
+# replaces its earlier answer as a whole; one not asked again (no credentials this time, a
+# discovery not repeated) keeps its last answer until the horizon.
+_LASTING = (
+    ("isapi.", "isapi"),  # Hikvision ISAPI: the device's own management API (credentialed)
+    ("dahua.", "dahua"),  # Dahua HTTP API: the device's own management API (credentialed)
+    ("onvif.manufacturer", "onvif.device"),  # ONVIF GetDeviceInformation (credentialed)
+    ("onvif.model", "onvif.device"),
+    ("onvif.firmware", "onvif.device"),
+    ("onvif.serial", "onvif.device"),
+    ("onvif.hardware_id", "onvif.device"),
+    ("onvif.mac", "onvif.device"),  # ONVIF GetNetworkInterfaces (credentialed)
+    ("onvif.scope.", "onvif.scope"),  # WS-Discovery scopes: the device's own announcement
+    ("sadp.", "sadp"),  # Hikvision SADP discovery answer
+    ("dhip.", "dhip"),  # Dahua DHIP discovery answer
+)
+
+
+def lasting_family(signal: str) -> str | None:
+    """The family of a lasting-evidence signal (``isapi``, ``onvif.device``, ...), else None."""
+    return next((family for prefix, family in _LASTING if signal.startswith(prefix)), None)
+
+
+_MAC_SIGNALS = frozenset({"mac", "isapi.mac", "onvif.mac", "sadp.mac", "dhip.mac"})
+_NOT_HEX = re.compile(r"[^0-9a-f]")
+
+
+def _macs(observations: Iterable[Observation]) -> set[str]:
+    """The MAC addresses (12 hex digits) the observations report for their device."""
+    found = (_NOT_HEX.sub("", o.value.lower()) for o in observations if o.signal in _MAC_SIGNALS)
+    return {mac for mac in found if len(mac) == 12}
+
+
+def carried_evidence(
+    history: list[Observation], fresh: list[Observation], since: datetime
+) -> list[Observation]:
+    """Lasting observations from ``history`` that still count beside ``fresh`` ones: the latest
+    answer of each signal confirmed at or after ``since``, in families ``fresh`` does not answer.
+    Equally strong fresh evidence (the same family answering again) replaces them, and none is
+    carried when ``fresh`` reports a MAC address the history never saw (another device)."""
+    fresh_macs, known_macs = _macs(fresh), _macs(o for o in history if o.observed_at)
+    if fresh_macs and known_macs and not fresh_macs & known_macs:
+        return []  # another device answers at this address now: its evidence is not this one's
+    answered = {lasting_family(o.signal) for o in fresh if o.status is ObsStatus.OK}
+    kept = {(o.signal, o.value) for o in fresh}
+    latest: dict[str, Observation] = {}
+    for o in history:  # oldest first: a later answer of a signal replaces an earlier one
+        family = lasting_family(o.signal)
+        if (
+            family is None
+            or family in answered
+            or o.status is not ObsStatus.OK
+            or o.observed_at is None
+            or o.observed_at < since
+        ):
+            continue
+        known = latest.get(o.signal)
+        if known is None or known.observed_at is None or o.observed_at >= known.observed_at:
+            latest[o.signal] = o
+    return [o for o in latest.values() if (o.signal, o.value) not in kept]
+
+
+def _lasting_history(
+    inventory: Inventory, site: str, fused: dict[str, list[Observation]]
+) -> dict[str, list[Observation]]:
+    """Observation history of the hosts whose stored attribution rests on lasting evidence that
+    ``fused`` does not answer again (only those: a rescan that re-asks costs no extra reads)."""
+    stored = {d.ip: d for d in inventory.devices(site) if d.ip in fused}
+    wanted = []
+    for ip, device in stored.items():
+        relied = {lasting_family(e.signal) for e in device.attribution.evidence} - {None}
+        answered = {lasting_family(o.signal) for o in fused[ip] if o.status is ObsStatus.OK}
+        if relied - answered:
+            wanted.append(ip)
+    return {ip: inventory.observations(ip, site) for ip in wanted}
+
+
 def record_run(
     inventory: Inventory,
     site: str,
@@ -109,23 +200,28 @@ def record_run(
     options: dict[str, object],
     started: datetime,
     observer: Observer = NULL_OBSERVER,
+    horizon: timedelta = EVIDENCE_HORIZON,
 ) -> tuple[int, list[HostResult]]:
     """Attribute and store one run of a source (scan, discovery, import).
 
     Each host is attributed from this run's observations fused with the latest run of every
-    other source kind for the same device: a discovery answer, an nmap import and an asset
-    register all weigh in, each as its knowledge entries say.
+    other source kind for the same device (a discovery answer, an nmap import and an asset
+    register all weigh in, each as its knowledge entries say) and with the lasting evidence of
+    earlier runs confirmed within ``horizon`` that none of those answers again.
     """
     prior = inventory.latest_observations(site, list(found), exclude=kind)
+    fused = {ip: prior.get(ip, []) + observations for ip, observations in found.items()}
+    history = _lasting_history(inventory, site, fused)
+    since = started - horizon
     observer.stage("identify", len(found))
     results = []
     for ip, observations in found.items():
-        fused = prior.get(ip, []) + observations
-        mac = next((o.value for o in reversed(fused) if o.signal == "mac"), None)
+        evidence = carried_evidence(history.get(ip, []), fused[ip], since) + fused[ip]
+        mac = next((o.value for o in reversed(evidence) if o.signal == "mac"), None)
         ports = tuple(
-            sorted({int(o.value) for o in fused if o.signal == "tcp.port" and o.value.isdigit()})
+            sorted({int(o.value) for o in evidence if o.signal == "tcp.port" and o.value.isdigit()})
         )
-        results.append(HostResult(ip, tuple(observations), identify_host(fused), mac, ports))
+        results.append(HostResult(ip, tuple(observations), identify_host(evidence), mac, ports))
         observer.advance()
     observer.done()
     scan_id = inventory.record_scan(
@@ -262,6 +358,31 @@ class ScanDiff:
 _COMPARED = ("maker", "brand", "model", "firmware", "device_type", "covered")
 
 
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def changed_fields(
+    before: dict[str, object], after: dict[str, object]
+) -> dict[str, tuple[object, object]]:
+    """The fields that really changed between two ``DeviceRecord.to_json`` snapshots: model and
+    firmware compared as the maker writes them (``identify.versions``), so spelling, build-date
+    and spacing differences, or a source that cannot read them, are not changes."""
+    maker = _text(after.get("maker")) or _text(before.get("maker"))
+    fields: dict[str, tuple[object, object]] = {}
+    for name in (*_COMPARED, "open_ports"):
+        a, b = before.get(name), after.get(name)
+        if name == "firmware":
+            real = firmware_changed(maker, _text(a), _text(b))
+        elif name == "model":
+            real = model_changed(_text(a), _text(b))
+        else:
+            real = a != b
+        if real:
+            fields[name] = (a, b)
+    return fields
+
+
 def diff_scans(
     inventory: Inventory, before: int, after: int, policy: Policy, today: date | None = None
 ) -> ScanDiff:
@@ -273,8 +394,7 @@ def diff_scans(
     changes = [DeviceChange(ip, site, "added") for site, ip in new.keys() - old.keys()]
     changes += [DeviceChange(ip, site, "removed") for site, ip in old.keys() - new.keys()]
     for key in old.keys() & new.keys():
-        a, b = old[key].to_json(), new[key].to_json()
-        fields = {f: (a[f], b[f]) for f in (*_COMPARED, "open_ports") if a[f] != b[f]}
+        fields = changed_fields(old[key].to_json(), new[key].to_json())
         if fields:
             changes.append(DeviceChange(key[1], key[0], "changed", fields))
     changes.sort(key=lambda c: (c.site, c.ip))
@@ -363,16 +483,23 @@ class Explanation:
 
     device: DeviceRecord
     observations: list[Observation]
-    """The latest run of every source kind: what the attribution is made from."""
+    """What the attribution is made from: the latest run of every source kind, then the lasting
+    evidence of earlier runs still within the horizon (each with when it was last seen)."""
     attribution: Attribution
     """The attribution those observations give now."""
     unmatched: list[Observation]
     """Observations no knowledge entry used (they moved nothing)."""
     history: int
     """How many observations the inventory keeps for the device, all runs included."""
+    carried: list[Observation] = field(default_factory=list)
+    """The lasting evidence from earlier runs among ``observations`` (no later run re-asked)."""
+    last_confirmed: dict[str, datetime] = field(default_factory=dict)
+    """Per evidence signal of the attribution: when any run last observed it."""
 
 
-def explain(inventory: Inventory, ip: str, site: str | None = None) -> Explanation:
+def explain(
+    inventory: Inventory, ip: str, site: str | None = None, horizon: timedelta = EVIDENCE_HORIZON
+) -> Explanation:
     """Every observation of a device and how each moved its attribution."""
     from coverwatch.errors import InputError
 
@@ -384,15 +511,22 @@ def explain(inventory: Inventory, ip: str, site: str | None = None) -> Explanati
         raise InputError(f"{ip} is in several sites ({sites}): choose one with --site")
     device = matches[0]
     latest = inventory.latest_observations(device.site, [ip]).get(ip, [])
-    attribution = identify_host(latest)
+    history = inventory.observations(ip, device.site)
+    carried = carried_evidence(history, latest, datetime.now(UTC) - horizon)
+    attribution = identify_host(carried + latest)
     used = {(e.signal, e.value) for e in attribution.evidence}
     unmatched = [
         o
-        for o in latest
+        for o in carried + latest
         if o.status.value == "ok"
         and (o.signal, o.value[:160]) not in used
         and not any(e.signal == "mac" and e.value.startswith(o.value) for e in attribution.evidence)
     ]
+    signals = {e.signal for e in attribution.evidence}
+    confirmed: dict[str, datetime] = {}
+    for o in history:
+        if o.signal in signals and o.status is ObsStatus.OK and o.observed_at is not None:
+            confirmed[o.signal] = max(o.observed_at, confirmed.get(o.signal, o.observed_at))
     return Explanation(
-        device, latest, attribution, unmatched, len(inventory.observations(ip, device.site))
+        device, latest + carried, attribution, unmatched, len(history), carried, confirmed
     )

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
+
 from coverwatch.models import Attribution, DeviceType
-from coverwatch.monitor.events import EventKind, changes
+from coverwatch.monitor.events import EventKind, changes, open_finding_keys
 from coverwatch.policy.model import Action, Finding, FindingStatus, Severity
 from coverwatch.store import DeviceRecord
 
@@ -66,4 +68,41 @@ def test_known_waived_and_unverified_findings_are_quiet() -> None:
         replace(finding("10.0.0.1"), title="other", status=FindingStatus.WAIVED),
         replace(finding("10.0.0.1"), title="x", status=FindingStatus.UNVERIFIED),
     ]
-    assert changes(same, same, old, new) == []
+    assert changes(same, same, open_finding_keys(old), new) == []
+
+
+@pytest.mark.parametrize(
+    ("maker", "model", "before", "after", "kinds"),
+    [
+        # The spurious alerts: a build string spelt differently, a build date left out.
+        ("Hikvision", "DS-2CD2143G2-I", "V5.7.3 build 220112", "V5.7.3build 220112", []),
+        (
+            "Dahua",
+            "IPC-HDBW4231F-AS",
+            "V2.800.0000018.0.R, Build Date: 2021-07-07",
+            "2.800.0000018.0.R",
+            [],
+        ),
+        # Real upgrades still alert.
+        (
+            "Hikvision",
+            "DS-2CD2143G2-I",
+            "V5.7.3 build 220112",
+            "V5.7.10 build 230301",
+            [EventKind.FIRMWARE_CHANGED],
+        ),
+        (
+            "Dahua",
+            "IPC-HDBW4231F-AS",
+            "2.800.0000018.0.R",
+            "2.840.0000000.9.R",
+            [EventKind.FIRMWARE_CHANGED],
+        ),
+    ],
+)
+def test_firmware_alerts_only_on_real_changes(
+    maker: str, model: str, before: str, after: str, kinds: list[EventKind]
+) -> None:
+    old = [dev("10.0.0.1", maker, model, before)]
+    new = [dev("10.0.0.1", maker, model.lower(), after)]  # a model in other case is no change
+    assert [e.kind for e in changes(old, new, set(), [])] == kinds

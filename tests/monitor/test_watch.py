@@ -4,6 +4,7 @@ sink; webhooks retry; digests collect."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -221,7 +222,7 @@ def test_a_new_egress_destination_alerts(tmp_path, webhook: Webhook) -> None:  #
         load_policy(None),
         ScanOptions(timeout=1),
         [WebhookSink(webhook.url, backoff=0.01)],
-        rounds=3,
+        rounds=4,
         traffic_dir=store,
     )
     results = []
@@ -234,11 +235,18 @@ def test_a_new_egress_destination_alerts(tmp_path, webhook: Webhook) -> None:  #
             planted = write_lab_capture(build_site(3, 4, "127.53.0.0", profiles), str(capture), 4)
             ingest([str(capture)], store)
             results.append(next(loop))
+            results.append(next(loop))  # the same traffic: its findings were already announced
+            # A restarted watch compares with the stored audit: nothing is new to it either.
+            restarted = list(watch(inventory, replace(plan, rounds=1)))
     finally:
         inventory.close()
     assert [len(r.events) for r in results[:2]] == [0, 0]
+    assert results[3].events == [] and restarted[0].events == []
     egress_events = [e for e in results[2].events if e.kind is EventKind.NEW_EGRESS_DESTINATION]
     outside = {ip for ip, t in planted.egress.items() if t.destinations}
     assert outside and {e.ip for e in egress_events} == outside
+    # The egress findings are announced once, when the traffic first shows them.
+    egress_findings = [e for e in results[2].events if e.kind is EventKind.NEW_FINDING]
+    assert {e.ip for e in egress_findings} == outside
     assert any("hik-connect" in e.summary for e in egress_events)
     assert len(webhook.received) == 1

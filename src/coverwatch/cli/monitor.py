@@ -140,7 +140,11 @@ def watch(
     """Re-scan and re-audit TARGETS on a schedule and alert on changes: new device, new
     covered device, identity or firmware change, new finding.
 
-    The first round on an empty inventory is the baseline and alerts on nothing. Ctrl-C
+    Each round is compared with the previous round's stored audit, so an open finding or an
+    egress destination is announced once. Firmware and model are compared as the maker writes
+    them (a build string spelt differently is not a change), and an uncredentialed round keeps
+    what an earlier credentialed scan established (for 90 days). The first round on an empty
+    inventory is the baseline and alerts on nothing. Ctrl-C
     stops the loop (a pending digest is sent first). A policy's `watch:` block (targets,
     site, every, digest, webhook, syslog, email, smtp, from) is the schedule when TARGETS and
     options are not given on the command line.

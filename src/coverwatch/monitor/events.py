@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 
+from coverwatch.identify.versions import firmware_changed, model_changed
 from coverwatch.policy.model import Finding, FindingStatus
 from coverwatch.store.interface import DeviceRecord
 
@@ -51,13 +53,35 @@ def _label(device: DeviceRecord) -> str:
     return name or "unknown maker"
 
 
+#: What makes a finding "the same" across rounds: site, address, rule and title.
+FindingKey = tuple[str, str, str, str]
+
+
+def open_finding_keys(findings: Iterable[Finding]) -> set[FindingKey]:
+    """The keys of the open findings among ``findings``."""
+    return {(*f.key, f.title) for f in findings if f.status is FindingStatus.OPEN}
+
+
+def open_document_keys(documents: Iterable[Mapping[str, object]]) -> set[FindingKey]:
+    """The keys of the open findings among stored finding documents (``finding_to_json``)."""
+    return {
+        (str(d["site"]), str(d["ip"]), str(d["rule"]), str(d["title"]))
+        for d in documents
+        if d.get("status") == FindingStatus.OPEN.value
+    }
+
+
 def changes(
     before: list[DeviceRecord],
     after: list[DeviceRecord],
-    old_findings: list[Finding],
+    old_open: Collection[FindingKey],
     new_findings: list[Finding],
 ) -> list[Event]:
-    """Events for devices added, identities and firmware changed, and findings newly open."""
+    """Events for devices added, identities and firmware changed, and findings newly open
+    (open now, and not among ``old_open``, the previous round's open findings).
+
+    Model and firmware are compared as the maker writes them (``identify.versions``): a build
+    string spelt differently, or one source leaving out the build date, is not a change."""
     old = {(d.site, d.ip): d for d in before}
     events: list[Event] = []
     for device in after:
@@ -77,7 +101,7 @@ def changes(
             )
             continue
         p = previous.attribution
-        if (p.maker, p.brand, p.model) != (a.maker, a.brand, a.model):
+        if (p.maker, p.brand) != (a.maker, a.brand) or model_changed(p.model, a.model):
             events.append(
                 Event(
                     EventKind.IDENTITY_CHANGED,
@@ -87,7 +111,7 @@ def changes(
                     {"before": previous.to_json(), "after": device.to_json()},
                 )
             )
-        elif p.firmware != a.firmware:
+        elif firmware_changed(a.maker, p.firmware, a.firmware):
             events.append(
                 Event(
                     EventKind.FIRMWARE_CHANGED,
@@ -97,9 +121,8 @@ def changes(
                     {"before": p.firmware, "after": a.firmware},
                 )
             )
-    opened = {(*f.key, f.title) for f in old_findings if f.status is FindingStatus.OPEN}
     for f in new_findings:
-        if f.status is FindingStatus.OPEN and (*f.key, f.title) not in opened:
+        if f.status is FindingStatus.OPEN and (*f.key, f.title) not in old_open:
             events.append(
                 Event(
                     EventKind.NEW_FINDING,

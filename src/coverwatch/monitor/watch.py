@@ -1,4 +1,11 @@
-"""The monitoring loop: scan, audit, compare with the previous round, alert on changes."""
+"""The monitoring loop: scan, audit, compare with the previous round, alert on changes.
+
+Each round is compared with the previous round as it was stored: its devices and the findings
+of its stored audit (traffic verdicts included), so a finding, or an egress destination, that
+was already open is never announced again (issue #10 part 4). The first round of a loop compares
+with the site's last stored audit, or, with none, with the policy evaluated over the devices
+and traffic as they stand before the round.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +15,23 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from coverwatch.monitor.events import Event, EventKind, changes
+from coverwatch.monitor.events import (
+    Event,
+    EventKind,
+    FindingKey,
+    changes,
+    open_document_keys,
+    open_finding_keys,
+)
 from coverwatch.monitor.sinks import AlertSink
 from coverwatch.observer import NULL_OBSERVER, Observer
 from coverwatch.pipeline import run_audit, run_scan, traffic_facts, with_stored_waivers
 from coverwatch.policy.engine import evaluate
+from coverwatch.policy.interface import TrafficFacts
 from coverwatch.policy.model import Policy
 from coverwatch.sources.active import ScanOptions
 from coverwatch.store import Inventory
+from coverwatch.traffic.model import Destination, DeviceEgress
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +115,31 @@ def watch(
         raise
 
 
+#: An egress destination as the loop tracks it: device address, remote address, port.
+DestinationKey = tuple[str, str, int]
+
+
+def _destinations(
+    facts: TrafficFacts | None,
+) -> dict[DestinationKey, tuple[DeviceEgress, Destination]]:
+    """Every (device, remote address, port) the traffic store shows, with its verdict and flow."""
+    if facts is None:
+        return {}
+    return {
+        (e.ip, d.remote_ip, d.port): (e, d) for e in facts.egress.values() for d in e.destinations
+    }
+
+
+def _previous_open(inventory: Inventory, site: str, audit_id: int | None) -> set[FindingKey] | None:
+    """The open findings of the previous round's stored audit (``audit_id``, else the site's
+    last stored audit); None when the site was never audited."""
+    if audit_id is None:
+        audit_id = next(
+            (int(a["id"]) for a in reversed(inventory.audits()) if a["site"] == site), None
+        )
+    return None if audit_id is None else open_document_keys(inventory.findings(audit_id))
+
+
 def _rounds(
     inventory: Inventory,
     plan: WatchPlan,
@@ -108,31 +149,32 @@ def _rounds(
 ) -> Iterator[RoundResult]:
     digest_day: date | None = None
     number = 0
-    known_destinations: set[tuple[str, str, int]] = set()
+    known_destinations: set[DestinationKey] | None = None
+    last_audit: int | None = None
     while plan.rounds is None or number < plan.rounds:
         number += 1
         started = time.monotonic()
         before = inventory.devices(plan.site)
         policy = with_stored_waivers(plan.policy, inventory)
-        old_findings = evaluate(policy, before)
+        old_open = _previous_open(inventory, plan.site, last_audit)
+        if old_open is None or known_destinations is None:
+            # The loop's first round, with no stored audit or destinations to compare with:
+            # the policy and the traffic store as they stand before the round.
+            facts = traffic_facts(policy, before, plan.traffic_dir) if before else None
+            if old_open is None:
+                old_open = open_finding_keys(evaluate(policy, before, traffic=facts))
+            if known_destinations is None:  # what the traffic store already showed is not new
+                known_destinations = set(_destinations(facts))
         outcome = run_scan(plan.targets, plan.options, plan.site, inventory, observer)
         audit = run_audit(inventory, plan.policy, plan.site, traffic_dir=plan.traffic_dir)
+        last_audit = audit.audit_id
         after = inventory.devices(plan.site)
         events = (
             []
             if not before
-            else _fold_new_device_findings(changes(before, after, old_findings, audit.findings))
+            else _fold_new_device_findings(changes(before, after, old_open, audit.findings))
         )
-        facts = traffic_facts(policy, after, plan.traffic_dir)
-        seen = (
-            {}
-            if facts is None
-            else {
-                (e.ip, d.remote_ip, d.port): (e, d)
-                for e in facts.egress.values()
-                for d in e.destinations
-            }
-        )
+        seen = _destinations(traffic_facts(policy, after, plan.traffic_dir))
         if before:  # the baseline round alerts on nothing
             events += [
                 Event(
