@@ -168,7 +168,9 @@ def test_scan_then_devices_and_history(cli: Cli, lab: LabProcess, tmp_path: Path
     assert csv_out[0].startswith("ip,mac,site,device_type,maker") and len(csv_out) == 7
     table = cli("devices", "--site", "hq").stdout.splitlines()
     assert table[0].split("\t")[:2] == ["ip", "site"] and len(table) == 7  # piped: TSV
-    assert cli.json("devices", "--json", "--site", "elsewhere") == []
+    # A site nobody knows is a mistake to report, not an empty estate (issue #10).
+    elsewhere = cli("devices", "--json", "--site", "elsewhere")
+    assert elsewhere.returncode == 2 and "known sites: 'hq'" in elsewhere.stderr
 
 
 def test_scan_jsonl_output_feeds_identify(cli: Cli, lab: LabProcess) -> None:

@@ -33,7 +33,15 @@ def test_report_validates_against_the_shipped_schema(data: ReportData) -> None:
     document = _render(data)
     jsonschema.validate(document, _schema())
     assert document["schema_version"] == 2
-    assert set(document) == V1_KEYS | {"findings", "policy", "plan", "history", "traffic", "links"}
+    assert set(document) == V1_KEYS | {
+        "findings",
+        "policy",
+        "plan",
+        "history",
+        "traffic",
+        "links",
+        "filters",
+    }
     assert document["devices"][2]["model"] == HOSTILE  # data, not markup, in JSON
     assert document["findings"] == [finding_to_json(f) for f in data.findings]
 

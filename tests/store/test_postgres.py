@@ -107,3 +107,22 @@ def test_unreachable_postgres_is_a_one_line_error(cli: Cli) -> None:
     assert len(lines) == 1 and "cannot open it as a database" in lines[0]
     with pytest.raises(StoreError):
         open_inventory(url)
+
+
+def test_sites_and_runs_on_postgres(cli: Cli, postgres_url: str, tmp_path: Path) -> None:
+    nmap = Path(__file__).parent.parent / "assets" / "nmap" / "lan_scan.xml"
+    db = ("--db", postgres_url)
+    first = cli(*db, "import", "nmap", str(nmap), "--site", "pg-sites", db=False)
+    assert first.returncode == 0, first.stderr
+    again = cli(*db, "import", "nmap", str(nmap), db=False)  # no --site: the devices' own site
+    assert again.returncode == 0, again.stderr
+    inventory = open_inventory(postgres_url)
+    try:
+        assert "pg-sites" in inventory.sites()
+        assert inventory.sites_of(["192.0.2.10"])["192.0.2.10"] == ["pg-sites"]
+        runs = [r for r in inventory.scans() if r.site == "pg-sites"]
+        assert [r.kind for r in runs] == ["import", "import"]
+    finally:
+        inventory.close()
+    unknown = cli(*db, "devices", "--site", "pg-nosuch", db=False)
+    assert unknown.returncode == 2 and "'pg-sites'" in unknown.stderr

@@ -19,7 +19,7 @@ from coverwatch.observer import Observer
 # NOTE: heavier modules (SQLAlchemy, the lab, reports, rich) are imported inside the commands
 # that use them, so `coverwatch identify` in a shell pipeline starts fast.
 if TYPE_CHECKING:
-    pass
+    from coverwatch.store import Inventory
 
 
 class ProgressObserver(Observer):
@@ -150,6 +150,7 @@ def cli(ctx: click.Context, db: str | None, traffic_dir: str | None, verbose: in
       coverwatch demo                         audit the built-in lab site, write a report
       coverwatch scan 10.1.20.0/24 --site hq  scan your declared scope into the inventory
       coverwatch devices                      list the inventory (--json, --csv)
+      coverwatch runs                         list scans, discoveries and imports
       coverwatch identify obs.jsonl           attribute observations from another tool
       coverwatch audit --policy site.yaml     findings: covered vendors, UK 2022, CVEs, egress
       coverwatch traffic import site.pcapng   verify from traffic what devices send outside
@@ -174,6 +175,22 @@ def _traffic_dir(ctx: click.Context) -> str:
     from coverwatch.pipeline import default_traffic_dir
 
     return str(ctx.obj.get("traffic_dir") or default_traffic_dir(_db(ctx)))
+
+
+def _known_site(inventory: Inventory, site: str | None) -> None:
+    """Refuse a ``--site`` the inventory does not know (exit code 2), naming the known sites.
+
+    A mistyped site must not read as an empty, clean estate: a report of zero devices would
+    be signed as "nothing found"."""
+    from coverwatch.errors import InputError
+
+    if site is None:
+        return
+    known = inventory.sites()
+    if site not in known:
+        shown = ", ".join(repr(s) for s in known[:50]) or "none yet: scan or import first"
+        more = f" and {len(known) - 50} more" if len(known) > 50 else ""
+        raise InputError(f"no site {site!r} in the inventory (known sites: {shown}{more})")
 
 
 class FiniteFloat(click.FloatRange):

@@ -1,19 +1,21 @@
-"""Policies, audits, reports and scan differences."""
+"""Policies, audits, reports, the list of runs and the differences between runs."""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from coverwatch.cli.base import FiniteFloat, _db, _traffic_dir, cli
+from coverwatch.cli.base import FiniteFloat, _db, _known_site, _traffic_dir, cli
 from coverwatch.errors import InputError
+from coverwatch.models import SourceKind
 
 if TYPE_CHECKING:
-    pass
+    from coverwatch.store import ScanRecord
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 
@@ -59,7 +61,7 @@ def policy_show(policy_file: str | None) -> None:
 
 @cli.command()
 @click.option("--policy", "policy_file", help="Policy file (default: the shipped policy).")
-@click.option("--site", help="Only devices of this site.")
+@click.option("--site", help="Only devices of this site (one the inventory knows, else exit 2).")
 @click.option(
     "--fail-on",
     type=click.Choice([*SEVERITIES, "none"]),
@@ -92,6 +94,7 @@ def audit(
     loaded = load_policy(policy_file)
     inventory = open_inventory(_db(ctx))
     try:
+        _known_site(inventory, site)
         outcome = run_audit(inventory, loaded, site, traffic_dir=_traffic_dir(ctx))
     finally:
         inventory.close()
@@ -158,7 +161,7 @@ def _print_findings(findings: list[Any]) -> None:
     "--out", required=True, type=click.Path(dir_okay=False), help="File to write (replaced whole)."
 )
 @click.option("--policy", "policy_file", help="Policy file (default: the shipped policy).")
-@click.option("--site", help="Only devices of this site.")
+@click.option("--site", help="Only devices of this site (one the inventory knows, else exit 2).")
 @click.option(
     "--unit-cost",
     type=FiniteFloat(0, None),
@@ -176,13 +179,16 @@ def report(
     title: str,
 ) -> None:
     """Write the compliance report: html (self-contained), json (versioned schema), csv (one
-    row per finding) or md (a summary for a ticket).
+    row per finding) or md (a summary for a ticket). HTML, JSON and Markdown state in their
+    header which sites they cover (--site, else all); CSV rows each name their site.
 
     The findings are those the policy gives for the inventory now (as `audit` computes them).
 
     \b
     Example: coverwatch report --policy site.yaml --format html --out audit.html
     """
+    from dataclasses import replace
+
     from coverwatch.pipeline import build_report_data
     from coverwatch.policy.loader import load_policy
     from coverwatch.report import Format, write_report
@@ -191,19 +197,162 @@ def report(
     loaded = load_policy(policy_file)
     inventory = open_inventory(_db(ctx))
     try:
+        _known_site(inventory, site)
         data = build_report_data(
             inventory, loaded, site, title, unit_cost, traffic_dir=_traffic_dir(ctx)
         )
     finally:
         inventory.close()
+    # The header states the filter: a report of one site must not read as the whole estate.
+    data = replace(data, site=site)
     path = write_report(data, Format(fmt), Path(out))
     click.echo(f"Report: {path.resolve()}")
 
 
+def _run_json(run: ScanRecord, counts: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One run as ``runs --json`` and ``diff --json`` name it."""
+    document: dict[str, Any] = {
+        "id": run.id,
+        "kind": run.kind,
+        "site": run.site,
+        "targets": run.targets,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "hosts_found": run.hosts_found,
+    }
+    if counts is not None:
+        document.update(
+            devices=counts["devices"],
+            video_devices=counts["video_devices"],
+            covered=counts["covered"],
+            options=run.options,
+        )
+    return document
+
+
+def _run_label(run: ScanRecord) -> str:
+    targets = ", ".join(run.targets[:3]) + (
+        f" +{len(run.targets) - 3}" if len(run.targets) > 3 else ""
+    )
+    return (
+        f"{run.kind} run {run.id} ({run.started_at:%Y-%m-%d %H:%M} UTC, site {run.site}, "
+        f"targets {targets or '-'})"
+    )
+
+
 @cli.command()
-@click.argument("scan_a", required=False, type=int)
-@click.argument("scan_b", required=False, type=int)
+@click.option("--site", help="Only runs of this site (one the inventory knows, else exit 2).")
+@click.option(
+    "--kind",
+    type=click.Choice([k.value for k in SourceKind]),
+    help="Only runs of this kind.",
+)
+@click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per run.")
+@click.pass_context
+def runs(ctx: click.Context, site: str | None, kind: str | None, as_json: bool) -> None:
+    """List the recorded runs, oldest first: scans, discoveries, imports and captures, each
+    with its kind, site, targets and counts (hosts recorded, video devices, covered).
+
+    The run ids are what `diff RUN_A RUN_B` compares.
+
+    \b
+    Example: coverwatch runs --site hq --kind scan
+    """
+    from coverwatch.store import open_inventory
+
+    inventory = open_inventory(_db(ctx))
+    try:
+        _known_site(inventory, site)
+        records = inventory.scans()
+        counts = {point["scan_id"]: point for point in inventory.history()}
+    finally:
+        inventory.close()
+    selected = [
+        r for r in records if (site is None or r.site == site) and (kind is None or r.kind == kind)
+    ]
+    empty = {"devices": 0, "video_devices": 0, "covered": 0}
+    documents = [_run_json(r, counts.get(r.id, empty)) for r in selected]
+    if as_json:
+        click.echo(json.dumps(documents, indent=2, default=str))
+        return
+    columns = ("id", "kind", "site", "started_at", "hosts", "video", "covered", "targets")
+    click.echo("\t".join(columns))
+    for r, d in zip(selected, documents, strict=True):
+        click.echo(
+            "\t".join(
+                [
+                    str(r.id),
+                    r.kind,
+                    r.site,
+                    f"{r.started_at:%Y-%m-%d %H:%M}",
+                    str(r.hosts_found),
+                    str(d["video_devices"]),
+                    str(d["covered"]),
+                    " ".join(r.targets),
+                ]
+            )
+        )
+
+
+def _latest_pair(
+    records: list[ScanRecord], key: Callable[[ScanRecord], object]
+) -> tuple[ScanRecord, ScanRecord] | None:
+    """The latest run that has an earlier run with the same ``key``, and that earlier run."""
+    for index in range(len(records) - 1, 0, -1):
+        after = records[index]
+        for before in reversed(records[:index]):
+            if key(before) == key(after):
+                return before, after
+    return None
+
+
+def _choose_runs(
+    records: list[ScanRecord],
+    scan_a: int | None,
+    scan_b: int | None,
+    site: str | None,
+    kind: str | None,
+) -> tuple[ScanRecord, ScanRecord]:
+    """The two runs ``diff`` compares: those given, else the latest comparable pair among the
+    runs of ``site`` and ``kind`` (when given)."""
+    by_id = {r.id: r for r in records}
+    if scan_a is not None and scan_b is not None:
+        for number in (scan_a, scan_b):
+            if number not in by_id:
+                raise InputError(
+                    f"no run {number} in the inventory (runs: "
+                    f"{', '.join(map(str, list(by_id)[-10:])) or 'none'}; see coverwatch runs)"
+                )
+        return by_id[scan_a], by_id[scan_b]
+    if scan_a is not None:
+        raise InputError("give two runs (RUN_A RUN_B), or none for the latest comparable pair")
+    # Same kind and scope (site and targets): two runs that looked for the same devices the
+    # same way. Failing that, the same kind and site (the note then says the targets differ);
+    # never a discovery against a scan, nor one site against another (issue #10).
+    records = [
+        r for r in records if (site is None or r.site == site) and (kind is None or r.kind == kind)
+    ]
+    pair = _latest_pair(records, lambda r: r.scope) or _latest_pair(
+        records, lambda r: (r.kind, r.site)
+    )
+    if pair is None:
+        raise InputError(
+            "diff needs two runs of the same kind and site: scan twice, or give RUN_A RUN_B "
+            "(see coverwatch runs)"
+        )
+    return pair
+
+
+@cli.command()
+@click.argument("scan_a", required=False, type=int, metavar="[RUN_A]")
+@click.argument("scan_b", required=False, type=int, metavar="[RUN_B]")
 @click.option("--policy", "policy_file", help="Policy for new/resolved findings.")
+@click.option("--site", help="Default pair: only runs of this site (one the inventory knows).")
+@click.option(
+    "--kind",
+    type=click.Choice([k.value for k in SourceKind]),
+    help="Default pair: only runs of this kind.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the difference as JSON.")
 @click.pass_context
 def diff(
@@ -211,10 +360,21 @@ def diff(
     scan_a: int | None,
     scan_b: int | None,
     policy_file: str | None,
+    site: str | None,
+    kind: str | None,
     as_json: bool,
 ) -> None:
-    """What changed between two scans (default: the last two): devices added, removed, or
-    changed in identity, firmware or ports; findings new and resolved."""
+    """What changed between two runs: devices added, removed, or changed in identity,
+    firmware or ports; findings new and resolved.
+
+    Without RUN_A RUN_B: the latest run that has an earlier run of the same kind and scope
+    (site and targets), against that earlier run; failing that, the last two runs of one kind
+    and site (with a note that their targets differ). A discovery is never compared with a
+    scan, nor one site with another. The first line names the two runs compared.
+
+    \b
+    Example: coverwatch diff --site hq --kind scan
+    """
     from coverwatch.pipeline import diff_scans
     from coverwatch.policy.loader import load_policy
     from coverwatch.store import open_inventory
@@ -222,24 +382,31 @@ def diff(
     loaded = load_policy(policy_file)
     inventory = open_inventory(_db(ctx))
     try:
-        ids = [s.id for s in inventory.scans()]
-        if scan_a is None or scan_b is None:
-            if scan_a is not None or len(ids) < 2:
-                raise InputError("diff needs two scans: give SCAN_A SCAN_B, or scan twice first")
-            scan_a, scan_b = ids[-2], ids[-1]
-        for number in (scan_a, scan_b):
-            if number not in ids:
-                raise InputError(
-                    f"no scan {number} in the inventory (scans: "
-                    f"{', '.join(map(str, ids[-10:])) or 'none'})"
-                )
-        result = diff_scans(inventory, scan_a, scan_b, loaded)
+        _known_site(inventory, site)
+        before, after = _choose_runs(inventory.scans(), scan_a, scan_b, site, kind)
+        result = diff_scans(inventory, before.id, after.id, loaded)
     finally:
         inventory.close()
+    comparable = before.scope == after.scope
+    if not comparable:
+        what = (
+            "targets" if (before.kind, before.site) == (after.kind, after.site) else "kind or site"
+        )
+        click.echo(
+            f"coverwatch: note: the runs compared differ in {what}: devices only one of them "
+            "looked for show as added or removed",
+            err=True,
+        )
     if as_json:
-        click.echo(json.dumps(result.to_json(), indent=2, default=str))
+        document = {
+            **result.to_json(),
+            "before_run": _run_json(before),
+            "after_run": _run_json(after),
+            "same_scope": comparable,
+        }
+        click.echo(json.dumps(document, indent=2, default=str))
         return
-    click.echo(f"scan {result.before} -> scan {result.after}")
+    click.echo(f"{_run_label(before)} -> {_run_label(after)}")
     for c in result.devices:
         detail = "; ".join(f"{k}: {v[0]} -> {v[1]}" for k, v in c.fields.items())
         click.echo(f"  {c.change:8} {c.site}/{c.ip}{'  ' + detail if detail else ''}")

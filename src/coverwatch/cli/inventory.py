@@ -10,12 +10,22 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from coverwatch.cli.base import FiniteFloat, ProgressObserver, _db, _fail, _parse_ports, cli
+from coverwatch.cli.base import (
+    FiniteFloat,
+    ProgressObserver,
+    _db,
+    _fail,
+    _known_site,
+    _parse_ports,
+    cli,
+)
 from coverwatch.errors import InputError
 from coverwatch.targets import DEFAULT_MAX_HOSTS, DEFAULT_PORTS
 
 if TYPE_CHECKING:
-    from coverwatch.store import DeviceRecord
+    from coverwatch.models import Observation, SourceKind
+    from coverwatch.sources.imports import ImportResult
+    from coverwatch.store import DeviceRecord, HostResult, Inventory
 
 
 @cli.command()
@@ -221,7 +231,7 @@ def _print_devices(devices: list[DeviceRecord]) -> None:
 
 
 @cli.command()
-@click.option("--site", help="Only this site.")
+@click.option("--site", help="Only this site (one the inventory knows, else exit code 2).")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per device.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
 @click.pass_context
@@ -238,6 +248,7 @@ def devices(ctx: click.Context, site: str | None, as_json: bool, as_csv: bool) -
 
     inventory = open_inventory(_db(ctx))
     try:
+        _known_site(inventory, site)
         records = inventory.devices(site)
     finally:
         inventory.close()
@@ -349,6 +360,7 @@ def show(ctx: click.Context, host: str, site: str | None, as_json: bool) -> None
 
     inventory = open_inventory(_db(ctx))
     try:
+        _known_site(inventory, site)
         result = explain(inventory, host, site)
     finally:
         inventory.close()
@@ -417,7 +429,58 @@ def import_() -> None:
     """
 
 
-def _record_import(ctx: click.Context, result: Any, kind: Any, path: str, site: str) -> None:
+_IMPORT_SITE_HELP = (
+    "Site of the imported hosts. Default: each host's site in the inventory (by address); "
+    "hosts known nowhere go to site 'default', which the output names."
+)
+
+
+def _place_hosts(
+    inventory: Inventory,
+    groups: dict[str | None, dict[str, list[Observation]]],
+    site: str | None,
+) -> tuple[dict[str, dict[str, list[Observation]]], dict[str, int]]:
+    """Which site each imported host is recorded in: the site its row names, else ``site``,
+    else the site already holding a device at its address, else ``default``.
+
+    Returns the hosts per site and, per site, how many hosts were placed there because they
+    were known nowhere. An address held in several sites is ambiguous (InputError)."""
+    placed: dict[str, dict[str, list[Observation]]] = {}
+    unplaced: dict[str, list[Observation]] = {}
+    for named, hosts in groups.items():
+        target = named or site
+        for ip, observations in hosts.items():
+            if target is None:
+                unplaced.setdefault(ip, []).extend(observations)
+            else:
+                placed.setdefault(target, {}).setdefault(ip, []).extend(observations)
+    fallback: dict[str, int] = {}
+    if unplaced:
+        where = inventory.sites_of(list(unplaced))
+        ambiguous = sorted((ip, sites) for ip, sites in where.items() if len(sites) > 1)
+        if ambiguous:
+            shown = "; ".join(f"{ip} in {', '.join(sites)}" for ip, sites in ambiguous[:5])
+            raise InputError(
+                f"{len(ambiguous)} imported address(es) are held in several sites ({shown}"
+                f"{' ...' if len(ambiguous) > 5 else ''}): give --site"
+            )
+        for ip, observations in unplaced.items():
+            known = where.get(ip)
+            target = known[0] if known else "default"
+            placed.setdefault(target, {})[ip] = observations
+            if not known:
+                fallback[target] = fallback.get(target, 0) + 1
+    return placed, fallback
+
+
+def _record_import(
+    ctx: click.Context,
+    groups: dict[str | None, dict[str, list[Observation]]],
+    result: ImportResult,
+    kind: SourceKind,
+    path: str,
+    site: str | None,
+) -> None:
     from coverwatch.pipeline import record_run
     from coverwatch.store import open_inventory
 
@@ -425,39 +488,68 @@ def _record_import(ctx: click.Context, result: Any, kind: Any, path: str, site: 
         click.echo(f"coverwatch: warning: {bad}", err=True)
     for note in result.notes:
         click.echo(f"coverwatch: note: {path}: {note}", err=True)
-    found = {ip: obs for ip, obs in result.observations.items() if obs}
+    found = {
+        named: {ip: obs for ip, obs in hosts.items() if obs} for named, hosts in groups.items()
+    }
+    options = {"file": path, "rows": result.read, "bad_rows": len(result.bad_rows)}
     inventory = open_inventory(_db(ctx))
     try:
-        scan_id, hosts = record_run(
-            inventory,
-            site,
-            found,
-            kind,
-            [path],
-            {"file": path, "rows": result.read, "bad_rows": len(result.bad_rows)},
-            datetime.now(UTC),
-            ProgressObserver(),
-        )
+        known = set(inventory.sites())
+        placed, fallback = _place_hosts(inventory, found, site)
+        if not placed:  # nothing usable: the run is still recorded, as it always was
+            placed = {site or "default": {}}
+        runs: list[tuple[str, int, list[HostResult]]] = []
+        for target, hosts in sorted(placed.items()):
+            scan_id, recorded = record_run(
+                inventory,
+                target,
+                hosts,
+                kind,
+                [path],
+                options,
+                datetime.now(UTC),
+                ProgressObserver(),
+            )
+            runs.append((target, scan_id, recorded))
     finally:
         inventory.close()
-    conflicts = sum(1 for h in hosts if any(e.conflicts for e in h.attribution.evidence))
+    recorded = [h for _, _, hosts in runs for h in hosts]
+    conflicts = sum(1 for h in recorded if any(e.conflicts for e in h.attribution.evidence))
+    ids = ", ".join(str(scan_id) for _, scan_id, _ in runs)
+    per_site = "; ".join(
+        f"{'new ' if target not in known else ''}site {target}: {len(hosts)}"
+        for target, _, hosts in runs
+    )
     click.echo(
-        f"import {scan_id}: {path}: {len(hosts)} hosts recorded, {len(result.bad_rows)} bad "
-        f"rows skipped, {conflicts} hosts where the import disagrees with other evidence",
+        f"import {ids}: {path}: {len(recorded)} hosts recorded ({per_site}), "
+        f"{len(result.bad_rows)} bad rows skipped, {conflicts} hosts where the import "
+        "disagrees with other evidence",
         err=True,
     )
+    for target, count in sorted(fallback.items()):
+        state = "new site" if target not in known else "site"
+        click.echo(
+            f"coverwatch: note: {count} host(s) known in no site were recorded in {state} "
+            f"{target!r}; give --site (or a site column) to choose",
+            err=True,
+        )
 
 
 @import_.command("nmap")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--site", default="default", show_default=True)
+@click.option("--site", help=_IMPORT_SITE_HELP)
 @click.pass_context
-def import_nmap(ctx: click.Context, file: str, site: str) -> None:
-    """Import nmap XML (-oX; with or without -sV; MACs from LAN scans)."""
+def import_nmap(ctx: click.Context, file: str, site: str | None) -> None:
+    """Import nmap XML (-oX; with or without -sV; MACs from LAN scans).
+
+    \b
+    Example: coverwatch import nmap lan.xml --site hq
+    """
     from coverwatch.models import SourceKind
     from coverwatch.sources.nmap import read_nmap
 
-    _record_import(ctx, read_nmap(file), SourceKind.IMPORT, file, site)
+    result = read_nmap(file)
+    _record_import(ctx, {None: result.observations}, result, SourceKind.IMPORT, file, site)
 
 
 @import_.command("csv")
@@ -470,16 +562,26 @@ def import_nmap(ctx: click.Context, file: str, site: str) -> None:
     help="Which column holds which field: ip (required), mac, brand, maker, model, "
     "site, serial, hostname. E.g. 'ip=IP Address,mac=MAC,brand=Make'.",
 )
-@click.option("--site", default="default", show_default=True)
+@click.option(
+    "--site",
+    help=_IMPORT_SITE_HELP + " A row's own site (the column mapped to site) comes first.",
+)
 @click.pass_context
-def import_csv(ctx: click.Context, file: str, mapping: str, site: str) -> None:
-    """Import an asset register (CSV or XLSX) with a column mapping."""
-    from coverwatch.models import SourceKind
-    from coverwatch.sources.register import parse_mapping, read_register
+def import_csv(ctx: click.Context, file: str, mapping: str, site: str | None) -> None:
+    """Import an asset register (CSV or XLSX) with a column mapping.
 
-    _record_import(
-        ctx, read_register(file, parse_mapping(mapping)), SourceKind.REGISTER, file, site
-    )
+    Each row is recorded in the site its site column names (site=Column in --map), else in
+    --site, else in the site already holding its address, else in site 'default'.
+
+    \b
+    Example: coverwatch import csv assets.xlsx --map "ip=IP Address,brand=Make,site=Location"
+    """
+    from coverwatch.models import SourceKind
+    from coverwatch.sources.imports import ImportResult
+    from coverwatch.sources.register import parse_mapping, read_register_sites
+
+    groups, bad, read = read_register_sites(file, parse_mapping(mapping))
+    _record_import(ctx, groups, ImportResult({}, bad, read), SourceKind.REGISTER, file, site)
 
 
 @cli.command()

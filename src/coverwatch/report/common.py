@@ -1,4 +1,5 @@
-"""Small helpers every report format shares: address ordering, CVE detection, number formats."""
+"""Small helpers every report format shares: address ordering, CVE detection, number formats,
+the statement of a report's filters."""
 
 from __future__ import annotations
 
@@ -40,3 +41,8 @@ def format_cost(value: float | None) -> str:
     if value is None:
         return "\u2014"
     return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
+
+
+def scope_label(site: str | None) -> str:
+    """The report's filters as its header states them: ``site hq`` or ``all sites``."""
+    return f"site {site}" if site is not None else "all sites"

@@ -21,7 +21,7 @@ from coverwatch import __version__
 from coverwatch.models import VIDEO_TYPES
 from coverwatch.policy.model import FindingStatus, Severity
 from coverwatch.report.charts import PALETTE, Series, Span, bar_chart, line_chart, span_chart
-from coverwatch.report.common import ACTION_LABELS, format_cost, ip_sort_string
+from coverwatch.report.common import ACTION_LABELS, format_cost, ip_sort_string, scope_label
 from coverwatch.report.interface import Report, ReportData
 from coverwatch.report.overview import SEVERITIES, Overview, build_overview
 from coverwatch.report.plan import ACTION_ORDER
@@ -117,6 +117,7 @@ class HtmlReport(Report):
             format_bytes=format_bytes,
             rule_rows=rule_rows(data),
             version=__version__,
+            scope=scope_label(data.site),
             video_type_names={t.value for t in VIDEO_TYPES},
             statuses=FindingStatus,
             actions=ACTION_ORDER,

@@ -56,6 +56,9 @@ class ReportData:
     traffic data was imported)."""
     links: list[ZoneLink] = field(default_factory=list)
     """Observed traffic between policy zones."""
+    site: str | None = None
+    """The site filter the report was made with (``--site``); None: every site. Every format
+    with a header states it there, so a one-site report never reads as the whole estate."""
 
 
 class Report(ABC):

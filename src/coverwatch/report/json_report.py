@@ -3,7 +3,8 @@
 schema_version 2 keeps every key of version 1 (``generator``, ``generated_at``, ``title``,
 ``summary``, ``scans``, ``devices``) and adds ``findings``, ``policy``, ``plan`` and ``history``;
 then ``traffic`` (per-device egress verdicts) and ``links`` (traffic between zones), both empty
-lists when no traffic data was imported. Additions only: every earlier key is unchanged.
+lists when no traffic data was imported; then ``filters`` (``{"site": null}`` for every site,
+else the one ``--site`` named). Additions only: every earlier key is unchanged.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class JsonReport(Report):
             "generator": f"coverwatch {__version__}",
             "generated_at": data.generated_at.isoformat(),
             "title": data.title,
+            "filters": {"site": data.site},
             "summary": data.summary.to_json(),
             "scans": [
                 {

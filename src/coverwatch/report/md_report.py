@@ -1,9 +1,10 @@
 """MarkdownReport: a summary to paste into a ticket (GitHub/GitLab/Jira-flavoured Markdown).
 
-Headline counts, open findings by severity and rule, the remediation plan per site, the
-waivers that have expired or expire within 30 days, and (when traffic data was imported) the
-devices per egress verdict with those that reach third-party or unknown destinations. Every
-value is escaped for Markdown tables and for the HTML that ticket systems render inside Markdown.
+The byline states the report's filters (which sites it covers). Headline counts, open findings
+by severity and rule, the remediation plan per site, the waivers that have expired or expire
+within 30 days, and (when traffic data was imported) the devices per egress verdict with those
+that reach third-party or unknown destinations. Every value is escaped for Markdown tables and
+for the HTML that ticket systems render inside Markdown.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections import Counter
 from coverwatch import __version__
 from coverwatch.models import VIDEO_TYPES
 from coverwatch.policy.model import FindingStatus
-from coverwatch.report.common import ACTION_LABELS, format_cost
+from coverwatch.report.common import ACTION_LABELS, format_cost, scope_label
 from coverwatch.report.interface import Report, ReportData
 from coverwatch.report.overview import EXPIRY_WARNING_DAYS, Overview, build_overview
 from coverwatch.report.plan import ACTION_ORDER
@@ -60,6 +61,7 @@ class MarkdownReport(Report):
 
 def _byline(data: ReportData) -> str:
     text = f"Generated {data.generated_at:%Y-%m-%d %H:%M UTC} by coverwatch {__version__}"
+    text += f" for {md(scope_label(data.site))}"
     if data.policy is not None:
         text += f" with policy {md(data.policy.name)} {md(data.policy.version)}"
     return f"_{text}._"

@@ -19,6 +19,10 @@ more than ``MAX_XLSX_UNPACKED`` bytes (or its shared strings to more than
 a workbook, damaged XML, a cell whose value does not convert) is one such error too, never a
 traceback. Cells of any type become text: numbers without a spurious ``.0``, dates in ISO 8601;
 formulas give their cached value (``data_only``), or nothing when the file has none.
+
+The site column (``site=Location``) says where each row's device is (issue #10):
+`read_register_sites` groups the hosts by it, so ``import csv`` records each row in its own
+site, and one address listed at two sites stays two devices.
 """
 
 from __future__ import annotations
@@ -258,14 +262,22 @@ def row_observations(
     return ip, found
 
 
-def read_register(path: str | Path, mapping: dict[str, str]) -> ImportResult:
-    """Observations per host from a CSV/XLSX asset register; bad rows are skipped and listed.
+#: Observations per host address, grouped by the site a row names (None: no site cell).
+SiteGroups = dict[str | None, dict[str, list[Observation]]]
+
+
+def read_register_sites(
+    path: str | Path, mapping: dict[str, str]
+) -> tuple[SiteGroups, tuple[BadRow, ...], int]:
+    """A register's hosts grouped by their row's site cell (``site=Column`` in the mapping),
+    its bad rows and the rows read. One address may be listed once per site: addresses are
+    reused from site to site, and each such row is a device of its own.
 
     Raises InputError when the file is not CSV/XLSX or lacks a mapped column.
     """
     label, target = str(path), Path(path)
     at = datetime.now(UTC)
-    hosts: dict[str, list[Observation]] = {}
+    groups: SiteGroups = {}
     bad: list[BadRow] = []
     rows = _rows(target, label)
     header = next(rows, None)
@@ -285,8 +297,23 @@ def read_register(path: str | Path, mapping: dict[str, str]) -> ImportResult:
         except ValueError as e:
             skip(bad, BadRow(label, number, str(e)))
             continue
-        hosts.setdefault(ip, []).extend(observations)
-    return ImportResult(hosts, tuple(bad), read)
+        site = clean_text(cells.get("site", ""), _MAX_CELL) or None
+        groups.setdefault(site, {}).setdefault(ip, []).extend(observations)
+    return groups, tuple(bad), read
+
+
+def read_register(path: str | Path, mapping: dict[str, str]) -> ImportResult:
+    """Observations per host from a CSV/XLSX asset register; bad rows are skipped and listed.
+    Sites are not told apart here (see `read_register_sites`).
+
+    Raises InputError when the file is not CSV/XLSX or lacks a mapped column.
+    """
+    groups, bad, read = read_register_sites(path, mapping)
+    hosts: dict[str, list[Observation]] = {}
+    for group in groups.values():
+        for ip, observations in group.items():
+            hosts.setdefault(ip, []).extend(observations)
+    return ImportResult(hosts, bad, read)
 
 
 class RegisterSource(Source):

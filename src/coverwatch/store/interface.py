@@ -48,6 +48,26 @@ class ScanRecord:
     hosts_found: int
     """Hosts that answered on at least one port."""
 
+    @property
+    def kind(self) -> str:
+        """What made the run: ``scan``, ``discovery``, ``import``, ``register``, ``capture``
+        (a ``SourceKind`` value, kept in its options as ``source``). Runs recorded before the
+        kind was kept are told by their options: an import names its file, a discovery its
+        interface; anything else was an active scan."""
+        source = self.options.get("source")
+        if isinstance(source, str) and source:
+            return source
+        if "file" in self.options:
+            return "import"
+        if "interface" in self.options:
+            return "discovery"
+        return "scan"
+
+    @property
+    def scope(self) -> tuple[str, str, tuple[str, ...]]:
+        """Kind, site and targets (in any order): runs of one scope are comparable."""
+        return (self.kind, self.site, tuple(sorted(self.targets)))
+
 
 @dataclass(frozen=True)
 class DeviceRecord:
@@ -95,6 +115,14 @@ class Inventory(ABC):
     @abstractmethod
     def scans(self) -> list[ScanRecord]:
         """Every recorded scan, oldest first."""
+
+    @abstractmethod
+    def sites(self) -> list[str]:
+        """Every site the inventory knows (of a device or of a run), sorted."""
+
+    @abstractmethod
+    def sites_of(self, ips: list[str]) -> dict[str, list[str]]:
+        """Per address: the sites holding a device at it (sorted); unknown addresses absent."""
 
     @abstractmethod
     def observations(self, ip: str, site: str | None = None) -> list[Observation]:

@@ -228,7 +228,9 @@ class SqlInventory(Inventory):
                 ids[row.ip] = int(row.id)
         return ids
 
-    def _read(self, query: sa.Select[Any], action: str) -> Sequence[sa.RowMapping]:
+    def _read(
+        self, query: sa.Select[Any] | sa.CompoundSelect[Any], action: str
+    ) -> Sequence[sa.RowMapping]:
         try:
             with self.engine.connect() as conn:
                 return conn.execute(query).mappings().all()
@@ -281,6 +283,20 @@ class SqlInventory(Inventory):
             )
             for r in rows
         ]
+
+    def sites(self) -> list[str]:
+        query = sa.union(sa.select(devices.c.site), sa.select(scans.c.site))
+        return sorted(str(r["site"]) for r in self._read(query, "read the sites"))
+
+    def sites_of(self, ips: list[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for start in range(0, len(ips), 500):  # bounded IN lists, whatever the database
+            query = sa.select(devices.c.ip, devices.c.site).where(
+                devices.c.ip.in_(ips[start : start + 500])
+            )
+            for r in self._read(query, "read the devices' sites"):
+                found.setdefault(r["ip"], []).append(r["site"])
+        return {ip: sorted(sites) for ip, sites in found.items()}
 
     def observations(self, ip: str, site: str | None = None) -> list[Observation]:
         query = (
