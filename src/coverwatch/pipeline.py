@@ -474,6 +474,7 @@ def build_report_data(
         unit_cost,
         sorted(traffic.egress.values(), key=lambda e: e.ip) if traffic else [],
         list(traffic.links) if traffic else [],
+        site,
     )
 
 

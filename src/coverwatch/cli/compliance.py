@@ -187,7 +187,6 @@ def report(
     \b
     Example: coverwatch report --policy site.yaml --format html --out audit.html
     """
-    from dataclasses import replace
 
     from coverwatch.pipeline import build_report_data
     from coverwatch.policy.loader import load_policy
@@ -203,8 +202,6 @@ def report(
         )
     finally:
         inventory.close()
-    # The header states the filter: a report of one site must not read as the whole estate.
-    data = replace(data, site=site)
     path = write_report(data, Format(fmt), Path(out))
     click.echo(f"Report: {path.resolve()}")
 

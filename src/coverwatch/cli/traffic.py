@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from coverwatch.cli.base import ProgressObserver, _db, _traffic_dir, cli
+from coverwatch.cli.base import ProgressObserver, _db, _known_site, _traffic_dir, cli
 from coverwatch.errors import InputError
 
 
@@ -144,6 +144,7 @@ def traffic_egress(
     loaded = load_policy(policy_file)
     inventory = open_inventory(_db(ctx))
     try:
+        _known_site(inventory, site)
         devices = inventory.devices(site)
     finally:
         inventory.close()
