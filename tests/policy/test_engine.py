@@ -163,6 +163,7 @@ def test_vulnerable_firmware_from_the_reported_version(
     finding = found.get(("10.0.9.4", "vulnerable-firmware"))
     assert (finding.status if finding else None) is status
     if status is FindingStatus.OPEN:
+        assert finding is not None
         assert "CVE-2021-36260" in finding.title
         assert finding.action is Action.UPDATE
 

@@ -2,6 +2,11 @@
 
 Every error names the file, the line and the field, and the bad value, e.g.
 ``site.yaml:12: zones[1].cidrs[0]: '10.0.0.0/33' is not a network``.
+
+A policy may come from anyone (``POST /api/v1/policy/check`` takes one from any viewer), so
+reading it is bounded: file size, nesting depth, scalar length, aliases and the number of nodes
+the document stands for once aliases are expanded (a "billion laughs" alias bomb is refused
+while composing, before anything is built), and optionally a deadline.
 """
 
 from __future__ import annotations
@@ -9,18 +14,33 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import ipaddress
+import math
+import time
 from functools import cache
 from importlib import resources
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from coverwatch.identify.knowledge import load_knowledge
 from coverwatch.policy.interface import PolicyError
 from coverwatch.policy.model import Network, Policy, RuleConfig, Severity, Waiver, Zone
 
 DEFAULT_POLICY = "<default>"
+MAX_POLICY_BYTES = 2 * 1024 * 1024
+"""Larger policy files are refused unread (the shipped policy is 7 KB)."""
+MAX_DEPTH = 32
+"""Deepest nesting of mappings and lists (a policy needs 5)."""
+MAX_NODES = 500_000
+"""Most YAML nodes a document may stand for, counting each alias as the nodes it repeats."""
+MAX_ALIASES = 10_000
+"""Most aliases (``*name``) in one document."""
+MAX_SCALAR = 10_000
+"""Longest single value, in characters."""
+
 _TOP = {"name", "version", "zones", "rules", "waivers", "unit_costs", "internal", "watch"}
 _WATCH = {"targets", "site", "every", "digest", "webhook", "syslog", "email", "smtp", "from"}
 _WATCH_LISTS = {"targets", "webhook", "syslog", "email"}
@@ -63,8 +83,108 @@ def _plain(value: Any) -> Any:
     return value
 
 
+class _Refused(Exception):
+    """A value or document over a bound, or a value YAML cannot build (line, field, why)."""
+
+    def __init__(self, line: int, path: list[str], message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.path = path
+        self.message = message
+
+    @property
+    def where(self) -> str:
+        """The dotted field, e.g. ``waivers[0].expires`` (``yaml`` for the whole document)."""
+        path = [p for p in self.path if p]
+        parts = [p if p.startswith("[") else f".{p}" for p in path[:8]]
+        return ("".join(parts).lstrip(".") + ("..." if len(path) > 8 else "")) or "yaml"
+
+
 class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that keeps line numbers on mappings and sequences."""
+    """SafeLoader that keeps line numbers on mappings and sequences, and refuses documents
+    over the bounds while composing (before any value is built)."""
+
+    deadline: float | None = None
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._path: list[str] = []
+        self._size: dict[int, int] = {}
+        self._aliases = 0
+        self._composed = 0
+
+    def _refuse(self, node_or_mark: Any, message: str) -> _Refused:
+        mark = getattr(node_or_mark, "start_mark", node_or_mark)
+        return _Refused(mark.line + 1 if mark else 0, list(self._path), message)
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:
+        """Compose one node, tracking its field path and what it expands to."""
+        if isinstance(parent, SequenceNode):
+            self._path.append(f"[{index}]")
+        elif isinstance(parent, MappingNode) and isinstance(index, ScalarNode):
+            self._path.append(str(index.value)[:100])
+        else:
+            self._path.append("")
+        try:
+            return self._compose_bounded(parent, index)
+        finally:
+            self._path.pop()
+
+    def _late(self) -> bool:
+        return self.deadline is not None and time.monotonic() > self.deadline
+
+    def _compose_bounded(self, parent: Node | None, index: Any) -> Node:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if len(self._path) > MAX_DEPTH + 1:
+            raise self._refuse(event.start_mark, f"nested deeper than {MAX_DEPTH}")
+        alias = isinstance(event, yaml.AliasEvent)
+        if alias:
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise self._refuse(event.start_mark, f"more than {MAX_ALIASES} aliases")
+        node = super().compose_node(parent, index)
+        if node is None:  # NOTE: only at the end of the stream, never inside a document
+            raise self._refuse(event.start_mark, "no value")
+        if alias:
+            if id(node) not in self._size:
+                raise self._refuse(node, "an alias to itself (a recursive value)")
+            size = self._size[id(node)]
+        elif isinstance(node, ScalarNode):
+            if len(node.value) > MAX_SCALAR:
+                raise self._refuse(node, f"a value of over {MAX_SCALAR} characters")
+            size = 1
+        else:
+            children = node.value if isinstance(node, SequenceNode) else chain(*node.value)
+            size = 1 + sum(self._size[id(child)] for child in children)
+        if size > MAX_NODES:
+            why = " (aliases repeat values: an alias bomb?)" if self._aliases else ""
+            raise self._refuse(node, f"stands for over {MAX_NODES} values{why}")
+        self._size[id(node)] = size
+        self._composed += 1
+        if self._composed % 512 == 0 and self._late():
+            raise self._refuse(node, "took too long to read")
+        return node
+
+
+#: What a YAML tag's values are called in errors.
+_KINDS = {"timestamp": "date", "int": "integer", "float": "number"}
+
+
+def _construct(loader: _LineLoader, node: Node, segment: str) -> Any:
+    """Build one child value; a value YAML cannot build (2026-02-30, an int of 5000 digits)
+    becomes a _Refused naming its field."""
+    try:
+        return loader.construct_object(node, deep=True)
+    except _Refused as e:
+        if segment:
+            e.path.insert(0, segment)
+        raise
+    except (ValueError, OverflowError) as e:
+        kind = _KINDS.get(node.tag.rsplit(":", 1)[-1], "value")
+        shown = repr(node.value[:40]) if isinstance(node, ScalarNode) else "this value"
+        reason = str(e).split(";")[0]
+        message = f"{shown} is not a valid {kind} ({reason})"
+        raise _Refused(node.start_mark.line + 1, [segment] if segment else [], message) from e
 
 
 def _mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Node:
@@ -72,14 +192,14 @@ def _mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Node:
     result.line = node.start_mark.line + 1
     result.lines = {}
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        result[str(key)] = loader.construct_object(value_node, deep=True)
-        result.lines[str(key)] = key_node.start_mark.line + 1
+        key = str(_construct(loader, key_node, ""))
+        result[key] = _construct(loader, value_node, key)
+        result.lines[key] = key_node.start_mark.line + 1
     return result
 
 
 def _sequence(loader: _LineLoader, node: yaml.SequenceNode) -> _List:
-    result = _List(loader.construct_object(child, deep=True) for child in node.value)
+    result = _List(_construct(loader, child, f"[{i}]") for i, child in enumerate(node.value))
     result.line = node.start_mark.line + 1
     result.lines = [child.start_mark.line + 1 for child in node.value]
     return result
@@ -89,14 +209,41 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _map
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence)
 
 
+def _load_yaml(text: str, r: _Reader, deadline: float | None) -> Any:
+    """The document, bounded; every YAML problem is a PolicyError naming line and field."""
+    loader: _LineLoader | None = None
+    try:
+        loader = _LineLoader(text)  # NOTE: reads the stream head: may raise a ReaderError
+        loader.deadline = deadline
+        return loader.get_single_data()
+    except _Refused as e:
+        raise r.error(e.line, e.where, e.message) from None
+    except yaml.MarkedYAMLError as e:
+        line = e.problem_mark.line + 1 if e.problem_mark else 0
+        raise r.error(line, "yaml", str(e.problem or e).splitlines()[0]) from e
+    except yaml.YAMLError as e:
+        raise r.error(0, "yaml", str(e).splitlines()[0]) from e
+    except RecursionError as e:  # NOTE: belt and braces; MAX_DEPTH stops nesting long before
+        raise r.error(0, "yaml", f"nested deeper than {MAX_DEPTH}") from e
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
 class _Reader:
     """Validation helpers that know the file name."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, deadline: float | None = None) -> None:
         self.label = label
+        self.deadline = deadline
 
     def error(self, line: int, where: str, message: str) -> PolicyError:
         return PolicyError(f"{self.label}:{line}: {where}: {message}")
+
+    def tick(self, line: int, where: str) -> None:
+        """Give up once past the deadline (a policy checked for someone else, in time)."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise self.error(line, where, "took too long to check")
 
     def mapping(self, raw: Any, where: str, allowed: set[str], line: int) -> _Node:
         if not isinstance(raw, _Node):
@@ -125,14 +272,16 @@ class _Reader:
                 raise self.error(node.line, f"{where}.{key}", "is required")
             return None
         if not isinstance(value, str | int | float) or isinstance(value, bool) or not str(value):
-            raise self.error(node.lines[key], f"{where}.{key}", f"must be text, got {value!r}")
+            raise self.error(
+                node.lines[key], f"{where}.{key}", f"must be text, got {_shown(value)}"
+            )
         return str(value)
 
     def flag(self, node: _Node, key: str, where: str) -> bool:
         value = node.get(key, False)
         if not isinstance(value, bool):
             raise self.error(
-                node.lines[key], f"{where}.{key}", f"must be true or false, got {value!r}"
+                node.lines[key], f"{where}.{key}", f"must be true or false, got {_shown(value)}"
             )
         return value
 
@@ -141,12 +290,15 @@ def _zones(r: _Reader, doc: _Node) -> tuple[Zone, ...]:
     zones: list[Zone] = []
     seen: dict[str, int] = {}
     for index, (line, raw) in enumerate(r.items(doc, "zones")):
+        r.tick(line, f"zones[{index}]")
         where = f"zones[{index}]"
         node = r.mapping(raw, where, _ZONE, line)
         name = r.text(node, "name", where)
         assert name is not None
         if name in seen:
-            raise r.error(node.lines["name"], f"{where}.name", f"zone {name!r} is defined twice")
+            raise r.error(
+                node.lines["name"], f"{where}.name", f"zone {_shown(name)} is defined twice"
+            )
         seen[name] = line
         cidrs = node.get("cidrs")
         if not isinstance(cidrs, _List) or not cidrs:
@@ -160,7 +312,9 @@ def _zones(r: _Reader, doc: _Node) -> tuple[Zone, ...]:
             try:
                 networks.append(ipaddress.ip_network(str(cidr), strict=False))
             except ValueError as e:
-                raise r.error(cidr_line, f"{where}.cidrs[{i}]", f"{cidr!r} is not a network") from e
+                raise r.error(
+                    cidr_line, f"{where}.cidrs[{i}]", f"{_shown(cidr)} is not a network"
+                ) from e
         zones.append(
             Zone(
                 name,
@@ -175,21 +329,36 @@ def _zones(r: _Reader, doc: _Node) -> tuple[Zone, ...]:
 
 
 def _check_overlaps(r: _Reader, doc: _Node, zones: list[Zone]) -> None:
+    """Refuse zones that share addresses (unless bound to different sites).
+
+    Two CIDR blocks are either disjoint or one contains the other, so one pass over the
+    blocks sorted by start address, keeping the chain of blocks that contain the current one
+    (at most 129 deep), finds every overlap in O(n log n): thousands of zones stay instant.
+    """
     lines = [line for line, _ in r.items(doc, "zones")]
-    for i, first in enumerate(zones):
-        for j in range(i + 1, len(zones)):
-            second = zones[j]
-            if first.site and second.site and first.site != second.site:
-                continue
-            for a in first.networks:
-                for b in second.networks:
-                    if a.version == b.version and a.overlaps(b):
-                        raise r.error(
-                            lines[j],
-                            f"zones[{j}].cidrs",
-                            f"{b} overlaps {a} of zone {first.name!r}: a device must "
-                            "belong to one zone",
-                        )
+    blocks = sorted(
+        (net.version, int(net.network_address), net.prefixlen, zi, ni, net)
+        for zi, zone in enumerate(zones)
+        for ni, net in enumerate(zone.networks)
+    )
+    chain: list[tuple[int, Network]] = []
+    for _, _, _, zi, _, net in blocks:
+        while chain and not (chain[-1][1].version == net.version and chain[-1][1].overlaps(net)):
+            chain.pop()
+        if chain and chain[-1] == (zi, net):
+            continue  # the same block twice in one zone: harmless, and must not grow the chain
+        for zj, outer in chain:
+            i, j = min(zi, zj), max(zi, zj)
+            sites = zones[i].site, zones[j].site
+            if zi != zj and not (sites[0] and sites[1] and sites[0] != sites[1]):
+                a, b = (outer, net) if zj < zi else (net, outer)
+                raise r.error(
+                    lines[j],
+                    f"zones[{j}].cidrs",
+                    f"{b} overlaps {a} of zone {_shown(zones[i].name)}: a device must "
+                    "belong to one zone",
+                )
+        chain.append((zi, net))
 
 
 def _rules(r: _Reader, doc: _Node) -> tuple[RuleConfig, ...]:
@@ -201,19 +370,22 @@ def _rules(r: _Reader, doc: _Node) -> tuple[RuleConfig, ...]:
     ids: set[str] = set()
     kinds = {k.value for k in RuleKind}
     for index, (line, raw) in enumerate(r.items(doc, "rules")):
+        r.tick(line, f"rules[{index}]")
         where = f"rules[{index}]"
         node = r.mapping(raw, where, _RULE, line)
         rule_id = r.text(node, "id", where)
         kind = r.text(node, "kind", where)
         assert rule_id is not None and kind is not None
         if rule_id in ids:
-            raise r.error(node.lines["id"], f"{where}.id", f"rule {rule_id!r} is defined twice")
+            raise r.error(
+                node.lines["id"], f"{where}.id", f"rule {_shown(rule_id)} is defined twice"
+            )
         ids.add(rule_id)
         if kind not in kinds:
             raise r.error(
                 node.lines["kind"],
                 f"{where}.kind",
-                f"unknown rule kind {kind!r} (one of {', '.join(sorted(kinds))})",
+                f"unknown rule kind {_shown(kind)} (one of {', '.join(sorted(kinds))})",
             )
         severity_text = r.text(node, "severity", where)
         try:
@@ -222,22 +394,10 @@ def _rules(r: _Reader, doc: _Node) -> tuple[RuleConfig, ...]:
             raise r.error(
                 node.lines["severity"],
                 f"{where}.severity",
-                f"unknown severity {severity_text!r} (one of "
+                f"unknown severity {_shown(severity_text)} (one of "
                 f"{', '.join(s.value for s in Severity)})",
             ) from e
-        options = node.get("options") or {}
-        if not isinstance(options, dict):
-            raise r.error(node.lines["options"], f"{where}.options", "must be a mapping")
-        allowed = RULES[RuleKind(kind)].OPTIONS
-        for key in options:
-            if key not in allowed:
-                line_no = options.lines[key] if isinstance(options, _Node) else node.line
-                raise r.error(
-                    line_no,
-                    f"{where}.options.{key}",
-                    f"unknown option for {kind} (expected one of "
-                    f"{', '.join(sorted(allowed)) or 'none'})",
-                )
+        options = _options(r, node, where, RULES[RuleKind(kind)].OPTIONS, kind)
         references = node.get("references") or []
         if not isinstance(references, list):
             raise r.error(node.lines["references"], f"{where}.references", "must be a list")
@@ -251,10 +411,49 @@ def _rules(r: _Reader, doc: _Node) -> tuple[RuleConfig, ...]:
                 r.text(node, "title", where) or "",
                 r.text(node, "remediation", where) or "",
                 tuple(str(x) for x in references),
-                _plain(options),
+                options,
             )
         )
     return tuple(rules)
+
+
+def _options(
+    r: _Reader, node: _Node, where: str, allowed: frozenset[str], kind: str
+) -> dict[str, object]:
+    """A rule's options, each checked against its kind's declared spec (rules/options.py)."""
+    from coverwatch.policy.rules.options import OptionProblem, Options
+
+    raw = node.get("options")
+    if raw is None:
+        return {}
+    if not isinstance(raw, _Node):
+        raise r.error(node.lines["options"], f"{where}.options", "must be a mapping")
+    checked: dict[str, object] = {}
+    for key, value in raw.items():
+        field = f"{where}.options.{key}"
+        if key not in allowed:
+            raise r.error(
+                raw.lines[key],
+                field,
+                f"unknown option for {kind} (expected one of "
+                f"{', '.join(sorted(allowed)) or 'none'})",
+            )
+        if not isinstance(allowed, Options):  # NOTE: a kind that declares names only
+            checked[key] = _plain(value)
+            continue
+        try:
+            checked[key] = allowed.specs[key].check(_plain(value))
+        except OptionProblem as e:
+            line, at = raw.lines[key], ""
+            if e.at is not None:
+                at = f"[{e.at}]" if isinstance(e.at, int) else f".{e.at}"
+                lines = getattr(value, "lines", None)
+                if isinstance(lines, dict) and str(e.at) in lines:
+                    line = lines[str(e.at)]
+                elif isinstance(lines, list) and isinstance(e.at, int) and e.at < len(lines):
+                    line = lines[e.at]
+            raise r.error(line, field + at, str(e)) from None
+    return checked
 
 
 def _waivers(
@@ -262,18 +461,22 @@ def _waivers(
 ) -> tuple[Waiver, ...]:
     waivers: list[Waiver] = []
     for index, (line, raw) in enumerate(r.items(doc, "waivers")):
+        r.tick(line, f"waivers[{index}]")
         where = f"waivers[{index}]"
         node = r.mapping(raw, where, _WAIVER, line)
         rule = r.text(node, "rule", where)
         assert rule is not None
         if rule != "*" and rule not in rule_ids:
-            raise r.error(node.lines["rule"], f"{where}.rule", f"no rule {rule!r} in this policy")
+            raise r.error(
+                node.lines["rule"], f"{where}.rule", f"no rule {_shown(rule)} in this policy"
+            )
         expires = node.get("expires")
-        if not isinstance(expires, dt.date):
+        # NOTE: YAML reads `2027-03-31 10:00` as a datetime, which does not compare with a date.
+        if not isinstance(expires, dt.date) or isinstance(expires, dt.datetime):
             raise r.error(
                 node.lines.get("expires", node.line),
                 f"{where}.expires",
-                f"needs a date like 2027-03-31, got {expires!r}",
+                f"needs a date like 2027-03-31, got {_shown(expires)}",
             )
         devices: list[str] = []
         for i, (device_line, device) in enumerate(r.items(node, "devices")):
@@ -281,12 +484,16 @@ def _waivers(
                 ipaddress.ip_network(str(device), strict=False)
             except ValueError as e:
                 raise r.error(
-                    device_line, f"{where}.devices[{i}]", f"{device!r} is not an address or network"
+                    device_line,
+                    f"{where}.devices[{i}]",
+                    f"{_shown(device)} is not an address or network",
                 ) from e
             devices.append(str(device))
         zone = r.text(node, "zone", where, False)
         if zone is not None and zone not in zone_names:
-            raise r.error(node.lines["zone"], f"{where}.zone", f"no zone {zone!r} in this policy")
+            raise r.error(
+                node.lines["zone"], f"{where}.zone", f"no zone {_shown(zone)} in this policy"
+            )
         maker = r.text(node, "maker", where, False)
         if not (devices or zone or maker):
             raise r.error(node.line, where, "must name devices, a zone or a maker")
@@ -304,6 +511,23 @@ def _waivers(
     return tuple(waivers)
 
 
+def _finite(value: Any) -> float | None:
+    """A YAML number as a finite float; None for anything else (text, NaN, .inf, 1e400)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _shown(value: Any) -> str:
+    """A bad value for an error message: repr, cut to one short line."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _unit_costs(r: _Reader, doc: _Node) -> dict[str, float]:
     raw = doc.get("unit_costs")
     if raw is None:
@@ -312,11 +536,12 @@ def _unit_costs(r: _Reader, doc: _Node) -> dict[str, float]:
         raise r.error(doc.lines["unit_costs"], "unit_costs", "must map device types to costs")
     costs: dict[str, float] = {}
     for key, value in raw.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        cost = _finite(value)
+        if cost is None or cost < 0:
             raise r.error(
-                raw.lines[key], f"unit_costs.{key}", f"must be a number >= 0, got {value!r}"
+                raw.lines[key], f"unit_costs.{key}", f"must be a number >= 0, got {_shown(value)}"
             )
-        costs[key] = float(value)
+        costs[key] = cost
     return costs
 
 
@@ -325,10 +550,11 @@ def _internal(r: _Reader, doc: _Node) -> tuple[Network, ...]:
         return tuple(ipaddress.ip_network(n) for n in DEFAULT_INTERNAL)
     networks: list[Network] = []
     for i, (line, cidr) in enumerate(r.items(doc, "internal")):
+        r.tick(line, f"internal[{i}]")
         try:
             networks.append(ipaddress.ip_network(str(cidr), strict=False))
         except ValueError as e:
-            raise r.error(line, f"internal[{i}]", f"{cidr!r} is not a network") from e
+            raise r.error(line, f"internal[{i}]", f"{_shown(cidr)} is not a network") from e
     return tuple(networks)
 
 
@@ -344,9 +570,9 @@ def _watch(r: _Reader, doc: _Node) -> dict[str, object]:
                 raise r.error(line, f"watch.{key}", "must be a list of text")
         elif key == "digest":
             if not isinstance(value, bool):
-                raise r.error(line, "watch.digest", f"must be true or false, got {value!r}")
+                raise r.error(line, "watch.digest", f"must be true or false, got {_shown(value)}")
         elif not isinstance(value, str):
-            raise r.error(line, f"watch.{key}", f"must be text, got {value!r}")
+            raise r.error(line, f"watch.{key}", f"must be text, got {_shown(value)}")
     if "every" in node:
         from coverwatch.durations import parse_duration
         from coverwatch.errors import InputError
@@ -358,16 +584,12 @@ def _watch(r: _Reader, doc: _Node) -> dict[str, object]:
     return _plain(node)  # type: ignore[no-any-return]
 
 
-def parse_policy(text: str, label: str) -> Policy:
-    """Validate a policy document; raises PolicyError naming file, line and field."""
-    r = _Reader(label)
-    try:
-        doc = yaml.load(text, Loader=_LineLoader)
-    except yaml.MarkedYAMLError as e:
-        line = e.problem_mark.line + 1 if e.problem_mark else 0
-        raise r.error(line, "yaml", str(e.problem or e).splitlines()[0]) from e
-    except yaml.YAMLError as e:
-        raise r.error(0, "yaml", str(e).splitlines()[0]) from e
+def parse_policy(text: str, label: str, deadline: float | None = None) -> Policy:
+    """Validate a policy document; raises PolicyError naming file, line and field.
+
+    ``deadline`` (a ``time.monotonic()`` value): give up with a PolicyError after it."""
+    r = _Reader(label, deadline)
+    doc = _load_yaml(text, r, deadline)
     if doc is None:
         doc = _Node()
         doc.lines = {}
@@ -407,9 +629,15 @@ def load_policy(path: str | None) -> Policy:
     if path is None:
         return parse_policy(_default_text(), DEFAULT_POLICY)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with Path(path).open("rb") as file:
+            raw = file.read(MAX_POLICY_BYTES + 1)  # bounded: /dev/zero is a "file" too
     except OSError as e:
-        raise PolicyError(f"{path}: cannot read policy: {e.strerror}") from e
+        raise PolicyError(f"{path}: cannot read policy: {e.strerror or e}") from e
+    if len(raw) > MAX_POLICY_BYTES:
+        raise PolicyError(f"{path}: over {MAX_POLICY_BYTES // 1024 // 1024} MB: not a policy")
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise PolicyError(f"{path}: not UTF-8 text") from e
-    return parse_policy(text, path)
+        raise PolicyError(f"{path}: not UTF-8 text (byte {e.start})") from e
+    # Universal newlines, as Path.read_text gave (the policy version hashes the text).
+    return parse_policy(text.replace("\r\n", "\n").replace("\r", "\n"), path)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -48,11 +48,12 @@ _bearer = HTTPBearer(
     auto_error=False,
     description="A token from `coverwatch token create --role viewer|admin`.",
 )
-#: Every operation: 400 for an unparsable body, 401 without a valid token, 422 for invalid
-#: input (one line; the bad value is never echoed).
+#: Every operation: 400 for an unparsable body, 401 without a valid token, 413 for a body over
+#: the cap (app.BodyLimit), 422 for invalid input (one line; the bad value is never echoed).
 _COMMON: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "Malformed request (body not parsable)"},
     401: {"model": ErrorOut, "description": "No valid bearer token"},
+    413: {"model": ErrorOut, "description": "Request body over 2 MB (refused unread)"},
     422: {"model": ErrorOut, "description": "Invalid input"},
 }
 _MEDIA = {
@@ -126,7 +127,9 @@ def list_devices(
     tags=["devices"],
 )
 def device_detail(
-    board: Board, ip: str, site: Annotated[str | None, Query(max_length=200)] = None
+    board: Board,
+    ip: Annotated[str, Path(max_length=64)],
+    site: Annotated[str | None, Query(max_length=200)] = None,
 ) -> JSONResponse:
     """One device: attribution with every piece of evidence, findings, observations, history."""
     try:

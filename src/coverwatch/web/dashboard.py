@@ -9,6 +9,7 @@ egress, grants waivers and diffs scans. Nothing here renders.
 from __future__ import annotations
 
 import ipaddress
+import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -29,6 +30,8 @@ from coverwatch.traffic.model import DeviceEgress
 
 #: Longest waiver a dashboard user may grant; longer exceptions belong in the policy file.
 MAX_WAIVER_DAYS = 3 * 366
+#: Time a posted policy may take to check (a 256 KB one takes about 2 s).
+POLICY_CHECK_SECONDS = 5.0
 #: Scans of a device's site shown in its history, newest first.
 HISTORY_SCANS = 50
 
@@ -171,9 +174,12 @@ def _clean_text(value: str, field: str, limit: int) -> str:
 
 
 def check_policy_text(text: str, label: str) -> tuple[Policy | None, str | None]:
-    """Validate a policy document: (policy, None) or (None, the one-line error)."""
+    """Validate a policy document: (policy, None) or (None, the one-line error).
+
+    Anyone with a viewer token can post one, so the check has the loader's bounds (size,
+    depth, aliases) and gives up after ``POLICY_CHECK_SECONDS``."""
     try:
-        return parse_policy(text, label), None
+        return parse_policy(text, label, time.monotonic() + POLICY_CHECK_SECONDS), None
     except PolicyError as e:
         return None, str(e)
 

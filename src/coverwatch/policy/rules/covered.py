@@ -5,11 +5,14 @@ from __future__ import annotations
 from coverwatch.models import VIDEO_TYPES
 from coverwatch.policy.interface import Rule, Verdict, rule_fact
 from coverwatch.policy.model import Action, FindingStatus, Zone
+from coverwatch.policy.rules.options import Options
 from coverwatch.store.interface import DeviceRecord
 
 
 class CoveredVendorRule(Rule):
     """A device made by an entity on the FCC Covered List (or a brand it owns)."""
+
+    OPTIONS = Options()
 
     def check(self, device: DeviceRecord, zone: Zone | None) -> list[Verdict]:
         a = device.attribution
@@ -34,6 +37,8 @@ class CoveredVendorRule(Rule):
 class UnidentifiedVideoRule(Rule):
     """A camera, NVR or DVR whose maker the evidence does not establish: not the same as
     compliant, so it is reported as unverified."""
+
+    OPTIONS = Options()
 
     def check(self, device: DeviceRecord, zone: Zone | None) -> list[Verdict]:
         a = device.attribution

@@ -6,13 +6,14 @@ from __future__ import annotations
 from coverwatch.identify.knowledge import Cve
 from coverwatch.policy.interface import Rule, Verdict, rule_fact
 from coverwatch.policy.model import Action, FindingStatus, Zone
+from coverwatch.policy.rules.options import Flag, Number, Options
 from coverwatch.store.interface import DeviceRecord
 
 
 class VulnerableFirmwareRule(Rule):
     """Firmware built inside a published vulnerable range."""
 
-    OPTIONS = frozenset({"min_cvss", "kev_only"})
+    OPTIONS = Options(Number("min_cvss", 0, 10), Flag("kev_only"))
 
     def _relevant(self, device: DeviceRecord) -> list[Cve]:
         a = device.attribution

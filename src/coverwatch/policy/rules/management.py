@@ -5,6 +5,7 @@ from __future__ import annotations
 from coverwatch.models import VIDEO_TYPES
 from coverwatch.policy.interface import Rule, Verdict, rule_fact
 from coverwatch.policy.model import Action, Zone
+from coverwatch.policy.rules.options import Options, PortNames
 from coverwatch.store.interface import DeviceRecord
 
 #: Clear-text management services by port (RFC 854 Telnet, RFC 959 FTP, RFC 9110 HTTP).
@@ -15,7 +16,7 @@ class InsecureManagementRule(Rule):
     """A video device offering a clear-text management service (HTTP only counts when the
     device offers no HTTPS alternative on 443)."""
 
-    OPTIONS = frozenset({"ports"})
+    OPTIONS = Options(PortNames("ports"))
 
     def check(self, device: DeviceRecord, zone: Zone | None) -> list[Verdict]:
         if device.attribution.device_type not in VIDEO_TYPES:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from coverwatch.models import VIDEO_TYPES
 from coverwatch.policy.interface import Rule, Verdict, rule_fact
 from coverwatch.policy.model import Action, FindingStatus, Zone
+from coverwatch.policy.rules.options import Choices, Flag, Options
 from coverwatch.store.interface import DeviceRecord
 from coverwatch.traffic.model import DeviceEgress, EgressVerdict
 
@@ -35,7 +36,9 @@ class EgressRule(Rule):
     """A device whose traffic leaves the internal ranges with one of the listed verdicts
     (optionally only in sensitive zones)."""
 
-    OPTIONS = frozenset({"verdicts", "sensitive_only"})
+    OPTIONS = Options(
+        Choices("verdicts", tuple(v.value for v in EgressVerdict)), Flag("sensitive_only")
+    )
 
     def check(self, device: DeviceRecord, zone: Zone | None) -> list[Verdict]:
         if self.traffic is None:
@@ -88,6 +91,8 @@ class EgressRule(Rule):
 class UpnpPortMappingRule(Rule):
     """A device asking the router to open an inbound port (UPnP IGD AddPortMapping)."""
 
+    OPTIONS = Options()
+
     def check(self, device: DeviceRecord, zone: Zone | None) -> list[Verdict]:
         egress = self.traffic.egress.get(device.ip) if self.traffic else None
         if egress is None or not egress.port_mappings:
@@ -104,6 +109,8 @@ class UpnpPortMappingRule(Rule):
 
 class CoreLinkageRule(Rule):
     """A video device outside the core zones whose traffic reaches a core zone."""
+
+    OPTIONS = Options()
 
     def check(self, device: DeviceRecord, zone: Zone | None) -> list[Verdict]:
         if self.traffic is None or device.attribution.device_type not in VIDEO_TYPES:

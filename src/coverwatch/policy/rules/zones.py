@@ -7,13 +7,16 @@ from __future__ import annotations
 from coverwatch.models import VIDEO_TYPES
 from coverwatch.policy.interface import Rule, Verdict, rule_fact
 from coverwatch.policy.model import Action, FindingStatus, Zone
+from coverwatch.policy.rules.options import Choice, Options
 from coverwatch.store.interface import DeviceRecord
 
 
 class _ZoneRule(Rule):
     """Shared logic: which equipment is in scope and which zones count."""
 
-    OPTIONS = frozenset({"equipment"})
+    #: prc: covered entities and makers headquartered in mainland China; covered: only
+    #: entities on the FCC Covered List.
+    OPTIONS = Options(Choice("equipment", ("prc", "covered")))
     action = Action.REPLACE
     place = ""
 
@@ -28,7 +31,8 @@ class _ZoneRule(Rule):
         equipment = self.config.options.get("equipment", "prc")
         info = self.knowledge.maker_info(a.maker)
         if equipment == "prc" and info and info.prc_national_intelligence_law:
-            return f"{a.maker} ({info.legal_name or info.name}, headquartered in China: {info.source})"
+            name = info.legal_name or info.name
+            return f"{a.maker} ({name}, headquartered in China: {info.source})"
         return None
 
     def check(self, device: DeviceRecord, zone: Zone | None) -> list[Verdict]:
