@@ -13,6 +13,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from functools import cache
+from operator import attrgetter
 from typing import Literal
 
 from netaddr import EUI, AddrFormatError, NotRegisteredError
@@ -216,8 +217,8 @@ def _read_mac(mac: str, kb: Knowledge) -> _Said:
     return ((evidence, None),), (), ()
 
 
-def _apply_oem(claims: _Claims, kb: Knowledge) -> None:
-    for brand, score in claims.scores("brand").items():
+def _apply_oem(claims: _Claims, kb: Knowledge, brands: dict[str, float]) -> None:
+    for brand, score in brands.items():
         entry = kb.oem_brand(brand)
         if entry is None:
             continue
@@ -258,11 +259,12 @@ def attribute(signals: Iterable[tuple[str, str]], kb: Knowledge | None = None) -
     kb = kb or load_knowledge()
     claims = _Claims()
     _match_signals(claims, signals, kb)
-    _apply_oem(claims, kb)
+    # NOTE: OEM claims name makers, never brands: the brand scores are the same after them.
+    all_brands = claims.scores("brand")
+    _apply_oem(claims, kb, all_brands)
     maker, score, runner_up = _best(claims.scores("maker"))
     if score < MIN_MAKER_SCORE:
         maker, score = None, 0.0
-    all_brands = claims.scores("brand")
     brand_scores = all_brands
     if maker:
         # A brand only stands if the maker makes it: its OEM entry lists the maker or it is
@@ -284,7 +286,8 @@ def attribute(signals: Iterable[tuple[str, str]], kb: Knowledge | None = None) -
     if entity and (not entity.applies_to or dtype is None or dtype in entity.applies_to):
         covered = entity.name
     evidence = tuple(
-        _flag_conflict(e, maker, dropped) for e in sorted(claims.evidence, key=lambda e: -e.weight)
+        _flag_conflict(e, maker, dropped)
+        for e in sorted(claims.evidence, key=attrgetter("weight"), reverse=True)
     )
     return Attribution(
         maker,

@@ -40,6 +40,8 @@ class JsonlRecord:
 
 
 def _scalar(key: str, value: Any) -> str:
+    if type(value) is str:
+        return value
     if isinstance(value, bool) or value is None:
         return "" if value is None else str(value).lower()
     if isinstance(value, int | float | str):
