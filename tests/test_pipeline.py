@@ -251,3 +251,30 @@ def test_a_new_device_at_the_address_inherits_nothing(inventory: Inventory) -> N
     other = _scan(inventory, [*_uncredentialed(now), _at("mac", "00:40:8c:00:00:02", now)], now)
     assert other.attribution.model is None
     assert not any(e.signal.startswith("isapi.") for e in other.attribution.evidence)
+
+
+def _run(number: int, kind: str, site: str = "hq", targets: tuple[str, ...] = ("10.0.0.0/24",)):  # type: ignore[no-untyped-def]
+    from coverwatch.store.interface import ScanRecord
+
+    return ScanRecord(
+        number,
+        datetime(2026, 1, number, tzinfo=UTC),
+        None,
+        site,
+        list(targets),
+        {"source": kind},
+        1,
+    )
+
+
+def test_the_default_diff_pair_is_two_runs_of_one_kind_and_scope() -> None:
+    from coverwatch.pipeline import latest_comparable_runs
+
+    runs = [_run(1, "scan"), _run(2, "discovery"), _run(3, "scan"), _run(4, "discovery", "lab")]
+    before, after = latest_comparable_runs(runs) or (None, None)
+    assert (before.id, after.id) == (1, 3)  # type: ignore[union-attr]
+    # other targets of the same kind and site only when nothing of the same scope exists
+    runs = [_run(1, "scan", targets=("10.0.0.1",)), _run(2, "scan")]
+    assert [r.id for r in latest_comparable_runs(runs) or ()] == [1, 2]
+    assert latest_comparable_runs([_run(1, "scan"), _run(2, "scan", "lab")]) is None
+    assert latest_comparable_runs(runs, kind="discovery") is None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -28,6 +28,7 @@ from coverwatch.policy.interface import TrafficFacts
 from coverwatch.policy.model import Finding, Policy, Waiver, finding_to_json
 from coverwatch.sources.active import ActiveScanSource, ScanOptions
 from coverwatch.store import DeviceRecord, HostResult, Inventory
+from coverwatch.store.interface import ScanRecord
 from coverwatch.targets import DEFAULT_MAX_HOSTS, expand_targets
 
 if TYPE_CHECKING:
@@ -360,6 +361,33 @@ _COMPARED = ("maker", "brand", "model", "firmware", "device_type", "covered")
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def latest_comparable_runs(
+    records: list[ScanRecord], site: str | None = None, kind: str | None = None
+) -> tuple[ScanRecord, ScanRecord] | None:
+    """The two runs a diff compares by default: the latest run that has an earlier run of the
+    same kind and scope (site and targets: they looked for the same devices the same way),
+    failing that of the same kind and site; never a discovery against a scan, nor one site
+    against another. ``site`` and ``kind`` narrow the choice."""
+    chosen = [
+        r for r in records if (site is None or r.site == site) and (kind is None or r.kind == kind)
+    ]
+    return _latest_pair(chosen, lambda r: r.scope) or _latest_pair(
+        chosen, lambda r: (r.kind, r.site)
+    )
+
+
+def _latest_pair(
+    records: list[ScanRecord], key: Callable[[ScanRecord], object]
+) -> tuple[ScanRecord, ScanRecord] | None:
+    """The latest run that has an earlier run with the same ``key``, and that earlier run."""
+    for index in range(len(records) - 1, 0, -1):
+        after = records[index]
+        for before in reversed(records[:index]):
+            if key(before) == key(after):
+                return before, after
+    return None
 
 
 def changed_fields(

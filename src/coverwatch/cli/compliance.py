@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -291,18 +290,6 @@ def runs(ctx: click.Context, site: str | None, kind: str | None, as_json: bool) 
         )
 
 
-def _latest_pair(
-    records: list[ScanRecord], key: Callable[[ScanRecord], object]
-) -> tuple[ScanRecord, ScanRecord] | None:
-    """The latest run that has an earlier run with the same ``key``, and that earlier run."""
-    for index in range(len(records) - 1, 0, -1):
-        after = records[index]
-        for before in reversed(records[:index]):
-            if key(before) == key(after):
-                return before, after
-    return None
-
-
 def _choose_runs(
     records: list[ScanRecord],
     scan_a: int | None,
@@ -323,15 +310,9 @@ def _choose_runs(
         return by_id[scan_a], by_id[scan_b]
     if scan_a is not None:
         raise InputError("give two runs (RUN_A RUN_B), or none for the latest comparable pair")
-    # Same kind and scope (site and targets): two runs that looked for the same devices the
-    # same way. Failing that, the same kind and site (the note then says the targets differ);
-    # never a discovery against a scan, nor one site against another (issue #10).
-    records = [
-        r for r in records if (site is None or r.site == site) and (kind is None or r.kind == kind)
-    ]
-    pair = _latest_pair(records, lambda r: r.scope) or _latest_pair(
-        records, lambda r: (r.kind, r.site)
-    )
+    from coverwatch.pipeline import latest_comparable_runs
+
+    pair = latest_comparable_runs(records, site, kind)
     if pair is None:
         raise InputError(
             "diff needs two runs of the same kind and site: scan twice, or give RUN_A RUN_B "

@@ -17,7 +17,15 @@ from enum import Enum
 from typing import Any, assert_never
 
 from coverwatch.errors import InputError
-from coverwatch.pipeline import Explanation, ScanDiff, build_report_data, diff_scans, explain
+from coverwatch.pipeline import (
+    Explanation,
+    ScanDiff,
+    build_report_data,
+    changed_fields,
+    diff_scans,
+    explain,
+    latest_comparable_runs,
+)
 from coverwatch.policy.interface import PolicyError
 from coverwatch.policy.loader import parse_policy
 from coverwatch.policy.model import Finding, FindingStatus, Policy, Severity
@@ -258,8 +266,7 @@ class Dashboard:
             now = None if seen is None else seen.to_json()
             changed: tuple[str, ...] = ()
             if now is not None and previous is not None:
-                keys = ("maker", "brand", "model", "firmware", "device_type", "covered")
-                changed = tuple(k for k in (*keys, "open_ports") if now[k] != previous[k])
+                changed = tuple(changed_fields(previous, now))
             rows.append(Sighting(scan.id, scan.started_at.isoformat(), seen, changed))
             previous = now if now is not None else previous
         return tuple(reversed(rows))
@@ -297,11 +304,15 @@ class Dashboard:
 
     def diff(self, before: int | None, after: int | None) -> ScanDiff:
         """What changed between two scans (default: the last two); InputError if unknown."""
-        ids = [s.id for s in self.inventory.scans()]
+        records = self.inventory.scans()
+        ids = [s.id for s in records]
         if before is None or after is None:
-            if before is not None or after is not None or len(ids) < 2:
-                raise InputError("a diff needs two scans: give both, or scan twice first")
-            before, after = ids[-2], ids[-1]
+            pair = latest_comparable_runs(records)
+            if before is not None or after is not None or pair is None:
+                raise InputError(
+                    "a diff needs two runs of the same kind and site: give both, or scan twice"
+                )
+            before, after = pair[0].id, pair[1].id
         for number in (before, after):
             if number not in ids:
                 raise InputError(f"no scan {number} in the inventory")
