@@ -229,6 +229,13 @@ def test_report_downloads(admin: Client, fmt: str, media: str) -> None:
     assert admin.get("/api/v1/report/pdf").status_code == 422
 
 
+def test_a_report_of_an_unknown_site_is_404_naming_the_known_sites(viewer: Client) -> None:
+    response = viewer.get("/api/v1/report/json", params={"site": "nosuch"})
+    assert response.status_code == 404
+    assert "no site 'nosuch'" in response.json()["detail"]
+    assert "known sites" in response.json()["detail"]
+
+
 def test_traffic_is_empty_with_a_note(viewer: Client) -> None:
     body = viewer.get("/api/v1/traffic").json()
     assert body["verdicts"] == [] and body["links"] == []

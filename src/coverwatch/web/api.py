@@ -224,7 +224,8 @@ def scan_diff(
                 m.split(";")[0]: {"schema": {"type": "object" if f is Format.JSON else "string"}}
                 for f, m in _MEDIA.items()
             },
-        }
+        },
+        404: {"model": ErrorOut, "description": "No such site"},
     },
     tags=["reports"],
 )
@@ -234,7 +235,12 @@ def report(
     site: Annotated[str | None, Query(max_length=200)] = None,
     title: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    """The compliance report (as ``coverwatch report``) in json, csv, md or html."""
+    """The compliance report (as ``coverwatch report``) in json, csv, md or html; a site the
+    inventory does not know is 404 (a typo must not read as an empty, clean estate)."""
+    try:
+        board.known_site(site)
+    except InputError as e:
+        raise HTTPException(404, str(e)) from e
     text = REPORTS[fmt]().render(board.data(site, title))
     headers = {"Content-Disposition": f'attachment; filename="coverwatch-report.{fmt.value}"'}
     if fmt is Format.HTML:

@@ -208,6 +208,12 @@ class Dashboard:
         self.traffic_dir = traffic_dir
         """The flow store (``--traffic-dir``) the traffic verdicts come from; None: none."""
 
+    def known_site(self, site: str | None) -> None:
+        """InputError naming the known sites when ``site`` is given and unknown."""
+        if site is not None and site not in (known := self.inventory.sites()):
+            shown = ", ".join(repr(s) for s in known[:50]) or "none yet"
+            raise InputError(f"no site {site[:60]!r} in the inventory (known sites: {shown})")
+
     def data(self, site: str | None = None, title: str | None = None) -> ReportData:
         """The report data now: devices, scans, trend, the findings (stored waivers in) and,
         with a flow store, each device's egress verdict and the links between zones."""
