@@ -24,9 +24,6 @@ from coverwatch.models import DeviceType
 
 __all__ = ["SafeLoader"]
 
-#: Remembered (signal, value) -> matches; cleared when full.
-_RESULT_CACHE = 65_536
-
 
 @dataclass(frozen=True)
 class Fingerprint:
@@ -207,7 +204,6 @@ class Knowledge:
             makers=names,
             brands=brands,
             info={m.name: m for m in kb.makers},
-            results={},
         )
         return kb
 
@@ -215,10 +211,6 @@ class Knowledge:
         """Makers and brands a device's own text names as whole words: ``(name as found,
         maker, brand)``; a brand's maker is left to the OEM map. Names of three or more
         characters only, and never those ``makers.yaml`` marks as ordinary words."""
-        results: dict[tuple[str, str], Any] = self._index["results"]
-        cached = results.get(("<names>", text))
-        if cached is not None:
-            return cached  # type: ignore[no-any-return]
         automaton = self._index.get("names_automaton")
         if automaton is None:
             automaton = self._index["names_automaton"] = _names_automaton(self)
@@ -233,11 +225,7 @@ class Knowledge:
             key = maker or brand or ""
             if key not in found or length > len(found[key][0]):
                 found[key] = (text[start : end + 1], maker, brand)
-        names = list(found.values())
-        if len(results) >= _RESULT_CACHE:
-            results.clear()
-        results[("<names>", text)] = names
-        return names
+        return list(found.values())
 
     def for_signal(self, signal: str) -> tuple[Fingerprint, ...]:
         """Fingerprints that apply to ``signal``."""
@@ -248,14 +236,9 @@ class Knowledge:
     def matches(self, signal: str, value: str) -> tuple[tuple[Fingerprint, dict[str, str]], ...]:
         """Every fingerprint of ``signal`` that matches ``value``, with its named groups.
 
-        Patterns are prefiltered by their required literals (``identify.matcher``), and
-        results are remembered for values seen before (real estates repeat their strings).
+        Patterns are prefiltered by their required literals (``identify.matcher``); the engine
+        remembers what each (signal, value) said, so repeated strings are read once.
         """
-        results: dict[tuple[str, str], Any] = self._index["results"]
-        key = (signal, value)
-        found = results.get(key)
-        if found is not None:
-            return found  # type: ignore[no-any-return]
         indexes: dict[str, LiteralIndex[Fingerprint]] = self._index.setdefault("signals", {})
         index = indexes.get(signal)
         if index is None:
@@ -265,11 +248,7 @@ class Knowledge:
             match = fp.pattern.search(value)
             if match is not None:
                 hits.append((fp, {k: v for k, v in match.groupdict().items() if v}))
-        found = tuple(hits)
-        if len(results) >= _RESULT_CACHE:
-            results.clear()
-        results[key] = found
-        return found
+        return tuple(hits)
 
     def oui_alias(self, organisation: str) -> OuiAlias | None:
         """The first ``oui.yaml`` entry matching an IEEE registry organisation name."""
