@@ -261,13 +261,14 @@ def _separator(value: str, warnings: dict[str, int]) -> str:
     return separator if separator and "\n" not in separator else "\t"
 
 
-def _number(value: Any) -> float:
-    """A finite float from a JSON number or a numeric string (ValueError otherwise)."""
+def _number(value: Any, reason: IngestWarning = IngestWarning.IMPOSSIBLE_VALUE) -> float:
+    """A finite float from a JSON number or a numeric string (ValueError otherwise; a
+    non-finite number is rejected with ``reason``)."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError("not a number")
     number = float(value)
     if not math.isfinite(number):
-        raise Rejected(IngestWarning.IMPOSSIBLE_VALUE)
+        raise Rejected(reason)
     return number
 
 
@@ -278,12 +279,7 @@ def _zeek_time(value: Any) -> float:
         if at.tzinfo is None:
             at = at.replace(tzinfo=UTC)
         return at.timestamp()
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError("not a time")
-    number = float(value)
-    if not math.isfinite(number):
-        raise Rejected(IngestWarning.BAD_TIMESTAMP)
-    return number
+    return _number(value, IngestWarning.BAD_TIMESTAMP)
 
 
 def _address(value: Any) -> str:
