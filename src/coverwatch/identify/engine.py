@@ -72,14 +72,11 @@ class _Claims:
     def evidence(self) -> list[Evidence]:
         return [e for e, _ in self.by_entry.values()]
 
-    def scores(self, key: Literal["maker", "brand", "type"]) -> dict[str, float]:
-        """Combined weight per claimed maker, brand or device type."""
+    def scores(self, key: Literal["maker", "brand"]) -> dict[str, float]:
+        """Combined weight per claimed maker or brand (types: ``_device_type``)."""
         weights: dict[str, list[float]] = defaultdict(list)
-        for evidence, device_type in self.by_entry.values():
-            if key == "type":
-                value = device_type.value if device_type else None
-            else:
-                value = evidence.maker if key == "maker" else evidence.brand
+        for evidence, _ in self.by_entry.values():
+            value = evidence.maker if key == "maker" else evidence.brand
             if value:
                 weights[value].append(evidence.weight)
         return {k: _combine(v) for k, v in weights.items()}
