@@ -261,3 +261,14 @@ def test_durations_are_finite_and_bounded(text: str) -> None:
 @pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("15m", 900), ("0.5h", 1800)])
 def test_ordinary_durations_still_parse(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("key", ['"a\\nb"', '"x\\ty\\r"'])
+def test_a_key_with_line_breaks_still_gives_a_one_line_error(key: str) -> None:
+    # found by the policy fuzz test: the field path echoes the file's own keys
+    for text in (f"watch:\n  {key}: 1\n", f"unit_costs:\n  {key}: null\n"):
+        with pytest.raises(PolicyError) as info:
+            parse_policy(text, "f.yaml")
+        message = str(info.value)
+        assert "\n" not in message and "\r" not in message and "\t" not in message
+        assert message.startswith("f.yaml:2: ")

@@ -238,7 +238,10 @@ class _Reader:
         self.deadline = deadline
 
     def error(self, line: int, where: str, message: str) -> PolicyError:
-        return PolicyError(f"{self.label}:{line}: {where}: {message}")
+        # NOTE: a field path is made of the file's own keys, which may hold line breaks or
+        # control characters; the error stays one line with those escaped.
+        text = f"{self.label}:{line}: {where}: {message}"
+        return PolicyError("".join(c if c.isprintable() else repr(c)[1:-1] for c in text))
 
     def tick(self, line: int, where: str) -> None:
         """Give up once past the deadline (a policy checked for someone else, in time)."""
