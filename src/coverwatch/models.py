@@ -1,7 +1,9 @@
 """The typed records that flow through the pipeline: observations in, attributions out.
 
 Sources produce `Observation`s; `identify` turns a host's observations into an `Attribution`
-carrying its `Evidence`; the store keeps both. All are frozen: use `dataclasses.replace`.
+carrying its `Evidence`; a run's `HostResult`s are recorded into the inventory, which gives back
+`DeviceRecord`s (one per device, whatever its addresses) and `ScanRecord`s. All are frozen: use
+`dataclasses.replace`.
 """
 
 from __future__ import annotations
@@ -193,3 +195,123 @@ class Attribution:
             "evidence": [e.to_json() for e in self.evidence],
             "covered_component": self.covered_component,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class HostResult:
+    """What one run learned about one device (at one address, or several when the run saw it
+    move: a capture spanning a DHCP renewal)."""
+
+    ip: str
+    """The device's address (its latest, when the run saw several)."""
+    observations: tuple[Observation, ...]
+    """Everything it said, failures included (at every address)."""
+    attribution: Attribution
+    """Who made it, from those observations."""
+    mac: str | None = None
+    """Its MAC address, when a source knew it."""
+    open_ports: tuple[int, ...] | None = None
+    """Open TCP ports as all sources together know them; None: those this run observed."""
+    serial: str | None = None
+    """Its serial number, as the device or the register states it."""
+    addresses: tuple[str, ...] = ()
+    """Every address the run saw it at, ``ip`` included (empty: only ``ip``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """One address a device has held, and when runs saw it there."""
+
+    ip: str
+    first_seen: datetime | None
+    last_seen: datetime | None
+
+    def to_json(self) -> dict[str, object]:
+        """``{"ip", "first_seen", "last_seen"}`` with ISO 8601 times."""
+        return {
+            "ip": self.ip,
+            "first_seen": self.first_seen.isoformat() if self.first_seen else None,
+            "last_seen": self.last_seen.isoformat() if self.last_seen else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRecord:
+    """A device in the inventory: its latest attribution plus where and when it was seen.
+
+    One device is one record, identified by the strongest identifiers runs have seen (serial
+    and maker, then MAC within its site, then address within its site; see ``identity``).
+    """
+
+    ip: str
+    """Its current address (the latest it was seen at)."""
+    mac: str | None
+    site: str
+    attribution: Attribution
+    open_ports: list[int] = field(default_factory=list)
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    serial: str | None = None
+    """Its serial number, as the device (or the register) states it."""
+    addresses: tuple[Address, ...] = ()
+    """Every address it has held, oldest first (empty when the store does not say)."""
+    sources: tuple[str, ...] = ()
+    """The kinds of run that saw it (``scan``, ``discovery``, ``import``, ``capture`` ...)."""
+    id: int | None = None
+    """Its number in the inventory."""
+
+    def to_json(self) -> dict[str, object]:
+        """The ``devices --json`` object: identify's field names plus inventory fields."""
+        return {
+            "ip": self.ip,
+            "mac": self.mac,
+            **self.attribution.to_json(),
+            "site": self.site,
+            "open_ports": self.open_ports,
+            "first_seen": self.first_seen.isoformat() if self.first_seen else None,
+            "last_seen": self.last_seen.isoformat() if self.last_seen else None,
+            "id": self.id,
+            "serial": self.serial,
+            "addresses": [a.to_json() for a in self.addresses],
+            "sources": list(self.sources),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRecord:
+    """One recorded run (a scan, a discovery, an import, a capture)."""
+
+    id: int
+    """Run number, increasing."""
+    started_at: datetime
+    """When it started (UTC)."""
+    finished_at: datetime | None
+    """When it finished (UTC)."""
+    site: str
+    """Site label given with --site."""
+    targets: list[str]
+    """Targets as the user gave them."""
+    options: dict[str, object]
+    """Scan options (ports, timeout, ...); never credentials."""
+    hosts_found: int
+    """Hosts that answered on at least one port."""
+
+    @property
+    def kind(self) -> str:
+        """What made the run: ``scan``, ``discovery``, ``import``, ``register``, ``capture``
+        (a ``SourceKind`` value, kept in its options as ``source``). Runs recorded before the
+        kind was kept are told by their options: an import names its file, a discovery its
+        interface; anything else was an active scan."""
+        source = self.options.get("source")
+        if isinstance(source, str) and source:
+            return source
+        if "file" in self.options:
+            return "import"
+        if "interface" in self.options:
+            return "discovery"
+        return "scan"
+
+    @property
+    def scope(self) -> tuple[str, str, tuple[str, ...]]:
+        """Kind, site and targets (in any order): runs of one scope are comparable."""
+        return (self.kind, self.site, tuple(sorted(self.targets)))

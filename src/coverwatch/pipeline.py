@@ -12,24 +12,32 @@ never erases a stronger earlier identification; the evidence only ages out.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from coverwatch.identify import identify_host, load_knowledge
 from coverwatch.identify.versions import firmware_changed, model_changed
-from coverwatch.models import VIDEO_TYPES, Attribution, Observation, ObsStatus, SourceKind
+from coverwatch.identity import Claim, IdentityIndex, group_hosts, mac_of, macs_of, serial_of
+from coverwatch.models import (
+    VIDEO_TYPES,
+    Attribution,
+    DeviceRecord,
+    HostResult,
+    Observation,
+    ObsStatus,
+    ScanRecord,
+    SourceKind,
+)
 from coverwatch.observer import NULL_OBSERVER, Observer
 from coverwatch.policy.engine import evaluate
 from coverwatch.policy.interface import TrafficFacts
 from coverwatch.policy.model import Finding, Policy, Waiver, finding_to_json
 from coverwatch.sources.active import ActiveScanSource, ScanOptions
-from coverwatch.store import DeviceRecord, HostResult, Inventory
-from coverwatch.store.interface import ScanRecord
-from coverwatch.targets import DEFAULT_MAX_HOSTS, expand_targets
+from coverwatch.store import Inventory
+from coverwatch.targets import DEFAULT_MAX_HOSTS, expand_targets, ip_key
 
 if TYPE_CHECKING:
     from coverwatch.report.interface import ReportData
@@ -133,19 +141,13 @@ _LASTING = (
 )
 
 
+#: The signal prefixes of lasting evidence (what ``history_of`` is asked for).
+LASTING_PREFIXES = tuple(prefix for prefix, _ in _LASTING)
+
+
 def lasting_family(signal: str) -> str | None:
     """The family of a lasting-evidence signal (``isapi``, ``onvif.device``, ...), else None."""
     return next((family for prefix, family in _LASTING if signal.startswith(prefix)), None)
-
-
-_MAC_SIGNALS = frozenset({"mac", "isapi.mac", "onvif.mac", "sadp.mac", "dhip.mac"})
-_NOT_HEX = re.compile(r"[^0-9a-f]")
-
-
-def _macs(observations: Iterable[Observation]) -> set[str]:
-    """The MAC addresses (12 hex digits) the observations report for their device."""
-    found = (_NOT_HEX.sub("", o.value.lower()) for o in observations if o.signal in _MAC_SIGNALS)
-    return {mac for mac in found if len(mac) == 12}
 
 
 def carried_evidence(
@@ -155,7 +157,7 @@ def carried_evidence(
     answer of each signal confirmed at or after ``since``, in families ``fresh`` does not answer.
     Equally strong fresh evidence (the same family answering again) replaces them, and none is
     carried when ``fresh`` reports a MAC address the history never saw (another device)."""
-    fresh_macs, known_macs = _macs(fresh), _macs(o for o in history if o.observed_at)
+    fresh_macs, known_macs = macs_of(fresh), macs_of(o for o in history if o.observed_at)
     if fresh_macs and known_macs and not fresh_macs & known_macs:
         return []  # another device answers at this address now: its evidence is not this one's
     answered = {lasting_family(o.signal) for o in fresh if o.status is ObsStatus.OK}
@@ -177,19 +179,8 @@ def carried_evidence(
     return [o for o in latest.values() if (o.signal, o.value) not in kept]
 
 
-def _lasting_history(
-    inventory: Inventory, site: str, fused: dict[str, list[Observation]]
-) -> dict[str, list[Observation]]:
-    """Observation history of the hosts whose stored attribution rests on lasting evidence that
-    ``fused`` does not answer again (only those: a rescan that re-asks costs no extra reads)."""
-    stored = {d.ip: d for d in inventory.devices(site) if d.ip in fused}
-    wanted = []
-    for ip, device in stored.items():
-        relied = {lasting_family(e.signal) for e in device.attribution.evidence} - {None}
-        answered = {lasting_family(o.signal) for o in fused[ip] if o.status is ObsStatus.OK}
-        if relied - answered:
-            wanted.append(ip)
-    return {ip: inventory.observations(ip, site) for ip in wanted}
+#: How many identity contradictions a run names one by one (the rest are counted).
+_CONFLICTS_SHOWN = 20
 
 
 def record_run(
@@ -203,31 +194,61 @@ def record_run(
     observer: Observer = NULL_OBSERVER,
     horizon: timedelta = EVIDENCE_HORIZON,
 ) -> tuple[int, list[HostResult]]:
-    """Attribute and store one run of a source (scan, discovery, import).
+    """Attribute and store one run of a source (scan, discovery, import, capture).
 
-    Each host is attributed from this run's observations fused with the latest run of every
-    other source kind for the same device (a discovery answer, an nmap import and an asset
-    register all weigh in, each as its knowledge entries say) and with the lasting evidence of
-    earlier runs confirmed within ``horizon`` that none of those answers again.
+    The run's addresses that are one device (one serial, one MAC: a device that moved during
+    the run) are one host. Each host is recognised as a known device where ``identity`` says so,
+    and attributed from this run's observations fused with the latest run of every other source
+    kind for that device (a discovery answer, an nmap import and an asset register all weigh in,
+    each as its knowledge entries say) and with the lasting evidence of earlier runs confirmed
+    within ``horizon`` that none of those answers again. Identity contradictions (one serial on
+    two sites, two serials at one address) are noted through ``observer`` and kept with the run.
     """
-    prior = inventory.latest_observations(site, list(found), exclude=kind)
-    fused = {ip: prior.get(ip, []) + observations for ip, observations in found.items()}
-    history = _lasting_history(inventory, site, fused)
+    hosts = [
+        (ips[-1], tuple(ips), [o for ip in ips for o in found[ip]]) for ips in group_hosts(found)
+    ]
+    index = IdentityIndex(inventory.identities())
+    claims = [Claim(ip, mac_of(obs), serial_of(obs)) for ip, _, obs in hosts]
+    matched, _ = index.match(site, claims)
+    known = [device_id for device_id in matched if device_id is not None]
+    prior = inventory.latest_observations(known, exclude=kind)
     since = started - horizon
-    observer.stage("identify", len(found))
+    lasting = inventory.history_of(known, since=since, signals=LASTING_PREFIXES)
+    observer.stage("identify", len(hosts))
     results = []
-    for ip, observations in found.items():
-        evidence = carried_evidence(history.get(ip, []), fused[ip], since) + fused[ip]
+    for (ip, addresses, observations), device_id in zip(hosts, matched, strict=True):
+        fused = (prior.get(device_id, []) if device_id is not None else []) + observations
+        earlier = lasting.get(device_id, []) if device_id is not None else []
+        evidence = carried_evidence(earlier, fused, since) + fused
         mac = next((o.value for o in reversed(evidence) if o.signal == "mac"), None)
         ports = tuple(
             sorted({int(o.value) for o in evidence if o.signal == "tcp.port" and o.value.isdigit()})
         )
-        results.append(HostResult(ip, tuple(observations), identify_host(evidence), mac, ports))
+        attribution = identify_host(evidence)
+        results.append(
+            HostResult(
+                ip,
+                tuple(observations),
+                attribution,
+                mac,
+                ports,
+                serial_of(evidence),
+                addresses if len(addresses) > 1 else (),
+            )
+        )
         observer.advance()
     observer.done()
-    scan_id = inventory.record_scan(
-        site, targets, {**options, "source": kind.value}, started, results
+    _, conflicts = index.match(
+        site, [Claim(h.ip, mac_of(h.observations), h.serial, h.attribution.maker) for h in results]
     )
+    for conflict in conflicts[:_CONFLICTS_SHOWN]:
+        observer.note(f"identity: {conflict}")
+    if len(conflicts) > _CONFLICTS_SHOWN:
+        observer.note(f"identity: {len(conflicts) - _CONFLICTS_SHOWN} more contradictions")
+    recorded = {**options, "source": kind.value}
+    if conflicts:
+        recorded["identity_conflicts"] = conflicts[:100]
+    scan_id = inventory.record_scan(site, targets, recorded, started, results)
     return scan_id, results
 
 
@@ -398,7 +419,7 @@ def changed_fields(
     and spacing differences, or a source that cannot read them, are not changes."""
     maker = _text(after.get("maker")) or _text(before.get("maker"))
     fields: dict[str, tuple[object, object]] = {}
-    for name in (*_COMPARED, "open_ports"):
+    for name in ("ip", *_COMPARED, "open_ports"):
         a, b = before.get(name), after.get(name)
         if name == "firmware":
             real = firmware_changed(maker, _text(a), _text(b))
@@ -417,15 +438,16 @@ def diff_scans(
     """Devices added, removed and changed (identity, firmware, ports) from scan ``before`` to
     scan ``after``, and the findings ``policy`` gives that appear or disappear."""
     policy = with_stored_waivers(policy, inventory)
-    old = {(d.site, d.ip): d for d in inventory.sightings(before)}
-    new = {(d.site, d.ip): d for d in inventory.sightings(after)}
-    changes = [DeviceChange(ip, site, "added") for site, ip in new.keys() - old.keys()]
-    changes += [DeviceChange(ip, site, "removed") for site, ip in old.keys() - new.keys()]
+    # A device is the same device whatever its address (``identity``): keyed by its id.
+    old = {d.id: d for d in inventory.sightings(before)}
+    new = {d.id: d for d in inventory.sightings(after)}
+    changes = [DeviceChange(new[k].ip, new[k].site, "added") for k in new.keys() - old.keys()]
+    changes += [DeviceChange(old[k].ip, old[k].site, "removed") for k in old.keys() - new.keys()]
     for key in old.keys() & new.keys():
         fields = changed_fields(old[key].to_json(), new[key].to_json())
         if fields:
-            changes.append(DeviceChange(key[1], key[0], "changed", fields))
-    changes.sort(key=lambda c: (c.site, c.ip))
+            changes.append(DeviceChange(new[key].ip, new[key].site, "changed", fields))
+    changes.sort(key=lambda c: (c.site, ip_key(c.ip)))
     old_findings = {(*f.key, f.title): f for f in evaluate(policy, old.values(), today)}
     new_findings = {(*f.key, f.title): f for f in evaluate(policy, new.values(), today)}
     return ScanDiff(
@@ -506,6 +528,13 @@ def build_report_data(
     )
 
 
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def _seen(device: DeviceRecord) -> datetime:
+    return device.last_seen or _NEVER
+
+
 @dataclass(frozen=True)
 class Explanation:
     """Why coverwatch says what it says about one device."""
@@ -532,15 +561,19 @@ def explain(
     """Every observation of a device and how each moved its attribution."""
     from coverwatch.errors import InputError
 
-    matches = [d for d in inventory.devices(site) if d.ip == ip]
-    if not matches:
+    at: dict[str, DeviceRecord] = {}
+    for d in inventory.devices(site):  # per site, the device seen at the address last
+        if d.ip == ip and (d.site not in at or _seen(d) > _seen(at[d.site])):
+            at[d.site] = d
+    if not at:
         raise InputError(f"no device {ip} in the inventory" + (f" (site {site})" if site else ""))
-    if len(matches) > 1:
-        sites = ", ".join(d.site for d in matches)
+    if len(at) > 1:
+        sites = ", ".join(sorted(at))
         raise InputError(f"{ip} is in several sites ({sites}): choose one with --site")
-    device = matches[0]
-    latest = inventory.latest_observations(device.site, [ip]).get(ip, [])
-    history = inventory.observations(ip, device.site)
+    (device,) = at.values()
+    assert device.id is not None
+    latest = inventory.latest_observations([device.id]).get(device.id, [])
+    history = inventory.history_of([device.id]).get(device.id, [])
     carried = carried_evidence(history, latest, datetime.now(UTC) - horizon)
     attribution = identify_host(carried + latest)
     used = {(e.signal, e.value) for e in attribution.evidence}

@@ -47,6 +47,11 @@ class Event:
         }
 
 
+def _identity(device: DeviceRecord) -> object:
+    """The inventory's device (whatever its address), or its site and address outside one."""
+    return device.id if device.id is not None else (device.site, device.ip)
+
+
 def _label(device: DeviceRecord) -> str:
     a = device.attribution
     name = " ".join(x for x in (a.maker, a.brand if a.brand != a.maker else None, a.model) if x)
@@ -82,10 +87,10 @@ def changes(
 
     Model and firmware are compared as the maker writes them (``identify.versions``): a build
     string spelt differently, or one source leaving out the build date, is not a change."""
-    old = {(d.site, d.ip): d for d in before}
+    old = {_identity(d): d for d in before}
     events: list[Event] = []
     for device in after:
-        previous = old.get((device.site, device.ip))
+        previous = old.get(_identity(device))
         a = device.attribution
         if previous is None:
             kind = EventKind.NEW_COVERED_DEVICE if a.covered else EventKind.NEW_DEVICE

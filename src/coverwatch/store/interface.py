@@ -3,95 +3,14 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from coverwatch.errors import StoreError
-from coverwatch.models import Attribution, Observation, SourceKind
+from coverwatch.identity import Identity
+from coverwatch.models import DeviceRecord, HostResult, Observation, ScanRecord, SourceKind
 
 __all__ = ["DeviceRecord", "HostResult", "Inventory", "ScanRecord", "StoreError"]
-
-
-@dataclass(frozen=True)
-class HostResult:
-    """What one scan learned about one host."""
-
-    ip: str
-    """The host's address."""
-    observations: tuple[Observation, ...]
-    """Everything it said, failures included."""
-    attribution: Attribution
-    """Who made it, from those observations."""
-    mac: str | None = None
-    """Its MAC address, when a source knew it."""
-    open_ports: tuple[int, ...] | None = None
-    """Open TCP ports as all sources together know them; None: those this run observed."""
-
-
-@dataclass(frozen=True)
-class ScanRecord:
-    """One recorded scan."""
-
-    id: int
-    """Scan number, increasing."""
-    started_at: datetime
-    """When it started (UTC)."""
-    finished_at: datetime | None
-    """When it finished (UTC)."""
-    site: str
-    """Site label given with --site."""
-    targets: list[str]
-    """Targets as the user gave them."""
-    options: dict[str, object]
-    """Scan options (ports, timeout, ...); never credentials."""
-    hosts_found: int
-    """Hosts that answered on at least one port."""
-
-    @property
-    def kind(self) -> str:
-        """What made the run: ``scan``, ``discovery``, ``import``, ``register``, ``capture``
-        (a ``SourceKind`` value, kept in its options as ``source``). Runs recorded before the
-        kind was kept are told by their options: an import names its file, a discovery its
-        interface; anything else was an active scan."""
-        source = self.options.get("source")
-        if isinstance(source, str) and source:
-            return source
-        if "file" in self.options:
-            return "import"
-        if "interface" in self.options:
-            return "discovery"
-        return "scan"
-
-    @property
-    def scope(self) -> tuple[str, str, tuple[str, ...]]:
-        """Kind, site and targets (in any order): runs of one scope are comparable."""
-        return (self.kind, self.site, tuple(sorted(self.targets)))
-
-
-@dataclass(frozen=True)
-class DeviceRecord:
-    """A device in the inventory: its latest attribution plus where and when it was seen."""
-
-    ip: str
-    mac: str | None
-    site: str
-    attribution: Attribution
-    open_ports: list[int] = field(default_factory=list)
-    first_seen: datetime | None = None
-    last_seen: datetime | None = None
-
-    def to_json(self) -> dict[str, object]:
-        """The ``devices --json`` object: identify's field names plus inventory fields."""
-        return {
-            "ip": self.ip,
-            "mac": self.mac,
-            **self.attribution.to_json(),
-            "site": self.site,
-            "open_ports": self.open_ports,
-            "first_seen": self.first_seen.isoformat() if self.first_seen else None,
-            "last_seen": self.last_seen.isoformat() if self.last_seen else None,
-        }
 
 
 class Inventory(ABC):
@@ -106,7 +25,8 @@ class Inventory(ABC):
         started_at: datetime,
         hosts: list[HostResult],
     ) -> int:
-        """Store a finished scan and update its devices; returns the scan id."""
+        """Store a finished run and update its devices, each recognised as ``identity`` says
+        (a host may be a known device at a new address); returns the run's id."""
 
     @abstractmethod
     def devices(self, site: str | None = None) -> list[DeviceRecord]:
@@ -125,13 +45,28 @@ class Inventory(ABC):
         """Per address: the sites holding a device at it (sorted); unknown addresses absent."""
 
     @abstractmethod
+    def identities(self) -> list[Identity]:
+        """Every device's identifiers (site, current address, MAC, serial, maker)."""
+
+    @abstractmethod
     def observations(self, ip: str, site: str | None = None) -> list[Observation]:
-        """A device's observation history, oldest first."""
+        """The observation history of the device at an address (per site, the latest seen
+        there), oldest first."""
+
+    @abstractmethod
+    def history_of(
+        self,
+        device_ids: list[int],
+        since: datetime | None = None,
+        signals: tuple[str, ...] | None = None,
+    ) -> dict[int, list[Observation]]:
+        """Per device: its observation history, oldest first; only what was observed at or
+        after ``since`` and, with ``signals``, only the signals starting with one of them."""
 
     @abstractmethod
     def latest_observations(
-        self, site: str, ips: list[str], exclude: SourceKind | None = None
-    ) -> dict[str, list[Observation]]:
+        self, device_ids: list[int], exclude: SourceKind | None = None
+    ) -> dict[int, list[Observation]]:
         """Per device: the latest run's observations of each source kind (but ``exclude``)."""
 
     @abstractmethod

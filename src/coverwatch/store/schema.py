@@ -4,14 +4,19 @@ Version 1: scans, devices, observations. Version 2 adds sightings (each device a
 saw it: the basis of diffs and trends), audits and findings. Version 3 adds API tokens
 (stored as SHA-256 hashes, never in clear) and waivers granted in the web dashboard. Version 4
 adds each attribution's covered component (a covered entity's chip suspected inside a device).
+Version 5 makes a device one row whatever its address (issue #10): devices gain their serial and
+the kinds of run that saw them, an address is no longer unique within a site (a device that left
+an address keeps its record), and ``addresses`` keeps every address each device has held.
 """
 
 from __future__ import annotations
 
+import json
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 metadata = sa.MetaData()
 
@@ -52,7 +57,21 @@ devices = sa.Table(
     sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_scan_id", sa.Integer, sa.ForeignKey("scans.id")),
-    sa.UniqueConstraint("site", "ip", name="uq_devices_site_ip"),
+    sa.Column("serial", sa.String(128)),
+    sa.Column("sources", sa.Text, nullable=False, default="[]"),
+    sa.Index("ix_devices_site_ip", "site", "ip"),
+    sa.Index("ix_devices_site_mac", "site", "mac"),
+    sa.Index("ix_devices_serial", "serial"),
+)
+addresses = sa.Table(
+    "addresses",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("device_id", sa.Integer, sa.ForeignKey("devices.id"), nullable=False),
+    sa.Column("ip", sa.String(64), nullable=False),
+    sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("device_id", "ip", name="uq_addresses_device_ip"),
 )
 observations = sa.Table(
     "observations",
@@ -60,6 +79,7 @@ observations = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("scan_id", sa.Integer, sa.ForeignKey("scans.id"), nullable=False, index=True),
     sa.Column("device_id", sa.Integer, sa.ForeignKey("devices.id"), nullable=False, index=True),
+    sa.Column("ip", sa.String(64)),  # the address it came from (NULL before schema 5)
     sa.Column("port", sa.Integer),
     sa.Column("protocol", sa.String(32), nullable=False),
     sa.Column("signal", sa.String(128), nullable=False),
@@ -76,6 +96,7 @@ sightings = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("scan_id", sa.Integer, sa.ForeignKey("scans.id"), nullable=False, index=True),
     sa.Column("device_id", sa.Integer, sa.ForeignKey("devices.id"), nullable=False, index=True),
+    sa.Column("ip", sa.String(64)),  # where the run saw it (NULL before schema 5)
     sa.Column("maker", sa.String(128)),
     sa.Column("brand", sa.String(128)),
     sa.Column("model", sa.String(256)),
@@ -145,13 +166,77 @@ def migrate(conn: Connection, version: int) -> None:
         tokens.create(conn)
         waivers.create(conn)
     if version < 4:
-        inspector = sa.inspect(conn)
         for name in ("devices", "sightings"):
-            # NOTE: tables created above from today's metadata already have the column.
-            if "covered_component" not in {c["name"] for c in inspector.get_columns(name)}:
-                conn.execute(
-                    sa.text(f"ALTER TABLE {name} ADD COLUMN covered_component VARCHAR(256)")
-                )
+            _add_column(conn, name, "covered_component VARCHAR(256)")
+    if version < 5:
+        _one_row_per_device(conn)
     conn.execute(
         meta.update().where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION))
     )
+
+
+def _add_column(conn: Connection, table: str, definition: str) -> None:
+    """Add a column unless the table has it (tables created during this migration, from
+    today's metadata, already do)."""
+    name = definition.split()[0]
+    if name not in {c["name"] for c in sa.inspect(conn).get_columns(table)}:
+        conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {definition}"))
+
+
+_V5_COPIED = (
+    "id, site, ip, mac, maker, brand, model, firmware, device_type, covered, covered_component, "
+    "confidence, evidence, open_ports, first_seen, last_seen, last_scan_id"
+)
+
+
+def _one_row_per_device(conn: Connection) -> None:
+    """Version 5: drop the one-device-per-address constraint, add serials, sources and the
+    address history (seeded with each device's current address)."""
+    if conn.dialect.name == "sqlite":
+        # SQLite cannot drop a table constraint: rebuild the table (its ids kept, so every
+        # observation, sighting and finding still points at its device). NOTE: the new table
+        # is renamed into place, not the old one away: renaming the old table would make
+        # SQLite repoint the other tables' foreign keys at it.
+        rebuilt = sa.MetaData()
+        scans.to_metadata(rebuilt)  # the table devices refer to
+        table = devices.to_metadata(rebuilt, name="devices_v5")
+        table.indexes.clear()  # created below, once the table has its final name
+        table.create(conn)
+        conn.execute(
+            sa.text(
+                f"INSERT INTO devices_v5 ({_V5_COPIED}, sources) "
+                f"SELECT {_V5_COPIED}, '[]' FROM devices"
+            )
+        )
+        conn.execute(sa.text("DROP TABLE devices"))
+        conn.execute(sa.text("ALTER TABLE devices_v5 RENAME TO devices"))
+    else:
+        conn.execute(sa.text("ALTER TABLE devices DROP CONSTRAINT IF EXISTS uq_devices_site_ip"))
+        _add_column(conn, "devices", "serial VARCHAR(128)")
+        _add_column(conn, "devices", "sources TEXT NOT NULL DEFAULT '[]'")
+    for index in devices.indexes:
+        index.create(conn, checkfirst=True)
+    for name in ("observations", "sightings"):
+        _add_column(conn, name, "ip VARCHAR(64)")
+    addresses.create(conn, checkfirst=True)
+    conn.execute(
+        addresses.insert().from_select(
+            ["device_id", "ip", "first_seen", "last_seen"],
+            sa.select(devices.c.id, devices.c.ip, devices.c.first_seen, devices.c.last_seen).where(
+                ~sa.exists().where(addresses.c.device_id == devices.c.id)
+            ),
+        )
+    )
+    kinds: dict[int, list[str]] = {}
+    for device_id, source in conn.execute(
+        sa.select(observations.c.device_id, observations.c.source).distinct()
+    ):
+        kinds.setdefault(device_id, []).append(source)
+    if kinds:
+        conn.execute(
+            devices.update().where(devices.c.id == sa.bindparam("b_id")),
+            [
+                {"b_id": device_id, "sources": json.dumps(sorted(found))}
+                for device_id, found in kinds.items()
+            ],
+        )

@@ -18,10 +18,23 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
-from coverwatch.models import Attribution, DeviceType, Evidence, Observation, ObsStatus, SourceKind
-from coverwatch.store.interface import DeviceRecord, HostResult, Inventory, ScanRecord, StoreError
+from coverwatch.identity import Claim, Identity, IdentityIndex, normal_mac, normal_serial
+from coverwatch.models import (
+    Address,
+    Attribution,
+    DeviceRecord,
+    DeviceType,
+    Evidence,
+    HostResult,
+    Observation,
+    ObsStatus,
+    ScanRecord,
+    SourceKind,
+)
+from coverwatch.store.interface import Inventory, StoreError
 from coverwatch.store.schema import (
     SCHEMA_VERSION,
+    addresses,
     audits,
     devices,
     findings,
@@ -65,6 +78,18 @@ def _evidence_from_json(text: str) -> tuple[Evidence, ...]:
             i.get("component"),
         )
         for i in items
+    )
+
+
+def _identity(row: Any) -> Identity:
+    return Identity(
+        int(row["id"]),
+        row["site"],
+        row["ip"],
+        normal_mac(row["mac"]) if row["mac"] else None,
+        row["serial"],
+        row["maker"],
+        _aware(row["last_seen"]),
     )
 
 
@@ -141,17 +166,23 @@ class SqlInventory(Inventory):
                         hosts_found=len(hosts),
                     ),
                 )
-                ids = self._upsert_devices(conn, site, hosts, scan_id, finished)
+                source = str(options.get("source") or SourceKind.SCAN.value)
+                ids = self._merge_devices(conn, site, hosts, scan_id, finished, source)
                 rows = [
-                    self._observation_row(o, scan_id, ids[host.ip])
-                    for host in hosts
+                    self._observation_row(o, scan_id, device_id)
+                    for host, device_id in zip(hosts, ids, strict=True)
                     for o in host.observations
                 ]
                 if rows:
                     conn.execute(observations.insert(), rows)
                 seen = [
-                    {**self._sighting_values(host), "scan_id": scan_id, "device_id": ids[host.ip]}
-                    for host in hosts
+                    {
+                        **self._sighting_values(host),
+                        "scan_id": scan_id,
+                        "device_id": device_id,
+                        "ip": host.ip,
+                    }
+                    for host, device_id in zip(hosts, ids, strict=True)
                 ]
                 if seen:
                     conn.execute(sightings.insert(), seen)
@@ -164,6 +195,7 @@ class SqlInventory(Inventory):
         return {
             "scan_id": scan_id,
             "device_id": device_id,
+            "ip": o.ip,
             "port": o.port,
             "protocol": o.protocol or o.signal.split(".")[0],
             "signal": o.signal,
@@ -187,32 +219,62 @@ class SqlInventory(Inventory):
             "open_ports": json.dumps(ports),
         }
 
-    def _device_values(self, host: HostResult, scan_id: int, seen: datetime) -> dict[str, Any]:
-        return {**self._sighting_values(host), "last_seen": seen, "last_scan_id": scan_id}
-
-    def _upsert_devices(
-        self, conn: Connection, site: str, hosts: list[HostResult], scan_id: int, seen: datetime
-    ) -> dict[str, int]:
-        """Insert new devices and update known ones (by site and address); returns their ids."""
-        known = {
-            row.ip: (row.id, row.mac)
-            for row in conn.execute(
-                sa.select(devices.c.ip, devices.c.id, devices.c.mac).where(devices.c.site == site)
+    def _merge_devices(
+        self,
+        conn: Connection,
+        site: str,
+        hosts: list[HostResult],
+        scan_id: int,
+        seen: datetime,
+        source: str,
+    ) -> list[int]:
+        """Recognise each host as a known device (``identity``: serial, MAC, then address) or
+        insert it; update devices and their address history. Returns the ids, host by host."""
+        claims = [
+            Claim(
+                h.ip,
+                normal_mac(h.mac) if h.mac else None,
+                normal_serial(h.serial) if h.serial else None,
+                h.attribution.maker,
             )
-        }
-        ids: dict[str, int] = {}
+            for h in hosts
+        ]
+        rows = self._identity_rows(conn, site, [c.serial for c in claims if c.serial])
+        matched, _ = IdentityIndex(_identity(r) for r in rows.values()).match(site, claims)
+        ids: list[int] = []
         updates: list[dict[str, Any]] = []
         inserts: list[dict[str, Any]] = []
-        for host in hosts:
-            values = self._device_values(host, scan_id, seen)
-            if host.ip in known:
-                device_id, mac = known[host.ip]
-                updates.append({**values, "b_id": device_id, "mac": host.mac or mac})
-                ids[host.ip] = int(device_id)
+        for host, claim, device_id in zip(hosts, claims, matched, strict=True):
+            values = {
+                **self._sighting_values(host),
+                "ip": host.ip,
+                "last_seen": seen,
+                "last_scan_id": scan_id,
+            }
+            if device_id is not None:
+                row = rows[device_id]
+                known = set(json.loads(row["sources"] or "[]"))
+                updates.append(
+                    {
+                        **values,
+                        "b_id": device_id,
+                        "mac": host.mac or row["mac"],
+                        "serial": claim.serial or row["serial"],
+                        "sources": json.dumps(sorted(known | {source})),
+                    }
+                )
             else:
                 inserts.append(
-                    {**values, "site": site, "ip": host.ip, "mac": host.mac, "first_seen": seen}
+                    {
+                        **values,
+                        "site": site,
+                        "mac": host.mac,
+                        "serial": claim.serial,
+                        "sources": json.dumps([source]),
+                        "first_seen": seen,
+                    }
                 )
+            ids.append(device_id if device_id is not None else -1)
         if updates:
             columns: dict[str, Any] = {
                 key: sa.bindparam(key) for key in updates[0] if key != "b_id"
@@ -221,12 +283,70 @@ class SqlInventory(Inventory):
             conn.execute(update.values(columns), updates)
         if inserts:
             # One multi-row INSERT ... RETURNING (SQLAlchemy "insertmanyvalues"), in order.
-            insert = devices.insert().returning(
-                devices.c.id, devices.c.ip, sort_by_parameter_order=True
-            )
-            for row in conn.execute(insert, inserts):
-                ids[row.ip] = int(row.id)
+            insert = devices.insert().returning(devices.c.id, sort_by_parameter_order=True)
+            new = iter([int(row.id) for row in conn.execute(insert, inserts)])
+            ids = [device_id if device_id >= 0 else next(new) for device_id in ids]
+        self._record_addresses(conn, hosts, ids, seen)
         return ids
+
+    def _identity_rows(
+        self, conn: Connection, site: str, serials: list[str]
+    ) -> dict[int, sa.RowMapping]:
+        """The devices a run at ``site`` may be: the site's, and those elsewhere sharing one of
+        ``serials`` (reported as contradictions, never merged)."""
+        columns = (
+            devices.c.id,
+            devices.c.site,
+            devices.c.ip,
+            devices.c.mac,
+            devices.c.serial,
+            devices.c.maker,
+            devices.c.last_seen,
+            devices.c.sources,
+        )
+        found = {
+            int(r["id"]): r
+            for r in conn.execute(sa.select(*columns).where(devices.c.site == site)).mappings()
+        }
+        for start in range(0, len(serials), 500):  # bounded IN lists, whatever the database
+            query = sa.select(*columns).where(devices.c.serial.in_(serials[start : start + 500]))
+            found.update((int(r["id"]), r) for r in conn.execute(query).mappings())
+        return found
+
+    @staticmethod
+    def _record_addresses(
+        conn: Connection, hosts: list[HostResult], ids: list[int], seen: datetime
+    ) -> None:
+        """Each device's addresses in this run: new ones added, known ones confirmed."""
+        held = {
+            (device_id, ip)
+            for host, device_id in zip(hosts, ids, strict=True)
+            for ip in (host.addresses or (host.ip,))
+        }
+        known: set[tuple[int, str]] = set()
+        wanted = sorted({device_id for device_id, _ in held})
+        for start in range(0, len(wanted), 500):
+            query = sa.select(addresses.c.device_id, addresses.c.ip).where(
+                addresses.c.device_id.in_(wanted[start : start + 500])
+            )
+            known.update((int(r.device_id), r.ip) for r in conn.execute(query))
+        confirmed = [{"b_id": d, "b_ip": ip, "last_seen": seen} for d, ip in held & known]
+        if confirmed:
+            conn.execute(
+                addresses.update()
+                .where(
+                    addresses.c.device_id == sa.bindparam("b_id"),
+                    addresses.c.ip == sa.bindparam("b_ip"),
+                )
+                .values(last_seen=sa.bindparam("last_seen")),
+                confirmed,
+            )
+        new = [
+            {"device_id": d, "ip": ip, "first_seen": seen, "last_seen": seen}
+            for d, ip in sorted(held - known)
+        ]
+        if new:
+            conn.execute(addresses.insert(), new)
 
     def _read(
         self, query: sa.Select[Any] | sa.CompoundSelect[Any], action: str
@@ -239,10 +359,20 @@ class SqlInventory(Inventory):
 
     def devices(self, site: str | None = None) -> list[DeviceRecord]:
         query = sa.select(devices)
+        held = sa.select(addresses).join(devices, devices.c.id == addresses.c.device_id)
         if site is not None:
             query = query.where(devices.c.site == site)
-        records = [self._device(r) for r in self._read(query, "read devices")]
-        return sorted(records, key=lambda d: (d.site, ip_key(d.ip)))
+            held = held.where(devices.c.site == site)
+        history: dict[int, list[Address]] = {}
+        for r in self._read(held.order_by(addresses.c.first_seen, addresses.c.id), "read devices"):
+            history.setdefault(int(r["device_id"]), []).append(
+                Address(r["ip"], _aware(r["first_seen"]), _aware(r["last_seen"]))
+            )
+        records = [
+            self._device(r, tuple(history.get(int(r["id"]), ())))
+            for r in self._read(query, "read devices")
+        ]
+        return sorted(records, key=lambda d: (d.site, ip_key(d.ip), d.id or 0))
 
     @staticmethod
     def _attribution(row: Any) -> Attribution:
@@ -258,7 +388,7 @@ class SqlInventory(Inventory):
             row.get("covered_component"),
         )
 
-    def _device(self, row: Any) -> DeviceRecord:
+    def _device(self, row: Any, held: tuple[Address, ...] = ()) -> DeviceRecord:
         return DeviceRecord(
             row["ip"],
             row["mac"],
@@ -267,6 +397,10 @@ class SqlInventory(Inventory):
             json.loads(row["open_ports"]),
             _aware(row["first_seen"]),
             _aware(row["last_seen"]),
+            row["serial"],
+            held,
+            tuple(json.loads(row["sources"] or "[]")),
+            int(row["id"]),
         )
 
     def scans(self) -> list[ScanRecord]:
@@ -298,20 +432,66 @@ class SqlInventory(Inventory):
                 found.setdefault(r["ip"], []).append(r["site"])
         return {ip: sorted(sites) for ip, sites in found.items()}
 
+    def identities(self) -> list[Identity]:
+        query = sa.select(
+            devices.c.id,
+            devices.c.site,
+            devices.c.ip,
+            devices.c.mac,
+            devices.c.serial,
+            devices.c.maker,
+            devices.c.last_seen,
+        )
+        return [_identity(r) for r in self._read(query, "read the devices' identities")]
+
     def observations(self, ip: str, site: str | None = None) -> list[Observation]:
-        query = (
-            sa.select(observations, devices.c.ip)
-            .join(devices, devices.c.id == observations.c.device_id)
-            .where(devices.c.ip == ip)
-            .order_by(observations.c.id)
+        query = sa.select(devices.c.id, devices.c.site, devices.c.last_seen).where(
+            devices.c.ip == ip
         )
         if site is not None:
             query = query.where(devices.c.site == site)
-        return [self._observation(r) for r in self._read(query, "read observations")]
+        latest: dict[str, tuple[datetime, int]] = {}
+        for r in self._read(query, "read observations"):
+            at = (_aware(r["last_seen"]) or datetime.min.replace(tzinfo=UTC), int(r["id"]))
+            latest[r["site"]] = max(at, latest.get(r["site"], at))
+        ids = sorted(device_id for _, device_id in latest.values())
+        return [o for _, o in self._observation_rows(ids)]
+
+    def history_of(
+        self,
+        device_ids: list[int],
+        since: datetime | None = None,
+        signals: tuple[str, ...] | None = None,
+    ) -> dict[int, list[Observation]]:
+        found: dict[int, list[Observation]] = {}
+        for start in range(0, len(device_ids), 500):  # bounded IN lists, whatever the database
+            chunk = device_ids[start : start + 500]
+            for device_id, o in self._observation_rows(chunk, since, signals):
+                found.setdefault(device_id, []).append(o)
+        return found
+
+    def _observation_rows(
+        self,
+        device_ids: list[int],
+        since: datetime | None = None,
+        signals: tuple[str, ...] | None = None,
+    ) -> list[tuple[int, Observation]]:
+        query = (
+            sa.select(observations, devices.c.ip.label("device_ip"))
+            .join(devices, devices.c.id == observations.c.device_id)
+            .where(observations.c.device_id.in_(device_ids))
+            .order_by(observations.c.id)
+        )
+        if since is not None:
+            query = query.where(observations.c.observed_at >= since)
+        if signals is not None:
+            query = query.where(sa.or_(*(observations.c.signal.startswith(p) for p in signals)))
+        rows = self._read(query, "read observations")
+        return [(int(r["device_id"]), self._observation(r)) for r in rows]
 
     def latest_observations(
-        self, site: str, ips: list[str], exclude: SourceKind | None = None
-    ) -> dict[str, list[Observation]]:
+        self, device_ids: list[int], exclude: SourceKind | None = None
+    ) -> dict[int, list[Observation]]:
         """Per device: the observations of the latest run of each source kind (optionally
         leaving one kind out), the basis for fusing evidence across sources."""
         o = observations.alias("o")
@@ -321,25 +501,25 @@ class SqlInventory(Inventory):
             .where(inner.c.device_id == o.c.device_id, inner.c.source == o.c.source)
             .scalar_subquery()
         )
-        found: dict[str, list[Observation]] = {}
-        for start in range(0, len(ips), 500):  # bounded IN lists, whatever the database
+        found: dict[int, list[Observation]] = {}
+        for start in range(0, len(device_ids), 500):  # bounded IN lists, whatever the database
             query = (
-                sa.select(o, devices.c.ip)
+                sa.select(o, devices.c.ip.label("device_ip"))
                 .join(devices, devices.c.id == o.c.device_id)
-                .where(devices.c.site == site, devices.c.ip.in_(ips[start : start + 500]))
+                .where(o.c.device_id.in_(device_ids[start : start + 500]))
                 .where(o.c.scan_id == newest)
                 .order_by(o.c.id)
             )
             if exclude is not None:
                 query = query.where(o.c.source != exclude.value)
             for r in self._read(query, "read observations"):
-                found.setdefault(r["ip"], []).append(self._observation(r))
+                found.setdefault(int(r["device_id"]), []).append(self._observation(r))
         return found
 
     @staticmethod
     def _observation(r: Any) -> Observation:
         return Observation(
-            r["ip"],
+            r["ip"] or r["device_ip"],
             r["signal"],
             r["value"],
             r["port"],
@@ -351,7 +531,14 @@ class SqlInventory(Inventory):
 
     def sightings(self, scan_id: int) -> list[DeviceRecord]:
         query = (
-            sa.select(sightings, devices.c.ip, devices.c.mac, devices.c.site, scans.c.started_at)
+            sa.select(
+                sightings,
+                devices.c.ip.label("device_ip"),
+                devices.c.mac,
+                devices.c.site,
+                devices.c.serial,
+                scans.c.started_at,
+            )
             .join(devices, devices.c.id == sightings.c.device_id)
             .join(scans, scans.c.id == sightings.c.scan_id)
             .where(sightings.c.scan_id == scan_id)
@@ -359,13 +546,15 @@ class SqlInventory(Inventory):
         rows = self._read(query, "read the scan's devices")
         records = [
             DeviceRecord(
-                r["ip"],
+                r["ip"] or r["device_ip"],
                 r["mac"],
                 r["site"],
                 self._attribution(r),
                 json.loads(r["open_ports"]),
                 _aware(r["started_at"]),
                 _aware(r["started_at"]),
+                serial=r["serial"],
+                id=int(r["device_id"]),
             )
             for r in rows
         ]

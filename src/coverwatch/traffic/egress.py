@@ -96,6 +96,22 @@ def egress(
     return results
 
 
+def device_addresses(devices: list[DeviceRecord]) -> dict[str, str]:
+    """Address -> the current address of the device whose traffic it carries: every address a
+    device has held counts as the device's (a DHCP renewal does not split its egress), an
+    address several devices have held as the latest holder's, a current address as its own."""
+    latest: dict[str, tuple[datetime, str]] = {}
+    never = datetime.min.replace(tzinfo=UTC)
+    for device in devices:
+        for address in device.addresses:
+            seen = (address.last_seen or never, device.ip)
+            if address.ip not in latest or seen > latest[address.ip]:
+                latest[address.ip] = seen
+    held = {addr: ip for addr, (_, ip) in latest.items()}
+    held.update((d.ip, d.ip) for d in devices)
+    return held
+
+
 def _window(
     con: duckdb.DuckDBPyConnection, window: tuple[datetime, datetime] | None
 ) -> tuple[float | None, float | None]:
@@ -112,8 +128,17 @@ def _device_flows(
     start: float | None,
     end: float | None,
 ) -> None:
-    con.register("devices_arrow", pa.table({"ip": pa.array([d.ip for d in devices], pa.string())}))
-    con.execute("CREATE TEMP TABLE devices AS SELECT DISTINCT ip FROM devices_arrow")
+    held = device_addresses(devices)
+    con.register(
+        "devices_arrow",
+        pa.table(
+            {
+                "ip": pa.array(list(held.values()), pa.string()),
+                "addr": pa.array(list(held), pa.string()),
+            }
+        ),
+    )
+    con.execute("CREATE TEMP TABLE devices AS SELECT DISTINCT ip, addr FROM devices_arrow")
     window = "f.last_ts >= $start AND f.first_ts <= $end" if start is not None else "true"
     con.execute(
         f"""
@@ -121,11 +146,11 @@ def _device_flows(
         SELECT d.ip AS device, f.first_ts, f.last_ts, true AS outbound, f.dst_ip AS remote,
                f.proto, f.dst_port AS port, f.bytes_out AS sent, f.bytes_in AS received,
                f.dns_name
-        FROM flows f JOIN devices d ON f.src_ip = d.ip WHERE {window}
+        FROM flows f JOIN devices d ON f.src_ip = d.addr WHERE {window}
         UNION ALL
         SELECT d.ip, f.first_ts, f.last_ts, false, f.src_ip, f.proto, f.dst_port,
                f.bytes_in, f.bytes_out, f.dns_name
-        FROM flows f JOIN devices d ON f.dst_ip = d.ip
+        FROM flows f JOIN devices d ON f.dst_ip = d.addr
         WHERE f.src_ip <> f.dst_ip AND {window}
         """,
         {"start": start, "end": end} if start is not None else {},
@@ -234,9 +259,9 @@ def _port_mappings(
     window = "p.ts BETWEEN $start AND $end" if start is not None else "true"
     rows = con.execute(
         f"""
-        SELECT p.device_ip, p.router_ip, p.kind, p.ts, p.external_port, p.internal_port,
+        SELECT d.ip, p.router_ip, p.kind, p.ts, p.external_port, p.internal_port,
                p.protocol
-        FROM portmaps p JOIN devices d ON p.device_ip = d.ip WHERE {window} ORDER BY p.ts
+        FROM portmaps p JOIN devices d ON p.device_ip = d.addr WHERE {window} ORDER BY p.ts
         """,
         {"start": start, "end": end} if start is not None else {},
     ).fetchall()

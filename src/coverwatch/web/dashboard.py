@@ -268,7 +268,7 @@ class Dashboard:
         rows: list[Sighting] = []
         previous: dict[str, object] | None = None
         for scan in scans:
-            seen = next((d for d in self.inventory.sightings(scan.id) if d.ip == record.ip), None)
+            seen = next((d for d in self.inventory.sightings(scan.id) if d.id == record.id), None)
             now = None if seen is None else seen.to_json()
             changed: tuple[str, ...] = ()
             if now is not None and previous is not None:
