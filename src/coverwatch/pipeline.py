@@ -207,8 +207,9 @@ def record_run(
     hosts = [
         (ips[-1], tuple(ips), [o for ip in ips for o in found[ip]]) for ips in group_hosts(found)
     ]
-    index = IdentityIndex(inventory.identities())
     claims = [Claim(ip, mac_of(obs), serial_of(obs)) for ip, _, obs in hosts]
+    serials = sorted({c.serial for c in claims if c.serial})
+    index = IdentityIndex(inventory.identities(site, serials))
     matched, _ = index.match(site, claims)
     known = [device_id for device_id in matched if device_id is not None]
     prior = inventory.latest_observations(known, exclude=kind)

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import glob
-import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,63 +12,17 @@ from coverwatch.lab.runner import LabProcess
 from coverwatch.store import open_inventory
 from coverwatch.targets import DEFAULT_PORTS
 from tests.conftest import Cli, free_port
-
-
-def _bindir() -> Path | None:
-    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
-        if Path(candidate, "initdb").exists() and Path(candidate, "pg_ctl").exists():
-            return Path(candidate)
-    return None
+from tests.pg import PostgresMissing, throwaway_postgres
 
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A PostgreSQL cluster of its own, listening on 127.0.0.1 only, removed afterwards."""
-    bindir = _bindir()
-    if bindir is None:
-        pytest.skip(
-            "PostgreSQL server not installed (scripts/test.sh installs Debian's "
-            "postgresql package when it runs as root)"
-        )
-    root = Path(tempfile.mkdtemp(prefix="coverwatch-pg-"))
-    root.chmod(0o755)
-    data = root / "data"
-    data.mkdir()
-    prefix: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        shutil.chown(data, "postgres", "postgres")
-        prefix = ["runuser", "-u", "postgres", "--"]
-    port = free_port()
-    subprocess.run(
-        [*prefix, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "coverwatch"],
-        check=True,
-        capture_output=True,
-    )
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {data}"
-    subprocess.run(
-        [
-            *prefix,
-            str(bindir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-o",
-            options,
-            "-w",
-            "-l",
-            str(data / "log"),
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
     try:
-        yield f"postgresql+psycopg://coverwatch@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(
-            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-            capture_output=True,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+        with throwaway_postgres() as url:
+            yield url
+    except PostgresMissing as e:
+        pytest.skip(str(e))
 
 
 def test_scan_into_postgres_and_read_back(cli: Cli, lab: LabProcess, postgres_url: str) -> None:

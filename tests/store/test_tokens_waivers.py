@@ -73,7 +73,9 @@ def test_a_version_3_inventory_gains_the_covered_component_column(tmp_path: Path
         for table in ("devices", "sightings"):
             columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
             assert "covered_component" in columns
-        assert conn.execute("SELECT value FROM coverwatch_meta").fetchone()[0] == str(SCHEMA_VERSION)
+        assert conn.execute("SELECT value FROM coverwatch_meta").fetchone()[0] == str(
+            SCHEMA_VERSION
+        )
 
 
 def test_token_commands(cli: Cli) -> None:

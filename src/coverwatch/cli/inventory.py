@@ -238,8 +238,13 @@ def _print_devices(devices: list[DeviceRecord]) -> None:
 def devices(ctx: click.Context, site: str | None, as_json: bool, as_csv: bool) -> None:
     """List the inventory: maker, brand, model, covered, confidence, site, last seen.
 
+    One row per device, whatever its address: a device is recognised by its serial number,
+    its MAC address within its site, then its address (see README, "One device, one row").
+
     --json uses identify's field names (ip, mac, maker, brand, model, firmware, device_type,
-    covered, confidence, evidence) plus site, open_ports, first_seen and last_seen.
+    covered, confidence, evidence) plus site, open_ports, first_seen, last_seen, id, serial,
+    addresses (every address it has held, with first and last seen) and sources (the kinds
+    of run that saw it). --csv has the same columns, addresses and sources space-separated.
     """
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
@@ -269,6 +274,10 @@ def devices(ctx: click.Context, site: str | None, as_json: bool, as_csv: bool) -
             "open_ports",
             "first_seen",
             "last_seen",
+            "id",
+            "serial",
+            "addresses",
+            "sources",
         ]
         writer = csv.DictWriter(
             sys.stdout, fieldnames=fields, extrasaction="ignore", lineterminator="\n"
@@ -277,6 +286,8 @@ def devices(ctx: click.Context, site: str | None, as_json: bool, as_csv: bool) -
         for d in records:
             row = d.to_json()
             row["open_ports"] = " ".join(map(str, d.open_ports))
+            row["addresses"] = " ".join(a.ip for a in d.addresses)
+            row["sources"] = " ".join(d.sources)
             # NOTE: device strings could be spreadsheet formulas (OWASP "CSV injection").
             writer.writerow({k: safe_cell(v) if isinstance(v, str) else v for k, v in row.items()})
     else:

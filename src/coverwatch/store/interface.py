@@ -45,8 +45,9 @@ class Inventory(ABC):
         """Per address: the sites holding a device at it (sorted); unknown addresses absent."""
 
     @abstractmethod
-    def identities(self) -> list[Identity]:
-        """Every device's identifiers (site, current address, MAC, serial, maker)."""
+    def identities(self, site: str, serials: list[str]) -> list[Identity]:
+        """The identifiers (site, current address, MAC, serial, maker) of the devices a run at
+        ``site`` may meet: the site's, and those elsewhere with one of ``serials``."""
 
     @abstractmethod
     def observations(self, ip: str, site: str | None = None) -> list[Observation]:

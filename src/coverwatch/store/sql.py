@@ -81,15 +81,29 @@ def _evidence_from_json(text: str) -> tuple[Evidence, ...]:
     )
 
 
+_IDENTITY = (
+    devices.c.id,
+    devices.c.site,
+    devices.c.ip,
+    devices.c.mac,
+    devices.c.serial,
+    devices.c.maker,
+    devices.c.last_seen,
+    devices.c.sources,
+)
+
+
 def _identity(row: Any) -> Identity:
+    """An ``Identity`` from a row of ``_IDENTITY`` columns."""
+    device_id, site, ip, mac, serial, maker, last_seen, _ = row
     return Identity(
-        int(row["id"]),
-        row["site"],
-        row["ip"],
-        normal_mac(row["mac"]) if row["mac"] else None,
-        row["serial"],
-        row["maker"],
-        _aware(row["last_seen"]),
+        int(device_id),
+        site,
+        ip,
+        normal_mac(mac) if mac else None,
+        serial,
+        maker,
+        _aware(last_seen),
     )
 
 
@@ -252,14 +266,14 @@ class SqlInventory(Inventory):
                 "last_scan_id": scan_id,
             }
             if device_id is not None:
-                row = rows[device_id]
-                known = set(json.loads(row["sources"] or "[]"))
+                _, _, _, mac, serial, _, _, sources = rows[device_id]
+                known = set(json.loads(sources or "[]"))
                 updates.append(
                     {
                         **values,
                         "b_id": device_id,
-                        "mac": host.mac or row["mac"],
-                        "serial": claim.serial or row["serial"],
+                        "mac": host.mac or mac,
+                        "serial": claim.serial or serial,
                         "sources": json.dumps(sorted(known | {source})),
                     }
                 )
@@ -289,28 +303,16 @@ class SqlInventory(Inventory):
         self._record_addresses(conn, hosts, ids, seen)
         return ids
 
-    def _identity_rows(
-        self, conn: Connection, site: str, serials: list[str]
-    ) -> dict[int, sa.RowMapping]:
+    @staticmethod
+    def _identity_rows(conn: Connection, site: str, serials: list[str]) -> dict[int, Any]:
         """The devices a run at ``site`` may be: the site's, and those elsewhere sharing one of
-        ``serials`` (reported as contradictions, never merged)."""
-        columns = (
-            devices.c.id,
-            devices.c.site,
-            devices.c.ip,
-            devices.c.mac,
-            devices.c.serial,
-            devices.c.maker,
-            devices.c.last_seen,
-            devices.c.sources,
-        )
+        ``serials`` (reported as contradictions, never merged), as rows of ``_IDENTITY``."""
         found = {
-            int(r["id"]): r
-            for r in conn.execute(sa.select(*columns).where(devices.c.site == site)).mappings()
+            int(r[0]): r for r in conn.execute(sa.select(*_IDENTITY).where(devices.c.site == site))
         }
         for start in range(0, len(serials), 500):  # bounded IN lists, whatever the database
-            query = sa.select(*columns).where(devices.c.serial.in_(serials[start : start + 500]))
-            found.update((int(r["id"]), r) for r in conn.execute(query).mappings())
+            query = sa.select(*_IDENTITY).where(devices.c.serial.in_(serials[start : start + 500]))
+            found.update((int(r[0]), r) for r in conn.execute(query))
         return found
 
     @staticmethod
@@ -432,17 +434,13 @@ class SqlInventory(Inventory):
                 found.setdefault(r["ip"], []).append(r["site"])
         return {ip: sorted(sites) for ip, sites in found.items()}
 
-    def identities(self) -> list[Identity]:
-        query = sa.select(
-            devices.c.id,
-            devices.c.site,
-            devices.c.ip,
-            devices.c.mac,
-            devices.c.serial,
-            devices.c.maker,
-            devices.c.last_seen,
-        )
-        return [_identity(r) for r in self._read(query, "read the devices' identities")]
+    def identities(self, site: str, serials: list[str]) -> list[Identity]:
+        try:
+            with self.engine.connect() as conn:
+                rows = self._identity_rows(conn, site, serials)
+        except (DBAPIError, SQLAlchemyError) as e:
+            raise self._fail("read the devices' identities", e) from e
+        return [_identity(r) for r in rows.values()]
 
     def observations(self, ip: str, site: str | None = None) -> list[Observation]:
         query = sa.select(devices.c.id, devices.c.site, devices.c.last_seen).where(

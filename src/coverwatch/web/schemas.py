@@ -39,6 +39,14 @@ class EvidenceOut(BaseModel):
     conflicts: bool
 
 
+class AddressOut(BaseModel):
+    """One address a device has held."""
+
+    ip: str
+    first_seen: str | None
+    last_seen: str | None
+
+
 class DeviceOut(BaseModel):
     """A device as ``coverwatch devices --json`` prints it."""
 
@@ -56,6 +64,14 @@ class DeviceOut(BaseModel):
     open_ports: list[int]
     first_seen: str | None
     last_seen: str | None
+    id: int | None = Field(None, description="The device's number in the inventory")
+    serial: str | None = Field(None, description="Serial number, as the device states it")
+    addresses: list[AddressOut] = Field(
+        default_factory=list, description="Every address it has held, oldest first"
+    )
+    sources: list[str] = Field(
+        default_factory=list, description="Kinds of run that saw it (scan, discovery, ...)"
+    )
 
 
 class FindingWaiverOut(BaseModel):
