@@ -174,16 +174,31 @@ class IdentityIndex:
     """The inventory's identities, indexed for matching a run's devices against them."""
 
     def __init__(self, known: Iterable[Identity]) -> None:
+        self._by_id: dict[int, Identity] = {}
         self._serial: dict[str, list[Identity]] = {}
         self._mac: dict[tuple[str, str], Identity] = {}
         self._ip: dict[tuple[str, str], Identity] = {}
         # The latest-seen device wins an address or a MAC that several records hold.
         for k in sorted(known, key=lambda k: (k.last_seen is not None, k.last_seen or 0, k.id)):
-            if k.serial:
-                self._serial.setdefault(k.serial, []).append(k)
-            if k.mac:
-                self._mac[(k.site, k.mac)] = k
-            self._ip[(k.site, k.ip)] = k
+            self.add(k)
+
+    def add(self, k: Identity) -> None:
+        """Index a device, or re-index one whose identifiers changed; it becomes the latest
+        seen at its address and MAC."""
+        old = self._by_id.get(k.id)
+        if old is not None:
+            if self._ip.get((old.site, old.ip)) is old:
+                del self._ip[(old.site, old.ip)]
+            if old.mac and self._mac.get((old.site, old.mac)) is old:
+                del self._mac[(old.site, old.mac)]
+            if old.serial:
+                self._serial[old.serial] = [i for i in self._serial[old.serial] if i is not old]
+        self._by_id[k.id] = k
+        if k.serial:
+            self._serial.setdefault(k.serial, []).append(k)
+        if k.mac:
+            self._mac[(k.site, k.mac)] = k
+        self._ip[(k.site, k.ip)] = k
 
     def match(self, site: str, claims: list[Claim]) -> tuple[list[int | None], list[str]]:
         """Per claim, the id of the known device it is (None: a new device), and the

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from coverwatch.identify import identify_host, load_knowledge
 from coverwatch.identify.versions import firmware_changed, model_changed
-from coverwatch.identity import Claim, IdentityIndex, group_hosts, mac_of, macs_of, serial_of
+from coverwatch.identity import Claim, group_hosts, mac_of, macs_of, serial_of
 from coverwatch.models import (
     VIDEO_TYPES,
     Attribution,
@@ -37,6 +37,7 @@ from coverwatch.policy.interface import TrafficFacts
 from coverwatch.policy.model import Finding, Policy, Waiver, finding_to_json
 from coverwatch.sources.active import ActiveScanSource, ScanOptions
 from coverwatch.store import Inventory
+from coverwatch.store.interface import RunRecorder
 from coverwatch.targets import DEFAULT_MAX_HOSTS, expand_targets, ip_key
 
 if TYPE_CHECKING:
@@ -194,9 +195,21 @@ def record_run(
     observer: Observer = NULL_OBSERVER,
     horizon: timedelta = EVIDENCE_HORIZON,
 ) -> tuple[int, list[HostResult]]:
-    """Attribute and store one run of a source (scan, discovery, import, capture).
+    """Attribute and store one run of a source (scan, discovery, import, capture) in one
+    transaction; returns its id and its hosts (see ``RunWriter``)."""
+    with inventory.recording() as recorder:
+        run = RunWriter(recorder, site, kind, targets, options, started, observer, horizon)
+        observer.stage("identify", len(found))
+        results = run.add(found)
+        observer.done()
+        run.finish()
+    return run.id, results
 
-    The run's addresses that are one device (one serial, one MAC: a device that moved during
+
+class RunWriter:
+    """One run being recorded, batch by batch, inside a ``RunRecorder``'s transaction.
+
+    A batch's addresses that are one device (one serial, one MAC: a device that moved during
     the run) are one host. Each host is recognised as a known device where ``identity`` says so,
     and attributed from this run's observations fused with the latest run of every other source
     kind for that device (a discovery answer, an nmap import and an asset register all weigh in,
@@ -204,53 +217,77 @@ def record_run(
     within ``horizon`` that none of those answers again. Identity contradictions (one serial on
     two sites, two serials at one address) are noted through ``observer`` and kept with the run.
     """
-    hosts = [
-        (ips[-1], tuple(ips), [o for ip in ips for o in found[ip]]) for ips in group_hosts(found)
-    ]
-    claims = [Claim(ip, mac_of(obs), serial_of(obs)) for ip, _, obs in hosts]
-    serials = sorted({c.serial for c in claims if c.serial})
-    index = IdentityIndex(inventory.identities(site, serials))
-    matched, _ = index.match(site, claims)
-    known = [device_id for device_id in matched if device_id is not None]
-    prior = inventory.latest_observations(known, exclude=kind)
-    since = started - horizon
-    lasting = inventory.history_of(known, since=since, signals=LASTING_PREFIXES)
-    observer.stage("identify", len(hosts))
-    results = []
-    for (ip, addresses, observations), device_id in zip(hosts, matched, strict=True):
-        fused = (prior.get(device_id, []) if device_id is not None else []) + observations
-        earlier = lasting.get(device_id, []) if device_id is not None else []
-        evidence = carried_evidence(earlier, fused, since) + fused
-        mac = next((o.value for o in reversed(evidence) if o.signal == "mac"), None)
-        ports = tuple(
-            sorted({int(o.value) for o in evidence if o.signal == "tcp.port" and o.value.isdigit()})
-        )
-        attribution = identify_host(evidence)
-        results.append(
-            HostResult(
-                ip,
-                tuple(observations),
-                attribution,
-                mac,
-                ports,
-                serial_of(evidence),
-                addresses if len(addresses) > 1 else (),
+
+    def __init__(
+        self,
+        recorder: RunRecorder,
+        site: str,
+        kind: SourceKind,
+        targets: list[str],
+        options: dict[str, object],
+        started: datetime,
+        observer: Observer = NULL_OBSERVER,
+        horizon: timedelta = EVIDENCE_HORIZON,
+    ) -> None:
+        self.recorder = recorder
+        self.site = site
+        self.kind = kind
+        self.options = {**options, "source": kind.value}
+        self.since = started - horizon
+        self.observer = observer
+        self.conflicts: list[str] = []
+        self.hosts = 0
+        self.id = recorder.start(site, targets, self.options, started)
+
+    def add(self, found: dict[str, list[Observation]]) -> list[HostResult]:
+        """Attribute and record a batch of the run's hosts; returns them."""
+        hosts = [
+            (ips[-1], tuple(ips), [o for ip in ips for o in found[ip]])
+            for ips in group_hosts(found)
+        ]
+        claims = [Claim(ip, mac_of(obs), serial_of(obs)) for ip, _, obs in hosts]
+        matched, _ = self.recorder.match(self.id, claims)
+        known = [device_id for device_id in matched if device_id is not None]
+        prior = self.recorder.latest_observations(known, exclude=self.kind)
+        lasting = self.recorder.history_of(known, since=self.since, signals=LASTING_PREFIXES)
+        results = []
+        for (ip, addresses, observations), device_id in zip(hosts, matched, strict=True):
+            fused = (prior.get(device_id, []) if device_id is not None else []) + observations
+            earlier = lasting.get(device_id, []) if device_id is not None else []
+            evidence = carried_evidence(earlier, fused, self.since) + fused
+            mac = next((o.value for o in reversed(evidence) if o.signal == "mac"), None)
+            ports = tuple(
+                sorted(
+                    {int(o.value) for o in evidence if o.signal == "tcp.port" and o.value.isdigit()}
+                )
             )
-        )
-        observer.advance()
-    observer.done()
-    _, conflicts = index.match(
-        site, [Claim(h.ip, mac_of(h.observations), h.serial, h.attribution.maker) for h in results]
-    )
-    for conflict in conflicts[:_CONFLICTS_SHOWN]:
-        observer.note(f"identity: {conflict}")
-    if len(conflicts) > _CONFLICTS_SHOWN:
-        observer.note(f"identity: {len(conflicts) - _CONFLICTS_SHOWN} more contradictions")
-    recorded = {**options, "source": kind.value}
-    if conflicts:
-        recorded["identity_conflicts"] = conflicts[:100]
-    scan_id = inventory.record_scan(site, targets, recorded, started, results)
-    return scan_id, results
+            results.append(
+                HostResult(
+                    ip,
+                    tuple(observations),
+                    identify_host(evidence),
+                    mac,
+                    ports,
+                    serial_of(evidence),
+                    addresses if len(addresses) > 1 else (),
+                )
+            )
+            self.observer.advance()
+        conflicts = self.recorder.add(self.id, results)
+        for conflict in conflicts[: max(0, _CONFLICTS_SHOWN - len(self.conflicts))]:
+            self.observer.note(f"identity: {conflict}")
+        self.conflicts += conflicts
+        self.hosts += len(results)
+        return results
+
+    def finish(self) -> None:
+        """Close the run, keeping the identity contradictions met with it."""
+        if len(self.conflicts) > _CONFLICTS_SHOWN:
+            more = len(self.conflicts) - _CONFLICTS_SHOWN
+            self.observer.note(f"identity: {more} more contradictions")
+        if self.conflicts:
+            self.options["identity_conflicts"] = self.conflicts[:100]
+        self.recorder.finish(self.id, self.options)
 
 
 @dataclass(frozen=True)

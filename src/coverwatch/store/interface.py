@@ -3,20 +3,67 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
 from datetime import date, datetime
 from typing import Any
 
 from coverwatch.errors import StoreError
-from coverwatch.identity import Identity
+from coverwatch.identity import Claim, Identity
 from coverwatch.models import DeviceRecord, HostResult, Observation, ScanRecord, SourceKind
 
-__all__ = ["DeviceRecord", "HostResult", "Inventory", "ScanRecord", "StoreError"]
+__all__ = ["DeviceRecord", "HostResult", "Inventory", "RunRecorder", "ScanRecord", "StoreError"]
+
+
+class RunRecorder(ABC):
+    """The inventory inside one write transaction (``Inventory.recording``): runs are started,
+    fed their hosts batch by batch (so a large import never holds all of them at once) and
+    finished; everything is kept when the transaction ends well, nothing when it fails. Reads
+    see what the transaction wrote."""
+
+    @abstractmethod
+    def start(
+        self, site: str, targets: list[str], options: dict[str, object], started_at: datetime
+    ) -> int:
+        """Begin a run of one site; returns its id."""
+
+    @abstractmethod
+    def match(self, run_id: int, claims: list[Claim]) -> tuple[list[int | None], list[str]]:
+        """Per claim, the known device it is (None: new), and the contradictions met
+        (``identity.IdentityIndex.match`` over the run's site)."""
+
+    @abstractmethod
+    def latest_observations(
+        self, device_ids: list[int], exclude: SourceKind | None = None
+    ) -> dict[int, list[Observation]]:
+        """As ``Inventory.latest_observations``."""
+
+    @abstractmethod
+    def history_of(
+        self,
+        device_ids: list[int],
+        since: datetime | None = None,
+        signals: tuple[str, ...] | None = None,
+    ) -> dict[int, list[Observation]]:
+        """As ``Inventory.history_of``."""
+
+    @abstractmethod
+    def add(self, run_id: int, hosts: list[HostResult]) -> list[str]:
+        """Record a batch of the run's hosts, each recognised as ``identity`` says (a host may
+        be a known device at a new address); returns the identity contradictions met."""
+
+    @abstractmethod
+    def finish(self, run_id: int, options: dict[str, object] | None = None) -> None:
+        """Close a run: its host count, finish time and (when given) its final options. Runs
+        left open are closed when the transaction ends."""
 
 
 class Inventory(ABC):
     """Stores scans and devices; every write is all-or-nothing."""
 
     @abstractmethod
+    def recording(self) -> AbstractContextManager[RunRecorder]:
+        """One write transaction for one or more runs (see ``RunRecorder``)."""
+
     def record_scan(
         self,
         site: str,
@@ -27,6 +74,10 @@ class Inventory(ABC):
     ) -> int:
         """Store a finished run and update its devices, each recognised as ``identity`` says
         (a host may be a known device at a new address); returns the run's id."""
+        with self.recording() as recorder:
+            run_id = recorder.start(site, targets, options, started_at)
+            recorder.add(run_id, hosts)
+        return run_id
 
     @abstractmethod
     def devices(self, site: str | None = None) -> list[DeviceRecord]:

@@ -9,29 +9,37 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
-from coverwatch.identity import Claim, Identity, IdentityIndex, normal_mac, normal_serial
+from coverwatch.identity import Identity
 from coverwatch.models import (
     Address,
     Attribution,
     DeviceRecord,
     DeviceType,
     Evidence,
-    HostResult,
     Observation,
-    ObsStatus,
     ScanRecord,
     SourceKind,
 )
-from coverwatch.store.interface import Inventory, StoreError
+from coverwatch.store.interface import Inventory, RunRecorder, StoreError
+from coverwatch.store.recorder import (
+    SqlRecorder,
+    history_of,
+    identity_of,
+    identity_rows,
+    insert_row,
+    latest_observations,
+)
+from coverwatch.store.recorder import aware as _aware
 from coverwatch.store.schema import (
     SCHEMA_VERSION,
     addresses,
@@ -41,7 +49,6 @@ from coverwatch.store.schema import (
     meta,
     metadata,
     migrate,
-    observations,
     scans,
     sightings,
     tokens,
@@ -55,12 +62,6 @@ def database_url(db: str) -> str:
     if "://" in db:
         return db
     return f"sqlite:///{Path(db).expanduser()}"
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)  # SQLite drops the zone; we only ever store UTC
-    return value
 
 
 def _evidence_from_json(text: str) -> tuple[Evidence, ...]:
@@ -78,32 +79,6 @@ def _evidence_from_json(text: str) -> tuple[Evidence, ...]:
             i.get("component"),
         )
         for i in items
-    )
-
-
-_IDENTITY = (
-    devices.c.id,
-    devices.c.site,
-    devices.c.ip,
-    devices.c.mac,
-    devices.c.serial,
-    devices.c.maker,
-    devices.c.last_seen,
-    devices.c.sources,
-)
-
-
-def _identity(row: Any) -> Identity:
-    """An ``Identity`` from a row of ``_IDENTITY`` columns."""
-    device_id, site, ip, mac, serial, maker, last_seen, _ = row
-    return Identity(
-        int(device_id),
-        site,
-        ip,
-        normal_mac(mac) if mac else None,
-        serial,
-        maker,
-        _aware(last_seen),
     )
 
 
@@ -158,197 +133,15 @@ class SqlInventory(Inventory):
         except (DBAPIError, SQLAlchemyError) as e:
             raise self._fail("open it as a database", e) from e
 
-    def record_scan(
-        self,
-        site: str,
-        targets: list[str],
-        options: dict[str, object],
-        started_at: datetime,
-        hosts: list[HostResult],
-    ) -> int:
-        finished = datetime.now(UTC)
+    @contextmanager
+    def recording(self) -> Iterator[RunRecorder]:
         try:
             with self.engine.begin() as conn:
-                scan_id = _insert(
-                    conn,
-                    scans.insert().values(
-                        started_at=started_at,
-                        finished_at=finished,
-                        site=site,
-                        targets=json.dumps(targets),
-                        options=json.dumps(options, default=str),
-                        hosts_found=len(hosts),
-                    ),
-                )
-                source = str(options.get("source") or SourceKind.SCAN.value)
-                ids = self._merge_devices(conn, site, hosts, scan_id, finished, source)
-                rows = [
-                    self._observation_row(o, scan_id, device_id)
-                    for host, device_id in zip(hosts, ids, strict=True)
-                    for o in host.observations
-                ]
-                if rows:
-                    conn.execute(observations.insert(), rows)
-                seen = [
-                    {
-                        **self._sighting_values(host),
-                        "scan_id": scan_id,
-                        "device_id": device_id,
-                        "ip": host.ip,
-                    }
-                    for host, device_id in zip(hosts, ids, strict=True)
-                ]
-                if seen:
-                    conn.execute(sightings.insert(), seen)
+                recorder = SqlRecorder(conn)
+                yield recorder
+                recorder.close()
         except (DBAPIError, SQLAlchemyError) as e:
-            raise self._fail("record the scan (nothing was written)", e) from e
-        return scan_id
-
-    @staticmethod
-    def _observation_row(o: Observation, scan_id: int, device_id: int) -> dict[str, Any]:
-        return {
-            "scan_id": scan_id,
-            "device_id": device_id,
-            "ip": o.ip,
-            "port": o.port,
-            "protocol": o.protocol or o.signal.split(".")[0],
-            "signal": o.signal,
-            "value": o.value,
-            "status": o.status.value,
-            "source": o.source.value,
-            "observed_at": o.observed_at,
-        }
-
-    @staticmethod
-    def _sighting_values(host: HostResult) -> dict[str, Any]:
-        attribution = host.attribution.to_json()
-        ports = sorted(
-            host.open_ports
-            if host.open_ports is not None
-            else {o.port for o in host.observations if o.signal == "tcp.port" and o.port}
-        )
-        return {
-            **attribution,
-            "evidence": json.dumps(attribution["evidence"]),
-            "open_ports": json.dumps(ports),
-        }
-
-    def _merge_devices(
-        self,
-        conn: Connection,
-        site: str,
-        hosts: list[HostResult],
-        scan_id: int,
-        seen: datetime,
-        source: str,
-    ) -> list[int]:
-        """Recognise each host as a known device (``identity``: serial, MAC, then address) or
-        insert it; update devices and their address history. Returns the ids, host by host."""
-        claims = [
-            Claim(
-                h.ip,
-                normal_mac(h.mac) if h.mac else None,
-                normal_serial(h.serial) if h.serial else None,
-                h.attribution.maker,
-            )
-            for h in hosts
-        ]
-        rows = self._identity_rows(conn, site, [c.serial for c in claims if c.serial])
-        matched, _ = IdentityIndex(_identity(r) for r in rows.values()).match(site, claims)
-        ids: list[int] = []
-        updates: list[dict[str, Any]] = []
-        inserts: list[dict[str, Any]] = []
-        for host, claim, device_id in zip(hosts, claims, matched, strict=True):
-            values = {
-                **self._sighting_values(host),
-                "ip": host.ip,
-                "last_seen": seen,
-                "last_scan_id": scan_id,
-            }
-            if device_id is not None:
-                _, _, _, mac, serial, _, _, sources = rows[device_id]
-                known = set(json.loads(sources or "[]"))
-                updates.append(
-                    {
-                        **values,
-                        "b_id": device_id,
-                        "mac": host.mac or mac,
-                        "serial": claim.serial or serial,
-                        "sources": json.dumps(sorted(known | {source})),
-                    }
-                )
-            else:
-                inserts.append(
-                    {
-                        **values,
-                        "site": site,
-                        "mac": host.mac,
-                        "serial": claim.serial,
-                        "sources": json.dumps([source]),
-                        "first_seen": seen,
-                    }
-                )
-            ids.append(device_id if device_id is not None else -1)
-        if updates:
-            columns: dict[str, Any] = {
-                key: sa.bindparam(key) for key in updates[0] if key != "b_id"
-            }
-            update = devices.update().where(devices.c.id == sa.bindparam("b_id"))
-            conn.execute(update.values(columns), updates)
-        if inserts:
-            # One multi-row INSERT ... RETURNING (SQLAlchemy "insertmanyvalues"), in order.
-            insert = devices.insert().returning(devices.c.id, sort_by_parameter_order=True)
-            new = iter([int(row.id) for row in conn.execute(insert, inserts)])
-            ids = [device_id if device_id >= 0 else next(new) for device_id in ids]
-        self._record_addresses(conn, hosts, ids, seen)
-        return ids
-
-    @staticmethod
-    def _identity_rows(conn: Connection, site: str, serials: list[str]) -> dict[int, Any]:
-        """The devices a run at ``site`` may be: the site's, and those elsewhere sharing one of
-        ``serials`` (reported as contradictions, never merged), as rows of ``_IDENTITY``."""
-        found = {
-            int(r[0]): r for r in conn.execute(sa.select(*_IDENTITY).where(devices.c.site == site))
-        }
-        for start in range(0, len(serials), 500):  # bounded IN lists, whatever the database
-            query = sa.select(*_IDENTITY).where(devices.c.serial.in_(serials[start : start + 500]))
-            found.update((int(r[0]), r) for r in conn.execute(query))
-        return found
-
-    @staticmethod
-    def _record_addresses(
-        conn: Connection, hosts: list[HostResult], ids: list[int], seen: datetime
-    ) -> None:
-        """Each device's addresses in this run: new ones added, known ones confirmed."""
-        held = {
-            (device_id, ip)
-            for host, device_id in zip(hosts, ids, strict=True)
-            for ip in (host.addresses or (host.ip,))
-        }
-        known: set[tuple[int, str]] = set()
-        wanted = sorted({device_id for device_id, _ in held})
-        for start in range(0, len(wanted), 500):
-            query = sa.select(addresses.c.device_id, addresses.c.ip).where(
-                addresses.c.device_id.in_(wanted[start : start + 500])
-            )
-            known.update((int(r.device_id), r.ip) for r in conn.execute(query))
-        confirmed = [{"b_id": d, "b_ip": ip, "last_seen": seen} for d, ip in held & known]
-        if confirmed:
-            conn.execute(
-                addresses.update()
-                .where(
-                    addresses.c.device_id == sa.bindparam("b_id"),
-                    addresses.c.ip == sa.bindparam("b_ip"),
-                )
-                .values(last_seen=sa.bindparam("last_seen")),
-                confirmed,
-            )
-        new = [
-            {"device_id": d, "ip": ip, "first_seen": seen, "last_seen": seen}
-            for d, ip in sorted(held - known)
-        ]
-        if new:
-            conn.execute(addresses.insert(), new)
+            raise self._fail("record the run (nothing was written)", e) from e
 
     def _read(
         self, query: sa.Select[Any] | sa.CompoundSelect[Any], action: str
@@ -437,10 +230,10 @@ class SqlInventory(Inventory):
     def identities(self, site: str, serials: list[str]) -> list[Identity]:
         try:
             with self.engine.connect() as conn:
-                rows = self._identity_rows(conn, site, serials)
+                rows = identity_rows(conn, site, serials)
         except (DBAPIError, SQLAlchemyError) as e:
             raise self._fail("read the devices' identities", e) from e
-        return [_identity(r) for r in rows.values()]
+        return [identity_of(r) for r in rows.values()]
 
     def observations(self, ip: str, site: str | None = None) -> list[Observation]:
         query = sa.select(devices.c.id, devices.c.site, devices.c.last_seen).where(
@@ -453,7 +246,8 @@ class SqlInventory(Inventory):
             at = (_aware(r["last_seen"]) or datetime.min.replace(tzinfo=UTC), int(r["id"]))
             latest[r["site"]] = max(at, latest.get(r["site"], at))
         ids = sorted(device_id for _, device_id in latest.values())
-        return [o for _, o in self._observation_rows(ids)]
+        found = self.history_of(ids)
+        return [o for device_id in ids for o in found.get(device_id, [])]
 
     def history_of(
         self,
@@ -461,71 +255,20 @@ class SqlInventory(Inventory):
         since: datetime | None = None,
         signals: tuple[str, ...] | None = None,
     ) -> dict[int, list[Observation]]:
-        found: dict[int, list[Observation]] = {}
-        for start in range(0, len(device_ids), 500):  # bounded IN lists, whatever the database
-            chunk = device_ids[start : start + 500]
-            for device_id, o in self._observation_rows(chunk, since, signals):
-                found.setdefault(device_id, []).append(o)
-        return found
-
-    def _observation_rows(
-        self,
-        device_ids: list[int],
-        since: datetime | None = None,
-        signals: tuple[str, ...] | None = None,
-    ) -> list[tuple[int, Observation]]:
-        query = (
-            sa.select(observations, devices.c.ip.label("device_ip"))
-            .join(devices, devices.c.id == observations.c.device_id)
-            .where(observations.c.device_id.in_(device_ids))
-            .order_by(observations.c.id)
-        )
-        if since is not None:
-            query = query.where(observations.c.observed_at >= since)
-        if signals is not None:
-            query = query.where(sa.or_(*(observations.c.signal.startswith(p) for p in signals)))
-        rows = self._read(query, "read observations")
-        return [(int(r["device_id"]), self._observation(r)) for r in rows]
+        try:
+            with self.engine.connect() as conn:
+                return history_of(conn, device_ids, since, signals)
+        except (DBAPIError, SQLAlchemyError) as e:
+            raise self._fail("read observations", e) from e
 
     def latest_observations(
         self, device_ids: list[int], exclude: SourceKind | None = None
     ) -> dict[int, list[Observation]]:
-        """Per device: the observations of the latest run of each source kind (optionally
-        leaving one kind out), the basis for fusing evidence across sources."""
-        o = observations.alias("o")
-        inner = observations.alias("inner")
-        newest = (
-            sa.select(sa.func.max(inner.c.scan_id))
-            .where(inner.c.device_id == o.c.device_id, inner.c.source == o.c.source)
-            .scalar_subquery()
-        )
-        found: dict[int, list[Observation]] = {}
-        for start in range(0, len(device_ids), 500):  # bounded IN lists, whatever the database
-            query = (
-                sa.select(o, devices.c.ip.label("device_ip"))
-                .join(devices, devices.c.id == o.c.device_id)
-                .where(o.c.device_id.in_(device_ids[start : start + 500]))
-                .where(o.c.scan_id == newest)
-                .order_by(o.c.id)
-            )
-            if exclude is not None:
-                query = query.where(o.c.source != exclude.value)
-            for r in self._read(query, "read observations"):
-                found.setdefault(int(r["device_id"]), []).append(self._observation(r))
-        return found
-
-    @staticmethod
-    def _observation(r: Any) -> Observation:
-        return Observation(
-            r["ip"] or r["device_ip"],
-            r["signal"],
-            r["value"],
-            r["port"],
-            r["protocol"],
-            ObsStatus(r["status"]),
-            SourceKind(r["source"]),
-            _aware(r["observed_at"]),
-        )
+        try:
+            with self.engine.connect() as conn:
+                return latest_observations(conn, device_ids, exclude)
+        except (DBAPIError, SQLAlchemyError) as e:
+            raise self._fail("read observations", e) from e
 
     def sightings(self, scan_id: int) -> list[DeviceRecord]:
         query = (
@@ -599,7 +342,7 @@ class SqlInventory(Inventory):
         try:
             with self.engine.begin() as conn:
                 latest = conn.execute(sa.select(sa.func.max(scans.c.id))).scalar()
-                audit_id = _insert(
+                audit_id = insert_row(
                     conn,
                     audits.insert().values(
                         at=datetime.now(UTC),
@@ -681,7 +424,7 @@ class SqlInventory(Inventory):
     ) -> int:
         try:
             with self.engine.begin() as conn:
-                return _insert(
+                return insert_row(
                     conn,
                     waivers.insert().values(
                         rule=rule,
@@ -708,11 +451,3 @@ def _token_hash(token: str) -> str:
     # NOTE: tokens are 256-bit random strings, so one SHA-256 is enough (no salt or KDF is
     # needed for high-entropy secrets); the clear token is shown once and never stored.
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _insert(conn: Connection, statement: sa.Insert) -> int:
-    """Run an INSERT and return the new row's integer primary key."""
-    key = conn.execute(statement).inserted_primary_key
-    if key is None:
-        raise StoreError("the database did not return a new row id")
-    return int(key[0])
