@@ -173,13 +173,17 @@ def _same_maker(a: str | None, b: str | None) -> bool:
 class IdentityIndex:
     """The inventory's identities, indexed for matching a run's devices against them."""
 
-    def __init__(self, known: Iterable[Identity]) -> None:
+    def __init__(self, known: Iterable[Identity], oldest_first: bool = False) -> None:
+        """Index ``known`` devices (already ordered by when they were last seen, oldest
+        first, when ``oldest_first``: the latest-seen device wins an address or a MAC that
+        several records hold)."""
         self._by_id: dict[int, Identity] = {}
         self._serial: dict[str, list[Identity]] = {}
         self._mac: dict[tuple[str, str], Identity] = {}
         self._ip: dict[tuple[str, str], Identity] = {}
-        # The latest-seen device wins an address or a MAC that several records hold.
-        for k in sorted(known, key=lambda k: (k.last_seen is not None, k.last_seen or 0, k.id)):
+        if not oldest_first:
+            known = sorted(known, key=lambda k: (k.last_seen is not None, k.last_seen or 0, k.id))
+        for k in known:
             self.add(k)
 
     def add(self, k: Identity) -> None:

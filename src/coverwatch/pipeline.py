@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from coverwatch.identify import identify_host, load_knowledge
 from coverwatch.identify.versions import firmware_changed, model_changed
-from coverwatch.identity import Claim, group_hosts, mac_of, macs_of, serial_of
+from coverwatch.identity import Claim, group_hosts, mac_of, macs_of, normal_mac, serial_of
 from coverwatch.models import (
     VIDEO_TYPES,
     Attribution,
@@ -255,7 +255,8 @@ class RunWriter:
             fused = (prior.get(device_id, []) if device_id is not None else []) + observations
             earlier = lasting.get(device_id, []) if device_id is not None else []
             evidence = carried_evidence(earlier, fused, self.since) + fused
-            mac = next((o.value for o in reversed(evidence) if o.signal == "mac"), None)
+            raw = next((o.value for o in reversed(evidence) if o.signal == "mac"), None)
+            mac = (normal_mac(raw) or raw) if raw else None
             ports = tuple(
                 sorted(
                     {int(o.value) for o in evidence if o.signal == "tcp.port" and o.value.isdigit()}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -23,9 +22,12 @@ from coverwatch.errors import InputError
 from coverwatch.targets import DEFAULT_MAX_HOSTS, DEFAULT_PORTS
 
 if TYPE_CHECKING:
-    from coverwatch.models import Observation, SourceKind
-    from coverwatch.sources.imports import ImportResult
-    from coverwatch.store import DeviceRecord, HostResult, Inventory
+    from collections.abc import Callable, Iterable, Sequence
+
+    from coverwatch.importing import ImportRow
+    from coverwatch.models import SourceKind
+    from coverwatch.sources.imports import BadRow
+    from coverwatch.store import DeviceRecord
 
 
 @cli.command()
@@ -446,104 +448,57 @@ _IMPORT_SITE_HELP = (
 )
 
 
-def _place_hosts(
-    inventory: Inventory,
-    groups: dict[str | None, dict[str, list[Observation]]],
-    site: str | None,
-) -> tuple[dict[str, dict[str, list[Observation]]], dict[str, int]]:
-    """Which site each imported host is recorded in: the site its row names, else ``site``,
-    else the site already holding a device at its address, else ``default``.
-
-    Returns the hosts per site and, per site, how many hosts were placed there because they
-    were known nowhere. An address held in several sites is ambiguous (InputError)."""
-    placed: dict[str, dict[str, list[Observation]]] = {}
-    unplaced: dict[str, list[Observation]] = {}
-    for named, hosts in groups.items():
-        target = named or site
-        for ip, observations in hosts.items():
-            if target is None:
-                unplaced.setdefault(ip, []).extend(observations)
-            else:
-                placed.setdefault(target, {}).setdefault(ip, []).extend(observations)
-    fallback: dict[str, int] = {}
-    if unplaced:
-        where = inventory.sites_of(list(unplaced))
-        ambiguous = sorted((ip, sites) for ip, sites in where.items() if len(sites) > 1)
-        if ambiguous:
-            shown = "; ".join(f"{ip} in {', '.join(sites)}" for ip, sites in ambiguous[:5])
-            raise InputError(
-                f"{len(ambiguous)} imported address(es) are held in several sites ({shown}"
-                f"{' ...' if len(ambiguous) > 5 else ''}): give --site"
-            )
-        for ip, observations in unplaced.items():
-            known = where.get(ip)
-            target = known[0] if known else "default"
-            placed.setdefault(target, {})[ip] = observations
-            if not known:
-                fallback[target] = fallback.get(target, 0) + 1
-    return placed, fallback
-
-
 def _record_import(
     ctx: click.Context,
-    groups: dict[str | None, dict[str, list[Observation]]],
-    result: ImportResult,
+    rows: Iterable[ImportRow],
+    bad: Sequence[BadRow],
+    counts: Callable[[], int],
+    notes: Sequence[str],
     kind: SourceKind,
     path: str,
     site: str | None,
 ) -> None:
-    from coverwatch.pipeline import record_run
+    """Record imported rows (streamed: see ``importing``) and say what went where."""
+    from coverwatch.importing import record_import
     from coverwatch.store import open_inventory
 
-    for bad in result.bad_rows:
-        click.echo(f"coverwatch: warning: {bad}", err=True)
-    for note in result.notes:
-        click.echo(f"coverwatch: note: {path}: {note}", err=True)
-    found = {
-        named: {ip: obs for ip, obs in hosts.items() if obs} for named, hosts in groups.items()
-    }
-    options = {"file": path, "rows": result.read, "bad_rows": len(result.bad_rows)}
     inventory = open_inventory(_db(ctx))
     try:
-        known = set(inventory.sites())
-        placed, fallback = _place_hosts(inventory, found, site)
-        if not placed:  # nothing usable: the run is still recorded, as it always was
-            placed = {site or "default": {}}
-        runs: list[tuple[str, int, list[HostResult]]] = []
-        for target, hosts in sorted(placed.items()):
-            scan_id, recorded = record_run(
-                inventory,
-                target,
-                hosts,
-                kind,
-                [path],
-                options,
-                datetime.now(UTC),
-                ProgressObserver(),
-            )
-            runs.append((target, scan_id, recorded))
+        tally = record_import(
+            inventory,
+            rows,
+            kind,
+            path,
+            site,
+            lambda: {"file": path, "rows": counts(), "bad_rows": len(bad)},
+            ProgressObserver(),
+        )
     finally:
         inventory.close()
-    recorded = [h for _, _, hosts in runs for h in hosts]
-    conflicts = sum(1 for h in recorded if any(e.conflicts for e in h.attribution.evidence))
-    ids = ", ".join(str(scan_id) for _, scan_id, _ in runs)
+    for row in bad:
+        click.echo(f"coverwatch: warning: {row}", err=True)
+    for note in notes:
+        click.echo(f"coverwatch: note: {path}: {note}", err=True)
+    ids = ", ".join(str(t.run_id) for _, t in sorted(tally.sites.items()))
     per_site = "; ".join(
-        f"{'new ' if target not in known else ''}site {target}: {len(hosts)}"
-        for target, _, hosts in runs
+        f"{'new ' if target in tally.new_sites else ''}site {target}: {t.hosts}"
+        for target, t in sorted(tally.sites.items())
     )
+    disagreeing = sum(t.disagreeing for t in tally.sites.values())
     click.echo(
-        f"import {ids}: {path}: {len(recorded)} hosts recorded ({per_site}), "
-        f"{len(result.bad_rows)} bad rows skipped, {conflicts} hosts where the import "
+        f"import {ids}: {path}: {tally.hosts} hosts recorded ({per_site}), "
+        f"{len(bad)} bad rows skipped, {disagreeing} hosts where the import "
         "disagrees with other evidence",
         err=True,
     )
-    for target, count in sorted(fallback.items()):
-        state = "new site" if target not in known else "site"
-        click.echo(
-            f"coverwatch: note: {count} host(s) known in no site were recorded in {state} "
-            f"{target!r}; give --site (or a site column) to choose",
-            err=True,
-        )
+    for target, t in sorted(tally.sites.items()):
+        if t.unplaced:
+            state = "new site" if target in tally.new_sites else "site"
+            click.echo(
+                f"coverwatch: note: {t.unplaced} host(s) known in no site were recorded in "
+                f"{state} {target!r}; give --site (or a site column) to choose",
+                err=True,
+            )
 
 
 @import_.command("nmap")
@@ -560,7 +515,16 @@ def import_nmap(ctx: click.Context, file: str, site: str | None) -> None:
     from coverwatch.sources.nmap import read_nmap
 
     result = read_nmap(file)
-    _record_import(ctx, {None: result.observations}, result, SourceKind.IMPORT, file, site)
+    _record_import(
+        ctx,
+        ((None, ip, obs) for ip, obs in result.observations.items()),
+        result.bad_rows,
+        lambda: result.read,
+        result.notes,
+        SourceKind.IMPORT,
+        file,
+        site,
+    )
 
 
 @import_.command("csv")
@@ -588,11 +552,12 @@ def import_csv(ctx: click.Context, file: str, mapping: str, site: str | None) ->
     Example: coverwatch import csv assets.xlsx --map "ip=IP Address,brand=Make,site=Location"
     """
     from coverwatch.models import SourceKind
-    from coverwatch.sources.imports import ImportResult
-    from coverwatch.sources.register import parse_mapping, read_register_sites
+    from coverwatch.sources.register import parse_mapping, register_rows
 
-    groups, bad, read = read_register_sites(file, parse_mapping(mapping))
-    _record_import(ctx, groups, ImportResult({}, bad, read), SourceKind.REGISTER, file, site)
+    bad: list[BadRow] = []
+    counts: dict[str, int] = {}
+    rows = register_rows(file, parse_mapping(mapping), bad, counts)
+    _record_import(ctx, rows, bad, lambda: counts["read"], (), SourceKind.REGISTER, file, site)
 
 
 @cli.command()

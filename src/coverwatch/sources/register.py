@@ -262,6 +262,55 @@ def row_observations(
     return ip, found
 
 
+#: One row's site cell (None: none), address and observations.
+RegisterRow = tuple[str | None, str, list[Observation]]
+
+
+def register_rows(
+    path: str | Path, mapping: dict[str, str], bad: list[BadRow], counts: dict[str, int]
+) -> Iterator[RegisterRow]:
+    """A register's rows one at a time, read as they are needed (a large register never sits
+    in memory): each row's site cell, address and observations. Bad rows are appended to
+    ``bad``; ``counts["read"]`` counts the non-blank rows read so far.
+
+    Raises InputError, before the first row, when the file is not CSV/XLSX or lacks a mapped
+    column; and when it has more than ``MAX_ROWS`` rows.
+    """
+    label, target = str(path), Path(path)
+    at = datetime.now(UTC)
+    rows = _rows(target, label)
+    header = next(rows, None)
+    if header is None:
+        raise InputError(f"{label}: empty file (no header row)")
+    columns = _columns(header, mapping, label)
+    counts["read"] = 0
+    return _register_rows(rows, columns, mapping, label, at, bad, counts)
+
+
+def _register_rows(
+    rows: Iterator[list[str]],
+    columns: dict[str, int],
+    mapping: dict[str, str],
+    label: str,
+    at: datetime,
+    bad: list[BadRow],
+    counts: dict[str, int],
+) -> Iterator[RegisterRow]:
+    for number, row in enumerate(rows, start=2):
+        if number > MAX_ROWS:
+            raise InputError(f"{label}: more than {MAX_ROWS} rows; split the register")
+        if not any(cell.strip() for cell in row):
+            continue  # blank lines between blocks are common in hand-kept registers
+        counts["read"] += 1
+        cells = {f: row[i] if i < len(row) else "" for f, i in columns.items()}
+        try:
+            ip, observations = row_observations(cells, at, mapping)
+        except ValueError as e:
+            skip(bad, BadRow(label, number, str(e)))
+            continue
+        yield clean_text(cells.get("site", ""), _MAX_CELL) or None, ip, observations
+
+
 #: Observations per host address, grouped by the site a row names (None: no site cell).
 SiteGroups = dict[str | None, dict[str, list[Observation]]]
 
@@ -275,31 +324,12 @@ def read_register_sites(
 
     Raises InputError when the file is not CSV/XLSX or lacks a mapped column.
     """
-    label, target = str(path), Path(path)
-    at = datetime.now(UTC)
     groups: SiteGroups = {}
     bad: list[BadRow] = []
-    rows = _rows(target, label)
-    header = next(rows, None)
-    if header is None:
-        raise InputError(f"{label}: empty file (no header row)")
-    columns = _columns(header, mapping, label)
-    read = 0
-    for number, row in enumerate(rows, start=2):
-        if number > MAX_ROWS:
-            raise InputError(f"{label}: more than {MAX_ROWS} rows; split the register")
-        if not any(cell.strip() for cell in row):
-            continue  # blank lines between blocks are common in hand-kept registers
-        read += 1
-        cells = {f: row[i] if i < len(row) else "" for f, i in columns.items()}
-        try:
-            ip, observations = row_observations(cells, at, mapping)
-        except ValueError as e:
-            skip(bad, BadRow(label, number, str(e)))
-            continue
-        site = clean_text(cells.get("site", ""), _MAX_CELL) or None
+    counts: dict[str, int] = {}
+    for site, ip, observations in register_rows(path, mapping, bad, counts):
         groups.setdefault(site, {}).setdefault(ip, []).extend(observations)
-    return groups, tuple(bad), read
+    return groups, tuple(bad), counts["read"]
 
 
 def read_register(path: str | Path, mapping: dict[str, str]) -> ImportResult:

@@ -47,6 +47,10 @@ class RunRecorder(ABC):
         """As ``Inventory.history_of``."""
 
     @abstractmethod
+    def sites_of(self, ips: list[str]) -> dict[str, list[str]]:
+        """As ``Inventory.sites_of``."""
+
+    @abstractmethod
     def add(self, run_id: int, hosts: list[HostResult]) -> list[str]:
         """Record a batch of the run's hosts, each recognised as ``identity`` says (a host may
         be a known device at a new address); returns the identity contradictions met."""

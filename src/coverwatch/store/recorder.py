@@ -48,15 +48,18 @@ def aware(value: datetime | None) -> datetime | None:
 def identity_of(row: Any) -> Identity:
     """An ``Identity`` from a row of ``IDENTITY_COLUMNS``."""
     device_id, site, ip, mac, serial, maker, last_seen, _ = row
-    return Identity(
-        int(device_id), site, ip, normal_mac(mac) if mac else None, serial, maker, aware(last_seen)
-    )
+    mac = normal_mac(mac) if mac else None  # fast for the stored spelling
+    return Identity(int(device_id), site, ip, mac, serial, maker, aware(last_seen))
 
 
 def identity_rows(conn: Connection, site: str, serials: list[str]) -> dict[int, Any]:
     """The devices a run at ``site`` may be: the site's, and those elsewhere sharing one of
     ``serials`` (reported as contradictions, never merged), as rows of ``IDENTITY_COLUMNS``."""
-    query = sa.select(*IDENTITY_COLUMNS).where(devices.c.site == site)
+    query = (
+        sa.select(*IDENTITY_COLUMNS)
+        .where(devices.c.site == site)
+        .order_by(devices.c.last_seen, devices.c.id)  # oldest first, as IdentityIndex takes them
+    )
     found = {int(r[0]): r for r in conn.execute(query)}
     found.update(_serial_rows(conn, serials))
     return found
@@ -139,6 +142,18 @@ def latest_observations(
     return found
 
 
+def sites_of(conn: Connection, ips: list[str]) -> dict[str, list[str]]:
+    """Per address: the sites holding a device at it (sorted); unknown addresses absent."""
+    found: dict[str, set[str]] = {}
+    for start in range(0, len(ips), _CHUNK):
+        query = sa.select(devices.c.ip, devices.c.site).where(
+            devices.c.ip.in_(ips[start : start + _CHUNK])
+        )
+        for ip, site in conn.execute(query):
+            found.setdefault(ip, set()).add(site)
+    return {ip: sorted(sites) for ip, sites in found.items()}
+
+
 def insert_row(conn: Connection, statement: sa.Insert) -> int:
     """Run an INSERT and return the new row's integer primary key."""
     key = conn.execute(statement).inserted_primary_key
@@ -187,7 +202,7 @@ class SqlRecorder(RunRecorder):
         )
         rows = identity_rows(self.conn, site, [])
         source = str(options.get("source") or SourceKind.SCAN.value)
-        index = IdentityIndex(identity_of(r) for r in rows.values())
+        index = IdentityIndex((identity_of(r) for r in rows.values()), oldest_first=True)
         self._runs[run_id] = _Run(site, source, now, rows, index)
         return run_id
 
@@ -216,6 +231,9 @@ class SqlRecorder(RunRecorder):
         signals: tuple[str, ...] | None = None,
     ) -> dict[int, list[Observation]]:
         return history_of(self.conn, device_ids, since, signals)
+
+    def sites_of(self, ips: list[str]) -> dict[str, list[str]]:
+        return sites_of(self.conn, ips)
 
     def add(self, run_id: int, hosts: list[HostResult]) -> list[str]:
         run = self._runs[run_id]

@@ -38,6 +38,7 @@ from coverwatch.store.recorder import (
     identity_rows,
     insert_row,
     latest_observations,
+    sites_of,
 )
 from coverwatch.store.recorder import aware as _aware
 from coverwatch.store.schema import (
@@ -218,14 +219,11 @@ class SqlInventory(Inventory):
         return sorted(str(r["site"]) for r in self._read(query, "read the sites"))
 
     def sites_of(self, ips: list[str]) -> dict[str, list[str]]:
-        found: dict[str, list[str]] = {}
-        for start in range(0, len(ips), 500):  # bounded IN lists, whatever the database
-            query = sa.select(devices.c.ip, devices.c.site).where(
-                devices.c.ip.in_(ips[start : start + 500])
-            )
-            for r in self._read(query, "read the devices' sites"):
-                found.setdefault(r["ip"], []).append(r["site"])
-        return {ip: sorted(sites) for ip, sites in found.items()}
+        try:
+            with self.engine.connect() as conn:
+                return sites_of(conn, ips)
+        except (DBAPIError, SQLAlchemyError) as e:
+            raise self._fail("read the devices' sites", e) from e
 
     def identities(self, site: str, serials: list[str]) -> list[Identity]:
         try:
