@@ -186,6 +186,13 @@ class IdentityIndex:
         for k in known:
             self.add(k)
 
+    def __contains__(self, device_id: object) -> bool:
+        return device_id in self._by_id
+
+    def get(self, device_id: int) -> Identity | None:
+        """The indexed identity of a device, if indexed."""
+        return self._by_id.get(device_id)
+
     def add(self, k: Identity) -> None:
         """Index a device, or re-index one whose identifiers changed; it becomes the latest
         seen at its address and MAC."""

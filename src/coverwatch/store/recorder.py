@@ -170,9 +170,8 @@ class _Run:
     source: str
     seen: datetime
     """When its devices count as seen (when recording began)."""
-    rows: dict[int, Any]
-    """The devices it may meet, as ``IDENTITY_COLUMNS`` rows; grows with the devices it adds."""
     index: IdentityIndex
+    """The devices it may meet; grows with the devices it adds."""
     hosts: int = 0
     finished: bool = False
     conflicts: list[str] = field(default_factory=list)
@@ -203,15 +202,14 @@ class SqlRecorder(RunRecorder):
         rows = identity_rows(self.conn, site, [])
         source = str(options.get("source") or SourceKind.SCAN.value)
         index = IdentityIndex((identity_of(r) for r in rows.values()), oldest_first=True)
-        self._runs[run_id] = _Run(site, source, now, rows, index)
+        self._runs[run_id] = _Run(site, source, now, index)
         return run_id
 
     def _with_serials(self, run: _Run, claims: list[Claim]) -> None:
         """Index the devices elsewhere that share a claim's serial (for the contradictions)."""
         serials = sorted({c.serial for c in claims if c.serial})
         for device_id, row in _serial_rows(self.conn, serials).items():
-            if device_id not in run.rows:
-                run.rows[device_id] = row
+            if device_id not in run.index:
                 run.index.add(identity_of(row))
 
     def match(self, run_id: int, claims: list[Claim]) -> tuple[list[int | None], list[str]]:
@@ -280,28 +278,19 @@ class SqlRecorder(RunRecorder):
         ids: list[int] = []
         updates: list[dict[str, Any]] = []
         inserts: list[dict[str, Any]] = []
+        stored = self._stored([d for d in matched if d is not None])
         for host, claim, device_id, sighting in zip(hosts, claims, matched, values, strict=True):
             common = {**sighting, "ip": host.ip, "last_seen": run.seen, "last_scan_id": run_id}
             if device_id is not None:
-                _, _, _, mac, serial, maker, _, sources = run.rows[device_id]
-                known = set(json.loads(sources or "[]"))
-                update = {
-                    **common,
-                    "b_id": device_id,
-                    "mac": host.mac or mac,
-                    "serial": claim.serial or serial,
-                    "sources": json.dumps(sorted(known | {run.source})),
-                }
-                updates.append(update)
-                run.rows[device_id] = (
-                    device_id,
-                    run.site,
-                    host.ip,
-                    update["mac"],
-                    update["serial"],
-                    host.attribution.maker or maker,
-                    run.seen,
-                    update["sources"],
+                mac, serial, sources = stored[device_id]
+                updates.append(
+                    {
+                        **common,
+                        "b_id": device_id,
+                        "mac": host.mac or mac,
+                        "serial": claim.serial or serial,
+                        "sources": json.dumps(sorted(set(json.loads(sources)) | {run.source})),
+                    }
                 )
             else:
                 inserts.append(
@@ -324,24 +313,34 @@ class SqlRecorder(RunRecorder):
         if inserts:
             # One multi-row INSERT ... RETURNING (SQLAlchemy "insertmanyvalues"), in order.
             insert = devices.insert().returning(devices.c.id, sort_by_parameter_order=True)
-            added = [int(row.id) for row in self.conn.execute(insert, inserts)]
-            fresh = iter(added)
+            fresh = iter([int(row.id) for row in self.conn.execute(insert, inserts)])
             ids = [device_id if device_id >= 0 else next(fresh) for device_id in ids]
-            for inserted, device_id in zip(inserts, added, strict=True):
-                run.rows[device_id] = (
+        for host, claim, device_id in zip(hosts, claims, ids, strict=True):
+            # Later batches meet these devices where they are now.
+            known = run.index.get(device_id)
+            run.index.add(
+                Identity(
                     device_id,
                     run.site,
-                    inserted["ip"],
-                    inserted["mac"],
-                    inserted["serial"],
-                    inserted["maker"],
+                    host.ip,
+                    claim.mac or (known.mac if known else None),
+                    claim.serial or (known.serial if known else None),
+                    host.attribution.maker or (known.maker if known else None),
                     run.seen,
-                    inserted["sources"],
                 )
-        for device_id in ids:  # later batches meet these devices where they are now
-            run.index.add(identity_of(run.rows[device_id]))
+            )
         self._record_addresses(hosts, ids, run.seen)
         return ids
+
+    def _stored(self, device_ids: list[int]) -> dict[int, tuple[str | None, str | None, str]]:
+        """Per known device: its stored MAC, serial and sources (JSON)."""
+        found: dict[int, tuple[str | None, str | None, str]] = {}
+        for start in range(0, len(device_ids), _CHUNK):
+            query = sa.select(devices.c.id, devices.c.mac, devices.c.serial, devices.c.sources)
+            query = query.where(devices.c.id.in_(device_ids[start : start + _CHUNK]))
+            for device_id, mac, serial, sources in self.conn.execute(query):
+                found[int(device_id)] = (mac, serial, sources or "[]")
+        return found
 
     def _record_addresses(self, hosts: list[HostResult], ids: list[int], seen: datetime) -> None:
         """Each device's addresses in this run: new ones added, known ones confirmed."""
