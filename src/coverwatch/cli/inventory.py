@@ -512,15 +512,15 @@ def import_nmap(ctx: click.Context, file: str, site: str | None) -> None:
     Example: coverwatch import nmap lan.xml --site hq
     """
     from coverwatch.models import SourceKind
-    from coverwatch.sources.nmap import read_nmap
+    from coverwatch.sources.nmap import nmap_rows
 
-    result = read_nmap(file)
+    rows, reader = nmap_rows(file)
     _record_import(
         ctx,
-        ((None, ip, obs) for ip, obs in result.observations.items()),
-        result.bad_rows,
-        lambda: result.read,
-        result.notes,
+        ((None, ip, obs) for ip, obs in rows),
+        reader.bad,
+        lambda: reader.count,
+        reader.notes,
         SourceKind.IMPORT,
         file,
         site,

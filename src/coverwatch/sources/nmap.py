@@ -28,7 +28,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -665,32 +665,34 @@ def _broadcast_observations(element: Element, at: datetime | None) -> dict[str, 
 
 
 class _Reader:
-    """What one streaming read has gathered so far: hosts, skipped hosts, hosts read."""
+    """One streaming read: hosts as they are parsed, and what it skipped and noted."""
 
     def __init__(self, label: str) -> None:
         self.label = label
-        self.hosts: dict[str, list[Observation]] = {}
         self.bad: list[BadRow] = []
+        self.notes: list[str] = []
         self.count = 0
+        self.yielded = 0
         self.started: datetime | None = None
+        self.broadcast: dict[str, list[Observation]] = {}
+        """What discovery scripts said of hosts not (yet) read, bounded."""
 
-    def host(self, element: Element) -> None:
+    def _host(self, element: Element) -> tuple[str, list[Observation]] | None:
         self.count += 1
         try:
             ip, observations = host_observations(element, self.started)
         except ValueError as e:
             skip(self.bad, BadRow(self.label, self.count, str(e), "host"))
-        else:
-            if ip:
-                self.hosts.setdefault(ip, []).extend(observations)
+            return None
+        return (ip, self.broadcast.pop(ip, []) + observations) if ip else None
 
-    def broadcast(self, element: Element) -> None:
+    def _broadcast(self, element: Element) -> None:
         for ip, observations in _broadcast_observations(element, self.started).items():
-            if ip in self.hosts or len(self.hosts) < _MAX_OTHER_HOSTS:
-                self.hosts.setdefault(ip, []).extend(observations)
+            if ip in self.broadcast or len(self.broadcast) < _MAX_OTHER_HOSTS:
+                self.broadcast.setdefault(ip, []).extend(observations)
 
-    def feed(self, path: str | Path) -> None:
-        """Parse the file; raises ParseError / DefusedXmlException / OSError as they come."""
+    def _elements(self, path: str | Path) -> Iterator[tuple[str, list[Observation]]]:
+        """Parse the file host by host; raises ParseError / DefusedXmlException / OSError."""
         root: Element | None = None
         events = SafeET.iterparse(
             str(path), events=("start", "end"), forbid_dtd=False, forbid_entities=True
@@ -702,13 +704,49 @@ class _Reader:
                 root = element
                 self.started = _when(element, None)
             elif event == "end" and element.tag in ("host", "prescript", "postscript"):
+                found = None
                 if element.tag == "host":
-                    self.host(element)
+                    found = self._host(element)
                 else:
-                    self.broadcast(element)
+                    self._broadcast(element)
                 root.clear()  # keep memory flat on a big scan: drop what was read
+                if found is not None:
+                    yield found
         if root is None:
             raise ParseError("no root element")
+
+    def rows(self, path: str | Path) -> Iterator[tuple[str, list[Observation]]]:
+        """The file's hosts, one at a time, then those only discovery scripts named (they were
+        not counted as read: nmap did not scan them). A file cut short keeps the hosts read
+        before the break, with a note; InputError when it is not nmap XML at all."""
+        try:
+            for found in self._elements(path):
+                self.yielded += 1
+                yield found
+        except DefusedXmlException as e:
+            raise InputError(f"{self.label}: refused unsafe XML ({e.__class__.__name__})") from e
+        except ParseError as e:
+            if self.started is None and not self.count and not self.yielded:
+                raise InputError(f"{self.label}: not well-formed XML ({e})") from e
+            self.notes.append(
+                f"{self.label}: XML ends early or is malformed ({e}); kept "
+                f"{self.yielded + len(self.broadcast)} host(s)"
+            )
+            logger.warning("%s", self.notes[-1])
+        except OSError as e:
+            raise InputError(f"cannot read {self.label}: {e.strerror or e}") from e
+        yield from self.broadcast.items()
+
+
+def nmap_rows(path: str | Path) -> tuple[Iterator[tuple[str, list[Observation]]], _Reader]:
+    """An nmap ``-oX`` file's hosts, read one at a time as they are needed (a large scan never
+    sits in memory), and the reader that counts hosts read, bad hosts and notes as it goes.
+    InputError at once when the file does not start like XML."""
+    label = str(path)
+    if sniff(file_head(path)) != "xml":
+        raise InputError(f"{label}: not nmap XML output (expected a file written by nmap -oX)")
+    reader = _Reader(label)
+    return reader.rows(path), reader
 
 
 def read_nmap(path: str | Path) -> ImportResult:
@@ -719,25 +757,11 @@ def read_nmap(path: str | Path) -> ImportResult:
     Hosts that only broadcast discovery scripts named are included (they were not counted as
     read: nmap did not scan them).
     """
-    label = str(path)
-    if sniff(file_head(path)) != "xml":
-        raise InputError(f"{label}: not nmap XML output (expected a file written by nmap -oX)")
-    reader = _Reader(label)
-    notes: list[str] = []
-    try:
-        reader.feed(path)
-    except DefusedXmlException as e:
-        raise InputError(f"{label}: refused unsafe XML ({e.__class__.__name__})") from e
-    except ParseError as e:
-        if reader.started is None and not reader.count and not reader.hosts:
-            raise InputError(f"{label}: not well-formed XML ({e})") from e
-        notes.append(
-            f"{label}: XML ends early or is malformed ({e}); kept {len(reader.hosts)} host(s)"
-        )
-        logger.warning("%s", notes[-1])
-    except OSError as e:
-        raise InputError(f"cannot read {label}: {e.strerror or e}") from e
-    return ImportResult(reader.hosts, tuple(reader.bad), reader.count, tuple(notes))
+    rows, reader = nmap_rows(path)
+    hosts: dict[str, list[Observation]] = {}
+    for ip, observations in rows:
+        hosts.setdefault(ip, []).extend(observations)
+    return ImportResult(hosts, tuple(reader.bad), reader.count, tuple(reader.notes))
 
 
 class NmapSource(Source):
