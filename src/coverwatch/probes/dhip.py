@@ -23,6 +23,7 @@ import struct
 from typing import Any
 
 from coverwatch.probes.http import clean_text
+from coverwatch.probes.protocol import ProtocolSpec, Responder, Signals
 
 PORT = 37810
 GROUP = "239.255.255.251"
@@ -106,3 +107,30 @@ def parse_reply(data: bytes) -> dict[str, str]:
     if not signals:
         raise MalformedDhip("deviceInfo carries no known field")
     return signals
+
+
+def answer(data: bytes, device: Responder) -> bytes | None:
+    """A lab device's ``client.notifyDevInfo`` for a ``DHDiscover.search``."""
+    message = unframe(data)
+    if not isinstance(message, dict) or message.get("method") != "DHDiscover.search":
+        return None
+    info: dict[str, Any] = dict(device.fields)
+    info["IPv4Address"] = {"DhcpEnable": False, "IPAddress": device.ip}
+    reply = {"mac": device.mac, "method": "client.notifyDevInfo", "params": {"deviceInfo": info}}
+    return frame(json.dumps(reply).encode() + b"\n")
+
+
+def _parse(data: bytes) -> list[Signals]:
+    return [{k: [v] for k, v in parse_reply(data).items()}]
+
+
+SPEC = ProtocolSpec(
+    name="dhip",
+    port=PORT,
+    group=GROUP,
+    build=lambda _to: build_search(),
+    parse=_parse,
+    source="julienblitte/UniversalScanner UniversalScanner/Dahua2.cs; Rapid7 LOREX_DISCOVER.rb",
+    answer=answer,
+    families=("dhip.",),
+)

@@ -26,6 +26,7 @@ import dns.rdatatype
 import dns.rrset
 
 from coverwatch.probes.http import clean_text
+from coverwatch.probes.protocol import ProtocolSpec
 
 PORT = 5353
 GROUP = "224.0.0.251"
@@ -98,3 +99,13 @@ def parse_response(data: bytes) -> dict[str, list[str]]:
     if not signals:
         raise MalformedMdns("response carries no PTR, SRV or TXT record")
     return {k: v for k, v in signals.items() if v}
+
+
+SPEC = ProtocolSpec(
+    name="mdns",
+    port=PORT,
+    group=GROUP,
+    build=lambda _to: build_query(),
+    parse=lambda data: [parse_response(data)],
+    source="RFC 6762 (multicast DNS), RFC 6763 (DNS-SD)",
+)

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import uuid
 from xml.etree.ElementTree import Element
+from xml.sax.saxutils import escape
 
 from coverwatch.probes import xml as safe_xml
 from coverwatch.probes.http import clean_text
+from coverwatch.probes.protocol import ProtocolSpec, Responder, Signals
 
 PORT = 37020
 GROUP = "239.255.255.250"
@@ -85,3 +87,33 @@ def parse_probe_match(data: bytes) -> dict[str, str]:
     if "sadp.mac" in signals:
         signals["mac"] = signals["sadp.mac"]
     return signals
+
+
+def answer(data: bytes, device: Responder) -> bytes | None:
+    """A lab device's ProbeMatch for an inquiry (the profile's fields in its order, as devices
+    send them; Uuid echoed, IPv4Address defaulting to the device's address)."""
+    root = parse_xml(data)
+    texts = {child.tag: (child.text or "").strip() for child in root}
+    if root.tag != "Probe" or texts.get("Types", "").lower() != "inquiry":
+        return None
+    fields = {"Uuid": texts.get("Uuid", ""), "Types": "inquiry", **device.fields}
+    fields.setdefault("IPv4Address", device.ip)
+    body = "".join(f"<{k}>{escape(str(v))}</{k}>\n" for k, v in fields.items())
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<ProbeMatch>\n{body}</ProbeMatch>\n'.encode()
+
+
+def _parse(data: bytes) -> list[Signals]:
+    return [{k: [v] for k, v in parse_probe_match(data).items()}]
+
+
+SPEC = ProtocolSpec(
+    name="sadp",
+    port=PORT,
+    group=GROUP,
+    build=lambda _to: build_inquiry(),
+    parse=_parse,
+    source="julienblitte/UniversalScanner UniversalScanner/Hikvision.cs (port, group, inquiry)",
+    reply_to_group=True,
+    answer=answer,
+    families=("sadp.",),
+)
