@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from coverwatch.discovery import PROTOCOLS
 from coverwatch.identify import identify_host
 from coverwatch.lab.answers import speaks
 from coverwatch.lab.profiles import load_profiles
@@ -29,7 +30,7 @@ from coverwatch.sources.discovery import (
 )
 
 #: Discovery signals that name the device's maker or brand (the rest only prove a responder).
-IDENTITY_PROTOCOLS = ("sadp", "dhip", "ssdp", "mdns")
+IDENTITY_PROTOCOLS = tuple(p.value for p, spec in PROTOCOLS.items() if spec.identity)
 
 
 def _announces_identity(profile_name: str) -> bool:

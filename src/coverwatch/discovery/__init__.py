@@ -11,7 +11,24 @@ from __future__ import annotations
 
 from enum import Enum
 
-from coverwatch.probes import dhip, mdns, sadp, ssdp, wsdiscovery
+from coverwatch.probes import (
+    bosch,
+    dahua_legacy,
+    dhip,
+    gigevision,
+    hanwha,
+    mdns,
+    nicevision,
+    panasonic,
+    sadp,
+    sony,
+    ssdp,
+    ubiquiti,
+    vision360,
+    vivotek,
+    vstarcam,
+    wsdiscovery,
+)
 from coverwatch.probes.protocol import ProtocolSpec
 
 
@@ -23,6 +40,17 @@ class DiscoveryProtocol(str, Enum):
     DHIP = "dhip"
     SSDP = "ssdp"
     MDNS = "mdns"
+    DAHUA_LEGACY = "dahua_legacy"
+    BOSCH = "bosch"
+    HANWHA = "hanwha"
+    VIVOTEK = "vivotek"
+    SONY = "sony"
+    PANASONIC = "panasonic"
+    UBIQUITI = "ubiquiti"
+    VISION360 = "vision360"
+    NICEVISION = "nicevision"
+    GIGEVISION = "gigevision"
+    VSTARCAM = "vstarcam"
 
 
 PROTOCOLS: dict[DiscoveryProtocol, ProtocolSpec] = {
@@ -31,6 +59,17 @@ PROTOCOLS: dict[DiscoveryProtocol, ProtocolSpec] = {
     DiscoveryProtocol.DHIP: dhip.SPEC,
     DiscoveryProtocol.SSDP: ssdp.SPEC,
     DiscoveryProtocol.MDNS: mdns.SPEC,
+    DiscoveryProtocol.DAHUA_LEGACY: dahua_legacy.SPEC,
+    DiscoveryProtocol.BOSCH: bosch.SPEC,
+    DiscoveryProtocol.HANWHA: hanwha.SPEC,
+    DiscoveryProtocol.VIVOTEK: vivotek.SPEC,
+    DiscoveryProtocol.SONY: sony.SPEC,
+    DiscoveryProtocol.PANASONIC: panasonic.SPEC,
+    DiscoveryProtocol.UBIQUITI: ubiquiti.SPEC,
+    DiscoveryProtocol.VISION360: vision360.SPEC,
+    DiscoveryProtocol.NICEVISION: nicevision.SPEC,
+    DiscoveryProtocol.GIGEVISION: gigevision.SPEC,
+    DiscoveryProtocol.VSTARCAM: vstarcam.SPEC,
 }
 
 

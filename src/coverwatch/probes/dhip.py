@@ -62,19 +62,27 @@ def build_search() -> bytes:
 
 
 def unframe(data: bytes) -> Any:
-    """The JSON body of a DHIP packet; MalformedDhip for a bad header, length or body."""
+    """The JSON body of a DHIP packet; MalformedDhip for a bad header, length or body.
+
+    NOTE: devices pad the body with NULs or line ends, and some send a second length that
+    disagrees with the first; the body is then what the datagram holds, bounded. Text that is
+    not UTF-8 (a GBK machine name) is read with replacement characters, not dropped.
+    """
     if len(data) < HEADER_SIZE:
         raise MalformedDhip(f"truncated DHIP header ({len(data)} bytes)")
     size, magic, _, _, length1, _, length2, _ = struct.unpack_from("<I4sIIIIII", data)
     if magic != MAGIC or size != HEADER_SIZE:
         raise MalformedDhip("no DHIP magic")
     body = data[HEADER_SIZE:]
-    if length1 != length2 or length1 > _MAX_BODY or length1 > len(body):
+    length = length1 if length1 == length2 else len(body)
+    if length > _MAX_BODY or length > len(body):
         raise MalformedDhip(f"DHIP body length {length1}/{length2} does not fit the datagram")
+    text = body[:length].rstrip(b"\0\r\n\t ").decode("utf-8", "replace")
     try:
-        return json.loads(body[:length1].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        value, _end = json.JSONDecoder().raw_decode(text.lstrip())
+    except (json.JSONDecodeError, RecursionError) as e:
         raise MalformedDhip(f"DHIP body is not JSON: {e.__class__.__name__}") from e
+    return value
 
 
 def _text(value: Any) -> str:
@@ -84,12 +92,15 @@ def _text(value: Any) -> str:
 
 
 def parse_reply(data: bytes) -> dict[str, str]:
-    """``dhip.*`` signals (plus ``mac``) from a ``client.notifyDevInfo`` reply."""
+    """``dhip.*`` signals (plus ``mac``) from a ``client.notifyDevInfo`` notification or a
+    search answer (any DHIP message but a search that carries ``deviceInfo``)."""
     message = unframe(data)
-    if not isinstance(message, dict) or message.get("method") != "client.notifyDevInfo":
-        raise MalformedDhip("not a client.notifyDevInfo reply")
+    if not isinstance(message, dict) or message.get("method") == "DHDiscover.search":
+        raise MalformedDhip("a search, not a reply")
     params = message.get("params")
     info = params.get("deviceInfo") if isinstance(params, dict) else None
+    if info is None and isinstance(params, dict) and any(k in params for k in FIELDS):
+        info = params  # NOTE: a search answer may carry the fields directly under params
     if not isinstance(info, dict):
         raise MalformedDhip("reply without deviceInfo")
     signals: dict[str, str] = {}

@@ -1,11 +1,12 @@
 """Discovery: ask the network who is there, in the protocols cameras and recorders answer.
 
-Five protocols, each a probe from ``coverwatch.probes`` (what is sent, how replies parse):
-ONVIF WS-Discovery (UDP 3702), Hikvision SADP (UDP 37020), Dahua DHIP (UDP 37810), SSDP/UPnP
-(UDP 1900, then the device description over HTTP) and mDNS/DNS-SD (UDP 5353). Each runs
-unicast to a target list, multicast on one interface (link-local, TTL 1), or both. Replies
-become Observations of the replying address with the device's own words; malformed, oversized
-or surplus replies are dropped and counted per protocol (``DiscoveryReport.warnings``).
+Every protocol of the registry (``coverwatch.discovery.PROTOCOLS``: ONVIF WS-Discovery, SADP,
+DHIP, SSDP/UPnP with the device description over HTTP, mDNS/DNS-SD and the vendors' own
+protocols), each a module of ``coverwatch.probes`` (what is sent, how replies parse). Each runs
+unicast to a target list, link-wide on one interface (multicast, TTL 1, or broadcast), or
+both. Replies become Observations of the replying address with the device's own words;
+malformed, oversized or surplus replies are dropped and counted per protocol
+(``DiscoveryReport.warnings``, the malformed ones by why in ``DiscoveryReport.malformed``).
 """
 
 from __future__ import annotations
@@ -179,7 +180,9 @@ class DiscoverySource(Source):
         report.warn(protocol, "oversized", counts.oversized)
         report.warn(protocol, "flood", counts.flood)
         report.warn(protocol, "send_errors", counts.send_errors)
-        accepted = self._accepted(protocol, replies, report)
+        # NOTE: a listener on the protocol's own port hears our broadcast request too
+        sent = {s.data for s in sends}
+        accepted = self._accepted(protocol, [r for r in replies if r.data not in sent], report)
         described: set[str] = set()
         for reply in accepted:
             try:
