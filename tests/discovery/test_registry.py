@@ -10,9 +10,11 @@ holding ``facts`` (signal -> one value it must carry) and optionally ``maker``.
 from __future__ import annotations
 
 import json
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
+import dpkt
 import pytest
 
 from coverwatch import signals as vocabulary
@@ -22,7 +24,7 @@ from coverwatch.lab.answers import Answerer, speaks
 from coverwatch.lab.profiles import load_profiles
 from coverwatch.lab.site import LabHost
 from coverwatch.models import Observation, ObsStatus, SourceKind
-from coverwatch.traffic.passive import _HANDLERS
+from coverwatch.traffic.passive import _HANDLERS, passive_observations
 
 ASSETS = Path(__file__).parent.parent / "assets" / "discovery"
 
@@ -110,3 +112,53 @@ def test_emitted_signals_are_in_the_vocabulary(protocol: DiscoveryProtocol) -> N
 def test_spec_names_match_the_registry_keys() -> None:
     assert all(spec.name == key.value for key, spec in PROTOCOLS.items())
     assert all(spec.source for spec in PROTOCOLS.values())
+
+
+def _frame(src: str, sport: int, dst: str, dport: int, payload: bytes) -> bytes:
+    udp = dpkt.udp.UDP(sport=sport, dport=dport, data=payload)
+    udp.ulen = 8 + len(payload)
+    ip = dpkt.ip.IP(src=socket.inet_aton(src), dst=socket.inet_aton(dst), p=17, ttl=64, data=udp)
+    ip.len = 20 + len(bytes(udp))
+    eth = dpkt.ethernet.Ethernet(src=b"\x02" * 6, dst=b"\xff" * 6, type=0x0800, data=ip)
+    return bytes(eth)
+
+
+def _capture(path: Path, replies: list[tuple[str, int, int, bytes]]) -> None:
+    with path.open("wb") as handle:
+        writer = dpkt.pcap.Writer(handle, linktype=dpkt.pcap.DLT_EN10MB)
+        for n, (src, sport, dport, payload) in enumerate(replies):
+            writer.writepkt(_frame(src, sport, "255.255.255.255", dport, payload), ts=1.7e9 + n)
+
+
+@pytest.mark.parametrize(("protocol", "path"), _cases(), ids=lambda v: getattr(v, "stem", v))
+def test_a_recorded_reply_in_a_capture_is_a_device_with_its_maker(
+    protocol: str, path: Path, tmp_path: Path
+) -> None:
+    spec = PROTOCOLS[DiscoveryProtocol(protocol)]
+    expected = json.loads(path.with_suffix(".json").read_text())
+    # from the protocol's port to an asker's ephemeral port, as devices answer
+    _capture(tmp_path / "c.pcap", [("10.9.8.7", spec.capture_ports()[-1], 49152, read_hex(path))])
+    observations = passive_observations([str(tmp_path / "c.pcap")])["10.9.8.7"]
+    found = {(o.signal, o.value) for o in observations}
+    for key, value in expected["facts"].items():
+        value = value.lower().replace("-", ":") if key == "mac" else value  # MACs normalised
+        assert (key, value) in found, (key, value, sorted(found))
+    if "maker" in expected:
+        assert identify_host(observations).maker == expected["maker"]
+
+
+@pytest.mark.parametrize(
+    "protocol", [p for p in DiscoveryProtocol if PROTOCOLS[p].magic], ids=lambda p: p.value
+)
+def test_an_answer_between_chosen_ports_is_read_by_its_magic(
+    protocol: DiscoveryProtocol, tmp_path: Path
+) -> None:
+    spec = PROTOCOLS[protocol]
+    assert spec.magic is not None
+    at, magic = spec.magic
+    replies = [read_hex(p) for p in sorted((ASSETS / protocol.value).glob("*.hex"))]
+    replies = [r for r in replies if r[at : at + len(magic)] == magic]
+    assert replies, "no recorded answer carries the magic"
+    _capture(tmp_path / "c.pcap", [("10.9.8.7", 50001, 50002, r) for r in replies])
+    found = passive_observations([str(tmp_path / "c.pcap")])
+    assert {o.protocol for o in found["10.9.8.7"]} == {protocol.value}

@@ -115,4 +115,5 @@ SPEC = ProtocolSpec(
     reply_port=REPLY_PORT,
     answer=answer,
     families=("bosch.",),
+    magic=(0, struct.pack(">I", MAGIC)),
 )

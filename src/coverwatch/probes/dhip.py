@@ -144,4 +144,5 @@ SPEC = ProtocolSpec(
     source="julienblitte/UniversalScanner UniversalScanner/Dahua2.cs; Rapid7 LOREX_DISCOVER.rb",
     answer=answer,
     families=("dhip.",),
+    magic=(4, MAGIC),
 )

@@ -105,4 +105,5 @@ SPEC = ProtocolSpec(
     source="GigE Vision GVCP discovery (AIA); julienblitte/UniversalScanner GigEVision.cs",
     answer=answer,
     families=("gige.",),
+    magic=(2, struct.pack(">HH", _DISCOVERY_ACK, _PAYLOAD)),
 )

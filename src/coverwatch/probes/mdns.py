@@ -12,7 +12,9 @@ dnspython, code our own):
   <MAC>``, TXT ``macaddress=<MAC>``: home-assistant/netdisco ``discoverables/axis.py``,
   public avahi-browse scripts), ``_psia._tcp`` / ``_CGI._tcp`` / ``_http._tcp`` (Hikvision;
   instance ``HIKVISION <model> - <serial>``: public camera-discovery
-  tools that browse these types by default), ``_rtsp._tcp`` and ``_onvif._tcp``.
+  tools that browse these types by default), ``_rtsp._tcp``, ``_onvif._tcp`` and ``_arec._tcp``
+  (Arecont Vision; instance ``<model> - <serial>``, TXT ``MAC=...``: julienblitte/UniversalScanner
+  ``UniversalScanner/Arecont.cs`` and ``protocols.html``).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ SERVICE_TYPES = (
     "_http._tcp.local.",
     "_rtsp._tcp.local.",
     "_onvif._tcp.local.",
+    "_arec._tcp.local.",
 )
 
 

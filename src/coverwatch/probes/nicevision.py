@@ -91,4 +91,5 @@ SPEC = ProtocolSpec(
     reply_port=PORT,
     answer=answer,
     families=("nicevision.",),
+    magic=(0, MAGIC),
 )

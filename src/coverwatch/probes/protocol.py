@@ -70,6 +70,9 @@ class ProtocolSpec:
     """Whether a reply names the device's maker, model or serial (not just that it answered)."""
     passive_ports: tuple[int, ...] = field(default=())
     """Ports passive capture reads replies on; default ``port`` and ``reply_port``."""
+    magic: tuple[int, bytes] | None = None
+    """(offset, bytes) every answer carries: passive capture also reads a datagram on other
+    ports by it (an answer sent from and to ports the asker chose)."""
 
     @property
     def broadcast(self) -> bool:

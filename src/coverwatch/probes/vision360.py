@@ -25,10 +25,12 @@ _NAMED = {"type": "vision360.model", "key": "vision360.serial", "mac": "vision36
 
 
 def parse_reply(data: bytes) -> list[Signals]:
-    """``vision360.*`` signals of an answer's first line; MalformedReply otherwise."""
+    """``vision360.*`` signals of an answer's ``KEY=value`` pairs; MalformedReply otherwise."""
     if data.startswith(b"DISCOVER"):
         raise MalformedReply("not_a_reply", "a 360 Vision request")
-    line = data[:2048].split(b"\n", 1)[0].decode("utf-8", "replace")
+    # NOTE: the source reads the first line; pairs are read from the whole (bounded) answer so
+    # that a reply starting with a blank or banner line still counts
+    line = data[:2048].decode("utf-8", "replace")
     signals: Signals = {}
     for key, value in _PAIR.findall(line)[:_MAX_PAIRS]:
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":

@@ -102,4 +102,5 @@ SPEC = ProtocolSpec(
     source="julienblitte/UniversalScanner protocols.html and UniversalScanner/Vivotek.cs",
     answer=answer,
     families=("vivotek.",),
+    magic=(1, struct.pack(">I", MAGIC)),
 )

@@ -84,4 +84,5 @@ SPEC = ProtocolSpec(
     source="julienblitte/UniversalScanner protocols.html and UniversalScanner/Vstarcam.cs",
     answer=answer,
     families=("vstarcam.",),
+    magic=(0, ANSWER),
 )

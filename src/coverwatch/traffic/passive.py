@@ -222,7 +222,10 @@ def _frame(collector: _Collector, ts: float, linktype: int, data: bytes) -> None
     if dport == 53 or sport == 53:
         _dns(collector, ts, src_ip, sport, dport, payload[:_MAX_PAYLOAD])
         return
-    for protocol, parse in _HANDLERS.get(sport, []) + _HANDLERS.get(dport, []):
+    handlers = _HANDLERS.get(sport, []) + _HANDLERS.get(dport, [])
+    if not handlers:
+        handlers = [h for at, magic, h in _MAGIC if payload[at : at + len(magic)] == magic]
+    for protocol, parse in handlers:
         try:
             results = parse(payload)
         except (ValueError, UnicodeError):
@@ -412,3 +415,9 @@ def _handlers() -> dict[int, list[tuple[str, Callable[[bytes], list[Signals]]]]]
 
 
 _HANDLERS = _handlers()
+#: (offset, magic, handler) of protocols recognisable by content on any port.
+_MAGIC = [
+    (spec.magic[0], spec.magic[1], (spec.name, spec.parse))
+    for spec in PROTOCOLS.values()
+    if spec.magic is not None
+]
