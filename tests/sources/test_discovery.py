@@ -18,7 +18,7 @@ from coverwatch.identify import identify_host
 from coverwatch.lab.answers import speaks
 from coverwatch.lab.profiles import load_profiles
 from coverwatch.lab.runner import READY, LabProcess
-from coverwatch.models import SourceKind
+from coverwatch.models import Observation, SourceKind
 from coverwatch.probes import dhip
 from coverwatch.sources import SOURCES, SourceError, SourceName
 from coverwatch.sources.discovery import (
@@ -139,7 +139,7 @@ def netns_pair() -> Iterator[tuple[str, str]]:
         _ip("link", "add", f"cwva{tag}", "netns", client, "type", "veth", "peer",
             "name", f"cwvb{tag}", "netns", lab)  # fmt: skip
         _ip("-n", client, "addr", "add", "10.213.7.1/24", "dev", f"cwva{tag}")
-        for address in ("10.213.7.2/24", "10.213.7.3/24", "10.213.7.4/24"):
+        for address in [f"10.213.7.{n}/24" for n in range(2, 10)]:
             _ip("-n", lab, "addr", "add", address, "dev", f"cwvb{tag}")
         for ns, dev in ((client, f"cwva{tag}"), (lab, f"cwvb{tag}")):
             _ip("-n", ns, "link", "set", "lo", "up")
@@ -160,13 +160,16 @@ print(json.dumps({"warnings": report.warnings, "observations": found}))
 """
 
 
-def test_multicast_discovery_in_namespaces(netns_pair: tuple[str, str]) -> None:
+def _link_discovery(
+    netns_pair: tuple[str, str], profiles: list[str]
+) -> tuple[dict[str, dict[str, str]], dict[str, list[list[str]]], dict[str, int]]:
+    """Lab devices of ``profiles`` on 10.213.7.2... in the lab namespace; discovery on the
+    client's veth. Returns the lab's truth, the observations and the drop counts."""
     client, lab_ns = netns_pair
     tag = client.removeprefix("cwdc")
-    profiles = ["hikvision-ipc", "dahua-ipc", "axis-ipc"]
     command = ["ip", "netns", "exec", lab_ns, sys.executable, "-m", "coverwatch.lab.netlab"]
-    for address, profile in zip(("10.213.7.2", "10.213.7.3", "10.213.7.4"), profiles, strict=True):
-        command += ["--address", address, "--profile", profile]
+    for n, profile in enumerate(profiles, start=2):
+        command += ["--address", f"10.213.7.{n}", "--profile", profile]
     command += ["--interface", f"cwvb{tag}", "--duration", "60"]
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -189,7 +192,11 @@ def test_multicast_discovery_in_namespaces(netns_pair: tuple[str, str]) -> None:
         for stream in (server.stdout, server.stderr):
             if stream:
                 stream.close()
-    observations = found["observations"]
+    return truth, found["observations"], found["warnings"]
+
+
+def test_multicast_discovery_in_namespaces(netns_pair: tuple[str, str]) -> None:
+    truth, observations, _ = _link_discovery(netns_pair, ["hikvision-ipc", "dahua-ipc", "axis-ipc"])
     assert set(observations) == set(truth)
     protocols = {ip: {p for _s, _v, p in obs} for ip, obs in observations.items()}
     assert protocols["10.213.7.2"] == {"wsdiscovery", "sadp", "mdns"}
@@ -198,6 +205,34 @@ def test_multicast_discovery_in_namespaces(netns_pair: tuple[str, str]) -> None:
     assert ["sadp.serial", truth["10.213.7.2"]["serial"], "sadp"] in observations["10.213.7.2"]
     assert ["dhip.serial", truth["10.213.7.3"]["serial"], "dhip"] in observations["10.213.7.3"]
     assert ["upnp.manufacturer", "AXIS", "ssdp"] in observations["10.213.7.4"]
+
+
+#: Vendor protocols on the link: broadcast answered to the asker (Sony, Vivotek, GigE Vision,
+#: Vstarcam, 360 Vision, Dahua 5050), broadcast answered to a fixed port (Bosch, Hanwha,
+#: Panasonic, NiceVision) and multicast to 233.89.188.1 (Ubiquiti).
+VENDOR_PROFILES = {
+    "bosch-ipc": "bosch",
+    "hanwha-ipc": "hanwha",
+    "sony-ipc": "sony",
+    "panasonic-ipc": "panasonic",
+    "ubiquiti-unifi-camera": "ubiquiti",
+    "basler-gige": "gigevision",
+    "nicevision-encoder": "nicevision",
+    "dahua-nvr": "dahua_legacy",
+}
+
+
+def test_vendor_protocols_on_the_link_in_namespaces(netns_pair: tuple[str, str]) -> None:
+    truth, observations, warnings = _link_discovery(netns_pair, list(VENDOR_PROFILES))
+    assert set(observations) == set(truth)
+    assert not {k: v for k, v in warnings.items() if "malformed" in k}, warnings
+    for ip, device in truth.items():
+        protocol = VENDOR_PROFILES[device["profile"]]
+        mine = [o for o in observations[ip] if o[2] == protocol]
+        assert mine, (device["profile"], protocol)
+        assert ["mac", device["mac"], protocol] in mine, (device["profile"], mine)
+        found = [Observation(ip, s, v, None, p) for s, v, p in mine]
+        assert identify_host(found).maker == device["maker"], (device["profile"], mine)
 
 
 class _Hostile(asyncio.DatagramProtocol):
