@@ -87,7 +87,8 @@ def answer(data: bytes, device: Responder) -> bytes | None:
     }
     sizes = {19: 18, 37: 16, 53: 16, 109: 10, 133: 39}
     for offset, text in values.items():
-        raw = text.encode()[: sizes[offset] - 1]
+        # NOTE: a field may fill its bytes without a NUL (a 10-character model fills 10)
+        raw = text.encode()[: sizes[offset]]
         reply[offset : offset + len(raw)] = raw
     return bytes(reply)
 
