@@ -28,6 +28,7 @@ from coverwatch.probes import (
     vivotek,
     vstarcam,
     wsdiscovery,
+    xiongmai,
 )
 from coverwatch.probes.protocol import ProtocolSpec
 
@@ -51,6 +52,7 @@ class DiscoveryProtocol(str, Enum):
     NICEVISION = "nicevision"
     GIGEVISION = "gigevision"
     VSTARCAM = "vstarcam"
+    XIONGMAI = "xiongmai"
 
 
 PROTOCOLS: dict[DiscoveryProtocol, ProtocolSpec] = {
@@ -70,6 +72,7 @@ PROTOCOLS: dict[DiscoveryProtocol, ProtocolSpec] = {
     DiscoveryProtocol.NICEVISION: nicevision.SPEC,
     DiscoveryProtocol.GIGEVISION: gigevision.SPEC,
     DiscoveryProtocol.VSTARCAM: vstarcam.SPEC,
+    DiscoveryProtocol.XIONGMAI: xiongmai.SPEC,
 }
 
 
