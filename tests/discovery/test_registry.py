@@ -162,3 +162,14 @@ def test_an_answer_between_chosen_ports_is_read_by_its_magic(
     _capture(tmp_path / "c.pcap", [("10.9.8.7", 50001, 50002, r) for r in replies])
     found = passive_observations([str(tmp_path / "c.pcap")])
     assert {o.protocol for o in found["10.9.8.7"]} == {protocol.value}
+
+
+def test_ethernet_padding_after_a_short_answer_is_not_read_as_the_answer(tmp_path: Path) -> None:
+    # 12 bytes of Sony answer, padded by the link to the 46-byte minimum Ethernet payload
+    sony = PROTOCOLS[DiscoveryProtocol.SONY]
+    answer = b"\x02model:X\xff\x03"
+    frame = _frame("10.9.8.7", sony.port, "255.255.255.255", 49152, answer) + bytes(18)
+    with (tmp_path / "c.pcap").open("wb") as handle:
+        dpkt.pcap.Writer(handle, linktype=dpkt.pcap.DLT_EN10MB).writepkt(frame, ts=1.7e9)
+    found = passive_observations([str(tmp_path / "c.pcap")])["10.9.8.7"]
+    assert ("sony.model", "X") in {(o.signal, o.value) for o in found}

@@ -113,7 +113,8 @@ class _Net:
         return bytes(eth)
 
     def udp(self, src: str, sport: int, dst: str, dport: int, payload: bytes) -> bytes:
-        return self.frame(src, dst, dpkt.udp.UDP(sport=sport, dport=dport, data=payload), 17)
+        datagram = dpkt.udp.UDP(sport=sport, dport=dport, data=payload, ulen=8 + len(payload))
+        return self.frame(src, dst, datagram, 17)
 
 
 class _Tcp:

@@ -214,7 +214,12 @@ def _frame(collector: _Collector, ts: float, linktype: int, data: bytes) -> None
         return
     if proto != 17:
         return
-    payload = data[payload_at:]
+    # NOTE: a short datagram's frame carries Ethernet padding (IEEE 802.3: 46-byte minimum
+    # payload); the UDP length (RFC 768) says where the datagram ends.
+    # A length of 8 with bytes after it is a writer that left the field unset: read them all.
+    udp_length = int.from_bytes(data[payload_at - 4 : payload_at - 2], "big")
+    end = payload_at + udp_length - 8
+    payload = data[payload_at:end] if udp_length > 8 and end <= len(data) else data[payload_at:]
     src_ip = ip_text(src)
     if (sport == 68 and dport == 67) or (sport == 67 and dport == 68):
         _dhcp(collector, ts, payload)
