@@ -56,3 +56,14 @@ def test_fields_are_bounded() -> None:
         b"<ProbeMatch><DeviceSN>" + b"A" * 100_000 + b"</DeviceSN></ProbeMatch>"
     )
     assert len(signals["sadp.serial"]) == 256
+
+
+def test_element_names_match_without_namespace_or_case() -> None:
+    reply = (
+        b'<?xml version="1.0"?><ProbeMatch xmlns="urn:x-sadp"><uuid>1</uuid>'
+        b"<deviceDescription>DS-2CD2143G2-I</deviceDescription><DEVICESN>SN123</DEVICESN>"
+        b"</ProbeMatch>"
+    )
+    signals = sadp.parse_probe_match(reply)
+    assert signals["sadp.device_description"] == "DS-2CD2143G2-I"
+    assert signals["sadp.serial"] == "SN123"

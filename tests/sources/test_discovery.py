@@ -277,6 +277,7 @@ def test_hostile_replies_are_dropped_and_counted() -> None:
 
     report = asyncio.run(run())
     assert report.warnings["dhip.malformed"] == 2
+    assert report.malformed == {"dhip.truncated": 1, "dhip.encoding": 1}
     assert report.warnings["dhip.oversized"] == 1
     assert [(o.signal, o.value) for o in report.observations["127.41.0.9"]] == [
         ("dhip.vendor", "Dahua")

@@ -23,7 +23,7 @@ import struct
 from typing import Any
 
 from coverwatch.probes.http import clean_text
-from coverwatch.probes.protocol import ProtocolSpec, Responder, Signals
+from coverwatch.probes.protocol import MalformedReply, ProtocolSpec, Responder, Signals
 
 PORT = 37810
 GROUP = "239.255.255.251"
@@ -46,8 +46,11 @@ FIELDS = {
 }
 
 
-class MalformedDhip(ValueError):
+class MalformedDhip(MalformedReply):
     """The datagram is not a well-formed DHIP discovery reply."""
+
+    def __init__(self, message: str, reason: str = "invalid") -> None:
+        super().__init__(reason, message)
 
 
 def frame(body: bytes) -> bytes:
@@ -69,19 +72,21 @@ def unframe(data: bytes) -> Any:
     not UTF-8 (a GBK machine name) is read with replacement characters, not dropped.
     """
     if len(data) < HEADER_SIZE:
-        raise MalformedDhip(f"truncated DHIP header ({len(data)} bytes)")
+        raise MalformedDhip(f"truncated DHIP header ({len(data)} bytes)", "truncated")
     size, magic, _, _, length1, _, length2, _ = struct.unpack_from("<I4sIIIIII", data)
     if magic != MAGIC or size != HEADER_SIZE:
-        raise MalformedDhip("no DHIP magic")
+        raise MalformedDhip("no DHIP magic", "bad_magic")
     body = data[HEADER_SIZE:]
     length = length1 if length1 == length2 else len(body)
     if length > _MAX_BODY or length > len(body):
-        raise MalformedDhip(f"DHIP body length {length1}/{length2} does not fit the datagram")
+        raise MalformedDhip(
+            f"DHIP body length {length1}/{length2} does not fit the datagram", "truncated"
+        )
     text = body[:length].rstrip(b"\0\r\n\t ").decode("utf-8", "replace")
     try:
         value, _end = json.JSONDecoder().raw_decode(text.lstrip())
     except (json.JSONDecodeError, RecursionError) as e:
-        raise MalformedDhip(f"DHIP body is not JSON: {e.__class__.__name__}") from e
+        raise MalformedDhip(f"DHIP body is not JSON: {e.__class__.__name__}", "encoding") from e
     return value
 
 
@@ -96,13 +101,13 @@ def parse_reply(data: bytes) -> dict[str, str]:
     search answer (any DHIP message but a search that carries ``deviceInfo``)."""
     message = unframe(data)
     if not isinstance(message, dict) or message.get("method") == "DHDiscover.search":
-        raise MalformedDhip("a search, not a reply")
+        raise MalformedDhip("a search, not a reply", "not_a_reply")
     params = message.get("params")
     info = params.get("deviceInfo") if isinstance(params, dict) else None
     if info is None and isinstance(params, dict) and any(k in params for k in FIELDS):
         info = params  # NOTE: a search answer may carry the fields directly under params
     if not isinstance(info, dict):
-        raise MalformedDhip("reply without deviceInfo")
+        raise MalformedDhip("reply without deviceInfo", "empty")
     signals: dict[str, str] = {}
     for name, key in FIELDS.items():
         text = _text(info.get(name))
@@ -116,7 +121,7 @@ def parse_reply(data: bytes) -> dict[str, str]:
         signals["dhip.mac"] = mac
         signals["mac"] = mac
     if not signals:
-        raise MalformedDhip("deviceInfo carries no known field")
+        raise MalformedDhip("deviceInfo carries no known field", "empty")
     return signals
 
 

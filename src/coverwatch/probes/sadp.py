@@ -22,7 +22,7 @@ from xml.sax.saxutils import escape
 
 from coverwatch.probes import xml as safe_xml
 from coverwatch.probes.http import clean_text
-from coverwatch.probes.protocol import ProtocolSpec, Responder, Signals
+from coverwatch.probes.protocol import MalformedReply, ProtocolSpec, Responder, Signals
 
 PORT = 37020
 GROUP = "239.255.255.250"
@@ -44,8 +44,18 @@ FIELDS = {
 }
 
 
-class MalformedSadp(ValueError):
+_FIELDS_FOLDED = {name.lower(): key for name, key in FIELDS.items()}
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1].lower()
+
+
+class MalformedSadp(MalformedReply):
     """The datagram is not a well-formed, safe SADP ProbeMatch."""
+
+    def __init__(self, message: str, reason: str = "invalid") -> None:
+        super().__init__(reason, message)
 
 
 def build_inquiry(probe_uuid: str | None = None) -> bytes:
@@ -62,7 +72,7 @@ def parse_xml(data: bytes) -> Element:
     try:
         root = safe_xml.parse_xml(data)
     except safe_xml.MalformedXml as e:
-        raise MalformedSadp(f"unsafe or malformed XML: {e.__class__.__name__}") from e
+        raise MalformedSadp(f"unsafe or malformed XML: {e.__class__.__name__}", "encoding") from e
     if not isinstance(root, Element):
         raise MalformedSadp("no XML root element")
     return root
@@ -74,16 +84,17 @@ def parse_probe_match(data: bytes) -> dict[str, str]:
     Our own inquiry, looped back by the multicast group, is not a ProbeMatch and is refused too.
     """
     root = parse_xml(data)
-    if root.tag.lower() != "probematch":
-        raise MalformedSadp(f"not a ProbeMatch: <{clean_text(root.tag, 40)}>")
+    if _local(root.tag) != "probematch":
+        raise MalformedSadp(f"not a ProbeMatch: <{clean_text(root.tag, 40)}>", "not_a_reply")
     signals: dict[str, str] = {}
     for child in root:
-        key = FIELDS.get(child.tag)
+        # NOTE: element names are matched without namespace and case (firmware differs in both)
+        key = _FIELDS_FOLDED.get(_local(child.tag))
         text = clean_text(child.text or "", _FIELD)
         if key and text and key not in signals:
             signals[key] = text
     if "sadp.device_description" not in signals and "sadp.serial" not in signals:
-        raise MalformedSadp("ProbeMatch names neither a model nor a serial number")
+        raise MalformedSadp("ProbeMatch names neither a model nor a serial number", "empty")
     if "sadp.mac" in signals:
         signals["mac"] = signals["sadp.mac"]
     return signals

@@ -144,7 +144,14 @@ class DiscoverySource(Source):
 
         await asyncio.gather(*(one(p) for p in protocols))
         for key, count in sorted(report.warnings.items()):
-            observer.note(f"discovery: dropped {count} reply(ies) ({key})")
+            protocol = key.rsplit(".", 1)[0]
+            why = [
+                f"{n} {k.rsplit('.', 1)[1]}"
+                for k, n in sorted(report.malformed.items())
+                if key.endswith(".malformed") and k.rsplit(".", 1)[0] == protocol
+            ]
+            detail = f": {', '.join(why)}" if why else ""
+            observer.note(f"discovery: dropped {count} reply(ies) ({key}{detail})")
             logger.warning("discovery dropped %d reply(ies): %s", count, key)
         observer.done()
         targets = set(self.options.targets)
