@@ -67,3 +67,15 @@ def test_element_names_match_without_namespace_or_case() -> None:
     signals = sadp.parse_probe_match(reply)
     assert signals["sadp.device_description"] == "DS-2CD2143G2-I"
     assert signals["sadp.serial"] == "SN123"
+
+
+def test_a_probematch_cut_by_fragmentation_still_names_the_device() -> None:
+    reply = (
+        b'<?xml version="1.0" encoding="UTF-8"?><ProbeMatch><Uuid>1</Uuid>'
+        b"<DeviceDescription>DS-2CD2143G2-I</DeviceDescription><DeviceSN>SN123</DeviceSN>"
+        b"<MAC>44-19-b6-00-00-01</MAC><SoftwareVersion>V5.7.3build 220112</Soft"
+    )
+    signals = sadp.parse_probe_match(reply)
+    assert signals["sadp.device_description"] == "DS-2CD2143G2-I"
+    assert signals["mac"] == "44-19-b6-00-00-01"
+    assert "sadp.firmware" not in signals  # the cut element is not guessed

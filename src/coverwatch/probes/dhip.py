@@ -19,6 +19,7 @@ Wire format (facts from public sources; code our own):
 from __future__ import annotations
 
 import json
+import re
 import struct
 from typing import Any
 
@@ -99,7 +100,12 @@ def _text(value: Any) -> str:
 def parse_reply(data: bytes) -> dict[str, str]:
     """``dhip.*`` signals (plus ``mac``) from a ``client.notifyDevInfo`` notification or a
     search answer (any DHIP message but a search that carries ``deviceInfo``)."""
-    message = unframe(data)
+    try:
+        message = unframe(data)
+    except MalformedDhip as e:
+        if e.reason not in ("truncated", "encoding") or data[4:8] != MAGIC:
+            raise
+        return _salvaged(data, e)
     if not isinstance(message, dict) or message.get("method") == "DHDiscover.search":
         raise MalformedDhip("a search, not a reply", "not_a_reply")
     params = message.get("params")
@@ -122,6 +128,34 @@ def parse_reply(data: bytes) -> dict[str, str]:
         signals["mac"] = mac
     if not signals:
         raise MalformedDhip("deviceInfo carries no known field", "empty")
+    return signals
+
+
+_PAIR = re.compile(r'"(\w{1,32})"\s*:\s*(?:"([^"\\]{0,256})"|(-?\d{1,10})\b)')
+
+
+def _salvaged(data: bytes, error: MalformedDhip) -> dict[str, str]:
+    """Fields of a notification whose JSON is cut or broken, read pair by pair.
+
+    NOTE: a notification with many fields outgrows one Ethernet frame; a capture without IP
+    reassembly holds only its first fragment, whose JSON ends mid-way. Its ``"Key" : "value"``
+    pairs are still the device's words (the public Dahua2.cs reader takes them this way).
+    """
+    text = data[HEADER_SIZE : HEADER_SIZE + _MAX_BODY].decode("utf-8", "replace")
+    if "client.notifyDevInfo" not in text and '"deviceInfo"' not in text:
+        raise error
+    found: dict[str, str] = {}
+    for name, quoted, number in _PAIR.findall(text)[:256]:
+        found.setdefault(name, clean_text(quoted or number, _FIELD))
+    signals = {key: found[name] for name, key in FIELDS.items() if found.get(name)}
+    if found.get("IPAddress"):
+        signals["dhip.ipv4"] = found["IPAddress"]
+    mac = found.get("mac") or found.get("Mac")
+    if mac:
+        signals["dhip.mac"] = mac
+        signals["mac"] = mac
+    if not signals:
+        raise error
     return signals
 
 

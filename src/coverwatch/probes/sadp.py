@@ -16,6 +16,7 @@ Wire format (facts from public sources; code our own):
 
 from __future__ import annotations
 
+import re
 import uuid
 from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape
@@ -78,12 +79,41 @@ def parse_xml(data: bytes) -> Element:
     return root
 
 
+_ELEMENT = re.compile(r"<(\w{1,32})>([^<]{1,256})</\1>")
+
+
+def _finish(signals: dict[str, str]) -> dict[str, str]:
+    if "sadp.device_description" not in signals and "sadp.serial" not in signals:
+        raise MalformedSadp("ProbeMatch names neither a model nor a serial number", "empty")
+    if "sadp.mac" in signals:
+        signals["mac"] = signals["sadp.mac"]
+    return signals
+
+
+def _salvaged(data: bytes) -> dict[str, str]:
+    """Fields of a ProbeMatch whose XML is cut (a first IP fragment in a capture without
+    reassembly), read element by element; entities are left as written, never expanded."""
+    signals: dict[str, str] = {}
+    for name, text in _ELEMENT.findall(data[:16384].decode("utf-8", "replace"))[:64]:
+        key = _FIELDS_FOLDED.get(name.lower())
+        clean = clean_text(text, _FIELD)
+        if key and clean and key not in signals:
+            signals[key] = clean
+    return _finish(signals)
+
+
 def parse_probe_match(data: bytes) -> dict[str, str]:
     """``sadp.*`` signals (plus ``mac``) from a ProbeMatch; MalformedSadp otherwise.
 
     Our own inquiry, looped back by the multicast group, is not a ProbeMatch and is refused too.
     """
-    root = parse_xml(data)
+    try:
+        root = parse_xml(data)
+    except MalformedSadp:
+        head = data[:512].lower()
+        if b"<probematch" not in head or b"<!" in data:  # NOTE: never read past a DTD
+            raise
+        return _salvaged(data)
     if _local(root.tag) != "probematch":
         raise MalformedSadp(f"not a ProbeMatch: <{clean_text(root.tag, 40)}>", "not_a_reply")
     signals: dict[str, str] = {}
@@ -93,11 +123,7 @@ def parse_probe_match(data: bytes) -> dict[str, str]:
         text = clean_text(child.text or "", _FIELD)
         if key and text and key not in signals:
             signals[key] = text
-    if "sadp.device_description" not in signals and "sadp.serial" not in signals:
-        raise MalformedSadp("ProbeMatch names neither a model nor a serial number", "empty")
-    if "sadp.mac" in signals:
-        signals["mac"] = signals["sadp.mac"]
-    return signals
+    return _finish(signals)
 
 
 def answer(data: bytes, device: Responder) -> bytes | None:
