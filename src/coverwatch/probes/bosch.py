@@ -45,7 +45,7 @@ _TAGS = {
     "hardwareVersion": "bosch.hardware",
     "softwareVersion": "bosch.firmware",
 }
-_TAG = re.compile(r"<(\w{1,32})>([^<]{1,256})</\1>")
+_TAG = re.compile(r"<(\w{1,32})(?:\s[^<>]{0,128})?>([^<]{1,256})</\1>")
 
 
 def build_request(transaction: int = 0x0C22_0B00) -> bytes:

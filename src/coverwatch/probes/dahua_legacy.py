@@ -36,10 +36,14 @@ _MAC = re.compile(rb"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}")
 
 def parse_reply(data: bytes) -> list[Signals]:
     """``dahua_legacy.*`` signals (plus ``mac``) of an answer; MalformedReply otherwise."""
-    if not data or data[0] != _ANSWER:
-        raise MalformedReply("not_a_reply", "not a Dahua 5050 answer (first byte)")
+    if not data or data[0] == REQUEST[0]:
+        raise MalformedReply("not_a_reply", "a Dahua 5050 search")
     if len(data) < 72:
         raise MalformedReply("truncated", f"Dahua 5050 answer of {len(data)} bytes")
+    # NOTE: the source names b3 as the answer's first byte but does not check it; another
+    # first byte is accepted when the answer carries its MAC text where the layout puts it
+    if data[0] != _ANSWER and not _MAC.search(data[112 : _FIXED + 8 + data[2]]):
+        raise MalformedReply("not_a_reply", "not a Dahua 5050 answer (first byte)")
     signals: Signals = {}
     model = cstring(data, 40, 16)
     if model and model.isprintable():

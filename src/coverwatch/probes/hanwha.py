@@ -57,13 +57,16 @@ def parse_reply(data: bytes) -> list[Signals]:
         text = cstring(data, offset, size)
         if text and text.isprintable():
             signals[key] = [text]
+    # NOTE: a field that is not what its offset says (no MAC, no address) is left out, the
+    # rest of the answer kept: the public layout is reverse-engineered, firmware may differ
     mac = signals.get("hanwha.mac", [""])[0]
     if mac and not _MAC.match(mac):
-        raise MalformedReply("contradictory", f"Hanwha MAC field {mac[:18]!r} is not a MAC")
+        del signals["hanwha.mac"]
+        mac = ""
     try:
         ipaddress.IPv4Address(signals.get("hanwha.ipv4", ["0.0.0.0"])[0])
-    except ValueError as e:
-        raise MalformedReply("contradictory", "Hanwha address field is not IPv4") from e
+    except ValueError:
+        del signals["hanwha.ipv4"]
     if "hanwha.model" not in signals and not mac:
         raise MalformedReply("empty", "Hanwha answer names neither model nor MAC")
     if mac:

@@ -45,12 +45,15 @@ def build_request(ip: str = "0.0.0.0") -> bytes:
 
 
 def _items(data: bytes) -> list[tuple[int, bytes]]:
+    # NOTE: the last 4 bytes are a trailer, not an item (Panasonic.cs reads items up to there)
     items: list[tuple[int, bytes]] = []
     at = _ITEMS_AT
-    while at + 4 <= len(data) and len(items) < _MAX_ITEMS:
+    while at + 4 < len(data) - 4 and len(items) < _MAX_ITEMS:
         key, size = struct.unpack_from(">HH", data, at)
         at += 4
         if at + size > len(data):
+            if items:
+                break  # NOTE: keep the items read before a cut one
             raise MalformedReply("truncated", f"Panasonic item {key:#06x} runs past the datagram")
         items.append((key, data[at : at + size]))
         at += size

@@ -37,6 +37,7 @@ def frame(lines: list[str]) -> bytes:
 
 def lines(data: bytes) -> list[str]:
     """The text lines of a framed message; MalformedReply for a bad frame."""
+    data = data.rstrip(b"\0")  # NOTE: padding after the end marker is not part of the frame
     if len(data) < 2 or data[0] != _START or data[-1] != _END:
         raise MalformedReply("bad_magic", "not a framed Sony discovery message")
     return [raw.decode("utf-8", "replace") for raw in data[1:-1].split(bytes([_EOL]))][:_MAX_LINES]

@@ -42,6 +42,8 @@ def _items(data: bytes) -> list[tuple[int, bytes]]:
     at = 5
     while at < len(data) and len(items) < _MAX_ITEMS:
         if at + 2 > len(data):
+            if items:
+                break
             raise MalformedReply("truncated", "Vivotek item header cut short")
         kind, size = data[at], data[at + 1]
         at += 2
@@ -50,6 +52,8 @@ def _items(data: bytes) -> list[tuple[int, bytes]]:
         if kind == 4:
             continue  # NOTE: a one-byte value carried in the length byte
         if at + size > len(data):
+            if items:
+                break  # NOTE: keep the items read before a cut one
             raise MalformedReply("truncated", f"Vivotek item {kind} runs past the datagram")
         items.append((kind, data[at : at + size]))
         at += size

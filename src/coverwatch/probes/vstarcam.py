@@ -12,6 +12,7 @@ Wire format (facts from public sources; code our own):
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 
 from coverwatch.probes.protocol import (
@@ -46,10 +47,9 @@ def parse_reply(data: bytes) -> list[Signals]:
             signals[key] = [text]
     address = cstring(data, 4, 16)
     if address:
-        try:
+        # NOTE: an address field that is no address is left out; the rest is kept
+        with contextlib.suppress(ValueError):
             signals["vstarcam.ipv4"] = [str(ipaddress.IPv4Address(address))]
-        except ValueError as e:
-            raise MalformedReply("contradictory", "Vstarcam address field is not IPv4") from e
     mac = mac_bytes(data[84:90])
     if mac:
         signals["vstarcam.mac"] = [mac]
