@@ -10,7 +10,7 @@ instead of keeping tables of their own.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 #: Signals of one reply: dotted key -> values (several for a multi-valued key).
@@ -68,8 +68,6 @@ class ProtocolSpec:
     """Signal prefixes the protocol emits besides shared ones (``mac``, ``onvif.*``, ...)."""
     identity: bool = True
     """Whether a reply names the device's maker, model or serial (not just that it answered)."""
-    passive_ports: tuple[int, ...] = field(default=())
-    """Ports passive capture reads replies on; default ``port`` and ``reply_port``."""
     magic: tuple[int, bytes] | None = None
     """(offset, bytes) every answer carries: passive capture also reads a datagram on other
     ports by it (an answer sent from and to ports the asker chose)."""
@@ -81,8 +79,6 @@ class ProtocolSpec:
 
     def capture_ports(self) -> tuple[int, ...]:
         """The UDP ports passive capture reads this protocol's replies on."""
-        if self.passive_ports:
-            return self.passive_ports
         return (self.port,) if self.reply_port is None else (self.port, self.reply_port)
 
 
