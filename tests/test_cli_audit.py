@@ -16,8 +16,11 @@ from tests.conftest import Cli
 
 @pytest.fixture
 def scanned(cli: Cli, lab: LabProcess, tmp_path: Path) -> tuple[Cli, Path, list[str]]:
-    """The first 16 session-lab hosts scanned with credentials, and a policy with zones."""
+    """The first 16 session-lab hosts (one a Hikvision camera) scanned with credentials, and a
+    policy with zones."""
     hosts = list(lab.truth)[:16]
+    if not any(lab.truth[ip]["profile"] == "hikvision-ipc" for ip in hosts):
+        hosts[-1] = next(ip for ip, t in lab.truth.items() if t["profile"] == "hikvision-ipc")
     creds = tmp_path / "creds.yaml"
     creds.write_text(f"default: {{username: {DEFAULT_USERNAME}, password: {DEFAULT_PASSWORD}}}\n")
     result = cli("scan", *hosts, "--site", "hq", "--credentials", str(creds))

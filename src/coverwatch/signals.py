@@ -12,6 +12,8 @@ the device sends); a fingerprint may name ``sadp.*`` or any ``sadp.<field>``.
 
 from __future__ import annotations
 
+from coverwatch.discovery import families
+
 #: Exact signal keys and what each holds.
 SIGNALS: dict[str, str] = {
     # identity of the host itself
@@ -124,8 +126,9 @@ SIGNALS: dict[str, str] = {
     "register.hostname": "register's host name column",
 }
 
-#: Prefixes whose sub-keys are open: discovery replies name their own fields.
-FAMILIES: tuple[str, ...] = ("sadp.", "dhip.", "discovery.")
+#: Prefixes whose sub-keys are open: discovery replies name their own fields (each registered
+#: discovery protocol declares its own prefixes, ``coverwatch.discovery.families``).
+FAMILIES: tuple[str, ...] = ("discovery.", *families())
 
 
 def is_known(key: str) -> bool:

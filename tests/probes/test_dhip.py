@@ -50,7 +50,9 @@ def test_reply_signals() -> None:
 
 
 def _bad_lengths() -> bytes:
-    body = json.dumps(REPLY).encode()
+    # NOTE: a notification whose length runs past the datagram is read pair by pair (a first
+    # fragment looks like that, see below); any other message is dropped
+    body = json.dumps({**REPLY, "method": "configManager.getConfig", "params": {}}).encode()
     return struct.pack("<I4sIIIIII", 32, b"DHIP", 0, 0, len(body) + 50, 0, len(body) + 50, 0) + body
 
 
@@ -71,3 +73,25 @@ def _bad_lengths() -> bytes:
 def test_hostile_replies_are_malformed(data: bytes) -> None:
     with pytest.raises(MalformedDhip):
         dhip.parse_reply(data)
+
+
+def test_a_notification_cut_by_fragmentation_still_names_the_device() -> None:
+    body = json.dumps(
+        {
+            "mac": "3c:ef:8c:01:02:03",
+            "method": "client.notifyDevInfo",
+            "params": {
+                "deviceInfo": {"DeviceType": "IPC-HDW5421S", "SerialNo": "4J0186F", "X": "y" * 3000}
+            },
+        }
+    ).encode()
+    first_fragment = dhip.frame(body)[:1472]  # what a capture without reassembly holds
+    signals = dhip.parse_reply(first_fragment)
+    assert signals["dhip.device_type"] == "IPC-HDW5421S"
+    assert signals["dhip.serial"] == "4J0186F"
+    assert signals["mac"] == "3c:ef:8c:01:02:03"
+
+
+def test_a_cut_datagram_that_is_not_a_notification_stays_malformed() -> None:
+    with pytest.raises(dhip.MalformedDhip):
+        dhip.parse_reply(dhip.frame(b'{"method": "other", "SerialNo": "1"' + b" " * 100)[:60])

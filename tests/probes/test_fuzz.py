@@ -12,12 +12,14 @@ import contextlib
 import json
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from coverwatch.discovery import PROTOCOLS
 from coverwatch.probes import (
     banner,
     dahua_api,
@@ -86,6 +88,19 @@ PARSERS: dict[str, tuple[Callable[[bytes], Any], bytes]] = {
     "banner": (banner.parse_banner, b"\xff\xfb\x01\xff\xfb\x03(none) login: "),
     "tls": (tls.certificate_signals, b"0\x82\x01\x00"),
 }
+
+# Every registered discovery protocol's parser, mutated from its recorded replies (issue 12).
+ASSETS = Path(__file__).parent.parent / "assets" / "discovery"
+
+
+def read_hex(path: Path) -> bytes:
+    """The bytes of a ``.hex`` asset (``#`` lines are comments)."""
+    return bytes.fromhex(" ".join(ln for ln in path.read_text().splitlines() if ln[:1] != "#"))
+
+
+for _key, _spec in PROTOCOLS.items():
+    for _path in sorted((ASSETS / _key.value).glob("*.hex")):
+        PARSERS.setdefault(f"discovery-{_key.value}-{_path.stem}", (_spec.parse, read_hex(_path)))
 
 ENCODINGS = [b"x-unknown", b"idna", b"undefined", b"unicode_escape", b"utf-7", b"utf-32", b"cp037"]
 

@@ -56,3 +56,26 @@ def test_fields_are_bounded() -> None:
         b"<ProbeMatch><DeviceSN>" + b"A" * 100_000 + b"</DeviceSN></ProbeMatch>"
     )
     assert len(signals["sadp.serial"]) == 256
+
+
+def test_element_names_match_without_namespace_or_case() -> None:
+    reply = (
+        b'<?xml version="1.0"?><ProbeMatch xmlns="urn:x-sadp"><uuid>1</uuid>'
+        b"<deviceDescription>DS-2CD2143G2-I</deviceDescription><DEVICESN>SN123</DEVICESN>"
+        b"</ProbeMatch>"
+    )
+    signals = sadp.parse_probe_match(reply)
+    assert signals["sadp.device_description"] == "DS-2CD2143G2-I"
+    assert signals["sadp.serial"] == "SN123"
+
+
+def test_a_probematch_cut_by_fragmentation_still_names_the_device() -> None:
+    reply = (
+        b'<?xml version="1.0" encoding="UTF-8"?><ProbeMatch><Uuid>1</Uuid>'
+        b"<DeviceDescription>DS-2CD2143G2-I</DeviceDescription><DeviceSN>SN123</DeviceSN>"
+        b"<MAC>44-19-b6-00-00-01</MAC><SoftwareVersion>V5.7.3build 220112</Soft"
+    )
+    signals = sadp.parse_probe_match(reply)
+    assert signals["sadp.device_description"] == "DS-2CD2143G2-I"
+    assert signals["mac"] == "44-19-b6-00-00-01"
+    assert "sadp.firmware" not in signals  # the cut element is not guessed

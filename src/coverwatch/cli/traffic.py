@@ -42,7 +42,8 @@ def _need_pcap() -> None:
 @click.pass_context
 def traffic_import(ctx: click.Context, files: tuple[str, ...], site: str) -> None:
     """Add FILES to the flow store; captures also yield passive observations of devices
-    (ARP, DHCP, mDNS, SSDP, WS-Discovery, SADP, DHIP), stored in the inventory.
+    (ARP, DHCP and every discovery protocol coverwatch speaks: mDNS, SSDP, WS-Discovery,
+    SADP, DHIP and the vendors' own, listed in the README), stored in the inventory.
 
     Damaged records (including times before 1990 or more than a day ahead, impossible counts
     and addresses that are not addresses) are counted and skipped, per file on stderr; a file

@@ -2,7 +2,9 @@
 
 One pure function per protocol: request bytes in, reply bytes (or None: stay silent) out.
 ``check_discovery`` validates the block when profiles load (format in profiles/FORMAT.md).
-The replies follow the same public formats the parsers in ``coverwatch.probes`` cite.
+The replies follow the same public formats the parsers in ``coverwatch.probes`` cite: a
+protocol's own module builds its answer (``ProtocolSpec.answer``) from the profile's block;
+WS-Discovery, SSDP and mDNS answers, which read more of the profile, are built here.
 """
 
 from __future__ import annotations
@@ -22,10 +24,14 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
+from coverwatch.discovery import PROTOCOLS as REGISTRY
 from coverwatch.lab.site import LabHost
-from coverwatch.probes import dhip, onvif, sadp, ssdp, wsdiscovery
+from coverwatch.probes import onvif
+from coverwatch.probes.protocol import Responder
 
-PROTOCOLS = ("wsdiscovery", "sadp", "dhip", "ssdp", "mdns")
+#: Every registered discovery protocol, by name (a profile's ``discovery:`` keys).
+PROTOCOLS = tuple(p.value for p in REGISTRY)
+_SPECS = {p.value: spec for p, spec in REGISTRY.items()}
 #: Scopes every ONVIF device announces (ONVIF Core Specification, 7.3.2.2).
 BASE_SCOPES = (
     "onvif://www.onvif.org/type/video_encoder",
@@ -64,8 +70,8 @@ def check_discovery(raw: Any, routes: dict[int, dict[str, Any]]) -> dict[str, An
         if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
             raise DiscoveryFormatError(".wsdiscovery.scopes", "must be a list of scope URIs")
     block["wsdiscovery"] = ws
-    for key in ("sadp", "dhip"):
-        if key in raw:
+    for key, spec in _SPECS.items():
+        if spec.answer is not None and key in raw:
             block[key] = _strings(f".{key}", raw[key])
     if "ssdp" in raw:
         block["ssdp"] = _ssdp(raw["ssdp"], routes)
@@ -113,16 +119,19 @@ class Answerer:
 
     def answer(self, protocol: str, data: bytes) -> bytes | None:
         """The reply to ``data`` on ``protocol``'s port, or None to stay silent."""
-        handler = {
-            "wsdiscovery": self.wsdiscovery,
-            "sadp": self.sadp,
-            "dhip": self.dhip,
-            "ssdp": self.ssdp,
-            "mdns": self.mdns,
-        }[protocol]
+        own = {"wsdiscovery": self.wsdiscovery, "ssdp": self.ssdp, "mdns": self.mdns}
         try:
-            return handler(data)
-        except (ValueError, dns.exception.DNSException):
+            if protocol in own:
+                return own[protocol](data)
+            answer = _SPECS[protocol].answer
+            if answer is None:
+                return None
+            fields = {
+                k: self.render(v) if isinstance(v, str) else v
+                for k, v in self.block[protocol].items()
+            }
+            return answer(data, Responder(self.host.ip, self.host.mac, fields))
+        except (ValueError, dns.exception.DNSException, UnicodeError):
             return None  # a malformed probe gets no answer, like a real device
 
     def wsdiscovery(self, data: bytes) -> bytes | None:
@@ -164,35 +173,6 @@ class Answerer:
             if service.onvif_path:
                 return service.port, service.onvif_path
         return 80, onvif.DEFAULT_PATH
-
-    def sadp(self, data: bytes) -> bytes | None:
-        """A ProbeMatch for an inquiry (fields in the profile's order, as devices send them)."""
-        root = sadp.parse_xml(data)
-        texts = {child.tag: (child.text or "").strip() for child in root}
-        if root.tag != "Probe" or texts.get("Types", "").lower() != "inquiry":
-            return None
-        fields = {"Uuid": texts.get("Uuid", ""), "Types": "inquiry", **self.block["sadp"]}
-        fields.setdefault("IPv4Address", self.host.ip)
-        body = "".join(f"<{k}>{escape(self.render(v))}</{k}>\n" for k, v in fields.items())
-        return (
-            f'<?xml version="1.0" encoding="UTF-8"?>\n<ProbeMatch>\n{body}</ProbeMatch>\n'.encode()
-        )
-
-    def dhip(self, data: bytes) -> bytes | None:
-        """``client.notifyDevInfo`` for a ``DHDiscover.search``."""
-        message = dhip.unframe(data)
-        if not isinstance(message, dict) or message.get("method") != "DHDiscover.search":
-            return None
-        info: dict[str, Any] = {
-            k: self.render(v) if isinstance(v, str) else v for k, v in self.block["dhip"].items()
-        }
-        info["IPv4Address"] = {"DhcpEnable": False, "IPAddress": self.host.ip}
-        reply = {
-            "mac": self.host.mac,
-            "method": "client.notifyDevInfo",
-            "params": {"deviceInfo": info},
-        }
-        return dhip.frame(json.dumps(reply).encode() + b"\n")
 
     def ssdp(self, data: bytes) -> bytes | None:
         """An M-SEARCH reply whose LOCATION is the description route on this host."""
@@ -264,11 +244,3 @@ _WSA = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
 _WSD = "http://schemas.xmlsoap.org/ws/2005/04/discovery"
 _DN = "http://www.onvif.org/ver10/network/wsdl"
 _TDS = "http://www.onvif.org/ver10/device/wsdl"
-#: UDP port of each protocol, and the multicast group it listens on.
-PORTS = {
-    "wsdiscovery": (wsdiscovery.PORT, wsdiscovery.GROUP),
-    "sadp": (sadp.PORT, sadp.GROUP),
-    "dhip": (dhip.PORT, dhip.GROUP),
-    "ssdp": (ssdp.PORT, ssdp.GROUP),
-    "mdns": (5353, "224.0.0.251"),
-}

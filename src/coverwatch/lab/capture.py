@@ -1,17 +1,16 @@
 """A generated, deterministic capture of a lab site's traffic, with the ground truth planted.
 
 ``write_lab_capture`` writes a pcap (Ethernet, microsecond timestamps) of what the site's
-network would carry: ARP and DHCP for every host; SADP, WS-Discovery and DHIP searches from the
-NVR answered by the hosts that speak them (answers from ``lab.answers``, the same bytes the live
-lab sends); the NVR pulling RTSP from every camera with RTP streaming back; and the planted
-behaviours an audit must find: a Hikvision camera resolving and contacting its vendor cloud
-(``litedev.hik-connect.com``), a Dahua-firmware rebrand using the Easy4IP P2P service
-(``www.easy4ipcloud.com``, UDP 8800), a camera asking the NTP pool for time (a third party), a
-camera uploading video to an address no DNS answer names (unknown destination, large upload)
-and asking the router for a UPnP port mapping, and a camera reaching a core-network server.
-
-It is a file: nothing is sent. Outside addresses are documentation ranges (RFC 5737:
-192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24).
+network would carry: ARP and DHCP for every host; a search of every registered discovery
+protocol but SSDP and mDNS (``coverwatch.discovery``) from the NVR, answered by the hosts that
+speak them (answers from ``lab.answers``, the same bytes the live lab sends); the NVR pulling
+RTSP from every camera with RTP streaming back; and the planted behaviours an audit must find: a
+Hikvision camera resolving and contacting its vendor cloud (``litedev.hik-connect.com``), a
+Dahua-firmware rebrand using the Easy4IP P2P service (``www.easy4ipcloud.com``, UDP 8800), a
+camera asking the NTP pool for time (a third party), a camera uploading video to an address no
+DNS answer names (unknown destination, large upload) and asking the router for a UPnP port
+mapping, and a camera reaching a core-network server. It is a file: nothing is sent. Outside
+addresses are documentation ranges (RFC 5737: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24).
 """
 
 from __future__ import annotations
@@ -26,9 +25,10 @@ from datetime import UTC, datetime
 
 import dpkt
 
+from coverwatch.discovery import PROTOCOLS, DiscoveryProtocol
 from coverwatch.lab.answers import Answerer, speaks
 from coverwatch.lab.site import LabHost
-from coverwatch.probes import dhip, sadp, wsdiscovery
+from coverwatch.probes import sadp, wsdiscovery
 
 #: Monday 2026-01-05 09:00:00 UTC: every lab capture starts here.
 START = datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC).timestamp()
@@ -113,7 +113,8 @@ class _Net:
         return bytes(eth)
 
     def udp(self, src: str, sport: int, dst: str, dport: int, payload: bytes) -> bytes:
-        return self.frame(src, dst, dpkt.udp.UDP(sport=sport, dport=dport, data=payload), 17)
+        datagram = dpkt.udp.UDP(sport=sport, dport=dport, data=payload, ulen=8 + len(payload))
+        return self.frame(src, dst, datagram, 17)
 
 
 class _Tcp:
@@ -227,29 +228,41 @@ def _chatter(
             )
         )
     t = START + 90
-    searches = {
-        "sadp": (sadp.build_inquiry("4F1E7C36-2B6A-4C7B-9E0F-5B1E0A0C0D01"), sadp.PORT, sadp.GROUP),
-        "wsdiscovery": (
-            wsdiscovery.build_probe("uuid:6c4d8a30-1f2e-4b5a-9c7d-0e1f2a3b4c5d"),
-            wsdiscovery.PORT,
-            wsdiscovery.GROUP,
-        ),
-        "dhip": (dhip.build_search(), dhip.PORT, dhip.GROUP),
-    }
-    for protocol, (request, port, group) in searches.items():
+    for protocol, (request, port, group) in _searches().items():
+        spec = PROTOCOLS[DiscoveryProtocol(protocol)]
         events.append((t, net.udp(nvr, port, group, port, request)))
         for host in hosts:
             if host.ip == nvr or not speaks(host, protocol):
                 continue
             reply = Answerer(host).answer(protocol, request)
             if reply is not None:
-                # NOTE: SADP replies go to the group, not the asker (probes/sadp.py)
-                target = group if protocol == "sadp" else nvr
+                # NOTE: SADP replies go to the group, not the asker (probes/sadp.py); Bosch
+                # and Panasonic answer to a fixed port (ProtocolSpec.reply_port).
+                target = group if spec.reply_to_group else nvr
+                to_port = spec.reply_port or port
                 events.append(
-                    (t + rng.uniform(0.01, 0.5), net.udp(host.ip, port, target, port, reply))
+                    (t + rng.uniform(0.01, 0.5), net.udp(host.ip, port, target, to_port, reply))
                 )
         t += 2
     yield from sorted(events)
+
+
+#: Protocols whose searches the NVR sends (SSDP and mDNS chatter is planted elsewhere).
+_SEARCHED = tuple(p for p in DiscoveryProtocol if p.value not in ("ssdp", "mdns"))
+
+
+def _searches() -> dict[str, tuple[bytes, int, str]]:
+    """The NVR's search per protocol: (request, port, group), fixed ids where a request has one."""
+    specs = {p.value: PROTOCOLS[p] for p in _SEARCHED}
+    found = {name: (s.build(s.group), s.port, s.group) for name, s in specs.items()}
+    inquiry = sadp.build_inquiry("4F1E7C36-2B6A-4C7B-9E0F-5B1E0A0C0D01")
+    found["sadp"] = (inquiry, sadp.PORT, sadp.GROUP)
+    found["wsdiscovery"] = (
+        wsdiscovery.build_probe("uuid:6c4d8a30-1f2e-4b5a-9c7d-0e1f2a3b4c5d"),
+        wsdiscovery.PORT,
+        wsdiscovery.GROUP,
+    )
+    return found
 
 
 def _streams(
@@ -456,9 +469,7 @@ def write_lab_capture(
         h.ip: {
             "mac": h.mac,
             "dhcp.hostname": f"{h.profile.name}-{h.mac.replace(':', '')[-6:]}",
-            "protocols": ",".join(
-                p for p in ("sadp", "wsdiscovery", "dhip") if speaks(h, p) and h.ip != nvr
-            ),
+            "protocols": ",".join(p.value for p in _SEARCHED if speaks(h, p.value) and h.ip != nvr),
         }
         for h in hosts
     }

@@ -1,4 +1,4 @@
-"""The lab's discovery responders: WS-Discovery, SADP, DHIP, SSDP and mDNS over UDP.
+"""The lab's discovery responders: every registered protocol (``coverwatch.discovery``) over UDP.
 
 Unicast: every lab host that speaks a protocol binds that protocol's UDP port on its own
 address and answers there. Multicast: only when the lab runs inside a network namespace other
@@ -20,8 +20,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
+from coverwatch.discovery import PROTOCOLS
 from coverwatch.errors import LabError
-from coverwatch.lab.answers import PORTS, PROTOCOLS, Answerer, speaks
+from coverwatch.lab.answers import Answerer, speaks
 from coverwatch.lab.site import LabHost
 from coverwatch.probes.transport import UdpSetupError, interface_index
 
@@ -69,10 +70,17 @@ def check_bind_address(ip: str) -> None:
 class _Responder(asyncio.DatagramProtocol):
     """Answers datagrams for one or more hosts on one protocol."""
 
-    def __init__(self, protocol: str, hosts: list[Answerer], senders: dict[str, _Responder]):
+    def __init__(
+        self,
+        protocol: str,
+        hosts: list[Answerer],
+        senders: dict[str, _Responder],
+        reply_port: int | None = None,
+    ):
         self.protocol = protocol
         self.hosts = hosts
         self.senders = senders
+        self.reply_port = reply_port
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -81,6 +89,9 @@ class _Responder(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         if len(data) > MAX_REQUEST:
             return
+        # NOTE: some devices answer to a fixed port rather than the asker's (Bosch 1758,
+        # Panasonic 10669: probes/bosch.py, probes/panasonic.py).
+        addr = (addr[0], self.reply_port) if self.reply_port is not None else addr
         for answerer in self.hosts:
             reply = answerer.answer(self.protocol, data)
             if reply is None:
@@ -97,6 +108,7 @@ def _socket(bind: tuple[str, int], group: str | None, ifindex: int | None) -> so
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
         sock.setblocking(False)
         sock.bind(bind)
         if group is not None and ifindex is not None:
@@ -132,20 +144,23 @@ class DiscoveryResponders:
                 ifindex = interface_index(self.interface)
             except UdpSetupError as e:
                 raise LabError(str(e)) from e
-        for protocol in PROTOCOLS:
-            port, group = PORTS[protocol]
+        for key, spec in PROTOCOLS.items():
+            protocol, port, group = key.value, spec.port, spec.group
             answerers = [Answerer(h) for h in self.hosts if speaks(h, protocol)]
             senders: dict[str, _Responder] = {}
             for answerer in answerers:
                 check_bind_address(answerer.host.ip)
-                responder = _Responder(protocol, [answerer], senders)
+                responder = _Responder(protocol, [answerer], senders, spec.reply_port)
                 sock = _socket((answerer.host.ip, port), None, None)
                 transport, _ = await loop.create_datagram_endpoint(_factory(responder), sock=sock)
                 senders[answerer.host.ip] = responder
                 self._transports.append(transport)
             if ifindex is not None and answerers:
-                sock = _socket((group, port), group, ifindex)
-                shared = _Responder(protocol, answerers, senders)
+                # NOTE: a socket bound to 255.255.255.255 receives that port's limited
+                # broadcasts (ip(7)); a multicast group is joined on the interface.
+                joined = None if spec.broadcast else group
+                sock = _socket((group, port), joined, ifindex)
+                shared = _Responder(protocol, answerers, senders, spec.reply_port)
                 transport, _ = await loop.create_datagram_endpoint(_factory(shared), sock=sock)
                 self._transports.append(transport)
 

@@ -12,7 +12,9 @@ dnspython, code our own):
   <MAC>``, TXT ``macaddress=<MAC>``: home-assistant/netdisco ``discoverables/axis.py``,
   public avahi-browse scripts), ``_psia._tcp`` / ``_CGI._tcp`` / ``_http._tcp`` (Hikvision;
   instance ``HIKVISION <model> - <serial>``: public camera-discovery
-  tools that browse these types by default), ``_rtsp._tcp`` and ``_onvif._tcp``.
+  tools that browse these types by default), ``_rtsp._tcp``, ``_onvif._tcp`` and ``_arec._tcp``
+  (Arecont Vision; instance ``<model> - <serial>``, TXT ``MAC=...``: julienblitte/UniversalScanner
+  ``UniversalScanner/Arecont.cs`` and ``protocols.html``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import dns.rdatatype
 import dns.rrset
 
 from coverwatch.probes.http import clean_text
+from coverwatch.probes.protocol import ProtocolSpec
 
 PORT = 5353
 GROUP = "224.0.0.251"
@@ -40,6 +43,7 @@ SERVICE_TYPES = (
     "_http._tcp.local.",
     "_rtsp._tcp.local.",
     "_onvif._tcp.local.",
+    "_arec._tcp.local.",
 )
 
 
@@ -98,3 +102,13 @@ def parse_response(data: bytes) -> dict[str, list[str]]:
     if not signals:
         raise MalformedMdns("response carries no PTR, SRV or TXT record")
     return {k: v for k, v in signals.items() if v}
+
+
+SPEC = ProtocolSpec(
+    name="mdns",
+    port=PORT,
+    group=GROUP,
+    build=lambda _to: build_query(),
+    parse=lambda data: [parse_response(data)],
+    source="RFC 6762 (multicast DNS), RFC 6763 (DNS-SD)",
+)

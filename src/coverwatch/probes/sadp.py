@@ -16,11 +16,14 @@ Wire format (facts from public sources; code our own):
 
 from __future__ import annotations
 
+import re
 import uuid
 from xml.etree.ElementTree import Element
+from xml.sax.saxutils import escape
 
 from coverwatch.probes import xml as safe_xml
 from coverwatch.probes.http import clean_text
+from coverwatch.probes.protocol import MalformedReply, ProtocolSpec, Responder, Signals
 
 PORT = 37020
 GROUP = "239.255.255.250"
@@ -42,8 +45,18 @@ FIELDS = {
 }
 
 
-class MalformedSadp(ValueError):
+_FIELDS_FOLDED = {name.lower(): key for name, key in FIELDS.items()}
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1].lower()
+
+
+class MalformedSadp(MalformedReply):
     """The datagram is not a well-formed, safe SADP ProbeMatch."""
+
+    def __init__(self, message: str, reason: str = "invalid") -> None:
+        super().__init__(reason, message)
 
 
 def build_inquiry(probe_uuid: str | None = None) -> bytes:
@@ -60,10 +73,33 @@ def parse_xml(data: bytes) -> Element:
     try:
         root = safe_xml.parse_xml(data)
     except safe_xml.MalformedXml as e:
-        raise MalformedSadp(f"unsafe or malformed XML: {e.__class__.__name__}") from e
+        raise MalformedSadp(f"unsafe or malformed XML: {e.__class__.__name__}", "encoding") from e
     if not isinstance(root, Element):
         raise MalformedSadp("no XML root element")
     return root
+
+
+_ELEMENT = re.compile(r"<(\w{1,32})>([^<]{1,256})</\1>")
+
+
+def _finish(signals: dict[str, str]) -> dict[str, str]:
+    if "sadp.device_description" not in signals and "sadp.serial" not in signals:
+        raise MalformedSadp("ProbeMatch names neither a model nor a serial number", "empty")
+    if "sadp.mac" in signals:
+        signals["mac"] = signals["sadp.mac"]
+    return signals
+
+
+def _salvaged(data: bytes) -> dict[str, str]:
+    """Fields of a ProbeMatch whose XML is cut (a first IP fragment in a capture without
+    reassembly), read element by element; entities are left as written, never expanded."""
+    signals: dict[str, str] = {}
+    for name, text in _ELEMENT.findall(data[:16384].decode("utf-8", "replace"))[:64]:
+        key = _FIELDS_FOLDED.get(name.lower())
+        clean = clean_text(text, _FIELD)
+        if key and clean and key not in signals:
+            signals[key] = clean
+    return _finish(signals)
 
 
 def parse_probe_match(data: bytes) -> dict[str, str]:
@@ -71,17 +107,50 @@ def parse_probe_match(data: bytes) -> dict[str, str]:
 
     Our own inquiry, looped back by the multicast group, is not a ProbeMatch and is refused too.
     """
-    root = parse_xml(data)
-    if root.tag.lower() != "probematch":
-        raise MalformedSadp(f"not a ProbeMatch: <{clean_text(root.tag, 40)}>")
+    try:
+        root = parse_xml(data)
+    except MalformedSadp:
+        head = data[:512].lower()
+        if b"<probematch" not in head or b"<!" in data:  # NOTE: never read past a DTD
+            raise
+        return _salvaged(data)
+    if _local(root.tag) != "probematch":
+        raise MalformedSadp(f"not a ProbeMatch: <{clean_text(root.tag, 40)}>", "not_a_reply")
     signals: dict[str, str] = {}
     for child in root:
-        key = FIELDS.get(child.tag)
+        # NOTE: element names are matched without namespace and case (firmware differs in both)
+        key = _FIELDS_FOLDED.get(_local(child.tag))
         text = clean_text(child.text or "", _FIELD)
         if key and text and key not in signals:
             signals[key] = text
-    if "sadp.device_description" not in signals and "sadp.serial" not in signals:
-        raise MalformedSadp("ProbeMatch names neither a model nor a serial number")
-    if "sadp.mac" in signals:
-        signals["mac"] = signals["sadp.mac"]
-    return signals
+    return _finish(signals)
+
+
+def answer(data: bytes, device: Responder) -> bytes | None:
+    """A lab device's ProbeMatch for an inquiry (the profile's fields in its order, as devices
+    send them; Uuid echoed, IPv4Address defaulting to the device's address)."""
+    root = parse_xml(data)
+    texts = {child.tag: (child.text or "").strip() for child in root}
+    if root.tag != "Probe" or texts.get("Types", "").lower() != "inquiry":
+        return None
+    fields = {"Uuid": texts.get("Uuid", ""), "Types": "inquiry", **device.fields}
+    fields.setdefault("IPv4Address", device.ip)
+    body = "".join(f"<{k}>{escape(str(v))}</{k}>\n" for k, v in fields.items())
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<ProbeMatch>\n{body}</ProbeMatch>\n'.encode()
+
+
+def _parse(data: bytes) -> list[Signals]:
+    return [{k: [v] for k, v in parse_probe_match(data).items()}]
+
+
+SPEC = ProtocolSpec(
+    name="sadp",
+    port=PORT,
+    group=GROUP,
+    build=lambda _to: build_inquiry(),
+    parse=_parse,
+    source="julienblitte/UniversalScanner UniversalScanner/Hikvision.cs (port, group, inquiry)",
+    reply_to_group=True,
+    answer=answer,
+    families=("sadp.",),
+)

@@ -20,12 +20,22 @@ from xml.etree.ElementTree import Element
 
 from coverwatch.probes import xml as safe_xml
 from coverwatch.probes.http import clean_text
+from coverwatch.probes.protocol import ProtocolSpec, Signals
 
 PORT = 1900
 GROUP = "239.255.255.250"
 _FIELD = 256
 _MAX_HEADERS = 32
 
+#: Announcement header -> signal key (replies, NOTIFY announcements, a search's USER-AGENT).
+ANNOUNCEMENT_SIGNALS = {
+    "server": "upnp.server",
+    "user-agent": "upnp.server",
+    "location": "upnp.location",
+    "st": "upnp.st",
+    "nt": "upnp.st",
+    "usn": "upnp.usn",
+}
 #: Description element (under root/device) -> signal key.
 DESCRIPTION_SIGNALS = {
     "manufacturer": "upnp.manufacturer",
@@ -120,3 +130,35 @@ def parse_description(data: bytes | str) -> dict[str, str]:
     if not signals:
         raise MalformedSsdp("device description names nothing")
     return signals
+
+
+def parse_announcement(data: bytes) -> list[Signals]:
+    """``upnp.*`` signals of an M-SEARCH reply or a NOTIFY announcement; of an M-SEARCH only
+    the searcher's own SERVER / USER-AGENT. MalformedSsdp for anything else or nothing."""
+    text = data[:4096].decode("utf-8", "replace")
+    first, _, rest = text.partition("\r\n")
+    start = first.upper()
+    search = start.startswith("M-SEARCH ")
+    if not (start.startswith("HTTP/1.1 200") or start.startswith("NOTIFY ") or search):
+        raise MalformedSsdp(f"not an SSDP reply, announcement or search: {clean_text(first, 40)!r}")
+    signals: Signals = {}
+    for line in rest.split("\r\n")[:_MAX_HEADERS]:
+        name, sep, value = line.partition(":")
+        key = ANNOUNCEMENT_SIGNALS.get(name.strip().lower())
+        if search and key != "upnp.server":
+            continue  # NOTE: a search's ST names what it looks for, not what the sender is
+        if sep and key and value.strip() and key not in signals:
+            signals[key] = [clean_text(value, 512)]
+    if not signals:
+        raise MalformedSsdp("SSDP message without SERVER, LOCATION, ST or USN")
+    return [signals]
+
+
+SPEC = ProtocolSpec(
+    name="ssdp",
+    port=PORT,
+    group=GROUP,
+    build=lambda to: build_msearch(f"{to}:{PORT}"),
+    parse=parse_announcement,
+    source="UPnP Device Architecture 1.1, sections 1.3.2 and 2.3",
+)

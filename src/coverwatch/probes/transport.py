@@ -9,6 +9,7 @@ sibling modules do that.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 import selectors
@@ -354,12 +355,24 @@ def _is_multicast(ip: str) -> bool:
 
 
 def _udp_socket(
-    bind: tuple[str, int], ifindex: int | None, group: str | None = None
+    bind: tuple[str, int],
+    ifindex: int | None,
+    group: str | None = None,
+    device: str | None = None,
 ) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         sock.setblocking(False)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # NOTE: vendor discovery protocols (Bosch, Hanwha, Vivotek, Sony, ...) ask by broadcast
+        # to 255.255.255.255, which the kernel refuses without SO_BROADCAST (socket(7)).
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        if device is not None:
+            # NOTE: a limited broadcast leaves by the route to 255.255.255.255 unless the
+            # socket is bound to the interface, which needs CAP_NET_RAW (socket(7)
+            # SO_BINDTODEVICE); without it the broadcast takes the default route's interface.
+            with contextlib.suppress(PermissionError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, device.encode())
         if ifindex is not None:
             request = _multicast_request("0.0.0.0", ifindex)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, request)
@@ -413,8 +426,10 @@ async def udp_exchange(
 
     Multicast destinations need ``interface`` (the probe leaves by that interface, TTL 1).
     ``listen_group`` also joins that group on that port, for protocols whose devices answer
-    to the group rather than to the sender (Hikvision SADP). Each reply is bounded by
-    ``max_bytes``, the exchange by ``max_replies``; drops are counted in ``counts``.
+    to the group rather than to the sender (Hikvision SADP); a non-multicast
+    ``listen_group`` (``0.0.0.0``) listens on that port, for devices that answer to a fixed
+    port (Bosch 1758). Each reply is bounded by ``max_bytes``, the exchange by
+    ``max_replies``; drops are counted in ``counts``.
     """
     ifindex = interface_index(interface) if interface else None
     if ifindex is None and any(_is_multicast(s.ip) for s in sends):
@@ -423,13 +438,15 @@ async def udp_exchange(
     replies: list[Datagram] = []
     transports: list[asyncio.DatagramTransport] = []
     try:
-        sock = _udp_socket(("0.0.0.0", 0), ifindex)
+        sock = _udp_socket(("0.0.0.0", 0), ifindex, None, interface)
         sender, _ = await loop.create_datagram_endpoint(
             lambda: _Collector(replies, counts, (max_replies, max_bytes)), sock=sock
         )
         transports.append(sender)
-        if listen_group is not None and ifindex is not None:
-            group = _udp_socket(("0.0.0.0", listen_group[1]), ifindex, listen_group[0])
+        multicast = listen_group is not None and _is_multicast(listen_group[0])
+        if listen_group is not None and (ifindex is not None or not multicast):
+            joined = listen_group[0] if multicast else None
+            group = _udp_socket(("0.0.0.0", listen_group[1]), ifindex, joined)
             listener, _ = await loop.create_datagram_endpoint(
                 lambda: _Collector(replies, counts, (max_replies, max_bytes)), sock=group
             )

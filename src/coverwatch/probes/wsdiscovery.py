@@ -23,6 +23,7 @@ from urllib.parse import unquote
 
 from coverwatch.probes.http import clean_text
 from coverwatch.probes.onvif import MalformedSoap, local, parse_envelope
+from coverwatch.probes.protocol import ProtocolSpec
 
 PORT = 3702
 GROUP = "239.255.255.250"
@@ -118,3 +119,14 @@ def parse_probe_matches(data: bytes) -> list[dict[str, list[str]]]:
     if not results:
         raise MalformedProbeMatch("ProbeMatch without XAddrs, Types or Scopes")
     return results
+
+
+SPEC = ProtocolSpec(
+    name="wsdiscovery",
+    port=PORT,
+    group=GROUP,
+    build=lambda _to: build_probe(),
+    parse=parse_probe_matches,
+    source="WS-Discovery (April 2005); ONVIF Core Specification, section 7",
+    identity=False,
+)

@@ -1,28 +1,29 @@
 """Discovery: ask the network who is there, in the protocols cameras and recorders answer.
 
-Five protocols, each a probe from ``coverwatch.probes`` (what is sent, how replies parse):
-ONVIF WS-Discovery (UDP 3702), Hikvision SADP (UDP 37020), Dahua DHIP (UDP 37810), SSDP/UPnP
-(UDP 1900, then the device description over HTTP) and mDNS/DNS-SD (UDP 5353). Each runs
-unicast to a target list, multicast on one interface (link-local, TTL 1), or both. Replies
-become Observations of the replying address with the device's own words; malformed, oversized
-or surplus replies are dropped and counted per protocol (``DiscoveryReport.warnings``).
+Every protocol of the registry (``coverwatch.discovery.PROTOCOLS``: ONVIF WS-Discovery, SADP,
+DHIP, SSDP/UPnP with the device description over HTTP, mDNS/DNS-SD and the vendors' own
+protocols), each a module of ``coverwatch.probes`` (what is sent, how replies parse). Each runs
+unicast to a target list, link-wide on one interface (multicast, TTL 1, or broadcast), or
+both. Replies become Observations of the replying address with the device's own words;
+malformed, oversized or surplus replies are dropped and counted per protocol
+(``DiscoveryReport.warnings``, the malformed ones by why in ``DiscoveryReport.malformed``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import Enum
-from typing import assert_never
 
 from coverwatch import eventloop
+from coverwatch.discovery import PROTOCOLS, DiscoveryProtocol
 from coverwatch.identify.engine import normalise_mac
 from coverwatch.models import Observation, ObsStatus, SourceKind
 from coverwatch.observer import NULL_OBSERVER, Observer
-from coverwatch.probes import dhip, http, mdns, sadp, ssdp, wsdiscovery
+from coverwatch.probes import http, ssdp
+from coverwatch.probes.protocol import MalformedReply
 from coverwatch.probes.transport import (
     Datagram,
     DatagramCounts,
@@ -40,40 +41,6 @@ logger = logging.getLogger(__name__)
 MAX_SIGNALS_PER_HOST = 64
 #: Most device descriptions fetched per SSDP run (one per replying host).
 MAX_DESCRIPTIONS = 1024
-
-
-class DiscoveryProtocol(str, Enum):
-    """The discovery protocols coverwatch speaks."""
-
-    WSDISCOVERY = "wsdiscovery"
-    SADP = "sadp"
-    DHIP = "dhip"
-    SSDP = "ssdp"
-    MDNS = "mdns"
-
-
-@dataclass(frozen=True)
-class _Wire:
-    port: int
-    group: str
-    probe: Callable[[str], bytes]
-    listen_group: bool = False
-
-
-def _wire(protocol: DiscoveryProtocol) -> _Wire:
-    match protocol:
-        case DiscoveryProtocol.WSDISCOVERY:
-            return _Wire(wsdiscovery.PORT, wsdiscovery.GROUP, lambda _h: wsdiscovery.build_probe())
-        case DiscoveryProtocol.SADP:
-            return _Wire(sadp.PORT, sadp.GROUP, lambda _h: sadp.build_inquiry(), True)
-        case DiscoveryProtocol.DHIP:
-            return _Wire(dhip.PORT, dhip.GROUP, lambda _h: dhip.build_search())
-        case DiscoveryProtocol.SSDP:
-            return _Wire(ssdp.PORT, ssdp.GROUP, lambda h: ssdp.build_msearch(f"{h}:{ssdp.PORT}"))
-        case DiscoveryProtocol.MDNS:
-            return _Wire(mdns.PORT, mdns.GROUP, lambda _h: mdns.build_query())
-        case _:
-            assert_never(protocol)
 
 
 @dataclass(frozen=True)
@@ -98,6 +65,9 @@ class DiscoveryReport:
     warnings: dict[str, int] = field(default_factory=dict)
     """``<protocol>.<reason>`` -> count: oversized, flood, malformed, unexpected_source,
     send_errors, description_failed, setup_failed."""
+    malformed: dict[str, int] = field(default_factory=dict)
+    """``<protocol>.<why>`` -> count of the malformed replies by why (truncated, bad_magic,
+    encoding, contradictory, not_a_reply, empty; ``invalid`` when the parser gives none)."""
 
     def warn(self, protocol: DiscoveryProtocol, reason: str, count: int = 1) -> None:
         """Count ``count`` dropped replies (or failures) of ``protocol`` for ``reason``."""
@@ -121,7 +91,7 @@ class _Recorder:
             for value in values:
                 if signal == "mac":
                     value = normalise_mac(value) or ""
-                if not value or len(observations) >= MAX_SIGNALS_PER_HOST * len(DiscoveryProtocol):
+                if not value or len(observations) >= MAX_SIGNALS_PER_HOST * len(PROTOCOLS):
                     continue
                 observation = Observation(
                     ip,
@@ -144,21 +114,7 @@ def _as_lists(signals: dict[str, str]) -> dict[str, list[str]]:
 def parse(protocol: DiscoveryProtocol, data: bytes) -> list[dict[str, list[str]]]:
     """Signals in one reply (several for a multi-match WS-Discovery reply); ValueError when the
     reply is malformed. SSDP replies give their headers; the description is fetched later."""
-    match protocol:
-        case DiscoveryProtocol.WSDISCOVERY:
-            return wsdiscovery.parse_probe_matches(data)
-        case DiscoveryProtocol.SADP:
-            return [_as_lists(sadp.parse_probe_match(data))]
-        case DiscoveryProtocol.DHIP:
-            return [_as_lists(dhip.parse_reply(data))]
-        case DiscoveryProtocol.SSDP:
-            headers = ssdp.parse_response(data)
-            keep = {"location": "upnp.location", "server": "upnp.server", "st": "upnp.st"}
-            return [{keep[k]: [v] for k, v in headers.items() if k in keep}]
-        case DiscoveryProtocol.MDNS:
-            return [mdns.parse_response(data)]
-        case _:
-            assert_never(protocol)
+    return PROTOCOLS[protocol].parse(data)
 
 
 class DiscoverySource(Source):
@@ -188,7 +144,14 @@ class DiscoverySource(Source):
 
         await asyncio.gather(*(one(p) for p in protocols))
         for key, count in sorted(report.warnings.items()):
-            observer.note(f"discovery: dropped {count} reply(ies) ({key})")
+            protocol = key.rsplit(".", 1)[0]
+            why = [
+                f"{n} {k.rsplit('.', 1)[1]}"
+                for k, n in sorted(report.malformed.items())
+                if key.endswith(".malformed") and k.rsplit(".", 1)[0] == protocol
+            ]
+            detail = f": {', '.join(why)}" if why else ""
+            observer.note(f"discovery: dropped {count} reply(ies) ({key}{detail})")
             logger.warning("discovery dropped %d reply(ies): %s", count, key)
         observer.done()
         targets = set(self.options.targets)
@@ -200,12 +163,16 @@ class DiscoverySource(Source):
     async def _protocol(
         self, protocol: DiscoveryProtocol, report: DiscoveryReport, recorder: _Recorder
     ) -> None:
-        wire = _wire(protocol)
-        sends = [Send(ip, wire.port, wire.probe(ip)) for ip in self.options.targets]
+        wire = PROTOCOLS[protocol]
+        sends = [Send(ip, wire.port, wire.build(ip)) for ip in self.options.targets]
         if self.options.interface:
-            sends.append(Send(wire.group, wire.port, wire.probe(wire.group)))
+            sends.append(Send(wire.group, wire.port, wire.build(wire.group)))
         counts = DatagramCounts()
-        listen = (wire.group, wire.port) if wire.listen_group and self.options.interface else None
+        listen = None
+        if wire.reply_to_group and self.options.interface:
+            listen = (wire.group, wire.port)
+        elif wire.reply_port is not None:
+            listen = ("0.0.0.0", wire.reply_port)  # NOTE: answers come to a fixed port
         try:
             replies = await udp_exchange(
                 sends, self.options.timeout, counts, self.options.interface, listen
@@ -220,13 +187,18 @@ class DiscoverySource(Source):
         report.warn(protocol, "oversized", counts.oversized)
         report.warn(protocol, "flood", counts.flood)
         report.warn(protocol, "send_errors", counts.send_errors)
-        accepted = self._accepted(protocol, replies, report)
+        # NOTE: a listener on the protocol's own port hears our broadcast request too
+        sent = {s.data for s in sends}
+        accepted = self._accepted(protocol, [r for r in replies if r.data not in sent], report)
         described: set[str] = set()
         for reply in accepted:
             try:
                 matches = parse(protocol, reply.data)
             except ValueError as e:
                 report.warn(protocol, "malformed")
+                why = e.reason if isinstance(e, MalformedReply) else "invalid"
+                key = f"{protocol.value}.{why}"
+                report.malformed[key] = report.malformed.get(key, 0) + 1
                 logger.debug(
                     "discovery %s: malformed reply from %s: %s", protocol.value, reply.ip, e
                 )

@@ -1,13 +1,13 @@
 """``traffic.passive_observations``: what hosts announce about themselves in a capture.
 
 ARP (RFC 826: sender IP <-> MAC), DHCP client messages (RFC 2131/2132: option 60 vendor class,
-12 host name, 55 parameter request list, 50 requested address), and the discovery replies the
-``coverwatch.probes`` parsers already read (mDNS, SSDP, WS-Discovery, SADP, DHIP) become
-``Observation``s with ``SourceKind.CAPTURE``. What a host's own traffic shows joins them: the
-DNS names it looks up (``dns.query``), the server name of its TLS ClientHellos (``tls.sni``),
-the User-Agent of its plain-HTTP requests (``http.user_agent``), the SSDP SERVER/USER-AGENT it
-announces or searches with (``upnp.server``) and the Server header its own HTTP/RTSP service
-answers with (``http.server``, ``rtsp.server``).
+12 host name, 55 parameter request list, 50 requested address), and the discovery replies of
+every registered protocol (``coverwatch.discovery.PROTOCOLS``, read on its ports by its own
+parser) become ``Observation``s with ``SourceKind.CAPTURE``. What a host's own traffic shows
+joins them: the DNS names it looks up (``dns.query``), the server name of its TLS ClientHellos
+(``tls.sni``), the User-Agent of its plain-HTTP requests (``http.user_agent``), the SSDP
+SERVER/USER-AGENT it announces or searches with (``upnp.server``) and the Server header its own
+HTTP/RTSP service answers with (``http.server``, ``rtsp.server``).
 
 Nothing is sent; only files are read. Every payload is hostile: discovery parsers are the
 hardened ones in ``probes``, TCP payloads are read one packet at a time (no reassembly) from
@@ -28,10 +28,11 @@ from typing import Any
 
 import dpkt
 
+from coverwatch.discovery import PROTOCOLS
 from coverwatch.errors import InputError
 from coverwatch.models import Observation, SourceKind
-from coverwatch.probes import dhip, mdns, sadp, ssdp, wsdiscovery
 from coverwatch.probes.http import clean_text
+from coverwatch.probes.protocol import Signals
 from coverwatch.traffic.decode import ETH_ARP, ETH_IPV4, ETH_IPV6, decode, link_payload
 from coverwatch.traffic.flows import ip_text
 from coverwatch.traffic.model import IngestWarning
@@ -52,14 +53,6 @@ _PER_SIGNAL = {
     "upnp.server": 16,
     "http.server": 8,
     "rtsp.server": 8,
-}
-_SSDP_KEYS = {
-    "server": "upnp.server",
-    "user-agent": "upnp.server",
-    "location": "upnp.location",
-    "st": "upnp.st",
-    "nt": "upnp.st",
-    "usn": "upnp.usn",
 }
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_.")
 _REQUEST = re.compile(
@@ -221,7 +214,12 @@ def _frame(collector: _Collector, ts: float, linktype: int, data: bytes) -> None
         return
     if proto != 17:
         return
-    payload = data[payload_at:]
+    # NOTE: a short datagram's frame carries Ethernet padding (IEEE 802.3: 46-byte minimum
+    # payload); the UDP length (RFC 768) says where the datagram ends.
+    # A length of 8 with bytes after it is a writer that left the field unset: read them all.
+    udp_length = int.from_bytes(data[payload_at - 4 : payload_at - 2], "big")
+    end = payload_at + udp_length - 8
+    payload = data[payload_at:end] if udp_length > 8 and end <= len(data) else data[payload_at:]
     src_ip = ip_text(src)
     if (sport == 68 and dport == 67) or (sport == 67 and dport == 68):
         _dhcp(collector, ts, payload)
@@ -229,18 +227,19 @@ def _frame(collector: _Collector, ts: float, linktype: int, data: bytes) -> None
     if dport == 53 or sport == 53:
         _dns(collector, ts, src_ip, sport, dport, payload[:_MAX_PAYLOAD])
         return
-    handler = _HANDLERS.get(sport) or _HANDLERS.get(dport)
-    if handler is None:
+    handlers = _HANDLERS.get(sport, []) + _HANDLERS.get(dport, [])
+    if not handlers:
+        handlers = [h for at, magic, h in _MAGIC if payload[at : at + len(magic)] == magic]
+    for protocol, parse in handlers:
+        try:
+            results = parse(payload)
+        except (ValueError, UnicodeError):
+            continue  # a request, our own probe looped back, or a malformed reply
+        for signals in results:
+            collector.signals(src_ip, signals, sport, protocol, ts)
+            if src_mac:
+                collector.add(src_ip, "mac", mac_text(src_mac), sport, protocol, ts)
         return
-    protocol, parse = handler
-    try:
-        results = parse(payload)
-    except (ValueError, UnicodeError):
-        return  # a request, our own probe looped back, or a malformed reply: nothing to learn
-    for signals in results:
-        collector.signals(src_ip, signals, sport, protocol, ts)
-        if src_mac:
-            collector.add(src_ip, "mac", mac_text(src_mac), sport, protocol, ts)
 
 
 def _arp(collector: _Collector, ts: float, payload: bytes) -> None:
@@ -410,32 +409,20 @@ def _tcp(collector: _Collector, ts: float, src: str, sport: int, payload: bytes)
                 collector.seen(src, signal, server, sport, protocol, ts)
 
 
-def _ssdp(payload: bytes) -> list[dict[str, Any]]:
-    text = payload[:4096].decode("utf-8", "replace")
-    first, _, rest = text.partition("\r\n")
-    start = first.upper()
-    search = start.startswith("M-SEARCH ")
-    if not (start.startswith("HTTP/1.1 200") or start.startswith("NOTIFY ") or search):
-        raise ValueError("not an SSDP reply, announcement or search")
-    signals: dict[str, Any] = {}
-    for line in rest.split("\r\n")[:32]:
-        name, sep, value = line.partition(":")
-        key = _SSDP_KEYS.get(name.strip().lower())
-        if search and key != "upnp.server":
-            continue  # NOTE: a search's ST names what it looks for, not what the sender is
-        if sep and key and value.strip():
-            signals.setdefault(key, clean_text(value, 512))
-    return [signals] if signals else []
+def _handlers() -> dict[int, list[tuple[str, Callable[[bytes], list[Signals]]]]]:
+    """UDP port -> the registered protocols whose replies arrive there (several may share one:
+    Vivotek and Foscam both use 10000)."""
+    found: dict[int, list[tuple[str, Callable[[bytes], list[Signals]]]]] = {}
+    for spec in PROTOCOLS.values():
+        for port in spec.capture_ports():
+            found.setdefault(port, []).append((spec.name, spec.parse))
+    return found
 
 
-def _one(parse: Callable[[bytes], dict[str, Any]]) -> Callable[[bytes], list[dict[str, Any]]]:
-    return lambda payload: [parse(payload)]
-
-
-_HANDLERS: dict[int, tuple[str, Callable[[bytes], list[dict[str, Any]]]]] = {
-    mdns.PORT: ("mdns", _one(mdns.parse_response)),
-    ssdp.PORT: ("ssdp", _ssdp),
-    wsdiscovery.PORT: ("wsdiscovery", wsdiscovery.parse_probe_matches),
-    sadp.PORT: ("sadp", _one(sadp.parse_probe_match)),
-    dhip.PORT: ("dhip", _one(dhip.parse_reply)),
-}
+_HANDLERS = _handlers()
+#: (offset, magic, handler) of protocols recognisable by content on any port.
+_MAGIC = [
+    (spec.magic[0], spec.magic[1], (spec.name, spec.parse))
+    for spec in PROTOCOLS.values()
+    if spec.magic is not None
+]
