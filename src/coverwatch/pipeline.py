@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from coverwatch.discovery import families as discovery_families
 from coverwatch.identify import identify_host, load_knowledge
 from coverwatch.identify.versions import firmware_changed, model_changed
 from coverwatch.identity import Claim, group_hosts, mac_of, macs_of, normal_mac, serial_of
@@ -137,8 +138,8 @@ _LASTING = (
     ("onvif.hardware_id", "onvif.device"),
     ("onvif.mac", "onvif.device"),  # ONVIF GetNetworkInterfaces (credentialed)
     ("onvif.scope.", "onvif.scope"),  # WS-Discovery scopes: the device's own announcement
-    ("sadp.", "sadp"),  # Hikvision SADP discovery answer
-    ("dhip.", "dhip"),  # Dahua DHIP discovery answer
+    # A vendor discovery answer (SADP, DHIP, Bosch, Hanwha, ...): the device introducing itself.
+    *((family, family.rstrip(".")) for family in discovery_families()),
 )
 
 

@@ -83,8 +83,9 @@ if TYPE_CHECKING:
 @click.option(
     "--discovery",
     is_flag=True,
-    help="Ask the targets with the discovery protocols first (ONVIF WS-Discovery, "
-    "SADP, DHIP, SSDP, mDNS); with --interface also the local link.",
+    help="Ask the targets with the discovery protocols first (ONVIF WS-Discovery, SSDP, "
+    "mDNS and the makers' own: Hikvision SADP, Dahua DHIP, Bosch, Hanwha, Axis, ...; see "
+    "'coverwatch discover --help'); with --interface also the local link.",
 )
 @click.option("--interface", metavar="IF", help="With --discovery: also probe multicast here.")
 @click.option("--jsonl", is_flag=True, help="Print one JSON object per host (identify's format).")
@@ -587,9 +588,12 @@ def discover(
     max_hosts: int,
     jsonl: bool,
 ) -> None:
-    """Ask devices to introduce themselves: ONVIF WS-Discovery (UDP 3702), Hikvision SADP
-    (37020), Dahua DHIP (37810), SSDP/UPnP (1900, then the device description) and mDNS
-    (5353).
+    """Ask devices to introduce themselves: ONVIF WS-Discovery (UDP 3702), SSDP/UPnP (1900,
+    then the device description), mDNS (5353) and the makers' own protocols: Hikvision SADP
+    (37020), Dahua DHIP (37810) and its older protocol (5050), Bosch (1757), Hanwha (7701),
+    Vivotek (10000), Sony (2380), Panasonic (10670), Ubiquiti (10001), 360 Vision, NiceVision,
+    GigE Vision (3956), Vstarcam and Xiongmai NetSurveillance (34569). The README lists what
+    each sends.
 
     TARGETS are asked directly (unicast, no privileges needed); --interface asks the local
     link (multicast). Give either or both. Answers are stored in the inventory as a
