@@ -255,3 +255,38 @@ def test_ack_alone_ties_the_mac_to_its_address(tmp_path: Path) -> None:
     path = _write(tmp_path / "ack.pcap", [_dhcp(dpkt.dhcp.DHCPACK, CAM_IP2, reply=True)])
     found = passive_observations([path])
     assert _signals(found, CAM_IP2) == {("mac", "b0:c5:54:00:00:01")}
+
+
+def test_traffic_import_reads_each_capture_once_for_flows_and_devices(
+    lab_capture: LabCapture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #10 part 6: one pass per capture gives the flows and the same passive devices."""
+    from click.testing import CliRunner
+
+    from coverwatch.cli import cli
+    from coverwatch.store import open_inventory
+    from coverwatch.traffic import flows, passive, pcap
+
+    passes: list[str] = []
+    real = pcap.read_frames
+
+    def counted(path: str, *args: object, **kwargs: object) -> object:
+        passes.append(path)
+        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(flows, "read_frames", counted)
+    monkeypatch.setattr(passive, "read_frames", counted)
+    db = tmp_path / "inv.db"
+    done = CliRunner().invoke(
+        cli, ["--db", str(db), "traffic", "import", lab_capture.path, "--site", "lab"]
+    )
+    assert done.exit_code == 0, done.output
+    assert passes == [lab_capture.path]
+    monkeypatch.undo()
+    alone = {ip for ip, obs in passive_observations([lab_capture.path]).items() if obs}
+    inventory = open_inventory(str(db))
+    try:
+        recorded = {a.ip for d in inventory.devices("lab") for a in d.addresses}
+    finally:
+        inventory.close()
+    assert alone and alone <= recorded

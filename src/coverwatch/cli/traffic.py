@@ -54,15 +54,16 @@ def traffic_import(ctx: click.Context, files: tuple[str, ...], site: str) -> Non
     from coverwatch.pipeline import record_run
     from coverwatch.store import open_inventory
     from coverwatch.traffic.ingest import ingest
-    from coverwatch.traffic.passive import passive_observations
+    from coverwatch.traffic.passive import PassiveCollector
 
     store = _traffic_dir(ctx)
-    # NOTE: the captures are read for passive observations first: that read stores nothing,
-    # so a file it fails on costs neither the flow store nor the inventory (issue #11).
+    # One pass per capture: the frames the flow ingest reads also feed passive discovery. A
+    # file that fails stores nothing: the flow store swaps its files in only at the end.
     kinds = [(path, _capture_kind(path)) for path in files]
     captures = [path for path, is_capture in kinds if is_capture]
-    found = passive_observations(captures) if captures else {}
-    report = ingest(list(files), store)
+    passive = PassiveCollector()
+    report = ingest(list(files), store, on_frame=passive.frame)
+    found = passive.finish()
     for file in report.files:
         warnings = ", ".join(f"{count} {reason}" for reason, count in sorted(file.warnings.items()))
         click.echo(

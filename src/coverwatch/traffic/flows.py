@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import socket
 from collections import OrderedDict
+from collections.abc import Callable
 from struct import error as struct_error
 from typing import BinaryIO
 
@@ -85,6 +86,8 @@ class CaptureIngest:
         self.packets = 0
         self.kind = RecordSource.PCAP
         self.source = ""
+        self.on_frame: Callable[[float, int, bytes], None] | None = None
+        """Also given every frame (passive discovery reading the same pass)."""
 
     def warn(self, reason: IngestWarning, n: int = 1) -> None:
         """Count a skipped or cut-short item."""
@@ -97,9 +100,12 @@ class CaptureIngest:
         live = self.live
         next_sweep = _SWEEP_EVERY
         last_ts = 0.0
+        on_frame = self.on_frame
         for ts, linktype, data in frames:
             self.packets += 1
             last_ts = ts
+            if on_frame is not None:
+                on_frame(ts, linktype, data)
             packet = decode(linktype, data)
             if isinstance(packet, IngestWarning):
                 self.warn(packet)

@@ -13,6 +13,7 @@ turns out not to be readable, or a crash, leaves the store exactly as it was bef
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import BinaryIO
 
@@ -49,11 +50,17 @@ def _format(path: str) -> str:
 
 
 def ingest(
-    paths: list[str], store_dir: str, idle_timeout: float = 300.0, max_flows: int = 200_000
+    paths: list[str],
+    store_dir: str,
+    idle_timeout: float = 300.0,
+    max_flows: int = 200_000,
+    on_frame: Callable[[float, int, bytes], None] | None = None,
 ) -> IngestReport:
     """Read every file into the flow store at ``store_dir``; one ``FileReport`` per file.
 
     ``idle_timeout`` (capture seconds) and ``max_flows`` bound the live flow state of a capture.
+    ``on_frame`` is also given every frame of every capture, in the same pass (passive
+    discovery: ``passive.PassiveCollector.frame``).
     """
     formats = {path: _format(path) for path in paths}
     order = sorted(paths, key=lambda p: not formats[p].startswith("zeek-dns"))
@@ -65,7 +72,7 @@ def ingest(
         try:
             for path in order:
                 reports[path] = _ingest_one(
-                    path, formats[path], staging, names, idle_timeout, max_flows
+                    path, formats[path], staging, names, idle_timeout, max_flows, on_frame
                 )
             staging.commit()
         except BaseException:
@@ -82,13 +89,19 @@ def ingest(
 
 
 def _ingest_one(
-    path: str, fmt: str, staging: Staging, names: NameMap, idle_timeout: float, max_flows: int
+    path: str,
+    fmt: str,
+    staging: Staging,
+    names: NameMap,
+    idle_timeout: float,
+    max_flows: int,
+    on_frame: Callable[[float, int, bytes], None] | None,
 ) -> FileReport:
     fid = file_id(path)
     writers = {t: staging.writer(t, fid) for t in ("flows", "dns", "portmaps")}
     try:
         with open(path, "rb") as handle:
-            report = _read(path, fmt, handle, writers, names, idle_timeout, max_flows)
+            report = _read(path, fmt, handle, writers, names, idle_timeout, max_flows, on_frame)
         for writer in writers.values():
             writer.close()
     except OSError as e:
@@ -104,12 +117,14 @@ def _read(
     names: NameMap,
     idle_timeout: float,
     max_flows: int,
+    on_frame: Callable[[float, int, bytes], None] | None = None,
 ) -> FileReport:
     if fmt == "pcap":
         capture = CaptureIngest(
             path, writers["flows"], writers["dns"], writers["portmaps"], idle_timeout, max_flows
         )
         capture.names = names
+        capture.on_frame = on_frame
         capture.run(handle)
         return FileReport(
             path,

@@ -167,16 +167,33 @@ class _Collector:
         return {ip: list(obs.values()) for ip, obs in sorted(self.found.items())}
 
 
+class PassiveCollector:
+    """What hosts announce about themselves, frame by frame: feed it the frames a flow ingest
+    reads (``traffic.ingest(..., on_frame=collector.frame)``) so a capture is read once."""
+
+    def __init__(self) -> None:
+        self._collector = _Collector()
+
+    def frame(self, ts: float, linktype: int, data: bytes) -> None:
+        """Read one captured frame."""
+        _frame(self._collector, ts, linktype, data)
+
+    def finish(self) -> dict[str, list[Observation]]:
+        """Observations per IP address, from every frame read."""
+        return self._collector.finish()
+
+
 def passive_observations(paths: list[str]) -> dict[str, list[Observation]]:
-    """Observations per IP address from every capture in ``paths`` (pcap or pcapng)."""
-    collector = _Collector()
+    """Observations per IP address from every capture in ``paths`` (pcap or pcapng), read on
+    their own (``traffic import`` reads them with the flows instead: ``PassiveCollector``)."""
+    collector = PassiveCollector()
     for path in paths:
         warnings: dict[str, int] = {}
         try:
             with open(path, "rb") as handle:
                 _, frames = read_frames(path, handle, warnings)
                 for ts, linktype, data in frames:
-                    _frame(collector, ts, linktype, data)
+                    collector.frame(ts, linktype, data)
         except OSError as e:
             raise InputError(f"{path}: cannot read: {e.strerror or e}") from e
         if warnings:
