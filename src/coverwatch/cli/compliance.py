@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,7 @@ from coverwatch.errors import InputError
 from coverwatch.models import SourceKind
 
 if TYPE_CHECKING:
-    from coverwatch.store import ScanRecord
+    from coverwatch.models import ScanRecord
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 
@@ -205,7 +206,7 @@ def report(
     click.echo(f"Report: {path.resolve()}")
 
 
-def _run_json(run: ScanRecord, counts: dict[str, Any] | None = None) -> dict[str, Any]:
+def _run_json(run: ScanRecord, counts: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """One run as ``runs --json`` and ``diff --json`` name it."""
     document: dict[str, Any] = {
         "id": run.id,

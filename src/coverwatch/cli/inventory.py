@@ -25,9 +25,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
     from coverwatch.importing import ImportRow
-    from coverwatch.models import SourceKind
+    from coverwatch.models import DeviceRecord, SourceKind
     from coverwatch.sources.imports import BadRow
-    from coverwatch.store import DeviceRecord
 
 
 @cli.command()

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from enum import Enum
 
 from coverwatch.identify.versions import firmware_changed, model_changed
+from coverwatch.models import DeviceRecord
 from coverwatch.policy.model import Finding, FindingStatus
-from coverwatch.store.interface import DeviceRecord
 
 
 class EventKind(str, Enum):

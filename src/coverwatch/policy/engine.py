@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from datetime import date
 
 from coverwatch.identify.knowledge import Knowledge, load_knowledge
+from coverwatch.models import DeviceRecord
 from coverwatch.policy.interface import Rule, TrafficFacts, Verdict
 from coverwatch.policy.model import Finding, FindingStatus, Policy, RuleConfig, Waiver, Zone
 from coverwatch.policy.rules import RULES, RuleKind
-from coverwatch.store.interface import DeviceRecord
 
 
 def _waiver_for(

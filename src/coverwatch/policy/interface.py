@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from coverwatch.errors import CoverwatchError
 from coverwatch.identify.knowledge import Knowledge
+from coverwatch.models import DeviceRecord
 from coverwatch.policy.model import Action, FindingStatus, RuleConfig, Zone
-from coverwatch.store.interface import DeviceRecord
 from coverwatch.traffic.model import DeviceEgress, ZoneLink
 
 

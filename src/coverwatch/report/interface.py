@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from coverwatch.errors import CoverwatchError
+from coverwatch.models import DeviceRecord, ScanRecord
 from coverwatch.pipeline import Summary
 from coverwatch.policy.model import Finding, Policy
-from coverwatch.store import DeviceRecord, ScanRecord
 
 if TYPE_CHECKING:
     from coverwatch.traffic.model import DeviceEgress, ZoneLink

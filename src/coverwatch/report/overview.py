@@ -12,11 +12,11 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
+from coverwatch.models import DeviceRecord
 from coverwatch.policy.model import Action, Finding, FindingStatus, Severity, Waiver, Zone
 from coverwatch.report.common import is_cve_finding
 from coverwatch.report.interface import ReportData
 from coverwatch.report.plan import RemediationPlan, build_plan
-from coverwatch.store import DeviceRecord
 from coverwatch.targets import ip_key
 
 #: Most severe first, as every table lists them.

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from coverwatch.models import DeviceType
+from coverwatch.models import DeviceRecord, DeviceType
 from coverwatch.policy.model import Action, Finding, FindingStatus, Policy
-from coverwatch.store import DeviceRecord
 from coverwatch.targets import ip_key
 
 #: Strongest first: a device that must be replaced needs no firmware update as well.

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, assert_never
 
+from coverwatch.models import DeviceRecord
 from coverwatch.policy.model import Zone
 from coverwatch.report.interface import ReportData
-from coverwatch.store import DeviceRecord
 from coverwatch.targets import ip_key
 from coverwatch.traffic.model import (
     Destination,

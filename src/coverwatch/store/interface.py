@@ -5,13 +5,74 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from coverwatch.errors import StoreError
 from coverwatch.identity import Claim, Identity
 from coverwatch.models import DeviceRecord, HostResult, Observation, ScanRecord, SourceKind
 
-__all__ = ["DeviceRecord", "HostResult", "Inventory", "RunRecorder", "ScanRecord", "StoreError"]
+__all__ = [
+    "AuditRow",
+    "AuditStore",
+    "DeviceRecord",
+    "DeviceStore",
+    "HostResult",
+    "Inventory",
+    "RunRecorder",
+    "ScanPointRow",
+    "ScanRecord",
+    "StoreError",
+    "TokenRow",
+    "TokenStore",
+    "WaiverRow",
+    "WaiverStore",
+]
+
+
+class ScanPointRow(TypedDict):
+    """One run in the inventory's history: what it saw, counted."""
+
+    scan_id: int
+    started_at: datetime
+    site: str
+    devices: int
+    video_devices: int
+    covered: int
+
+
+class AuditRow(TypedDict):
+    """One stored audit."""
+
+    id: int
+    at: datetime
+    site: str | None
+    policy_name: str
+    policy_version: str
+    policy_source: str
+    scan_id: int | None
+
+
+class TokenRow(TypedDict):
+    """One API token, never the token itself."""
+
+    id: int
+    name: str
+    role: str
+    created_at: datetime
+    revoked: bool
+
+
+class WaiverRow(TypedDict):
+    """One waiver granted outside the policy file."""
+
+    id: int
+    rule: str
+    device: str
+    site: str | None
+    reason: str
+    approver: str
+    expires: date
+    created_at: datetime
 
 
 class RunRecorder(ABC):
@@ -61,8 +122,8 @@ class RunRecorder(ABC):
         left open are closed when the transaction ends."""
 
 
-class Inventory(ABC):
-    """Stores scans and devices; every write is all-or-nothing."""
+class DeviceStore(ABC):
+    """Devices, their runs and observations: where identity resolution writes."""
 
     @abstractmethod
     def recording(self) -> AbstractContextManager[RunRecorder]:
@@ -130,8 +191,12 @@ class Inventory(ABC):
         """The devices as one scan saw them."""
 
     @abstractmethod
-    def history(self) -> list[dict[str, Any]]:
+    def history(self) -> list[ScanPointRow]:
         """Per scan, oldest first: scan_id, started_at, site, devices, video_devices, covered."""
+
+
+class AuditStore(ABC):
+    """Audits and the findings they stored."""
 
     @abstractmethod
     def record_audit(
@@ -145,12 +210,16 @@ class Inventory(ABC):
         """Store an audit's findings (JSON documents) with the policy they came from."""
 
     @abstractmethod
-    def audits(self) -> list[dict[str, Any]]:
+    def audits(self) -> list[AuditRow]:
         """Every audit, oldest first."""
 
     @abstractmethod
     def findings(self, audit_id: int) -> list[dict[str, Any]]:
         """The finding documents of one audit."""
+
+
+class TokenStore(ABC):
+    """API tokens (stored hashed)."""
 
     @abstractmethod
     def create_token(self, name: str, role: str) -> str:
@@ -161,12 +230,16 @@ class Inventory(ABC):
         """The role of a valid, unrevoked token, else None."""
 
     @abstractmethod
-    def tokens(self) -> list[dict[str, Any]]:
+    def tokens(self) -> list[TokenRow]:
         """Every token's id, name, role, created_at and revoked flag (never the token)."""
 
     @abstractmethod
     def revoke_token(self, token_id: int) -> bool:
         """Revoke a token; False when there is no such token."""
+
+
+class WaiverStore(ABC):
+    """Waivers granted outside the policy file (e.g. in the web dashboard)."""
 
     @abstractmethod
     def add_waiver(
@@ -175,8 +248,14 @@ class Inventory(ABC):
         """Store a waiver granted outside the policy file (e.g. in the web dashboard)."""
 
     @abstractmethod
-    def waivers(self) -> list[dict[str, Any]]:
+    def waivers(self) -> list[WaiverRow]:
         """Stored waivers: id, rule, device, site, reason, approver, expires, created_at."""
+
+
+class Inventory(DeviceStore, AuditStore, TokenStore, WaiverStore):
+    """The whole inventory behind one database; every write is all-or-nothing. Code that needs
+    one part takes that seam (``DeviceStore``, ``AuditStore``, ``TokenStore``, ``WaiverStore``).
+    """
 
     @abstractmethod
     def close(self) -> None:

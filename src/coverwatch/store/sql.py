@@ -30,7 +30,15 @@ from coverwatch.models import (
     ScanRecord,
     SourceKind,
 )
-from coverwatch.store.interface import Inventory, RunRecorder, StoreError
+from coverwatch.store.interface import (
+    AuditRow,
+    Inventory,
+    RunRecorder,
+    ScanPointRow,
+    StoreError,
+    TokenRow,
+    WaiverRow,
+)
 from coverwatch.store.recorder import (
     SqlRecorder,
     history_of,
@@ -299,7 +307,7 @@ class SqlInventory(Inventory):
         ]
         return sorted(records, key=lambda d: (d.site, ip_key(d.ip)))
 
-    def history(self) -> list[dict[str, Any]]:
+    def history(self) -> list[ScanPointRow]:
         video = sa.func.sum(
             sa.case((sightings.c.device_type.in_(["camera", "nvr", "dvr", "encoder"]), 1), else_=0)
         )
@@ -318,14 +326,14 @@ class SqlInventory(Inventory):
             .order_by(scans.c.id)
         )
         return [
-            {
-                "scan_id": r["id"],
-                "started_at": _aware(r["started_at"]),
-                "site": r["site"],
-                "devices": int(r["devices"] or 0),
-                "video_devices": int(r["video_devices"] or 0),
-                "covered": int(r["covered"] or 0),
-            }
+            ScanPointRow(
+                scan_id=int(r["id"]),
+                started_at=_aware(r["started_at"]) or datetime.now(UTC),
+                site=r["site"],
+                devices=int(r["devices"] or 0),
+                video_devices=int(r["video_devices"] or 0),
+                covered=int(r["covered"] or 0),
+            )
             for r in self._read(query, "read the scan history")
         ]
 
@@ -369,9 +377,20 @@ class SqlInventory(Inventory):
             raise self._fail("record the audit (nothing was written)", e) from e
         return audit_id
 
-    def audits(self) -> list[dict[str, Any]]:
+    def audits(self) -> list[AuditRow]:
         rows = self._read(sa.select(audits).order_by(audits.c.id), "read audits")
-        return [{**dict(r), "at": _aware(r["at"])} for r in rows]
+        return [
+            AuditRow(
+                id=int(r["id"]),
+                at=_aware(r["at"]) or datetime.now(UTC),
+                site=r["site"],
+                policy_name=r["policy_name"],
+                policy_version=r["policy_version"],
+                policy_source=r["policy_source"],
+                scan_id=r["scan_id"],
+            )
+            for r in rows
+        ]
 
     def findings(self, audit_id: int) -> list[dict[str, Any]]:
         query = sa.select(findings.c.document).where(findings.c.audit_id == audit_id)
@@ -401,11 +420,20 @@ class SqlInventory(Inventory):
         rows = self._read(query, "check the token")
         return str(rows[0]["role"]) if rows else None
 
-    def tokens(self) -> list[dict[str, Any]]:
+    def tokens(self) -> list[TokenRow]:
         query = sa.select(
             tokens.c.id, tokens.c.name, tokens.c.role, tokens.c.created_at, tokens.c.revoked
         ).order_by(tokens.c.id)
-        return [dict(r) for r in self._read(query, "read tokens")]
+        return [
+            TokenRow(
+                id=int(r["id"]),
+                name=r["name"],
+                role=r["role"],
+                created_at=_aware(r["created_at"]) or datetime.now(UTC),
+                revoked=bool(r["revoked"]),
+            )
+            for r in self._read(query, "read tokens")
+        ]
 
     def revoke_token(self, token_id: int) -> bool:
         try:
@@ -437,9 +465,21 @@ class SqlInventory(Inventory):
         except (DBAPIError, SQLAlchemyError) as e:
             raise self._fail("store the waiver", e) from e
 
-    def waivers(self) -> list[dict[str, Any]]:
+    def waivers(self) -> list[WaiverRow]:
         rows = self._read(sa.select(waivers).order_by(waivers.c.id), "read waivers")
-        return [dict(r) for r in rows]
+        return [
+            WaiverRow(
+                id=int(r["id"]),
+                rule=r["rule"],
+                device=r["device"],
+                site=r["site"],
+                reason=r["reason"],
+                approver=r["approver"],
+                expires=r["expires"],
+                created_at=_aware(r["created_at"]) or datetime.now(UTC),
+            )
+            for r in rows
+        ]
 
     def close(self) -> None:
         self.engine.dispose()

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import duckdb
 import pyarrow as pa
 
-from coverwatch.store.interface import DeviceRecord
+from coverwatch.models import DeviceRecord
 from coverwatch.traffic.addresses import countries, external, networks
 from coverwatch.traffic.endpoints import EndpointBook, load_endpoints
 from coverwatch.traffic.model import (

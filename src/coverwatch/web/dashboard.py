@@ -17,6 +17,7 @@ from enum import Enum
 from typing import Any, assert_never
 
 from coverwatch.errors import InputError
+from coverwatch.models import DeviceRecord
 from coverwatch.pipeline import (
     Explanation,
     ScanDiff,
@@ -32,7 +33,7 @@ from coverwatch.policy.model import Finding, FindingStatus, Policy, Severity
 from coverwatch.report import ReportData
 from coverwatch.report.overview import DeviceView, Overview, build_overview, sort_findings
 from coverwatch.report.traffic import TrafficOverview, build_traffic
-from coverwatch.store import DeviceRecord, Inventory
+from coverwatch.store import Inventory
 from coverwatch.targets import ip_key
 from coverwatch.traffic.model import DeviceEgress
 
@@ -306,7 +307,7 @@ class Dashboard:
             _clean_text(approver, "approver", 120),
             expires,
         )
-        return next(w for w in self.inventory.waivers() if w["id"] == waiver_id)
+        return dict(next(w for w in self.inventory.waivers() if w["id"] == waiver_id))
 
     def diff(self, before: int | None, after: int | None) -> ScanDiff:
         """What changed between two scans (default: the last two); InputError if unknown."""

@@ -7,13 +7,14 @@ below document those objects; the fuzz test checks every response against them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from coverwatch.models import ScanRecord
 from coverwatch.policy.model import Action, FindingStatus, Severity
-from coverwatch.store import ScanRecord
 from coverwatch.traffic.model import EgressVerdict, EndpointCategory, MatchKind
 
 TRAFFIC_NOTE = (
@@ -342,7 +343,7 @@ def scan_json(scan: ScanRecord) -> dict[str, Any]:
     }
 
 
-def waiver_json(row: dict[str, Any]) -> dict[str, Any]:
+def waiver_json(row: Mapping[str, Any]) -> dict[str, Any]:
     """A stored waiver row as plain JSON."""
     return {
         "id": row["id"],

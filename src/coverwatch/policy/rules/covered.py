@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from coverwatch.models import VIDEO_TYPES
+from coverwatch.models import VIDEO_TYPES, DeviceRecord
 from coverwatch.policy.interface import Rule, Verdict, rule_fact
 from coverwatch.policy.model import Action, FindingStatus, Zone
 from coverwatch.policy.rules.options import Options
-from coverwatch.store.interface import DeviceRecord
 
 
 class CoveredVendorRule(Rule):

@@ -4,10 +4,10 @@ reports (knowledge/cves.yaml); never by trying an exploit."""
 from __future__ import annotations
 
 from coverwatch.identify.knowledge import Cve
+from coverwatch.models import DeviceRecord
 from coverwatch.policy.interface import Rule, Verdict, rule_fact
 from coverwatch.policy.model import Action, FindingStatus, Zone
 from coverwatch.policy.rules.options import Flag, Number, Options
-from coverwatch.store.interface import DeviceRecord
 
 
 class VulnerableFirmwareRule(Rule):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from coverwatch.models import VIDEO_TYPES
+from coverwatch.models import VIDEO_TYPES, DeviceRecord
 from coverwatch.policy.interface import Rule, Verdict, rule_fact
 from coverwatch.policy.model import Action, Zone
 from coverwatch.policy.rules.options import Options, PortNames
-from coverwatch.store.interface import DeviceRecord
 
 #: Clear-text management services by port (RFC 854 Telnet, RFC 959 FTP, RFC 9110 HTTP).
 DEFAULT_SERVICES = {23: "Telnet", 21: "FTP", 80: "HTTP"}

@@ -4,11 +4,10 @@ not only by the address plan). Without traffic data these rules say nothing."""
 
 from __future__ import annotations
 
-from coverwatch.models import VIDEO_TYPES
+from coverwatch.models import VIDEO_TYPES, DeviceRecord
 from coverwatch.policy.interface import Rule, Verdict, rule_fact
 from coverwatch.policy.model import Action, FindingStatus, Zone
 from coverwatch.policy.rules.options import Choices, Flag, Options
-from coverwatch.store.interface import DeviceRecord
 from coverwatch.traffic.model import DeviceEgress, EgressVerdict
 
 _OUTSIDE = {

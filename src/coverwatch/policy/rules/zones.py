@@ -4,11 +4,10 @@ none connected to core networks."""
 
 from __future__ import annotations
 
-from coverwatch.models import VIDEO_TYPES
+from coverwatch.models import VIDEO_TYPES, DeviceRecord
 from coverwatch.policy.interface import Rule, Verdict, rule_fact
 from coverwatch.policy.model import Action, FindingStatus, Zone
 from coverwatch.policy.rules.options import Choice, Options
-from coverwatch.store.interface import DeviceRecord
 
 
 class _ZoneRule(Rule):
