@@ -21,8 +21,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from coverwatch.models import ObsStatus
 
 #: Upper bound on what one reply may be: a device cannot make us hold more than this.
@@ -254,6 +252,8 @@ async def http_get_digest(
     it, so the password never travels in clear. The body is cut at ``limit`` bytes, the whole
     exchange (challenge included) at ``2 * timeout`` seconds. Failures raise ProbeFailure.
     """
+    import httpx  # NOTE: here, not at the top: most scans never log in, and httpx takes 0.1 s
+
     authority = f"[{ip}]" if ":" in ip else ip
     url = f"{'https' if tls else 'http'}://{authority}:{port}{target}"
     # NOTE: trust_env=False: no proxy or netrc from the environment may redirect a probe or

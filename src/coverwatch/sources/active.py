@@ -14,9 +14,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import partial
-from typing import assert_never
-
-from aiolimiter import AsyncLimiter
+from typing import TYPE_CHECKING, assert_never
 
 from coverwatch import eventloop
 from coverwatch.credentials import CredentialStore
@@ -27,6 +25,9 @@ from coverwatch.sources import conversations
 from coverwatch.sources.conversations import HostRecord
 from coverwatch.sources.interface import Source
 from coverwatch.targets import DEFAULT_PORTS
+
+if TYPE_CHECKING:
+    from aiolimiter import AsyncLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +110,11 @@ class ActiveScanSource(Source):
         most = max((len(p) for p in open_ports.values()), default=1)
         per_host = max(1, min(most, self.options.concurrency))
         workers = max(1, min(len(hosts), self.options.concurrency // per_host))
-        limiter = AsyncLimiter(self.options.rate, 1.0) if self.options.rate else None
+        limiter: AsyncLimiter | None = None
+        if self.options.rate:
+            from aiolimiter import AsyncLimiter
+
+            limiter = AsyncLimiter(self.options.rate, 1.0)
         pending = iter(hosts)
         results: dict[str, list[Observation]] = {}
         observer.stage("probe", len(hosts))
