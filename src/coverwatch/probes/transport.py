@@ -160,6 +160,9 @@ _LINGER_RESET = struct.pack("ii", 1, 0)
 #: Performance": -T4 is --min-rtt-timeout 100ms --max-rtt-timeout 1250ms
 #: --initial-rtt-timeout 500ms).
 MIN_RTO, MAX_RTO, INITIAL_RTO = 0.1, 1.25, 0.5
+#: SYNs a target gets within its timeout at most (nmap -T4: --max-retries 6, so 7): later
+#: copies are spaced at least ``timeout / SYN_COPIES`` apart.
+SYN_COPIES = 8
 #: A connection's own first SYN retransmission comes after 1 s (RFC 6298, 2.1): an answer later
 #: than that may answer the kernel's copy, so it is no round-trip sample.
 _KERNEL_RTO = 1.0
@@ -249,8 +252,8 @@ def connect_sweep(
 
     Lost packets are sent again, as nmap does: a connect unanswered after its host's
     retransmission timeout (RTT estimated per host from its answers, RFC 6298; nmap -T4's
-    bounds; doubled on each retry) is replaced by a fresh one, until ``timeout`` seconds after
-    the first. Only then is the port TIMEOUT (filtered).
+    bounds) is replaced by a fresh one, and again every ``max(that, timeout / SYN_COPIES)``,
+    until ``timeout`` seconds after the first. Only then is the port TIMEOUT (filtered).
     """
     poller = _Poller()
     pending = iter(targets)
@@ -271,9 +274,14 @@ def connect_sweep(
         if on_result is not None:
             on_result(target, status)
 
+    spacing = timeout / SYN_COPIES
+
     def resend_after(ip: str, tries: int) -> float:
+        # NOTE: the first copy follows the estimate closely (a lost SYN costs one RTO); later
+        # ones keep a constant pace instead of backing off, so a lossy link gets its full
+        # SYN_COPIES chances within the timeout whatever the estimate.
         first = rto.get(ip) or overall.timeout(INITIAL_RTO)
-        return first if tries == 1 else first * (1 << min(tries - 1, 8))
+        return first if tries == 1 else max(first, spacing)
 
     def start(target: tuple[str, int], tries: int, deadline: float, now: float) -> None:
         family = socket.AF_INET6 if ":" in target[0] else socket.AF_INET
@@ -346,13 +354,17 @@ def connect_sweep(
                 wait = min(wait, max(0.0, due[0][0] - now))
             if interval and (retry or not exhausted):
                 wait = min(wait, max(0.0, next_start - now))
+            asked = time.monotonic()
             ready = poller.wait(wait)
             now = time.monotonic()
             for fd, _events in ready:
                 attempt = in_flight.pop(fd)
                 poller.forget(fd)
                 finish(attempt, attempt.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR), now)
-            expire(now)
+            # NOTE: expire by the time of the question, not of the answer: this thread may
+            # have waited for the interpreter lock meanwhile (probes run beside the sweep),
+            # and an answer that came in that gap is in ``ready`` or the next round, not lost.
+            expire(asked)
     finally:
         for attempt in in_flight.values():
             attempt.sock.close()
