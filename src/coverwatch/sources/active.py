@@ -168,13 +168,17 @@ class ActiveScanSource(Source):
         workers = [asyncio.create_task(worker()) for _ in range(max(1, concurrency // 2))]
         try:
             await sweep
-        finally:
-            if not overlap:
-                for ip in hosts:
-                    if ip in open_ports:
-                        swept.put_nowait(ip)
-            swept.put_nowait(None)
-            await asyncio.gather(*workers)
+        except BaseException:  # cancelled (Ctrl-C) or the sweep failed: no probe outlives it
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            raise
+        if not overlap:
+            for ip in hosts:
+                if ip in open_ports:
+                    swept.put_nowait(ip)
+        swept.put_nowait(None)
+        await asyncio.gather(*workers)
         observer.done()
         if self.failed_probes:
             observer.note(
