@@ -275,13 +275,7 @@ def connect_sweep(
             on_result(target, status)
 
     spacing = timeout / SYN_COPIES
-
-    def resend_after(ip: str, tries: int) -> float:
-        # NOTE: the first copy follows the estimate closely (a lost SYN costs one RTO); later
-        # ones keep a constant pace instead of backing off, so a lossy link gets its full
-        # SYN_COPIES chances within the timeout whatever the estimate.
-        first = rto.get(ip) or overall.timeout(INITIAL_RTO)
-        return first if tries == 1 else max(first, spacing)
+    fallback = [INITIAL_RTO]  # the RTO of a host that has not answered yet: all hosts' estimate
 
     def start(target: tuple[str, int], tries: int, deadline: float, now: float) -> None:
         family = socket.AF_INET6 if ":" in target[0] else socket.AF_INET
@@ -294,18 +288,25 @@ def connect_sweep(
         poller.add(fd)
         seq = next(counter)
         in_flight[fd] = _Attempt(sock, target, now, tries, deadline, seq)
-        heapq.heappush(due, (min(deadline, now + resend_after(target[0], tries)), seq, fd))
+        # NOTE: the first copy follows the estimate closely (a lost SYN costs one RTO); later
+        # ones keep a steady pace instead of backing off, so a lossy link gets its full
+        # SYN_COPIES chances within the timeout whatever the estimate.
+        wait = rto.get(target[0]) or fallback[0]
+        if tries > 1:
+            wait = max(wait, spacing)
+        heapq.heappush(due, (min(deadline, now + wait), seq, fd))
 
     def finish(attempt: _Attempt, err: int, now: float) -> None:
         sock, target = attempt.sock, attempt.target
         if err in (0, errno.ECONNREFUSED) and now - attempt.sent < _KERNEL_RTO:
             rtt = now - attempt.sent
             estimate = hosts.get(target[0])
-            if estimate is None:
+            if estimate is None:  # a host's first answer also informs the estimate of all
                 estimate = hosts[target[0]] = RttEstimate()
+                overall.sample(rtt)
+                fallback[0] = overall.timeout(INITIAL_RTO)
             estimate.sample(rtt)
             rto[target[0]] = estimate.timeout(INITIAL_RTO)
-            overall.sample(rtt)
         if err == 0:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
             status = ObsStatus.OK
