@@ -163,6 +163,9 @@ MIN_RTO, MAX_RTO, INITIAL_RTO = 0.1, 1.25, 0.5
 #: SYNs a target gets within its timeout at most (nmap -T4: --max-retries 6, so 7): later
 #: copies are spaced at least ``timeout / SYN_COPIES`` apart.
 SYN_COPIES = 8
+#: SYNs a target gets however short its timeout or slow this process: below this, a lossy
+#: link would lose ports (at 5% loss per packet, 1 in 1,000 open ports misses 3 copies).
+MIN_SYN_COPIES = 4
 #: A connection's own first SYN retransmission comes after 1 s (RFC 6298, 2.1): an answer later
 #: than that may answer the kernel's copy, so it is no round-trip sample.
 _KERNEL_RTO = 1.0
@@ -223,6 +226,18 @@ class _Poller:
             self._epoll.close()
 
 
+def _settled(sock: socket.socket) -> int | None:
+    """0 when a connect in progress has completed, its error when it failed, else None."""
+    err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if err:
+        return err
+    try:
+        sock.getpeername()
+    except OSError:
+        return None  # still waiting for an answer
+    return 0
+
+
 @dataclass(slots=True)
 class _Attempt:
     """One connect in flight: a socket that has sent its SYN."""
@@ -253,7 +268,8 @@ def connect_sweep(
     Lost packets are sent again, as nmap does: a connect unanswered after its host's
     retransmission timeout (RTT estimated per host from its answers, RFC 6298; nmap -T4's
     bounds) is replaced by a fresh one, and again every ``max(that, timeout / SYN_COPIES)``,
-    until ``timeout`` seconds after the first. Only then is the port TIMEOUT (filtered).
+    until ``timeout`` seconds after the first and at least ``MIN_SYN_COPIES`` copies. Only then
+    is the port TIMEOUT (filtered).
     """
     poller = _Poller()
     pending = iter(targets)
@@ -294,7 +310,10 @@ def connect_sweep(
         wait = rto.get(target[0]) or fallback[0]
         if tries > 1:
             wait = max(wait, spacing)
-        heapq.heappush(due, (min(deadline, now + wait), seq, fd))
+        # NOTE: a target gets MIN_SYN_COPIES full waits even past its deadline: a sweep thread
+        # starved of CPU (a loaded machine) must not turn a loss into a missed port.
+        at = now + wait if tries < MIN_SYN_COPIES else min(deadline, now + wait)
+        heapq.heappush(due, (at, seq, fd))
 
     def finish(attempt: _Attempt, err: int, now: float) -> None:
         sock, target = attempt.sock, attempt.target
@@ -325,8 +344,12 @@ def connect_sweep(
                 continue  # answered already; the descriptor may belong to a newer attempt
             del in_flight[fd]
             poller.forget(fd)
+            answer = _settled(attempt.sock)
+            if answer is not None:  # answered since the poll: not a loss after all
+                finish(attempt, answer, now)
+                continue
             attempt.sock.close()
-            if now >= attempt.deadline:
+            if now >= attempt.deadline and attempt.tries >= MIN_SYN_COPIES:
                 record(attempt.target, ObsStatus.TIMEOUT)
             else:
                 retry.append((attempt.target, attempt.tries + 1, attempt.deadline))
