@@ -18,8 +18,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from coverwatch.errors import InputError
 
 
@@ -63,6 +61,8 @@ def load_credentials(path: str | None) -> CredentialStore:
         if user and password is not None:
             return CredentialStore(default=Credential(user, password))
         return CredentialStore()
+    import yaml  # only a credentials file needs a YAML parser
+
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as e:

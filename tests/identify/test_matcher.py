@@ -10,14 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coverwatch.identify import load_knowledge
-from coverwatch.identify.matcher import LiteralIndex, required_literals
+from coverwatch.identify.matcher import LiteralIndex, Regex, required_literals
 
 KNOWLEDGE = load_knowledge()
 
 
 @dataclass(frozen=True)
 class _P:
-    pattern: re.Pattern[str]
+    pattern: Regex
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from coverwatch.models import ObsStatus
 from coverwatch.probes.transport import (
     MAX_REPLY_BYTES,
     ProbeFailure,
+    RttEstimate,
     connect_sweep,
     open_stream,
 )
@@ -334,3 +335,83 @@ def test_tls_to_a_plain_text_service_is_malformed() -> None:
     failure = asyncio.run(scenario())
     assert failure.status is ObsStatus.MALFORMED
     assert failure.reason.startswith("TLS handshake failed")
+
+
+# --- the connect sweep on a lossy network -----------------------------------------------------
+
+_LOSSY_SWEEP = """
+import json, socket, subprocess, sys
+from coverwatch.probes.transport import connect_sweep
+
+subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+# 127.0.0.2 loses its first two SYNs of every three; 127.0.0.3 every SYN (a firewalled host).
+rules = '''table inet lossy {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    ip daddr 127.0.0.2 tcp flags & (syn | ack) == syn numgen inc mod 3 < 2 drop
+    ip daddr 127.0.0.3 tcp flags & (syn | ack) == syn drop
+  }
+}
+'''
+subprocess.run([sys.argv[1], "-f", "-"], input=rules, text=True, check=True)
+listeners = []
+for ip in ("127.0.0.2", "127.0.0.3", "127.0.0.4"):
+    listeners.append(socket.create_server((ip, 8554)))
+targets = [("127.0.0.4", 8554), ("127.0.0.2", 8554), ("127.0.0.3", 8554)]
+found = connect_sweep(targets, 1.2, 4)
+print(json.dumps({ip: status.value for (ip, _port), status in found.items()}))
+"""
+
+
+def _nft() -> str | None:
+    import shutil
+
+    return shutil.which("nft") or shutil.which("nft", path="/usr/sbin:/sbin")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_nft() is None, reason="needs nftables (Debian: apt-get install nftables)")
+def test_sweep_sends_lost_syns_again_and_finds_the_port() -> None:
+    """In a network namespace of its own, a listener whose first two SYNs are dropped is still
+    found open within a 1.2 s budget: the sweep resends at its round-trip estimate (learnt
+    from a host that answers), where the kernel alone would send its second SYN at 1 s and
+    its third at 2 s. A host that drops every SYN ends as a timeout, not as closed."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        ["unshare", "-rn", sys.executable, "-c", _LOSSY_SWEEP, str(_nft())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if done.returncode != 0 and "unshare" in done.stderr:
+        pytest.skip(f"no private network namespace here: {done.stderr.strip()[:200]}")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "127.0.0.2": "ok",
+        "127.0.0.3": "timeout",
+        "127.0.0.4": "ok",
+    }
+
+
+@pytest.mark.parametrize(
+    ("samples", "expected"),
+    [
+        # RFC 6298 2.2: the first sample R gives SRTT = R, RTTVAR = R/2, RTO = SRTT + 4 RTTVAR.
+        ([0.2], 0.2 + 4 * 0.1),
+        # 2.3: RTTVAR = 3/4 RTTVAR + 1/4 |SRTT - R'|, then SRTT = 7/8 SRTT + 1/8 R'.
+        ([0.2, 0.1], (0.875 * 0.2 + 0.125 * 0.1) + 4 * (0.75 * 0.1 + 0.25 * 0.1)),
+        # clamped to nmap -T4's bounds: at least 100 ms, at most 1250 ms
+        ([0.001, 0.001, 0.001], 0.1),
+        ([2.0], 1.25),
+    ],
+)
+def test_retransmission_timeout_follows_rfc_6298(samples: list[float], expected: float) -> None:
+    estimate = RttEstimate()
+    assert estimate.timeout(0.5) == 0.5  # before any sample: the fallback
+    for sample in samples:
+        estimate.sample(sample)
+    assert estimate.timeout(0.5) == pytest.approx(expected)

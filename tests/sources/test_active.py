@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import shutil
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -151,3 +155,83 @@ def test_a_host_that_accepts_and_never_answers_times_out(tarpit: tuple[str, int]
 def test_source_registry_is_exhaustive() -> None:
     assert set(SOURCES) == set(SourceName)
     assert all(isinstance(port, int) for port in PORT_PROBES)
+
+
+_PROBES_DURING_SWEEP = """
+import json, socket, subprocess, sys, threading
+from coverwatch.models import ObsStatus
+from coverwatch.observer import Observer
+from coverwatch.sources.active import ActiveScanSource, ScanOptions
+
+subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+# 127.0.0.3 drops every SYN: its port stays unanswered until the scan's timeout.
+rules = '''table inet filtered {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    ip daddr 127.0.0.3 tcp flags & (syn | ack) == syn drop
+  }
+}
+'''
+subprocess.run([sys.argv[1], "-f", "-"], input=rules, text=True, check=True)
+
+
+class Steps(Observer):
+    def __init__(self):
+        self.advanced = 0
+
+    def advance(self, steps=1):
+        self.advanced += steps
+
+
+steps = Steps()
+seen = []
+web = socket.create_server(("127.0.0.2", 8080))
+
+
+def serve():
+    while True:  # the sweep's own connection comes first, reset at once: skip it
+        conn, _ = web.accept()
+        try:
+            request = conn.recv(4096)
+        except OSError:
+            request = b""
+        if request:
+            seen.append(steps.advanced)  # hosts finished when the probe arrived
+            reply = b"HTTP/1.1 200 OK\\r\\nServer: probe-order\\r\\nContent-Length: 0\\r\\n\\r\\n"
+            conn.sendall(reply)
+        conn.close()
+
+
+threading.Thread(target=serve, daemon=True).start()
+options = ScanOptions(ports=(8080,), timeout=2.0, concurrency=8)
+found = ActiveScanSource(["127.0.0.3", "127.0.0.2"], options).collect(steps)
+server = [o.value for o in found["127.0.0.2"] if o.signal == "http.server"]
+print(json.dumps({"seen": seen, "server": server, "hosts": sorted(found)}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (shutil.which("nft") or shutil.which("nft", path="/usr/sbin:/sbin")),
+    reason="needs nftables (Debian: apt-get install nftables)",
+)
+def test_a_host_is_probed_while_a_filtered_host_still_holds_the_sweep() -> None:
+    """In a namespace of its own: the filtered host (listed first) is done only when the 2 s
+    timeout runs out, yet the HTTP probe of the answering host reached it before that."""
+    nft = shutil.which("nft") or shutil.which("nft", path="/usr/sbin:/sbin")
+    done = subprocess.run(
+        ["unshare", "-rn", sys.executable, "-c", _PROBES_DURING_SWEEP, str(nft)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if done.returncode != 0 and "unshare" in done.stderr:
+        pytest.skip(f"no private network namespace here: {done.stderr.strip()[:200]}")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    # every request (HTTP, then ONVIF) came while neither host was finished: the filtered one
+    # was still being swept
+    assert result["seen"] and set(result["seen"]) == {0}
+    assert result["server"] == ["probe-order"]
+    assert result["hosts"] == ["127.0.0.2"]

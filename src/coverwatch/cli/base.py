@@ -26,13 +26,22 @@ class ProgressObserver(Observer):
     """Shows a progress bar on a terminal (stderr); silent when stderr is not a TTY."""
 
     def __init__(self) -> None:
-        from rich.console import Console
-
-        self._console = Console(stderr=True, highlight=False)
+        self._console_: Any = None
         self._progress: Any = None
         self._task: Any = None
 
+    @property
+    def _console(self) -> Any:
+        # NOTE: rich loads on first use: piped runs (CI, `| jq`) never draw a bar.
+        if self._console_ is None:
+            from rich.console import Console
+
+            self._console_ = Console(stderr=True, highlight=False)
+        return self._console_
+
     def stage(self, name: str, total: int | None = None) -> None:
+        if not (sys.stderr.isatty() or os.environ.get("FORCE_TERMINAL")):
+            return
         if not self._console.is_terminal:
             return
         from rich.progress import (

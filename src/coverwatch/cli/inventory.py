@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -144,7 +145,8 @@ def scan(
             interface,
         )
         answered = {h.ip for h in outcome.hosts}
-        stored = [d for d in inventory.devices(site) if d.ip in answered]
+        # NOTE: --jsonl prints this scan's hosts only: no read of the whole site's inventory.
+        stored = [] if jsonl else [d for d in inventory.devices(site) if d.ip in answered]
     finally:
         inventory.close()
     if jsonl:
@@ -185,18 +187,21 @@ _COLUMNS = (
 
 
 def _print_devices(devices: list[DeviceRecord]) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+    console = None
+    if sys.stdout.isatty() or os.environ.get("FORCE_TERMINAL"):
+        from rich.console import Console  # NOTE: only for a terminal: piped output starts faster
 
-    console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
-    if not console.is_terminal:
+        console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
+    if console is None or not console.is_terminal:
         # Piped: tab-separated with a header, one device per line (cut/awk/sort friendly).
         click.echo("\t".join(_COLUMNS))
         for d in devices:
             row = d.to_json()
             click.echo("\t".join("" if row.get(c) is None else str(row.get(c)) for c in _COLUMNS))
         return
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(show_lines=False)
     for column in (
         "Address",
@@ -621,7 +626,7 @@ def discover(
             list(targets) or [f"multicast on {interface}"],
         )
         answered = {h.ip for h in results}
-        stored = [d for d in inventory.devices(site) if d.ip in answered]
+        stored = [] if jsonl else [d for d in inventory.devices(site) if d.ip in answered]
     finally:
         inventory.close()
     for key, count in sorted(warnings.items()):

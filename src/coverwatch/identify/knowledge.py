@@ -5,7 +5,6 @@ Every entry is checked on load; a bad one stops start-up with its file, entry an
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,7 +17,7 @@ import yaml
 
 from coverwatch.errors import KnowledgeError
 from coverwatch.identify import schema
-from coverwatch.identify.matcher import LiteralIndex
+from coverwatch.identify.matcher import LiteralIndex, Regex
 from coverwatch.identify.schema import SafeLoader
 from coverwatch.models import DeviceType
 
@@ -31,7 +30,7 @@ class Fingerprint:
 
     id: str
     signals: tuple[str, ...]
-    pattern: re.Pattern[str]
+    pattern: Regex
     maker: str | None
     brand: str | None
     device_type: DeviceType | None
@@ -45,7 +44,7 @@ class Fingerprint:
 class OuiAlias:
     """Maps an IEEE registry organisation name to a maker and/or brand."""
 
-    pattern: re.Pattern[str]
+    pattern: Regex
     maker: str | None
     brand: str | None
     weight: float
@@ -87,7 +86,7 @@ class FirmwareDate:
     """How to read a build date out of one maker's firmware version strings."""
 
     maker: str
-    pattern: re.Pattern[str]
+    pattern: Regex
     source: str
 
     def build_date(self, firmware: str) -> date | None:
@@ -114,7 +113,7 @@ class Cve:
     kev: bool
     summary: str
     device_types: frozenset[DeviceType]
-    models: re.Pattern[str] | None
+    models: Regex | None
     built_before: date
     built_after: date | None
     fixed_in: str
@@ -516,8 +515,15 @@ def _document(entry: Traversable, label: str) -> tuple[Any, str]:
 
 @cache
 def load_knowledge() -> Knowledge:
-    """The knowledge base shipped in ``coverwatch/knowledge``."""
-    root = resources.files("coverwatch") / "knowledge"
+    """The knowledge base shipped in ``coverwatch/knowledge``, from the compiled cache when
+    one was built from the same files by the same coverwatch (`identify.cache`)."""
+    from coverwatch.identify import cache
+
+    return cache.cached(resources.files("coverwatch") / "knowledge", build_knowledge)
+
+
+def build_knowledge(root: Traversable) -> Knowledge:
+    """Read and validate every knowledge file under ``root``."""
     fingerprints: list[Fingerprint] = []
     for entry in sorted((root / "fingerprints").iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):

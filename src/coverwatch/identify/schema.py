@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 import yaml
 
 from coverwatch.errors import KnowledgeError
+from coverwatch.identify.matcher import Regex
 from coverwatch.models import DeviceType
 from coverwatch.signals import is_known
 
@@ -170,13 +171,13 @@ def texts(required: bool = False) -> Converter:
 def regex(required: bool = True) -> Converter:
     """A Python regular expression, compiled case-insensitive."""
 
-    def convert(raw: Any) -> re.Pattern[str] | None:
+    def convert(raw: Any) -> Regex | None:
         if raw is None and not required:
             return None
         if not isinstance(raw, str) or not raw:
             raise Bad("needs a non-empty regex string")
         try:
-            return re.compile(raw, re.IGNORECASE)
+            return Regex(raw, re.compile(raw, re.IGNORECASE))
         except re.error as e:
             raise Bad(f"bad regex {raw!r}: {e}") from None
 

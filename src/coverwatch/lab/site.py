@@ -5,9 +5,14 @@ from __future__ import annotations
 import ipaddress
 import random
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from coverwatch.errors import LabError
-from coverwatch.lab.profiles import Profile, load_profiles
+
+# NOTE: profiles (YAML, the knowledge base) load only when a site is built, so the CLI, which
+# reads this module's defaults for its options, starts without them.
+if TYPE_CHECKING:
+    from coverwatch.lab.profiles import Profile
 
 DEFAULT_BASE = "127.31.0.0"
 DEFAULT_USERNAME = "admin"
@@ -77,6 +82,8 @@ def build_site(
     ``hostile``, the misbehaving profiles join the mix."""
     if hosts < 1:
         raise LabError("a lab needs at least one host")
+    from coverwatch.lab.profiles import load_profiles
+
     profiles = load_profiles(hostile)
     if only:
         unknown = sorted(set(only) - set(profiles))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from cryptography import x509
-
 from coverwatch.probes.http import clean_text
 
 
 def certificate_signals(der: bytes) -> dict[str, str]:
     """Signal keys from a DER certificate; empty when it cannot be parsed."""
+    from cryptography import x509  # NOTE: loaded by the first certificate, not by every start
+
     try:
         cert = x509.load_der_x509_certificate(der)
         subject = cert.subject.rfc4514_string()

@@ -11,18 +11,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import heapq
+import itertools
 import os
-import selectors
+import select
 import socket
 import ssl
 import struct
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
-
-import httpx
 
 from coverwatch.models import ObsStatus
 
@@ -156,75 +157,243 @@ async def open_stream(
 
 _LINGER_RESET = struct.pack("ii", 1, 0)
 
+#: Retransmission timeout bounds of the connect sweep, nmap -T4's (nmap(1), "Timing and
+#: Performance": -T4 is --min-rtt-timeout 100ms --max-rtt-timeout 1250ms
+#: --initial-rtt-timeout 500ms).
+MIN_RTO, MAX_RTO, INITIAL_RTO = 0.1, 1.25, 0.5
+#: SYNs a target gets within its timeout at most (nmap -T4: --max-retries 6, so 7): later
+#: copies are spaced at least ``timeout / SYN_COPIES`` apart.
+SYN_COPIES = 8
+#: SYNs a target gets however short its timeout or slow this process: below this, a lossy
+#: link would lose ports (at 5% loss per packet, 1 in 1,000 open ports misses 3 copies).
+MIN_SYN_COPIES = 4
+#: A connection's own first SYN retransmission comes after 1 s (RFC 6298, 2.1): an answer later
+#: than that may answer the kernel's copy, so it is no round-trip sample.
+_KERNEL_RTO = 1.0
+
+
+class RttEstimate:
+    """A smoothed round-trip time and its variation, kept as TCP keeps them (RFC 6298, 2)."""
+
+    __slots__ = ("rttvar", "srtt")
+
+    def __init__(self) -> None:
+        self.srtt: float | None = None
+        self.rttvar = 0.0
+
+    def sample(self, rtt: float) -> None:
+        """Fold in one measured round trip."""
+        if self.srtt is None:
+            self.srtt, self.rttvar = rtt, rtt / 2
+        else:
+            self.rttvar = 0.75 * self.rttvar + 0.25 * abs(self.srtt - rtt)
+            self.srtt = 0.875 * self.srtt + 0.125 * rtt
+
+    def timeout(self, fallback: float) -> float:
+        """SRTT + 4 RTTVAR within [MIN_RTO, MAX_RTO]; ``fallback`` before the first sample."""
+        if self.srtt is None:
+            return fallback
+        return min(MAX_RTO, max(MIN_RTO, self.srtt + 4 * self.rttvar))
+
+
+class _Poller:
+    """Write-readiness of many sockets: epoll on Linux (a closed socket leaves it by itself,
+    one system call fewer per connection), poll elsewhere."""
+
+    def __init__(self) -> None:
+        self._epoll = select.epoll() if hasattr(select, "epoll") else None
+        self._poll = select.poll() if self._epoll is None else None
+
+    def add(self, fd: int) -> None:
+        if self._epoll is not None:
+            self._epoll.register(fd, select.EPOLLOUT)
+        else:
+            assert self._poll is not None
+            self._poll.register(fd, select.POLLOUT)
+
+    def forget(self, fd: int) -> None:
+        """Call before closing ``fd``."""
+        if self._poll is not None:
+            self._poll.unregister(fd)
+
+    def wait(self, seconds: float) -> list[tuple[int, int]]:
+        if self._epoll is not None:
+            return self._epoll.poll(seconds)
+        assert self._poll is not None
+        return self._poll.poll(seconds * 1000)
+
+    def close(self) -> None:
+        if self._epoll is not None:
+            self._epoll.close()
+
+
+def _settled(sock: socket.socket) -> int | None:
+    """0 when a connect in progress has completed, its error when it failed, else None."""
+    err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if err:
+        return err
+    try:
+        sock.getpeername()
+    except OSError:
+        return None  # still waiting for an answer
+    return 0
+
+
+@dataclass(slots=True)
+class _Attempt:
+    """One connect in flight: a socket that has sent its SYN."""
+
+    sock: socket.socket
+    target: tuple[str, int]
+    sent: float
+    tries: int
+    """SYNs sent for this target so far, this one included."""
+    deadline: float
+    """When the target's whole budget (``timeout`` after its first SYN) runs out."""
+    seq: int
+
 
 def connect_sweep(
     targets: Iterable[tuple[str, int]],
     timeout: float,
     concurrency: int,
     rate: float | None = None,
-    progress: Callable[[int], None] | None = None,
+    on_result: Callable[[tuple[str, int], ObsStatus], None] | None = None,
 ) -> dict[tuple[str, int], ObsStatus]:
     """TCP connect checks of many (address, port) pairs, like nmap -sT: non-blocking
-    connects multiplexed with one selector (no task per connection), at most ``concurrency``
+    connects multiplexed with one poller (no task per connection), at most ``concurrency``
     in flight and at most ``rate`` new ones per second. Open sockets are reset at once
-    (SO_LINGER 0), so nothing lingers in TIME_WAIT. Runs in the calling thread.
+    (SO_LINGER 0), so nothing lingers in TIME_WAIT. Runs in the calling thread and calls
+    ``on_result`` with each target's final status as soon as it is known.
+
+    Lost packets are sent again, as nmap does: a connect unanswered after its host's
+    retransmission timeout (RTT estimated per host from its answers, RFC 6298; nmap -T4's
+    bounds) is replaced by a fresh one, and again every ``max(that, timeout / SYN_COPIES)``,
+    until ``timeout`` seconds after the first and at least ``MIN_SYN_COPIES`` copies. Only then
+    is the port TIMEOUT (filtered).
     """
-    selector = selectors.DefaultSelector()
+    poller = _Poller()
     pending = iter(targets)
-    in_flight: dict[int, tuple[socket.socket, tuple[str, int], float]] = {}
+    in_flight: dict[int, _Attempt] = {}
+    due: list[tuple[float, int, int]] = []  # (resend at, seq, fd), a heap
+    retry: deque[tuple[tuple[str, int], int, float]] = deque()  # (target, tries, deadline)
     results: dict[tuple[str, int], ObsStatus] = {}
+    hosts: dict[str, RttEstimate] = {}
+    overall = RttEstimate()
+    rto: dict[str, float] = {}  # each answering host's current timeout, recomputed per sample
     exhausted = False
     interval = 1.0 / rate if rate else 0.0
     next_start = time.monotonic()
+    counter = itertools.count()
 
-    def finish(target: tuple[str, int], sock: socket.socket, err: int) -> None:
+    def record(target: tuple[str, int], status: ObsStatus) -> None:
+        results[target] = status
+        if on_result is not None:
+            on_result(target, status)
+
+    spacing = timeout / SYN_COPIES
+    fallback = [INITIAL_RTO]  # the RTO of a host that has not answered yet: all hosts' estimate
+
+    def start(target: tuple[str, int], tries: int, deadline: float, now: float) -> None:
+        family = socket.AF_INET6 if ":" in target[0] else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
+        err = sock.connect_ex(target)
+        if err != errno.EINPROGRESS:
+            finish(_Attempt(sock, target, now, tries, deadline, -1), err, now)
+            return
+        fd = sock.fileno()
+        poller.add(fd)
+        seq = next(counter)
+        in_flight[fd] = _Attempt(sock, target, now, tries, deadline, seq)
+        # NOTE: the first copy follows the estimate closely (a lost SYN costs one RTO); later
+        # ones keep a steady pace instead of backing off, so a lossy link gets its full
+        # SYN_COPIES chances within the timeout whatever the estimate.
+        wait = rto.get(target[0]) or fallback[0]
+        if tries > 1:
+            wait = max(wait, spacing)
+        # NOTE: a target gets MIN_SYN_COPIES full waits even past its deadline: a sweep thread
+        # starved of CPU (a loaded machine) must not turn a loss into a missed port.
+        at = now + wait if tries < MIN_SYN_COPIES else min(deadline, now + wait)
+        heapq.heappush(due, (at, seq, fd))
+
+    def finish(attempt: _Attempt, err: int, now: float) -> None:
+        sock, target = attempt.sock, attempt.target
+        if err in (0, errno.ECONNREFUSED) and now - attempt.sent < _KERNEL_RTO:
+            rtt = now - attempt.sent
+            estimate = hosts.get(target[0])
+            if estimate is None:  # a host's first answer also informs the estimate of all
+                estimate = hosts[target[0]] = RttEstimate()
+                overall.sample(rtt)
+                fallback[0] = overall.timeout(INITIAL_RTO)
+            estimate.sample(rtt)
+            rto[target[0]] = estimate.timeout(INITIAL_RTO)
         if err == 0:
-            results[target] = ObsStatus.OK
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+            status = ObsStatus.OK
+        elif err == errno.ECONNREFUSED:
+            status = ObsStatus.REFUSED
         else:
-            results[target] = _failure_from_os_error(OSError(err, os.strerror(err))).status
+            status = _failure_from_os_error(OSError(err, os.strerror(err))).status
         sock.close()
-        if progress is not None:
-            progress(1)
+        record(target, status)
+
+    def expire(now: float) -> None:
+        while due and due[0][0] <= now:
+            _at, seq, fd = heapq.heappop(due)
+            attempt = in_flight.get(fd)
+            if attempt is None or attempt.seq != seq:
+                continue  # answered already; the descriptor may belong to a newer attempt
+            del in_flight[fd]
+            poller.forget(fd)
+            answer = _settled(attempt.sock)
+            if answer is not None:  # answered since the poll: not a loss after all
+                finish(attempt, answer, now)
+                continue
+            attempt.sock.close()
+            if now >= attempt.deadline and attempt.tries >= MIN_SYN_COPIES:
+                record(attempt.target, ObsStatus.TIMEOUT)
+            else:
+                retry.append((attempt.target, attempt.tries + 1, attempt.deadline))
 
     try:
         while True:
-            while not exhausted and len(in_flight) < concurrency:
-                if interval and time.monotonic() < next_start:
-                    break
-                target = next(pending, None)
-                if target is None:
-                    exhausted = True
-                    break
-                next_start = max(next_start + interval, time.monotonic()) if interval else 0
-                family = socket.AF_INET6 if ":" in target[0] else socket.AF_INET
-                sock = socket.socket(family, socket.SOCK_STREAM)
-                sock.setblocking(False)
-                err = sock.connect_ex(target)
-                if err == errno.EINPROGRESS:
-                    selector.register(sock, selectors.EVENT_WRITE)
-                    in_flight[sock.fileno()] = (sock, target, time.monotonic() + timeout)
-                else:
-                    finish(target, sock, err)
-            if exhausted and not in_flight:
-                return results
-            wait = max(0.0, next_start - time.monotonic()) if interval else 0.05
-            for key, _ in selector.select(min(wait, 0.05) if in_flight else wait):
-                sock, target, _deadline = in_flight.pop(key.fd)
-                selector.unregister(sock)
-                finish(target, sock, sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
             now = time.monotonic()
-            for fd in [fd for fd, (_s, _t, deadline) in in_flight.items() if deadline < now]:
-                sock, target, _deadline = in_flight.pop(fd)
-                selector.unregister(sock)
-                sock.close()
-                results[target] = ObsStatus.TIMEOUT
-                if progress is not None:
-                    progress(1)
+            while len(in_flight) < concurrency and not (interval and now < next_start):
+                if retry:
+                    target, tries, deadline = retry.popleft()
+                elif not exhausted:
+                    fresh = next(pending, None)
+                    if fresh is None:
+                        exhausted = True
+                        continue
+                    target, tries, deadline = fresh, 1, now + timeout
+                else:
+                    break
+                if interval:
+                    next_start = max(next_start + interval, now)
+                start(target, tries, deadline, now)
+            if exhausted and not in_flight and not retry:
+                return results
+            wait = 0.05
+            if due:
+                wait = min(wait, max(0.0, due[0][0] - now))
+            if interval and (retry or not exhausted):
+                wait = min(wait, max(0.0, next_start - now))
+            asked = time.monotonic()
+            ready = poller.wait(wait)
+            now = time.monotonic()
+            for fd, _events in ready:
+                attempt = in_flight.pop(fd)
+                poller.forget(fd)
+                finish(attempt, attempt.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR), now)
+            # NOTE: expire by the time of the question, not of the answer: this thread may
+            # have waited for the interpreter lock meanwhile (probes run beside the sweep),
+            # and an answer that came in that gap is in ``ready`` or the next round, not lost.
+            expire(asked)
     finally:
-        for sock, _target, _deadline in in_flight.values():
-            sock.close()
-        selector.close()
+        for attempt in in_flight.values():
+            attempt.sock.close()
+        poller.close()
 
 
 @dataclass(frozen=True)
@@ -255,6 +424,8 @@ async def http_get_digest(
     it, so the password never travels in clear. The body is cut at ``limit`` bytes, the whole
     exchange (challenge included) at ``2 * timeout`` seconds. Failures raise ProbeFailure.
     """
+    import httpx  # NOTE: here, not at the top: most scans never log in, and httpx takes 0.1 s
+
     authority = f"[{ip}]" if ":" in ip else ip
     url = f"{'https' if tls else 'http'}://{authority}:{port}{target}"
     # NOTE: trust_env=False: no proxy or netrc from the environment may redirect a probe or

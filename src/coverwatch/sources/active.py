@@ -14,9 +14,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import partial
-from typing import assert_never
-
-from aiolimiter import AsyncLimiter
+from typing import TYPE_CHECKING, assert_never
 
 from coverwatch import eventloop
 from coverwatch.credentials import CredentialStore
@@ -27,6 +25,9 @@ from coverwatch.sources import conversations
 from coverwatch.sources.conversations import HostRecord
 from coverwatch.sources.interface import Source
 from coverwatch.targets import DEFAULT_PORTS
+
+if TYPE_CHECKING:
+    from aiolimiter import AsyncLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -82,72 +83,109 @@ class ActiveScanSource(Source):
     async def scan(self, observer: Observer) -> dict[str, list[Observation]]:
         """The scan as a coroutine, for callers that already run an event loop.
 
-        Two phases: a connect sweep of every host and port (one selector, no task per
-        connection, in a worker thread), then the probes on the open ports, ``workers``
-        hosts at a time with at most ``per_host`` connections each: never more than
-        ``options.concurrency`` connections in all.
+        A connect sweep of every host and port (one poller, no task per connection, in a
+        worker thread) feeds the probes: each host is probed as soon as all its ports have
+        answered or timed out, while the sweep goes on, so a slow or filtered host never holds
+        up the others. The sweep and the probes share ``options.concurrency`` (three quarters
+        and a quarter). With ``options.rate``, the probes wait for the sweep (one pace for
+        both).
         """
         ports = self.options.ports
-        observer.stage("sweep", len(self.hosts) * len(ports))
-        statuses = await asyncio.get_running_loop().run_in_executor(
+        hosts = list(dict.fromkeys(self.hosts))
+        concurrency = self.options.concurrency
+        overlap = self.options.rate is None and concurrency > 1
+        # NOTE: a filtered port holds its place in the sweep for the whole timeout, so the
+        # sweep gets most of the budget; without probes (--no-probes) it gets all of it.
+        sweep_budget = concurrency
+        if overlap and self.options.probes:
+            sweep_budget = max(1, concurrency * 3 // 4)
+        connections = asyncio.Semaphore(
+            max(1, concurrency - sweep_budget) if overlap else concurrency
+        )
+        limiter: AsyncLimiter | None = None
+        if self.options.rate:
+            from aiolimiter import AsyncLimiter
+
+            limiter = AsyncLimiter(self.options.rate, 1.0)
+        loop = asyncio.get_running_loop()
+        swept: asyncio.Queue[str | None] = asyncio.Queue()
+        remaining = dict.fromkeys(hosts, len(ports))
+        open_ports: dict[str, list[int]] = {}
+        results: dict[str, list[Observation]] = {}
+        observer.stage("scan", len(remaining))
+
+        def answered(target: tuple[str, int], status: ObsStatus) -> None:
+            # NOTE: runs in the sweep's thread; the loop reads a host's ports only after
+            # call_soon_threadsafe hands it over, and this thread no longer writes them.
+            ip, port = target
+            if status is ObsStatus.OK:
+                open_ports.setdefault(ip, []).append(port)
+            remaining[ip] -= 1
+            if remaining[ip] == 0:
+                if ip not in open_ports:
+                    observer.advance()
+                elif overlap:
+                    loop.call_soon_threadsafe(swept.put_nowait, ip)
+
+        async def paced(call: Awaitable[None], host: HostRecord, port: int, what: str) -> None:
+            async with connections:
+                if limiter is not None:
+                    await limiter.acquire()
+                await self._guarded(call, host, port, what)
+
+        async def probe(ip: str) -> None:
+            host = HostRecord(ip, self.options.timeout)
+            found = sorted(open_ports[ip])
+            for port in found:
+                host.mark_open(port)
+            await asyncio.gather(*(paced(self._port(host, p), host, p, "probe") for p in found))
+            if host.web_ports:
+                credential = self.options.credentials.for_host(ip)
+                web = host.web_ports[0][0]
+                await paced(conversations.probe_onvif(host, credential), host, web, "onvif")
+                await paced(
+                    conversations.probe_management(host, credential), host, web, "management"
+                )
+            results[ip] = host.observations
+            observer.advance()
+
+        async def worker() -> None:
+            while (ip := await swept.get()) is not None:
+                await probe(ip)
+            swept.put_nowait(None)  # pass the end on to the next worker
+
+        sweep = loop.run_in_executor(
             None,
             partial(
                 connect_sweep,
-                ((ip, port) for ip in self.hosts for port in ports),
+                ((ip, port) for ip in hosts for port in ports),
                 self.options.timeout,
-                self.options.concurrency,
+                sweep_budget,
                 self.options.rate,
-                observer.advance,
+                on_result=answered,
             ),
         )
-        observer.done()
-        open_ports: dict[str, list[int]] = {}
-        for (ip, port), status in statuses.items():
-            if status is ObsStatus.OK:
-                open_ports.setdefault(ip, []).append(port)
-        hosts = [ip for ip in self.hosts if ip in open_ports]
-        most = max((len(p) for p in open_ports.values()), default=1)
-        per_host = max(1, min(most, self.options.concurrency))
-        workers = max(1, min(len(hosts), self.options.concurrency // per_host))
-        limiter = AsyncLimiter(self.options.rate, 1.0) if self.options.rate else None
-        pending = iter(hosts)
-        results: dict[str, list[Observation]] = {}
-        observer.stage("probe", len(hosts))
-
-        async def paced(call: Awaitable[None], host: HostRecord, port: int, what: str) -> None:
-            if limiter is not None:
-                await limiter.acquire()
-            await self._guarded(call, host, port, what)
-
-        async def worker() -> None:
-            for ip in pending:  # the shared iterator hands each host to exactly one worker
-                host = HostRecord(ip, self.options.timeout)
-                found = sorted(open_ports[ip])
-                for port in found:
-                    host.mark_open(port)
-                for start in range(0, len(found), per_host):
-                    chunk = found[start : start + per_host]
-                    await asyncio.gather(
-                        *(paced(self._port(host, p), host, p, "probe") for p in chunk)
-                    )
-                if host.web_ports:
-                    credential = self.options.credentials.for_host(ip)
-                    web = host.web_ports[0][0]
-                    await paced(conversations.probe_onvif(host, credential), host, web, "onvif")
-                    await paced(
-                        conversations.probe_management(host, credential), host, web, "management"
-                    )
-                results[ip] = host.observations
-                observer.advance()
-
-        await asyncio.gather(*(worker() for _ in range(workers)))
+        workers = [asyncio.create_task(worker()) for _ in range(max(1, concurrency // 2))]
+        try:
+            await sweep
+        except BaseException:  # cancelled (Ctrl-C) or the sweep failed: no probe outlives it
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            raise
+        if not overlap:
+            for ip in hosts:
+                if ip in open_ports:
+                    swept.put_nowait(ip)
+        swept.put_nowait(None)
+        await asyncio.gather(*workers)
         observer.done()
         if self.failed_probes:
             observer.note(
                 f"{self.failed_probes} probe(s) could not read what a device sent; each is a "
                 "note on its host (probe.error), the rest of the scan is kept (-v for details)"
             )
-        return {ip: results[ip] for ip in self.hosts if ip in results}
+        return {ip: results[ip] for ip in hosts if ip in results}
 
     async def _guarded(self, call: Awaitable[None], host: HostRecord, port: int, what: str) -> None:
         """The error boundary of one (host, port, probe): whatever a device's bytes make a
