@@ -566,9 +566,32 @@ def import_nmap(ctx: click.Context, file: str, site: str | None) -> None:
     "--site",
     help=_IMPORT_SITE_HELP + " A row's own site (the column mapped to site) comes first.",
 )
+@click.option(
+    "--sheet",
+    metavar="NAME|N",
+    help="XLSX sheet to read, by name or number from 1 (default: the first sheet whose "
+    "header holds the mapped columns).",
+)
+@click.option(
+    "--header-row",
+    type=click.IntRange(1),
+    metavar="N",
+    help="Row number of the header (default: the first row, among the first 50, holding "
+    "every mapped column).",
+)
 @click.pass_context
-def import_csv(ctx: click.Context, file: str, mapping: str, site: str | None) -> None:
+def import_csv(
+    ctx: click.Context,
+    file: str,
+    mapping: str,
+    site: str | None,
+    sheet: str | None,
+    header_row: int | None,
+) -> None:
     """Import an asset register (CSV or XLSX) with a column mapping.
+
+    Title rows above the header are skipped: the header is found by the mapped column names
+    (or given with --header-row), on the first sheet that has it (or the one --sheet names).
 
     Each row is recorded in the site its site column names (site=Column in --map), else in
     --site, else in the site already holding its address, else in site 'default'.
@@ -580,7 +603,7 @@ def import_csv(ctx: click.Context, file: str, mapping: str, site: str | None) ->
     from coverwatch.sources.imports import ImportResult
     from coverwatch.sources.register import parse_mapping, read_register_sites
 
-    groups, bad, read = read_register_sites(file, parse_mapping(mapping))
+    groups, bad, read = read_register_sites(file, parse_mapping(mapping), sheet, header_row)
     _record_import(ctx, groups, ImportResult({}, bad, read), SourceKind.REGISTER, file, site)
 
 
