@@ -193,6 +193,27 @@ def _known_site(inventory: Inventory, site: str | None) -> None:
         raise InputError(f"no site {site!r} in the inventory (known sites: {shown}{more})")
 
 
+JSONL_HELP = "One JSON object per line (JSON Lines), the same objects as --json."
+
+
+def one_format(**chosen: bool) -> None:
+    """Refuse two output formats at once (a usage error naming them)."""
+    given = [f"--{name}" for name, on in chosen.items() if on]
+    if len(given) > 1:
+        raise click.UsageError(f"choose one of {' and '.join(given)}")
+
+
+def print_documents(documents: list[Any], jsonl: bool) -> None:
+    """A JSON array (indented) or, with ``jsonl``, JSON Lines: one compact object per line."""
+    import json
+
+    if jsonl:
+        for document in documents:
+            click.echo(json.dumps(document, default=str, separators=(",", ":")))
+    else:
+        click.echo(json.dumps(documents, indent=2, default=str))
+
+
 class FiniteFloat(click.FloatRange):
     """A float option in a range that also refuses NaN (click's ranges let NaN through:
     every comparison with NaN is false, so ``--timeout nan`` would never time out)."""

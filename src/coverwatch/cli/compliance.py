@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from coverwatch.cli.base import FiniteFloat, _db, _known_site, _traffic_dir, cli
+from coverwatch.cli.base import (
+    JSONL_HELP,
+    FiniteFloat,
+    _db,
+    _known_site,
+    _traffic_dir,
+    cli,
+    one_format,
+    print_documents,
+)
 from coverwatch.errors import InputError
 from coverwatch.models import SourceKind
 
@@ -47,14 +56,18 @@ def policy_check(file: str) -> None:
 
 @policy.command("show")
 @click.option("--policy", "policy_file", help="Policy file (default: the shipped policy).")
-def policy_show(policy_file: str | None) -> None:
-    """Print the effective policy (defaults filled in) as YAML."""
+@click.option("--json", "as_json", is_flag=True, help="Print it as one JSON object instead.")
+def policy_show(policy_file: str | None, as_json: bool) -> None:
+    """Print the effective policy (defaults filled in) as YAML, or JSON with --json."""
     import yaml
 
     from coverwatch.policy.loader import load_policy
     from coverwatch.policy.model import policy_document
 
     document = policy_document(load_policy(policy_file))
+    if as_json:
+        click.echo(json.dumps(document, indent=2, default=str))
+        return
     click.echo(yaml.safe_dump(document, sort_keys=False, width=100), nl=False)
 
 
@@ -69,9 +82,15 @@ def policy_show(policy_file: str | None) -> None:
     help="Exit with code 1 when an open finding is at or above this severity.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as a JSON array.")
+@click.option("--jsonl", is_flag=True, help=JSONL_HELP)
 @click.pass_context
 def audit(
-    ctx: click.Context, policy_file: str | None, site: str | None, fail_on: str, as_json: bool
+    ctx: click.Context,
+    policy_file: str | None,
+    site: str | None,
+    fail_on: str,
+    as_json: bool,
+    jsonl: bool,
 ) -> None:
     """Evaluate the policy over the inventory and store the findings.
 
@@ -84,6 +103,7 @@ def audit(
     \b
     Example: coverwatch audit --policy site.yaml --fail-on high || echo "gate failed"
     """
+    one_format(json=as_json, jsonl=jsonl)
     from coverwatch.pipeline import run_audit
     from coverwatch.policy.engine import worst_open
     from coverwatch.policy.loader import load_policy
@@ -98,8 +118,8 @@ def audit(
     finally:
         inventory.close()
     findings = sorted(outcome.findings, key=lambda f: (-f.severity.rank, f.site, f.ip, f.rule))
-    if as_json:
-        click.echo(json.dumps([finding_to_json(f) for f in findings], indent=2, default=str))
+    if as_json or jsonl:
+        print_documents([finding_to_json(f) for f in findings], jsonl)
     else:
         _print_findings(findings)
     counts = {s: sum(1 for f in findings if f.status is s) for s in FindingStatus}
@@ -244,8 +264,11 @@ def _run_label(run: ScanRecord) -> str:
     help="Only runs of this kind.",
 )
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per run.")
+@click.option("--jsonl", is_flag=True, help=JSONL_HELP)
 @click.pass_context
-def runs(ctx: click.Context, site: str | None, kind: str | None, as_json: bool) -> None:
+def runs(
+    ctx: click.Context, site: str | None, kind: str | None, as_json: bool, jsonl: bool
+) -> None:
     """List the recorded runs, oldest first: scans, discoveries, imports and captures, each
     with its kind, site, targets and counts (hosts recorded, video devices, covered).
 
@@ -256,6 +279,7 @@ def runs(ctx: click.Context, site: str | None, kind: str | None, as_json: bool) 
     """
     from coverwatch.store import open_inventory
 
+    one_format(json=as_json, jsonl=jsonl)
     inventory = open_inventory(_db(ctx))
     try:
         _known_site(inventory, site)
@@ -268,8 +292,8 @@ def runs(ctx: click.Context, site: str | None, kind: str | None, as_json: bool) 
     ]
     empty = {"devices": 0, "video_devices": 0, "covered": 0}
     documents = [_run_json(r, counts.get(r.id, empty)) for r in selected]
-    if as_json:
-        click.echo(json.dumps(documents, indent=2, default=str))
+    if as_json or jsonl:
+        print_documents(documents, jsonl)
         return
     columns = ("id", "kind", "site", "started_at", "hosts", "video", "covered", "targets")
     click.echo("\t".join(columns))

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from coverwatch.cli.base import (
+    JSONL_HELP,
     FiniteFloat,
     ProgressObserver,
     _db,
@@ -18,6 +19,8 @@ from coverwatch.cli.base import (
     _known_site,
     _parse_ports,
     cli,
+    one_format,
+    print_documents,
 )
 from coverwatch.errors import InputError
 from coverwatch.targets import DEFAULT_MAX_HOSTS, DEFAULT_PORTS
@@ -233,16 +236,16 @@ def _print_devices(devices: list[DeviceRecord]) -> None:
 @cli.command()
 @click.option("--site", help="Only this site (one the inventory knows, else exit code 2).")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per device.")
+@click.option("--jsonl", is_flag=True, help=JSONL_HELP)
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
 @click.pass_context
-def devices(ctx: click.Context, site: str | None, as_json: bool, as_csv: bool) -> None:
+def devices(ctx: click.Context, site: str | None, as_json: bool, jsonl: bool, as_csv: bool) -> None:
     """List the inventory: maker, brand, model, covered, confidence, site, last seen.
 
     --json uses identify's field names (ip, mac, maker, brand, model, firmware, device_type,
     covered, confidence, evidence) plus site, open_ports, first_seen and last_seen.
     """
-    if as_json and as_csv:
-        raise click.UsageError("choose one of --json and --csv")
+    one_format(json=as_json, jsonl=jsonl, csv=as_csv)
     from coverwatch.cells import safe_cell
     from coverwatch.store import open_inventory
 
@@ -252,8 +255,8 @@ def devices(ctx: click.Context, site: str | None, as_json: bool, as_csv: bool) -
         records = inventory.devices(site)
     finally:
         inventory.close()
-    if as_json:
-        click.echo(json.dumps([d.to_json() for d in records], indent=2))
+    if as_json or jsonl:
+        print_documents([d.to_json() for d in records], jsonl)
     elif as_csv:
         fields = [
             "ip",

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
-from coverwatch.cli.base import ProgressObserver, _db, _parse_ports, _traffic_dir, cli
+from coverwatch.cli.base import (
+    JSONL_HELP,
+    ProgressObserver,
+    _db,
+    _parse_ports,
+    _traffic_dir,
+    cli,
+    one_format,
+    print_documents,
+)
 from coverwatch.errors import InputError
+from coverwatch.monitor.options import SmtpSecurity, SyslogFormat, WebhookShape
 from coverwatch.targets import DEFAULT_PORTS
 
 
@@ -37,18 +49,39 @@ def token_create(ctx: click.Context, role: str, name: str) -> None:
 
 
 @token.command("list")
+@click.option(
+    "--json", "as_json", is_flag=True, help="A JSON array: id, name, role, created_at, revoked."
+)
+@click.option("--jsonl", is_flag=True, help=JSONL_HELP)
 @click.pass_context
-def token_list(ctx: click.Context) -> None:
+def token_list(ctx: click.Context, as_json: bool, jsonl: bool) -> None:
     """List tokens (id, name, role, created, revoked); never the tokens themselves."""
     from coverwatch.store import open_inventory
 
+    one_format(json=as_json, jsonl=jsonl)
     inventory = open_inventory(_db(ctx))
     try:
-        for t in inventory.tokens():
-            state = "revoked" if t["revoked"] else "active"
-            click.echo(f"{t['id']}\t{t['name']}\t{t['role']}\t{t['created_at']:%Y-%m-%d}\t{state}")
+        found = inventory.tokens()
     finally:
         inventory.close()
+    if as_json or jsonl:
+        print_documents(
+            [
+                {
+                    "id": t["id"],
+                    "name": t["name"],
+                    "role": t["role"],
+                    "created_at": t["created_at"].isoformat(),
+                    "revoked": bool(t["revoked"]),
+                }
+                for t in found
+            ],
+            jsonl,
+        )
+        return
+    for t in found:
+        state = "revoked" if t["revoked"] else "active"
+        click.echo(f"{t['id']}\t{t['name']}\t{t['role']}\t{t['created_at']:%Y-%m-%d}\t{state}")
 
 
 @token.command("revoke")
@@ -74,6 +107,15 @@ def _host_port(text: str, default: int, what: str) -> tuple[str, int]:
         return host.strip("[]"), int(port) if port else default
     except ValueError as e:
         raise click.BadParameter(f"{what} {text!r}: expected HOST or HOST:PORT") from e
+
+
+def _print_event_schema(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from coverwatch.monitor.events import event_schema
+
+    click.echo(event_schema(), nl=False)
+    ctx.exit()
 
 
 @cli.command()
@@ -110,11 +152,56 @@ def _host_port(text: str, default: int, what: str) -> tuple[str, int]:
     "syslog_to",
     multiple=True,
     metavar="HOST[:PORT]",
-    help="Send one syslog line (UDP) per change. Repeatable.",
+    help="Send one RFC 5424 syslog message per change; HOST[:PORT] is UDP, or give "
+    "tcp://HOST[:PORT] or tls://HOST[:PORT] (6514). Repeatable.",
+)
+@click.option(
+    "--webhook-format",
+    type=click.Choice([s.value for s in WebhookShape]),
+    help="Body of each POST: coverwatch (the event documents), splunk-hec, slack or teams "
+    "(default coverwatch).",
+)
+@click.option(
+    "--webhook-header",
+    "webhook_headers",
+    multiple=True,
+    metavar="'NAME: VALUE'",
+    help="Extra HTTP header for every webhook; ${VAR} in VALUE is read from the environment, "
+    "e.g. 'Authorization: Splunk ${SPLUNK_HEC_TOKEN}'. Repeatable.",
+)
+@click.option(
+    "--syslog-format",
+    type=click.Choice([f.value for f in SyslogFormat]),
+    help="Payload of each RFC 5424 syslog message: plain text, cef or json (default plain).",
 )
 @click.option("--email", multiple=True, metavar="ADDRESS", help="E-mail alerts to ADDRESS.")
 @click.option("--smtp", metavar="HOST[:PORT]", help="SMTP relay for --email (localhost:25).")
+@click.option(
+    "--smtp-security",
+    type=click.Choice([s.value for s in SmtpSecurity]),
+    help="none, starttls (upgrade a plain connection) or ssl (implicit TLS, usually port "
+    "465); default none.",
+)
+@click.option(
+    "--smtp-user",
+    metavar="USER",
+    help="Log in to the relay as USER (password from COVERWATCH_SMTP_PASSWORD; TLS only).",
+)
+@click.option(
+    "--tls-ca",
+    type=click.Path(dir_okay=False),
+    help="CA bundle (PEM) to verify TLS syslog, SMTP and HTTPS webhook servers "
+    "(default: the system's).",
+)
 @click.option("--from", "sender", help="Sender of alert e-mails (coverwatch@localhost).")
+@click.option(
+    "--event-schema",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_event_schema,
+    help="Print the JSON Schema of the alert event document every sink sends, and exit.",
+)
 @click.option(
     "--digest",
     is_flag=True,
@@ -132,8 +219,14 @@ def watch(
     credentials_file: str | None,
     webhook: tuple[str, ...],
     syslog_to: tuple[str, ...],
+    webhook_format: str | None,
+    webhook_headers: tuple[str, ...],
+    syslog_format: str | None,
     email: tuple[str, ...],
     smtp: str | None,
+    smtp_security: str | None,
+    smtp_user: str | None,
+    tls_ca: str | None,
     sender: str | None,
     digest: bool,
 ) -> None:
@@ -146,8 +239,10 @@ def watch(
     what an earlier credentialed scan established (for 90 days). The first round on an empty
     inventory is the baseline and alerts on nothing. Ctrl-C
     stops the loop (a pending digest is sent first). A policy's `watch:` block (targets,
-    site, every, digest, webhook, syslog, email, smtp, from) is the schedule when TARGETS and
-    options are not given on the command line.
+    site, every, digest, webhook, webhook_format, webhook_headers, syslog, syslog_format,
+    email, smtp, smtp_security, smtp_user, tls_ca, from) is the schedule when TARGETS and
+    options are not given on the command line. Every sink sends the same versioned event
+    document (its JSON Schema: `coverwatch watch --event-schema`).
 
     \b
     Example: coverwatch watch 10.1.20.0/24 --site hq --every 1h \\
@@ -155,7 +250,14 @@ def watch(
     """
     from coverwatch.credentials import load_credentials
     from coverwatch.durations import parse_duration
-    from coverwatch.monitor.sinks import AlertSink, EmailSink, SyslogSink, WebhookSink
+    from coverwatch.monitor.sinks import (
+        AlertSink,
+        EmailSink,
+        SyslogSink,
+        WebhookSink,
+        parse_header,
+        parse_syslog_target,
+    )
     from coverwatch.monitor.watch import WatchPlan
     from coverwatch.monitor.watch import watch as watch_loop
     from coverwatch.policy.loader import load_policy
@@ -175,13 +277,31 @@ def watch(
     scope = listed(targets, "targets")
     if not scope:
         raise click.UsageError("give TARGETS, or a policy whose watch: block lists targets")
-    sinks: list[AlertSink] = [WebhookSink(url) for url in listed(webhook, "webhook")]
-    sinks += [SyslogSink(*_host_port(s, 514, "--syslog")) for s in listed(syslog_to, "syslog")]
+    ca = tls_ca or (str(schedule["tls_ca"]) if schedule.get("tls_ca") else None)
+    headers = dict(
+        parse_header(h, dict(os.environ)) for h in listed(webhook_headers, "webhook_headers")
+    )
+    shape = WebhookShape(text(webhook_format, "webhook_format", "coverwatch"))
+    sinks: list[AlertSink] = [
+        WebhookSink(url, headers=headers, shape=shape, ca_file=ca)
+        for url in listed(webhook, "webhook")
+    ]
+    payload = SyslogFormat(text(syslog_format, "syslog_format", "plain"))
+    for given in listed(syslog_to, "syslog"):
+        target = parse_syslog_target(given)
+        sinks.append(SyslogSink(target.host, target.port, payload, target.transport, ca))
     if listed(email, "email"):
         relay = _host_port(text(smtp, "smtp", "localhost:25"), 25, "--smtp")
+        user = smtp_user or (str(schedule["smtp_user"]) if schedule.get("smtp_user") else None)
         sinks.append(
             EmailSink(
-                listed(email, "email"), *relay, sender=text(sender, "from", "coverwatch@localhost")
+                listed(email, "email"),
+                *relay,
+                sender=text(sender, "from", "coverwatch@localhost"),
+                security=SmtpSecurity(text(smtp_security, "smtp_security", "none")),
+                username=user,
+                password=os.environ.get("COVERWATCH_SMTP_PASSWORD"),
+                ca_file=ca,
             )
         )
     plan = WatchPlan(

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
 
-from coverwatch.cli.base import ProgressObserver, _db, _known_site, _traffic_dir, cli
+from coverwatch.cli.base import (
+    JSONL_HELP,
+    ProgressObserver,
+    _db,
+    _known_site,
+    _traffic_dir,
+    cli,
+    one_format,
+    print_documents,
+)
 from coverwatch.errors import InputError
 
 
@@ -151,6 +159,7 @@ def _window(
     help="Where a --window duration ends: the last record in the flow store, or now.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Per-device verdicts as JSON.")
+@click.option("--jsonl", is_flag=True, help=JSONL_HELP)
 @click.pass_context
 def traffic_egress(
     ctx: click.Context,
@@ -159,11 +168,13 @@ def traffic_egress(
     window: str | None,
     window_from: str,
     as_json: bool,
+    jsonl: bool,
 ) -> None:
     """Per device: every flow to an address outside the internal ranges, whether it matches
     a known vendor cloud, P2P relay, NTP or update endpoint, bytes, country, first/last seen,
     large uploads and UPnP port mappings; and a verdict."""
     _need_pcap()
+    one_format(json=as_json, jsonl=jsonl)
     from coverwatch.policy.loader import load_policy
     from coverwatch.store import open_inventory
     from coverwatch.traffic.egress import egress
@@ -178,9 +189,9 @@ def traffic_egress(
     store = _traffic_dir(ctx)
     span, statement = _window(window, window_from, store)
     results = egress(store, devices, [str(n) for n in loaded.internal], span)
-    if as_json:
+    if as_json or jsonl:
         click.echo(statement, err=True)
-        click.echo(json.dumps([_egress_json(e) for e in results], indent=2, default=str))
+        print_documents([_egress_json(e) for e in results], jsonl)
         return
     click.echo(statement)
     for e in results:

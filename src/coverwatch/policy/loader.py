@@ -42,8 +42,24 @@ MAX_SCALAR = 10_000
 """Longest single value, in characters."""
 
 _TOP = {"name", "version", "zones", "rules", "waivers", "unit_costs", "internal", "watch"}
-_WATCH = {"targets", "site", "every", "digest", "webhook", "syslog", "email", "smtp", "from"}
-_WATCH_LISTS = {"targets", "webhook", "syslog", "email"}
+_WATCH = {
+    "targets",
+    "site",
+    "every",
+    "digest",
+    "webhook",
+    "webhook_format",
+    "webhook_headers",
+    "syslog",
+    "syslog_format",
+    "email",
+    "smtp",
+    "smtp_security",
+    "smtp_user",
+    "tls_ca",
+    "from",
+}
+_WATCH_LISTS = {"targets", "webhook", "webhook_headers", "syslog", "email"}
 #: Internal ranges when a policy declares none: RFC 1918, loopback, link-local, RFC 4193 ULA,
 #: RFC 6598 shared address space.
 DEFAULT_INTERNAL = (
