@@ -81,3 +81,27 @@ def test_watch_sink_mistakes_are_one_line_before_any_scan(
     result = cli("watch", "127.0.0.1", "--rounds", "1", *options)
     assert result.returncode == 2 and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_policy_check_reports_every_error_in_one_run(cli: Cli, tmp_path: Path) -> None:
+    policy = tmp_path / "site.yaml"
+    policy.write_text(
+        "zones:\n"
+        "  - {name: roof, cidrs: [10.0.0.0/24]}\n"
+        "  - {name: yard, cidrs: [10.0.300.0/24]}\n"
+        "  - {name: roof, cidrs: [10.9.0.0/24]}\n"
+        "waivers:\n"
+        "  - {rule: covered-vendor, devices: [10.0.0.5], expires: soon, reason: r, approver: a}\n"
+        "  - {rule: no-such-rule, devices: [10.0.0.6], expires: 2030-01-01, reason: r}\n"
+        "unit_costs: {camera: lots}\n"
+    )
+    checked = cli("policy", "check", str(policy), db=False)
+    assert checked.returncode == 2
+    errors = [line for line in checked.stderr.splitlines() if "error:" in line]
+    assert [e.split("site.yaml:")[1].split(":")[0] for e in errors] == ["3", "4", "6", "7", "8"]
+    assert "zones[1].cidrs[0]" in errors[0] and "zones[2].name" in errors[1]
+    assert "waivers[0].expires" in errors[2] and "waivers[1].rule" in errors[3]
+    assert "unit_costs" in errors[4] and "5 problems" in checked.stderr
+    audit = cli("audit", "--policy", str(policy))
+    assert audit.returncode == 2 and "(and 4 more: see coverwatch policy check)" in audit.stderr
+    assert len(audit.stderr.strip().splitlines()) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,9 +19,11 @@ from coverwatch.cli.base import (
     cli,
     one_format,
     print_documents,
+    say,
 )
 from coverwatch.errors import InputError
 from coverwatch.models import SourceKind
+from coverwatch.targets import ip_key
 
 if TYPE_CHECKING:
     from coverwatch.store import ScanRecord
@@ -40,12 +43,21 @@ def policy() -> None:
 @policy.command("check")
 @click.argument("file")
 def policy_check(file: str) -> None:
-    """Validate FILE; errors name the file, line and field (exit code 2)."""
+    """Validate FILE; every error is reported, each naming the file, line and field (exit
+    code 2)."""
     from datetime import date
 
+    from coverwatch.policy.interface import PolicyError
     from coverwatch.policy.loader import load_policy
 
-    loaded = load_policy(file)
+    try:
+        loaded = load_policy(file)
+    except PolicyError as e:
+        for problem in e.problems:
+            click.echo(f"coverwatch: error: {problem}", err=True)
+        if len(e.problems) > 1:
+            click.echo(f"{file}: {len(e.problems)} problems", err=True)
+        sys.exit(2)
     expired = sum(1 for w in loaded.waivers if not w.active(date.today()))
     click.echo(
         f"{file}: valid policy {loaded.name!r} version {loaded.version}: "
@@ -117,18 +129,19 @@ def audit(
         outcome = run_audit(inventory, loaded, site, traffic_dir=_traffic_dir(ctx))
     finally:
         inventory.close()
-    findings = sorted(outcome.findings, key=lambda f: (-f.severity.rank, f.site, f.ip, f.rule))
+    findings = sorted(
+        outcome.findings, key=lambda f: (-f.severity.rank, f.site, ip_key(f.ip), f.rule)
+    )
     if as_json or jsonl:
         print_documents([finding_to_json(f) for f in findings], jsonl)
     else:
         _print_findings(findings)
     counts = {s: sum(1 for f in findings if f.status is s) for s in FindingStatus}
-    click.echo(
+    say(
         f"audit {outcome.audit_id}: {outcome.devices} devices, "
         f"{counts[FindingStatus.OPEN]} open, {counts[FindingStatus.WAIVED]} waived, "
         f"{counts[FindingStatus.UNVERIFIED]} unverified findings (policy {loaded.name} "
-        f"{loaded.version})",
-        err=True,
+        f"{loaded.version})"
     )
     worst = worst_open(findings)
     if fail_on != "none" and worst and worst.severity.rank >= Severity(fail_on).rank:
@@ -137,8 +150,6 @@ def audit(
 
 def _print_findings(findings: list[Any]) -> None:
     from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
 
     console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
     columns = ("severity", "status", "site", "ip", "rule", "title", "detail")
@@ -151,21 +162,38 @@ def _print_findings(findings: list[Any]) -> None:
                 )
             )
         return
-    table = Table()
-    for column in ("Severity", "Status", "Address", "Rule", "Finding"):
-        table.add_column(column)
+    console.print(findings_table(findings, console.width))
+
+
+def findings_table(findings: list[Any], width: int) -> Any:
+    """The findings as a terminal table ``width`` columns wide (``cli.tables``)."""
+    from rich.markup import escape
+
+    from coverwatch.cli.tables import Column, fit_table
+
+    columns = [
+        Column("Severity", 1, keep=True),
+        Column("Status", 2, keep=True),
+        Column("Site", 4),
+        Column("Address", 1, keep=True),
+        Column("Rule", 3),
+        Column("Finding", 1),
+    ]
     colours = {"critical": "bold red", "high": "red", "medium": "yellow"}
+    rows, styles = [], []
     for f in findings:
-        style = colours.get(f.severity.value, "") if f.status.value == "open" else "dim"
-        table.add_row(
-            f.severity.value,
-            f.status.value,
-            f.ip,
-            escape(f.rule),
-            escape(f"{f.title}\n{f.detail}"),
-            style=style,
+        styles.append(colours.get(f.severity.value, "") if f.status.value == "open" else "dim")
+        rows.append(
+            [
+                f.severity.value,
+                f.status.value,
+                escape(f.site),
+                f.ip,
+                escape(f.rule),
+                escape(f"{f.title}\n{f.detail}"),
+            ]
         )
-    console.print(table)
+    return fit_table(columns, rows, width, styles=styles)
 
 
 @cli.command()
@@ -175,6 +203,8 @@ def _print_findings(findings: list[Any]) -> None:
     type=click.Choice(["html", "json", "csv", "md"]),
     default="html",
     show_default=True,
+    help="html: self-contained page; json: versioned schema; csv: one row per finding; "
+    "md: headline counts for a ticket.",
 )
 @click.option(
     "--out", required=True, type=click.Path(dir_okay=False), help="File to write (replaced whole)."
@@ -186,7 +216,12 @@ def _print_findings(findings: list[Any]) -> None:
     type=FiniteFloat(0, None),
     help="Replacement cost per device where the policy's unit_costs give none.",
 )
-@click.option("--title", default="coverwatch audit report", show_default=True)
+@click.option(
+    "--title",
+    default="coverwatch audit report",
+    show_default=True,
+    help="Title printed at the top of the report.",
+)
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -389,15 +424,23 @@ def diff(
         result = diff_scans(inventory, before.id, after.id, loaded)
     finally:
         inventory.close()
+    # one numeric address order everywhere (10.0.0.9 before 10.0.0.10)
+    result = replace(
+        result,
+        devices=sorted(result.devices, key=lambda c: (c.site, ip_key(c.ip))),
+        new_findings=sorted(result.new_findings, key=lambda f: (f.site, ip_key(f.ip), f.rule)),
+        resolved_findings=sorted(
+            result.resolved_findings, key=lambda f: (f.site, ip_key(f.ip), f.rule)
+        ),
+    )
     comparable = before.scope == after.scope
     if not comparable:
         what = (
             "targets" if (before.kind, before.site) == (after.kind, after.site) else "kind or site"
         )
-        click.echo(
+        say(
             f"coverwatch: note: the runs compared differ in {what}: devices only one of them "
-            "looked for show as added or removed",
-            err=True,
+            "looked for show as added or removed"
         )
     if as_json:
         document = {

@@ -21,9 +21,10 @@ from coverwatch.cli.base import (
     cli,
     one_format,
     print_documents,
+    say,
 )
 from coverwatch.errors import InputError
-from coverwatch.targets import DEFAULT_MAX_HOSTS, DEFAULT_PORTS
+from coverwatch.targets import DEFAULT_MAX_HOSTS, DEFAULT_PORTS, ip_key
 
 if TYPE_CHECKING:
     from coverwatch.models import Observation, SourceKind
@@ -154,11 +155,10 @@ def scan(
             click.echo(json.dumps({**obj, **host.attribution.to_json()}))
         return
     video = [h for h in outcome.hosts if h.attribution.covered]
-    click.echo(
+    say(
         f"scan {outcome.scan_id}: {outcome.hosts_scanned} hosts in scope, "
         f"{len(outcome.hosts)} answered, {len(video)} made by a covered entity "
-        f"(inventory: {_db(ctx)})",
-        err=True,
+        f"(inventory: {_db(ctx)})"
     )
     _print_devices(stored)
 
@@ -187,8 +187,6 @@ _COLUMNS = (
 
 def _print_devices(devices: list[DeviceRecord]) -> None:
     from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
 
     console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
     if not console.is_terminal:
@@ -198,39 +196,49 @@ def _print_devices(devices: list[DeviceRecord]) -> None:
             row = d.to_json()
             click.echo("\t".join("" if row.get(c) is None else str(row.get(c)) for c in _COLUMNS))
         return
-    table = Table(show_lines=False)
-    for column in (
-        "Address",
-        "Site",
-        "Type",
-        "Maker",
-        "Brand",
-        "Model",
-        "Covered",
-        "Conf.",
-        "Last seen",
-    ):
-        table.add_column(column)
-    for d in devices:
+    console.print(device_table(devices, console.width))
+
+
+def device_table(devices: list[DeviceRecord], width: int) -> Any:
+    """The devices as a terminal table ``width`` columns wide (``cli.tables``)."""
+    from rich.markup import escape
+
+    from coverwatch.cli.tables import Column, fit_table
+
+    columns = [
+        Column("Address", 1, keep=True),
+        Column("Site", 4),
+        Column("Type", 2, keep=True),
+        Column("Maker", 1),
+        Column("Brand", 3),
+        Column("Model", 2),
+        Column("Covered", 1),
+        Column("Conf.", 5, keep=True, justify="right"),
+        Column("Last seen", 6, keep=True),
+    ]
+    rows = []
+    for d in sorted(devices, key=lambda d: (d.site, ip_key(d.ip))):
         a = d.attribution
         # NOTE: device strings are text, never Rich markup (a model "[red]x" is a model).
-        table.add_row(
-            *map(
-                escape,
-                (
-                    d.ip,
-                    d.site,
-                    a.device_type.value if a.device_type else "?",
-                    a.maker or "unknown",
-                    a.brand or "",
-                    a.model or "",
+        rows.append(
+            [
+                *map(
+                    escape,
+                    (
+                        d.ip,
+                        d.site,
+                        a.device_type.value if a.device_type else "?",
+                        a.maker or "unknown",
+                        a.brand or "",
+                        a.model or "",
+                    ),
                 ),
-            ),
-            f"[red]{escape(a.covered)}[/]" if a.covered else "",
-            f"{a.confidence:.2f}",
-            d.last_seen.strftime("%Y-%m-%d %H:%M") if d.last_seen else "",
+                f"[red]{escape(a.covered)}[/]" if a.covered else "",
+                f"{a.confidence:.2f}",
+                d.last_seen.strftime("%Y-%m-%d %H:%M") if d.last_seen else "",
+            ]
         )
-    console.print(table)
+    return fit_table(columns, rows, width)
 
 
 @cli.command()
@@ -488,9 +496,9 @@ def _record_import(
     from coverwatch.store import open_inventory
 
     for bad in result.bad_rows:
-        click.echo(f"coverwatch: warning: {bad}", err=True)
+        say(f"coverwatch: warning: {bad}")
     for note in result.notes:
-        click.echo(f"coverwatch: note: {path}: {note}", err=True)
+        say(f"coverwatch: note: {path}: {note}")
     found = {
         named: {ip: obs for ip, obs in hosts.items() if obs} for named, hosts in groups.items()
     }
@@ -523,18 +531,16 @@ def _record_import(
         f"{'new ' if target not in known else ''}site {target}: {len(hosts)}"
         for target, _, hosts in runs
     )
-    click.echo(
+    say(
         f"import {ids}: {path}: {len(recorded)} hosts recorded ({per_site}), "
         f"{len(result.bad_rows)} bad rows skipped, {conflicts} hosts where the import "
-        "disagrees with other evidence",
-        err=True,
+        "disagrees with other evidence"
     )
     for target, count in sorted(fallback.items()):
         state = "new site" if target not in known else "site"
-        click.echo(
+        say(
             f"coverwatch: note: {count} host(s) known in no site were recorded in {state} "
-            f"{target!r}; give --site (or a site column) to choose",
-            err=True,
+            f"{target!r}; give --site (or a site column) to choose"
         )
 
 
@@ -624,8 +630,15 @@ def import_csv(
     type=FiniteFloat(0.1, 60),
     help="Seconds to collect replies.",
 )
-@click.option("--site", default="default", show_default=True)
-@click.option("--max-hosts", default=DEFAULT_MAX_HOSTS, show_default=True)
+@click.option(
+    "--site", default="default", show_default=True, help="Site label for the hosts that answer."
+)
+@click.option(
+    "--max-hosts",
+    default=DEFAULT_MAX_HOSTS,
+    show_default=True,
+    help="Refuse target lists that expand to more hosts than this.",
+)
 @click.option("--jsonl", is_flag=True, help="Print one JSON object per answering host.")
 @click.pass_context
 def discover(
@@ -672,15 +685,11 @@ def discover(
     finally:
         inventory.close()
     for key, count in sorted(warnings.items()):
-        click.echo(
-            f"coverwatch: warning: {count} {key.replace('.', ' replies dropped: ', 1)}", err=True
-        )
+        say(f"coverwatch: warning: {count} {key.replace('.', ' replies dropped: ', 1)}")
     if jsonl:
         for host in results:
             obj = _flat_observations(host.ip, host.observations)
             click.echo(json.dumps({**obj, **host.attribution.to_json()}))
         return
-    click.echo(
-        f"discovery {scan_id}: {len(results)} devices answered (inventory: {_db(ctx)})", err=True
-    )
+    say(f"discovery {scan_id}: {len(results)} devices answered (inventory: {_db(ctx)})")
     _print_devices(stored)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from coverwatch.cli.base import FiniteFloat, ProgressObserver, cli
+from coverwatch.cli.base import FiniteFloat, ProgressObserver, cli, say
 from coverwatch.errors import InputError
 from coverwatch.lab.site import DEFAULT_BASE, DEFAULT_PASSWORD, DEFAULT_USERNAME
 
@@ -101,8 +101,10 @@ def lab(
 
     if list_profiles:
         for name, profile in load_profiles(hostile).items():
-            t = profile.truth
-            click.echo(f"{name}\t{t['device_type']}\t{t['maker']}\t{t['brand']}\t{t['model']}")
+            fields = (profile.truth.get(k) for k in ("device_type", "maker", "brand", "model"))
+            # NOTE: a profile that cannot reveal a field (a HiSilicon OEM box names no maker)
+            # shows "-", never Python's None
+            click.echo("\t".join([name, *(str(f) if f else "-" for f in fields)]))
         return
     password = os.environ.get("COVERWATCH_LAB_PASSWORD", DEFAULT_PASSWORD)
 
@@ -115,10 +117,9 @@ def lab(
             click.echo(READY)
             sys.stdout.flush()
         else:
-            click.echo(
+            say(
                 f"lab: {len(site)} devices on {site[0].ip} - {site[-1].ip}, "
-                f"stopping in {duration:g}s (Ctrl-C to stop now)",
-                err=True,
+                f"stopping in {duration:g}s (Ctrl-C to stop now)"
             )
 
     run_lab(
@@ -183,7 +184,7 @@ def demo(out: str, hosts: int, seed: int) -> None:
     except OSError as e:
         raise InputError(f"cannot write into {out}: {e.strerror}") from e
     site_policy = parse_policy(policy_text, str(folder / "policy.yaml"))
-    click.echo(f"Starting the lab site ({hosts} emulated devices on 127.31.0.0/16)...", err=True)
+    say(f"Starting the lab site ({hosts} emulated devices on 127.31.0.0/16)...")
     inventory = open_inventory(str(db))
     try:
         with LabProcess(hosts=hosts, seed=seed, duration=600) as site:
@@ -219,7 +220,8 @@ def demo(out: str, hosts: int, seed: int) -> None:
 def _print_summary(data: ReportData, scanned: int, seconds: float) -> None:
     from rich.console import Console
     from rich.markup import escape
-    from rich.table import Table
+
+    from coverwatch.cli.tables import Column, fit_table
 
     s = data.summary
     console = Console(highlight=False)
@@ -228,10 +230,7 @@ def _print_summary(data: ReportData, scanned: int, seconds: float) -> None:
         f"{s.video_devices} cameras/NVRs/DVRs, {s.covered} made by a covered entity, "
         f"{len(s.rebranded)} rebranded, {s.unidentified} maker unknown."
     )
-    table = Table(title="Video devices by real maker")
-    table.add_column("Maker")
-    table.add_column("Devices", justify="right")
-    table.add_column("Covered entity")
+    makers = []
     for maker, count in s.by_maker.items():
         covered = next(
             (
@@ -241,39 +240,57 @@ def _print_summary(data: ReportData, scanned: int, seconds: float) -> None:
             ),
             "",
         )
-        table.add_row(escape(maker), str(count), escape(covered or ""))
-    console.print(table)
+        makers.append([escape(maker), str(count), escape(covered or "")])
+    maker_columns = [
+        Column("Maker", 1),
+        Column("Devices", 1, keep=True, justify="right"),
+        Column("Covered entity", 1),
+    ]
+    console.print(fit_table(maker_columns, makers, console.width, "Video devices by real maker"))
     _print_finding_summary(console, data)
     if s.rebranded:
-        rebrands = Table(title="Rebranded devices (brand on the box -> real maker)")
-        for column in ("Address", "Brand", "Real maker", "Model"):
-            rebrands.add_column(column)
-        for r in s.rebranded:
-            rebrands.add_row(*(escape(str(r[k] or "")) for k in ("ip", "brand", "maker", "model")))
-        console.print(rebrands)
+        rebrand_columns = [
+            Column("Address", 1, keep=True),
+            Column("Brand", 1),
+            Column("Real maker", 1),
+            Column("Model", 2),
+        ]
+        rows = [
+            [escape(str(r[k] or "")) for k in ("ip", "brand", "maker", "model")]
+            for r in s.rebranded
+        ]
+        title = "Rebranded devices (brand on the box -> real maker)"
+        console.print(fit_table(rebrand_columns, rows, console.width, title))
 
 
 def _print_finding_summary(console: Any, data: ReportData) -> None:
     from rich.markup import escape
-    from rich.table import Table
+
+    from coverwatch.cli.tables import Column, fit_table
 
     if data.policy is None:
         return
-    table = Table(title=f"Findings ({escape(data.policy.name)})")
-    for column in ("Rule", "Severity", "Open", "Waived", "Unverified"):
-        table.add_column(column, justify="left" if column in ("Rule", "Severity") else "right")
+    rows = []
     for rule in data.policy.rules:
         mine = [f for f in data.findings if f.rule == rule.id]
         if mine:
-            table.add_row(
-                escape(rule.id),
-                rule.severity.value,
-                *(
-                    str(sum(1 for f in mine if f.status.value == status))
-                    for status in ("open", "waived", "unverified")
-                ),
+            rows.append(
+                [
+                    escape(rule.id),
+                    rule.severity.value,
+                    *(
+                        str(sum(1 for f in mine if f.status.value == status))
+                        for status in ("open", "waived", "unverified")
+                    ),
+                ]
             )
-    console.print(table)
+    columns = [
+        Column("Rule", 1),
+        Column("Severity", 1, keep=True),
+        *(Column(c, 1, keep=True, justify="right") for c in ("Open", "Waived", "Unverified")),
+    ]
+    title = f"Findings ({escape(data.policy.name)})"
+    console.print(fit_table(columns, rows, console.width, title))
 
 
 def _lab_traffic(inventory: Any, hosts: int, seed: int, scratch: Path, store: str) -> str | None:
@@ -283,7 +300,7 @@ def _lab_traffic(inventory: Any, hosts: int, seed: int, scratch: Path, store: st
         from coverwatch.traffic.ingest import ingest
         from coverwatch.traffic.passive import passive_observations
     except ImportError:
-        click.echo("(no traffic section: install the pcap extra for it)", err=True)
+        say("(no traffic section: install the pcap extra for it)")
         return None
     from coverwatch.lab.site import build_site
     from coverwatch.models import SourceKind

@@ -15,6 +15,7 @@ from coverwatch.cli.base import (
     cli,
     one_format,
     print_documents,
+    say,
 )
 from coverwatch.errors import InputError
 from coverwatch.monitor.options import SmtpSecurity, SyslogFormat, WebhookShape
@@ -45,7 +46,8 @@ def token_create(ctx: click.Context, role: str, name: str) -> None:
     finally:
         inventory.close()
     click.echo(value)
-    click.echo(f"Created a {role} token; store it now: coverwatch keeps only its hash.", err=True)
+    article = "an" if role[:1] in "aeiou" else "a"
+    say(f"Created {article} {role} token; store it now: coverwatch keeps only its hash.")
 
 
 @token.command("list")
@@ -97,7 +99,7 @@ def token_revoke(ctx: click.Context, token_id: int) -> None:
             raise InputError(f"no token with id {token_id}")
     finally:
         inventory.close()
-    click.echo(f"Token {token_id} revoked.", err=True)
+    say(f"Token {token_id} revoked.")
 
 
 def _host_port(text: str, default: int, what: str) -> tuple[str, int]:
@@ -319,10 +321,9 @@ def watch(
     try:
         for result in watch_loop(inventory, plan, ProgressObserver()):
             state = "alert sent" if result.sent else ("collected" if result.events else "quiet")
-            click.echo(
+            say(
                 f"round {result.number} (scan {result.scan_id}): "
-                f"{len(result.events)} change(s), {state}",
-                err=True,
+                f"{len(result.events)} change(s), {state}"
             )
             for event in result.events:
                 click.echo(f"  {event.kind.value}: {event.summary}")
@@ -339,7 +340,13 @@ def watch(
     show_default=True,
     help="Address to bind; loopback only unless --allow-remote.",
 )
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="TCP port to listen on.",
+)
 @click.option("--policy", "policy_file", help="Policy file (default: the shipped policy).")
 @click.option(
     "--allow-remote",
@@ -355,7 +362,7 @@ def serve(
     Sign in with a token from `coverwatch token create`. Viewers read; admins may also waive
     findings.
 
-    \\b
+    \b
     Example: coverwatch token create --role admin --name alice
              coverwatch serve --policy site.yaml     # then open http://127.0.0.1:8080/
     """
@@ -369,5 +376,5 @@ def serve(
         raise InputError("the dashboard needs the web extra: pip install -e '.[web]'") from e
     from coverwatch.web.server import serve as run_server
 
-    click.echo(f"coverwatch dashboard on http://{host}:{port}/ (Ctrl-C stops it)", err=True)
+    say(f"coverwatch dashboard on http://{host}:{port}/ (Ctrl-C stops it)")
     run_server(_db(ctx), host, port, policy_file, allow_remote, traffic_dir=_traffic_dir(ctx))

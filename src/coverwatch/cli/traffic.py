@@ -16,6 +16,7 @@ from coverwatch.cli.base import (
     cli,
     one_format,
     print_documents,
+    say,
 )
 from coverwatch.errors import InputError
 
@@ -72,11 +73,10 @@ def traffic_import(ctx: click.Context, files: tuple[str, ...], site: str) -> Non
     report = ingest(list(files), store)
     for file in report.files:
         warnings = ", ".join(f"{count} {reason}" for reason, count in sorted(file.warnings.items()))
-        click.echo(
+        say(
             f"{file.path}: {file.kind.value}, {file.packets} packets/records, "
             f"{file.flows} flows, {file.dns_answers} DNS answers"
-            + (f"; skipped: {warnings}" if warnings else ""),
-            err=True,
+            + (f"; skipped: {warnings}" if warnings else "")
         )
     if found:
         inventory = open_inventory(_db(ctx))
@@ -93,10 +93,7 @@ def traffic_import(ctx: click.Context, files: tuple[str, ...], site: str) -> Non
             )
         finally:
             inventory.close()
-    click.echo(
-        f"traffic store {store}: {report.flows} flows added; {len(found)} devices seen passively",
-        err=True,
-    )
+    say(f"traffic store {store}: {report.flows} flows added; {len(found)} devices seen passively")
 
 
 def _capture_kind(path: str) -> bool:
@@ -190,7 +187,7 @@ def traffic_egress(
     span, statement = _window(window, window_from, store)
     results = egress(store, devices, [str(n) for n in loaded.internal], span)
     if as_json or jsonl:
-        click.echo(statement, err=True)
+        say(statement)
         print_documents([_egress_json(e) for e in results], jsonl)
         return
     click.echo(statement)

@@ -734,7 +734,7 @@ def read_nmap(path: str | Path) -> ImportResult:
         notes.append(
             f"{label}: XML ends early or is malformed ({e}); kept {len(reader.hosts)} host(s)"
         )
-        logger.warning("%s", notes[-1])
+        logger.debug("%s", notes[-1])  # the caller reports the notes: each once
     except OSError as e:
         raise InputError(f"cannot read {label}: {e.strerror or e}") from e
     return ImportResult(reader.hosts, tuple(reader.bad), reader.count, tuple(notes))
