@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -414,6 +413,7 @@ def diff(
     """
     from coverwatch.pipeline import diff_scans
     from coverwatch.policy.loader import load_policy
+    from coverwatch.report.common import numeric_diff
     from coverwatch.store import open_inventory
 
     loaded = load_policy(policy_file)
@@ -424,15 +424,7 @@ def diff(
         result = diff_scans(inventory, before.id, after.id, loaded)
     finally:
         inventory.close()
-    # one numeric address order everywhere (10.0.0.9 before 10.0.0.10)
-    result = replace(
-        result,
-        devices=sorted(result.devices, key=lambda c: (c.site, ip_key(c.ip))),
-        new_findings=sorted(result.new_findings, key=lambda f: (f.site, ip_key(f.ip), f.rule)),
-        resolved_findings=sorted(
-            result.resolved_findings, key=lambda f: (f.site, ip_key(f.ip), f.rule)
-        ),
-    )
+    result = numeric_diff(result)  # one numeric address order everywhere
     comparable = before.scope == after.scope
     if not comparable:
         what = (

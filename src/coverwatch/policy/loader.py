@@ -43,7 +43,17 @@ MAX_ALIASES = 10_000
 MAX_SCALAR = 10_000
 """Longest single value, in characters."""
 
-_TOP = {"name", "version", "zones", "rules", "waivers", "unit_costs", "internal", "watch"}
+_TOP = {
+    "name",
+    "version",
+    "zones",
+    "rules",
+    "waivers",
+    "unit_costs",
+    "internal",
+    "watch",
+    "currency",
+}
 _WATCH = {
     "targets",
     "site",
@@ -597,6 +607,18 @@ def _unit_costs(r: _Reader, doc: _Node) -> dict[str, float]:
     return costs
 
 
+def _currency(r: _Reader, doc: _Node) -> str | None:
+    """The ISO 4217 code the unit costs are in (``GBP``, ``EUR``, ``USD``)."""
+    text = r.text(doc, "currency", "", False)
+    if text is not None and not (len(text) == 3 and text.isascii() and text.isupper()):
+        raise r.error(
+            doc.lines["currency"],
+            "currency",
+            f"must be an ISO 4217 code like GBP, got {_shown(text)}",
+        )
+    return text
+
+
 def _internal(r: _Reader, doc: _Node) -> tuple[Network, ...]:
     if "internal" not in doc:
         return tuple(ipaddress.ip_network(n) for n in DEFAULT_INTERNAL)
@@ -665,6 +687,9 @@ def parse_policy(text: str, label: str, deadline: float | None = None) -> Policy
         waivers = _waivers(r, doc, {rule.id for rule in rules}, {z.name for z in zones})
     with r.gather():
         costs = _unit_costs(r, doc)
+    currency = None
+    with r.gather():
+        currency = _currency(r, doc)
     with r.gather():
         internal = _internal(r, doc)
     with r.gather():
@@ -683,6 +708,7 @@ def parse_policy(text: str, label: str, deadline: float | None = None) -> Policy
         rules,
         waivers,
         costs,
+        currency,
         internal,
         watch,
     )

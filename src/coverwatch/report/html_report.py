@@ -11,7 +11,7 @@ import base64
 import hashlib
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from importlib import resources
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -21,7 +21,13 @@ from coverwatch import __version__
 from coverwatch.models import VIDEO_TYPES
 from coverwatch.policy.model import FindingStatus, Severity
 from coverwatch.report.charts import PALETTE, Series, Span, bar_chart, line_chart, span_chart
-from coverwatch.report.common import ACTION_LABELS, format_cost, ip_sort_string, scope_label
+from coverwatch.report.common import (
+    ACTION_LABELS,
+    currency_of,
+    format_cost,
+    ip_sort_string,
+    scope_label,
+)
 from coverwatch.report.interface import Report, ReportData
 from coverwatch.report.overview import SEVERITIES, Overview, build_overview
 from coverwatch.report.plan import ACTION_ORDER
@@ -124,7 +130,7 @@ class HtmlReport(Report):
             action_labels=ACTION_LABELS,
             action_rank={a: i for i, a in enumerate(ACTION_ORDER)},
             columns=COLUMNS,
-            format_cost=format_cost,
+            format_cost=partial(format_cost, currency=currency_of(data.policy)),
             cost_basis=_cost_basis(data),
             ip_sort=ip_sort_string,
             # The script and stylesheet are ours (package files), hashed into the CSP as is.
@@ -137,13 +143,16 @@ class HtmlReport(Report):
 def _cost_basis(data: ReportData) -> str:
     """Where unit costs come from, in words."""
     parts = []
+    currency = currency_of(data.policy)
     if data.policy and data.policy.unit_costs:
         priced = ", ".join(
-            f"{t} {format_cost(c)}" for t, c in sorted(data.policy.unit_costs.items())
+            f"{t} {format_cost(c, currency)}" for t, c in sorted(data.policy.unit_costs.items())
         )
         parts.append(f"policy: {priced}")
     if data.unit_cost is not None:
-        parts.append(f"otherwise {format_cost(data.unit_cost)} per device")
+        parts.append(f"otherwise {format_cost(data.unit_cost, currency)} per device")
+    if parts and not currency:
+        parts.append("currency not stated in the policy (currency: GBP, EUR, ...)")
     return "; ".join(parts) or "no unit cost given, so no estimate"
 
 
