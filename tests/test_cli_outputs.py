@@ -4,6 +4,7 @@ the alert event schema is printable."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,17 @@ def test_policy_check_reports_every_error_in_one_run(cli: Cli, tmp_path: Path) -
     audit = cli("audit", "--policy", str(policy))
     assert audit.returncode == 2 and "(and 4 more: see coverwatch policy check)" in audit.stderr
     assert len(audit.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium is not installed")
+def test_report_summary_prints_one_pdf_page(filled: Cli, tmp_path: Path) -> None:
+    from tests.report.test_summary import _pages
+
+    pdf = tmp_path / "summary.pdf"
+    printed = filled("report", "--summary", "--out", str(pdf))
+    assert printed.returncode == 0, printed.stderr
+    assert _pages(pdf) == 1
+    html = filled("report", "--summary", "--out", str(tmp_path / "summary.html"))
+    assert html.returncode == 0 and "Reviewed by" in (tmp_path / "summary.html").read_text()
+    wrong = filled("report", "--format", "csv", "--out", str(tmp_path / "r.pdf"))
+    assert wrong.returncode == 2 and "--summary" in wrong.stderr

@@ -199,11 +199,17 @@ def findings_table(findings: list[Any], width: int) -> Any:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["html", "json", "csv", "md"]),
+    type=click.Choice(["html", "json", "csv", "md", "summary"]),
     default="html",
     show_default=True,
     help="html: self-contained page; json: versioned schema; csv: one row per finding; "
-    "md: headline counts for a ticket.",
+    "md: headline counts for a ticket; summary: the one-page executive summary.",
+)
+@click.option(
+    "--summary",
+    is_flag=True,
+    help="The one-page executive summary (as --format summary): HTML, or PDF printed by "
+    "Chromium when --out ends in .pdf.",
 )
 @click.option(
     "--out", required=True, type=click.Path(dir_okay=False), help="File to write (replaced whole)."
@@ -230,6 +236,7 @@ def report(
     site: str | None,
     unit_cost: float | None,
     title: str,
+    summary: bool,
 ) -> None:
     """Write the compliance report: html (self-contained), json (versioned schema), csv (one
     row per finding) or md (a summary for a ticket). HTML, JSON and Markdown state in their
@@ -237,8 +244,12 @@ def report(
 
     The findings are those the policy gives for the inventory now (as `audit` computes them).
 
+    --summary writes one A4 page for management to read and sign: headline numbers, the
+    worst findings, the plan and its cost, waivers expiring, sources, a sign-off block.
+
     \b
     Example: coverwatch report --policy site.yaml --format html --out audit.html
+             coverwatch report --policy site.yaml --summary --out summary.pdf
     """
 
     from coverwatch.pipeline import build_report_data
@@ -246,6 +257,11 @@ def report(
     from coverwatch.report import Format, write_report
     from coverwatch.store import open_inventory
 
+    if summary and fmt not in ("html", "summary"):
+        raise click.UsageError("--summary is a page of its own: leave out --format")
+    chosen = Format.SUMMARY if summary else Format(fmt)
+    if chosen is not Format.SUMMARY and out.lower().endswith(".pdf"):
+        raise click.UsageError("only the summary prints to PDF: add --summary")
     loaded = load_policy(policy_file)
     inventory = open_inventory(_db(ctx))
     try:
@@ -255,7 +271,7 @@ def report(
         )
     finally:
         inventory.close()
-    path = write_report(data, Format(fmt), Path(out))
+    path = write_report(data, chosen, Path(out))
     click.echo(f"Report: {path.resolve()}")
 
 
