@@ -33,9 +33,11 @@ from coverwatch.report.overview import SEVERITIES, Overview, build_overview
 from coverwatch.report.plan import ACTION_ORDER
 from coverwatch.report.traffic import (
     KIND_COLOURS,
+    MIN_OBSERVED_HOURS,
     TrafficOverview,
     build_traffic,
     destination_kind,
+    egress_badge,
     format_bytes,
     verdict_class,
 )
@@ -119,6 +121,8 @@ class HtmlReport(Report):
             charts=report_charts(data, overview) | traffic_charts(traffic),
             egress=EgressVerdict,
             verdict_class=verdict_class,
+            egress_badge=egress_badge,
+            min_hours=MIN_OBSERVED_HOURS,
             destination_kind=destination_kind,
             format_bytes=format_bytes,
             rule_rows=rule_rows(data),

@@ -27,6 +27,7 @@ from coverwatch.report.overview import SEVERITIES
 from coverwatch.report.traffic import (
     build_traffic,
     destination_kind,
+    egress_badge,
     format_bytes,
     verdict_class,
 )
@@ -127,6 +128,7 @@ def render(
         not_in_traffic_note=NOT_IN_TRAFFIC_NOTE,
         egress=EgressVerdict,
         verdict_class=verdict_class,
+        egress_badge=egress_badge,
         destination_kind=destination_kind,
         beyond_maker=beyond_maker,
         format_bytes=format_bytes,
