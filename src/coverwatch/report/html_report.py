@@ -18,8 +18,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from coverwatch import __version__
-from coverwatch.models import VIDEO_TYPES
-from coverwatch.policy.model import FindingStatus, Severity
+from coverwatch.models import VIDEO_TYPES, Attribution
+from coverwatch.policy.model import Finding, FindingStatus, Severity
 from coverwatch.report.charts import PALETTE, Series, Span, bar_chart, line_chart, span_chart
 from coverwatch.report.common import (
     ACTION_LABELS,
@@ -122,6 +122,7 @@ class HtmlReport(Report):
             egress=EgressVerdict,
             verdict_class=verdict_class,
             egress_badge=egress_badge,
+            extra_evidence=extra_evidence,
             min_hours=MIN_OBSERVED_HOURS,
             destination_kind=destination_kind,
             format_bytes=format_bytes,
@@ -158,6 +159,14 @@ def _cost_basis(data: ReportData) -> str:
     if parts and not currency:
         parts.append("currency not stated in the policy (currency: GBP, EUR, ...)")
     return "; ".join(parts) or "no unit cost given, so no estimate"
+
+
+def extra_evidence(finding: Finding, attribution: Attribution) -> list[dict[str, object]]:
+    """The finding's evidence that is not the device's attribution evidence: each device shows
+    its attribution evidence once, and its findings only what they add (issue 14: every
+    finding repeated the whole list, and the printed report ran to 79 pages)."""
+    shown = {(e.signal, e.value) for e in attribution.evidence}
+    return [e for e in finding.evidence if (e.get("signal"), e.get("value")) not in shown]
 
 
 def rule_rows(data: ReportData) -> list[RuleRow]:
