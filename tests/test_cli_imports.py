@@ -51,3 +51,29 @@ def test_imports_refuse_files_that_are_not_what_they_claim(cli: Cli, tmp_path: P
     register.write_text("Address\n10.0.0.1\n")
     missing = cli("import", "csv", str(register), "--map", "ip=IP Address")
     assert missing.returncode == 2 and "IP Address" in missing.stderr
+
+
+def test_register_sheet_and_header_row_options(cli: Cli, tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    notes = workbook.active
+    assert notes is not None
+    notes.title = "Notes"
+    notes.append(["Read me first"])
+    cameras = workbook.create_sheet("Cameras")
+    for row in (["CCTV register"], [], ["IP Address", "Make"], ["10.9.0.5", "Axis"]):
+        cameras.append(row)
+    path = tmp_path / "assets.xlsx"
+    workbook.save(path)
+    found = cli("import", "csv", str(path), "--map", "ip=IP Address,brand=Make")
+    assert found.returncode == 0, found.stderr
+    assert [d["ip"] for d in cli.json("devices", "--json")] == ["10.9.0.5"]  # type: ignore[union-attr,index]
+    wrong = cli(
+        "import", "csv", str(path), "--map", "ip=IP Address", "--sheet", "Cameras",
+        "--header-row", "1",
+    )  # fmt: skip
+    assert wrong.returncode == 2 and len(wrong.stderr.strip().splitlines()) == 1
+    assert "[Cameras]: row 1: no column named 'IP Address'" in wrong.stderr
+    bad = cli("import", "csv", str(path), "--map", "ip=IP Address", "--header-row", "0")
+    assert bad.returncode == 2 and "--header-row" in bad.stderr

@@ -98,3 +98,31 @@ def test_poisoned_files_import_and_the_store_stays_usable(cli: Cli, tmp_path: Pa
     audit = cli(*traffic, "audit", "--json")
     assert audit.returncode in (0, 1), audit.stderr
     json.loads(audit.stdout)
+
+
+def test_window_counts_back_from_the_last_record_unless_told_now(cli: Cli, tmp_path: Path) -> None:
+    """Issue 14: replaying a capture from January must not say "no traffic observed"."""
+    from coverwatch.lab.capture import write_lab_capture
+    from coverwatch.lab.site import build_site
+
+    capture = tmp_path / "site.pcap"
+    planted = write_lab_capture(build_site(8, 7, "127.52.0.0"), str(capture), 7)
+    traffic = ["--traffic-dir", str(tmp_path / "flows")]
+    assert cli(*traffic, "traffic", "import", str(capture)).returncode == 0
+
+    replay = cli(*traffic, "traffic", "egress", "--window", "1h", "--json")
+    assert replay.returncode == 0, replay.stderr
+    last = f"{planted.end:%Y-%m-%d %H:%M}"
+    assert "back from the last record" in replay.stderr and last in replay.stderr
+    seen = {v["ip"]: v for v in json.loads(replay.stdout)}
+    assert all(seen[ip]["flows_seen"] > 0 for ip in planted.egress)
+    assert {ip: seen[ip]["verdict"] for ip in planted.egress} == {
+        ip: t.verdict for ip, t in planted.egress.items()
+    }
+
+    text = cli(*traffic, "traffic", "egress", "--window", "1h")
+    assert text.stdout.splitlines()[0].startswith("Window: ") and last in text.stdout
+
+    now = cli(*traffic, "traffic", "egress", "--window", "1h", "--window-from", "now", "--json")
+    assert now.returncode == 0 and "back from now" in now.stderr
+    assert {v["verdict"] for v in json.loads(now.stdout)} == {"no traffic observed"}

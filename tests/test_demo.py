@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 import jsonschema
+import pytest
 
 from tests.conftest import Cli
 
@@ -88,3 +89,51 @@ def test_demo_then_serve_shows_the_same_audit(cli: Cli, tmp_path: Path) -> None:
     assert (
         client.get("/api/v1/findings", headers={"Authorization": "Bearer nope"}).status_code == 401
     )
+
+
+@pytest.mark.slow
+def test_demo_beside_a_running_lab_keeps_its_capture_and_its_inventory(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """Issue 14: --base moves the demo off a running lab; the capture the dashboard links
+    stays in --out; a second demo into the same --out refuses to replace its inventory."""
+    from coverwatch.lab.runner import LabProcess
+
+    out = tmp_path / "demo"
+    with LabProcess(hosts=3, seed=1, duration=300):  # holds the default 127.31.0.x
+        beside = cli("demo", "--out", str(out), "--base", "127.44.0.0", db=False, timeout=180)
+        assert beside.returncode == 0, beside.stderr
+        only = cli(
+            "lab", "--capture", str(tmp_path / "c.pcap"), "--capture-only", "--hosts", "6",
+            "--truth", str(tmp_path / "truth.json"), db=False,
+        )  # fmt: skip
+        assert only.returncode == 0, only.stderr
+    assert (tmp_path / "c.pcap").stat().st_size > 10_000
+    assert len(json.loads((tmp_path / "truth.json").read_text())) == 6
+    report = json.loads((out / "report.json").read_text())
+    assert report["devices"] and all(d["ip"].startswith("127.44.0.") for d in report["devices"])
+    findings = {f["rule"] for f in report["findings"] if f["status"] == "open"}
+    assert {"uk-sensitive-site", "egress-vendor-cloud"} <= findings  # zones moved with the base
+    capture = out / "lab.pcap"
+    assert capture.stat().st_size > 10_000
+    runs = json.loads(cli("--db", str(out / "inventory.db"), "runs", "--json", db=False).stdout)
+    assert [str(capture)] in [r["targets"] for r in runs if r["kind"] == "capture"]
+
+    db = ["--db", str(out / "inventory.db")]
+    assert cli(*db, "token", "create", "--role", "admin", db=False).returncode == 0
+    again = cli("demo", "--out", str(out), "--base", "127.44.0.0", db=False, timeout=180)
+    assert again.returncode == 2 and "--force" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1
+    assert json.loads(cli(*db, "token", "list", "--json", db=False).stdout)  # kept
+    forced = cli(
+        "demo", "--out", str(out), "--base", "127.44.0.0", "--force", db=False, timeout=180
+    )
+    assert forced.returncode == 0, forced.stderr
+    assert json.loads(cli(*db, "token", "list", "--json", db=False).stdout) == []
+
+
+def test_demo_base_must_be_a_loopback_subnet(cli: Cli, tmp_path: Path) -> None:
+    for base in ("10.0.0.0", "127.44.0.7", "nonsense"):
+        refused = cli("demo", "--out", str(tmp_path / "d"), "--base", base, db=False)
+        assert refused.returncode == 2 and "--base" in refused.stderr, base
+    assert not (tmp_path / "d" / "inventory.db").exists()

@@ -175,3 +175,19 @@ def test_worst_open_ignores_waived_and_unverified() -> None:
     sensitive = evaluate(policy, [device("10.0.1.5", "Hikvision", HIK)], TODAY)
     worst = worst_open(sensitive)
     assert worst is not None and worst.severity is Severity.CRITICAL
+
+
+def test_a_covered_device_of_unknown_maker_never_reads_made_by_none() -> None:
+    found = findings_for(device("10.0.1.9", None, HIK, brand="Hikvision"))
+    for rule in ("covered-vendor", "uk-sensitive-site"):
+        assert "None" not in found[("10.0.1.9", rule)].detail, rule
+    assert found[("10.0.1.9", "covered-vendor")].detail.startswith("sold as Hikvision: ")
+
+
+def test_default_rules_cite_public_references_only() -> None:
+    from coverwatch.policy.loader import load_policy
+
+    for rule in load_policy(None).rules:
+        for reference in rule.references:
+            assert reference.startswith("https://") or " " in reference, reference
+            assert not reference.lower().split()[0].endswith((".yaml", ".md")), reference

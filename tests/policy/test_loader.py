@@ -164,3 +164,13 @@ def test_watch_schedule_in_the_policy() -> None:
         with pytest.raises(PolicyError) as error:
             parse_policy(text, "w.yaml")
         assert str(error.value).startswith(f"w.yaml:2: {field}")
+
+
+def test_currency_of_the_unit_costs() -> None:
+    from coverwatch.policy.interface import PolicyError
+    from coverwatch.policy.loader import parse_policy
+
+    assert parse_policy("currency: EUR\nunit_costs: {camera: 300}\n", "p.yaml").currency == "EUR"
+    assert parse_policy("unit_costs: {camera: 300}\n", "p.yaml").currency is None
+    with pytest.raises(PolicyError, match=r"p\.yaml:1: currency: must be an ISO 4217 code"):
+        parse_policy("currency: pounds\n", "p.yaml")

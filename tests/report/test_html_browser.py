@@ -158,3 +158,18 @@ def test_a_script_outside_the_csp_is_reported(
     assert session.dialogs == []
     assert any("Content Security Policy" in p for p in session.problems())
     session.page.close()
+
+
+def test_report_fits_1280_pixels_on_screen_and_in_print(
+    browser: Browser, data: ReportData, tmp_path: Path
+) -> None:
+    """Issue 14: the traffic tables overflowed at 1400 px; nothing scrolls sideways at 1280."""
+    from tests.web.test_browser import OVERFLOW_JS
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(write_report(data, Format.HTML, tmp_path / "r.html").resolve().as_uri())
+    assert page.locator("#traffic-table tbody tr").count() > 0
+    assert page.evaluate(OVERFLOW_JS) == []
+    page.emulate_media(media="print")
+    assert page.evaluate(OVERFLOW_JS) == []
+    page.close()

@@ -223,3 +223,17 @@ def test_no_egress_anywhere_is_said_plainly(data: ReportData) -> None:
     traffic = _section(_render(replace(data, traffic=quiet, links=[])), "traffic")
     assert traffic.count("No device sent anything outside.") == 2
     assert "No traffic between zones was observed." in traffic
+
+
+def test_evidence_is_shown_once_per_device_not_per_finding(data: ReportData) -> None:
+    """Issue 14: each finding repeated the device's whole evidence list."""
+    from coverwatch.report import REPORTS, Format
+
+    html = REPORTS[Format.HTML]().render(data)
+    device = next(d for d in data.devices if d.ip == "10.0.1.5")
+    assert sum(1 for f in data.findings if f.ip == device.ip) >= 2
+    (evidence,) = device.attribution.evidence
+    assert f"{evidence.signal} = <code>{evidence.value}</code>" not in html  # not per finding
+    assert "device&rsquo;s attribution evidence (below)" in html
+    # once, in the device's attribution table
+    assert html.count(f"<td>{evidence.signal}</td><td><code>{evidence.value}</code>") == 1

@@ -16,7 +16,7 @@ def test_every_format_has_a_renderer() -> None:
     assert set(REPORTS) == set(Format)
     for fmt, cls in REPORTS.items():
         assert issubclass(cls, Report)
-        assert cls.extension == fmt.value
+        assert cls.extension == ("html" if fmt is Format.SUMMARY else fmt.value)
 
 
 def test_summary_counts(data: ReportData) -> None:
@@ -48,3 +48,18 @@ def test_write_report_replaces_whole_files(data: ReportData, tmp_path: Path) -> 
 def test_write_report_keeps_the_renderers_line_endings(data: ReportData, tmp_path: Path) -> None:
     target = write_report(data, Format.CSV, tmp_path / "report.csv")
     assert target.read_bytes().count(b"\r\n") >= len(data.findings) + 1
+
+
+def test_costs_carry_the_policy_currency(data: ReportData) -> None:
+    """Issue 14: "12,600" of what? The policy's currency goes with every amount."""
+    from coverwatch.report import REPORTS
+
+    assert data.policy is not None
+    priced = replace(data, policy=replace(data.policy, currency="GBP"))
+    html = REPORTS[Format.HTML]().render(priced)
+    assert "camera GBP 350" in html and "nvr GBP 1,200" in html
+    assert "| GBP 2,100 |" in REPORTS[Format.MD]().render(priced)
+    document = json.loads(REPORTS[Format.JSON]().render(priced))
+    assert document["policy"]["currency"] == "GBP"
+    unpriced = REPORTS[Format.HTML]().render(data)
+    assert "currency not stated in the policy" in unpriced and "GBP 350" not in unpriced

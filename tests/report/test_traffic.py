@@ -93,3 +93,30 @@ def test_egress_json_has_every_field() -> None:
         "large_uploads", "port_mappings", "mac", "maker",
     }  # fmt: skip
     assert egress_to_json(replace(TRAFFIC[5], window=None))["window"] is None
+
+
+@pytest.mark.parametrize(
+    ("hours", "green"), [(0.1, False), (23.9, False), (24.0, True), (96.0, True)]
+)
+def test_no_egress_is_green_only_over_enough_observed_traffic(
+    data: ReportData, hours: float, green: bool
+) -> None:
+    """Issue 14: "no egress observed" over 0.1 h of traffic is not a clean bill."""
+    from dataclasses import replace
+
+    from coverwatch.report import REPORTS, Format
+    from coverwatch.report.traffic import egress_badge
+
+    traffic = [
+        replace(e, coverage_hours=hours) if e.verdict is EgressVerdict.NO_EGRESS else e
+        for e in data.traffic
+    ]
+    quiet = next(e for e in traffic if e.verdict is EgressVerdict.NO_EGRESS)
+    badge = egress_badge(quiet)
+    assert (badge[0] == "clear") is green
+    assert green or badge == ("insufficient", f"insufficient observation ({hours:.1f} h)")
+    html = REPORTS[Format.HTML]().render(replace(data, traffic=traffic))
+    row = html.split(f'<td class="nowrap">{quiet.ip}')[0].rsplit("<tr", 1)[1]
+    assert ("eg-row-clear" in row) is green and ("eg-row-insufficient" in row) is not green
+    strip = html.split('id="verdict-strip"')[1].split("</div>")[0]
+    assert f"<b>{0 if green else 1}</b>insufficient observation" in strip

@@ -164,3 +164,69 @@ def test_not_a_register_is_one_clear_error(
     with pytest.raises(InputError, match=message) as caught:
         read_register(path, parse_mapping("ip=IP Address"))
     assert str(path) in str(caught.value) and "\n" not in str(caught.value)
+
+
+def _workbook(tmp_path: Path, sheets: dict[str, list[list[str]]]) -> Path:
+    workbook = Workbook()
+    first = workbook.active
+    assert first is not None
+    workbook.remove(first)
+    for name, rows in sheets.items():
+        sheet = workbook.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    path = tmp_path / "register.xlsx"
+    workbook.save(path)
+    return path
+
+
+TITLED = [
+    ["North Council - CCTV asset register"],
+    ["Exported 2026-11-30 by Facilities", "", "Confidential"],
+    [],
+    *ROWS,
+]
+"""A register as councils keep them: title rows, then the header in row 4."""
+
+
+def test_header_below_title_rows_on_a_later_sheet_is_found(tmp_path: Path) -> None:
+    notes = [["How to use this workbook"], ["Columns", "IP Address is the camera's address"]]
+    path = _workbook(tmp_path, {"Notes": notes, "Cameras": TITLED})
+    result = read_register(path, parse_mapping(MAP))
+    assert list(result.observations) == ["192.0.2.10", "192.0.2.11", "192.0.2.15"]
+    # rows are numbered as the spreadsheet shows them, and the sheet is named
+    assert [str(b).split(": column")[0] for b in result.bad_rows] == [
+        f"{path} [Cameras]: row 7",
+        f"{path} [Cameras]: row 9",
+    ]
+
+
+def test_csv_with_title_lines_is_read_from_its_header(tmp_path: Path) -> None:
+    path = _csv(tmp_path, [["CCTV register, exported 2026-11-30"], [], *ROWS])
+    result = read_register(path, parse_mapping(MAP))
+    assert list(result.observations) == ["192.0.2.10", "192.0.2.11", "192.0.2.15"]
+    assert [b.row for b in result.bad_rows] == [6, 8]
+
+
+def test_sheet_and_header_row_chosen_by_the_user(tmp_path: Path) -> None:
+    other = [["IP Address", "Make"], ["198.51.100.7", "Axis"]]
+    path = _workbook(tmp_path, {"Old": other, "Cameras": TITLED})
+    mapping = parse_mapping(MAP)
+    assert list(read_register(path, parse_mapping("ip=IP Address")).observations) == [
+        "198.51.100.7"
+    ]
+    for sheet in ("Cameras", "cameras", "2"):
+        chosen = read_register(path, mapping, sheet=sheet, header_row=4)
+        assert "192.0.2.10" in chosen.observations and "198.51.100.7" not in chosen.observations
+    with pytest.raises(InputError, match=r"no sheet 'Roof' \(sheets: 'Old', 'Cameras'\)"):
+        read_register(path, mapping, sheet="Roof")
+    with pytest.raises(InputError, match=r"\[Cameras\]: row 2: no column named 'IP Address'"):
+        read_register(path, mapping, sheet="Cameras", header_row=2)
+    with pytest.raises(InputError, match="--sheet applies to XLSX"):
+        read_register(_csv(tmp_path, ROWS), mapping, sheet="1")
+
+
+def test_no_header_in_the_first_rows_is_one_error_naming_the_search(tmp_path: Path) -> None:
+    rows = [[f"note {n}"] for n in range(60)] + ROWS
+    with pytest.raises(InputError, match=r"row 1: no column named .*first 50 rows"):
+        read_register(_csv(tmp_path, rows), parse_mapping(MAP))

@@ -125,6 +125,10 @@ def udp_frame(src: str = "10.0.0.5", dst: str = "203.0.113.9") -> bytes:
         ({"ts": "nan"}, "bad_timestamp"),
         ({"ts": 0}, "bad_timestamp"),
         ({"ts": 631_151_999.0}, "bad_timestamp"),  # one second before 1990
+        ({"ts": "2026-13-45T25:00:00Z"}, "bad_timestamp"),  # ISO-shaped, no such time
+        ({"ts": "1989-12-31T23:59:59Z"}, "bad_timestamp"),
+        ({"ts": "9999-12-31T23:59:59Z"}, "bad_timestamp"),
+        ({"ts": "0001-01-01T00:00:00+14:00"}, "bad_timestamp"),  # before year 1 in UTC
         ({"ts": time.time() + 3 * 86_400}, "bad_timestamp"),
         ({"ts": "9999-12-31T23:59:59Z"}, "bad_timestamp"),
         ({"duration": 1e300}, "impossible_value"),
@@ -187,6 +191,23 @@ def test_zeek_iso8601_timestamps_are_read(tmp_path: Path) -> None:
     assert report.flows == 3 and not report.warnings
     starts = sorted(r[0] for r in rows(tmp_path / "s"))
     assert starts == pytest.approx([T0 + 0.123456, T0 + 0.5, T0 + 1.0])
+
+
+def test_zeek_tsv_iso8601_times_are_read_and_nonsense_rejected(tmp_path: Path) -> None:
+    log = tmp_path / "conn.log"
+    fields = "ts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tduration\torig_ip_bytes"
+    rest = "10.0.0.5\t1000\t203.0.113.9\t443\ttcp\t0.5\t80"
+    times = ["2026-01-05T09:00:02.25Z", "2026-01-05T09:00:03", "2026-02-30T09:00:00Z"]
+    log.write_text(
+        "#separator \\x09\n#path\tconn\n#fields\t"
+        + fields
+        + "\n"
+        + "".join(f"{t}\t{rest}\n" for t in times)
+    )
+    (report,) = ingest([str(log)], str(tmp_path / "s")).files
+    assert report.flows == 2 and report.warnings == {"bad_timestamp": 1}
+    starts = sorted(r[0] for r in rows(tmp_path / "s"))
+    assert starts == pytest.approx([T0 + 2.25, T0 + 3.0])
 
 
 def test_zeek_tsv_poison_and_bad_separator(tmp_path: Path) -> None:

@@ -367,3 +367,12 @@ def test_no_response_contains_a_token_or_the_lab_password(
     for text in texts:
         assert estate.admin not in text and estate.viewer not in text
         assert DEFAULT_PASSWORD not in text
+
+
+def test_summary_download_is_the_one_page_html(admin: Client) -> None:
+    response = admin.get("/api/v1/report/summary")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    assert 'filename="coverwatch-summary.html"' in response.headers["content-disposition"]
+    assert "style-src 'sha256-" in response.headers["content-security-policy"]
+    assert "script-src" not in response.headers["content-security-policy"]
+    assert "executive summary" in response.text and "Signature" in response.text

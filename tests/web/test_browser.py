@@ -175,3 +175,29 @@ def test_admin_waives_a_finding_and_sees_it_move(admin: Tab) -> None:
     assert moved.locator("td.status").inner_text() == "Waived"
     assert "replacement ordered, PO 4411" in moved.locator("td.waiver").inner_text()
     admin.check()
+
+
+#: Elements wider than their box at a viewport width: the page itself, and any table that
+#: would need a sideways scroll bar.
+OVERFLOW_JS = """() => {
+  const out = [];
+  const root = document.documentElement;
+  if (root.scrollWidth > root.clientWidth) out.push(['page', root.scrollWidth, root.clientWidth]);
+  for (const box of document.querySelectorAll('.table-wrap, main table')) {
+    if (box.scrollWidth > box.clientWidth + 1) {
+      const table = box.matches('table') ? box : box.querySelector('table');
+      out.push([(table && table.id) || box.className, box.scrollWidth, box.clientWidth]);
+    }
+  }
+  return out;
+}"""
+
+
+def test_every_page_fits_1280_pixels(admin: Tab, estate: Estate) -> None:
+    """Issue 14: no page or table of the dashboard scrolls sideways at 1280 px."""
+    admin.page.set_viewport_size({"width": 1280, "height": 900})
+    for path in ("/", "/devices", f"/device?ip={estate.hosts[0]}&site=hq", "/findings",
+                 "/scans", "/policy"):  # fmt: skip
+        admin.go(path)
+        assert admin.page.evaluate(OVERFLOW_JS) == [], path
+    admin.check()

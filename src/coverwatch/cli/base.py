@@ -22,8 +22,23 @@ if TYPE_CHECKING:
     from coverwatch.store import Inventory
 
 
+def quiet() -> bool:
+    """Whether ``--quiet`` was given: results and errors only."""
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx else None
+    return bool(root and isinstance(root.obj, dict) and root.obj.get("quiet"))
+
+
+def say(message: str) -> None:
+    """A summary, note or warning for the person at the terminal, on stderr; silent with
+    ``--quiet`` (results go to stdout, errors are always shown)."""
+    if not quiet():
+        click.echo(message, err=True)
+
+
 class ProgressObserver(Observer):
-    """Shows a progress bar on a terminal (stderr); silent when stderr is not a TTY."""
+    """Shows a progress bar on a terminal (stderr); silent when stderr is not a TTY or with
+    ``--quiet``."""
 
     def __init__(self) -> None:
         self._console_: Any = None
@@ -36,7 +51,7 @@ class ProgressObserver(Observer):
         if self._console_ is None:
             from rich.console import Console
 
-            self._console_ = Console(stderr=True, highlight=False)
+            self._console_ = Console(stderr=True, highlight=False, quiet=quiet())
         return self._console_
 
     def stage(self, name: str, total: int | None = None) -> None:
@@ -149,8 +164,16 @@ def _parse_ports(text: str) -> tuple[int, ...]:
     "inventory file (<db>.traffic). Env: COVERWATCH_TRAFFIC_DIR.",
 )
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Only results (stdout) and errors: no progress, summaries, notes or warnings.",
+)
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, traffic_dir: str | None, verbose: int) -> None:
+def cli(
+    ctx: click.Context, db: str | None, traffic_dir: str | None, verbose: int, quiet: bool
+) -> None:
     """Audit a video-surveillance estate: find cameras, NVRs and DVRs, name who really made
     them (white-label rebrands included), and flag equipment of covered vendors.
 
@@ -165,13 +188,20 @@ def cli(ctx: click.Context, db: str | None, traffic_dir: str | None, verbose: in
       coverwatch traffic import site.pcapng   verify from traffic what devices send outside
 
     Exit codes: 0 clean, 1 findings (audit), 2 usage or input error.
+
+    \b
+    Shell completion of commands and options, e.g. in ~/.bashrc:
+      eval "$(_COVERWATCH_COMPLETE=bash_source coverwatch)"
+    (zsh: zsh_source in ~/.zshrc; fish: _COVERWATCH_COMPLETE=fish_source coverwatch | source)
     """
     logging.basicConfig(
-        level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)],
+        level=logging.ERROR
+        if quiet
+        else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)],
         format="coverwatch: %(levelname)s: %(message)s",
         stream=sys.stderr,
     )
-    ctx.obj = {"db": db, "traffic_dir": traffic_dir}
+    ctx.obj = {"db": db, "traffic_dir": traffic_dir, "quiet": quiet}
 
 
 def _db(ctx: click.Context) -> str:
@@ -200,6 +230,27 @@ def _known_site(inventory: Inventory, site: str | None) -> None:
         shown = ", ".join(repr(s) for s in known[:50]) or "none yet: scan or import first"
         more = f" and {len(known) - 50} more" if len(known) > 50 else ""
         raise InputError(f"no site {site!r} in the inventory (known sites: {shown}{more})")
+
+
+JSONL_HELP = "One JSON object per line (JSON Lines), the same objects as --json."
+
+
+def one_format(**chosen: bool) -> None:
+    """Refuse two output formats at once (a usage error naming them)."""
+    given = [f"--{name}" for name, on in chosen.items() if on]
+    if len(given) > 1:
+        raise click.UsageError(f"choose one of {' and '.join(given)}")
+
+
+def print_documents(documents: list[Any], jsonl: bool) -> None:
+    """A JSON array (indented) or, with ``jsonl``, JSON Lines: one compact object per line."""
+    import json
+
+    if jsonl:
+        for document in documents:
+            click.echo(json.dumps(document, default=str, separators=(",", ":")))
+    else:
+        click.echo(json.dumps(documents, indent=2, default=str))
 
 
 class FiniteFloat(click.FloatRange):

@@ -10,9 +10,20 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from coverwatch.cli.base import FiniteFloat, _db, _known_site, _traffic_dir, cli
+from coverwatch.cli.base import (
+    JSONL_HELP,
+    FiniteFloat,
+    _db,
+    _known_site,
+    _traffic_dir,
+    cli,
+    one_format,
+    print_documents,
+    say,
+)
 from coverwatch.errors import InputError
 from coverwatch.models import SourceKind
+from coverwatch.targets import ip_key
 
 if TYPE_CHECKING:
     from coverwatch.models import ScanRecord
@@ -32,12 +43,21 @@ def policy() -> None:
 @policy.command("check")
 @click.argument("file")
 def policy_check(file: str) -> None:
-    """Validate FILE; errors name the file, line and field (exit code 2)."""
+    """Validate FILE; every error is reported, each naming the file, line and field (exit
+    code 2)."""
     from datetime import date
 
+    from coverwatch.policy.interface import PolicyError
     from coverwatch.policy.loader import load_policy
 
-    loaded = load_policy(file)
+    try:
+        loaded = load_policy(file)
+    except PolicyError as e:
+        for problem in e.problems:
+            click.echo(f"coverwatch: error: {problem}", err=True)
+        if len(e.problems) > 1:
+            click.echo(f"{file}: {len(e.problems)} problems", err=True)
+        sys.exit(2)
     expired = sum(1 for w in loaded.waivers if not w.active(date.today()))
     click.echo(
         f"{file}: valid policy {loaded.name!r} version {loaded.version}: "
@@ -48,14 +68,18 @@ def policy_check(file: str) -> None:
 
 @policy.command("show")
 @click.option("--policy", "policy_file", help="Policy file (default: the shipped policy).")
-def policy_show(policy_file: str | None) -> None:
-    """Print the effective policy (defaults filled in) as YAML."""
+@click.option("--json", "as_json", is_flag=True, help="Print it as one JSON object instead.")
+def policy_show(policy_file: str | None, as_json: bool) -> None:
+    """Print the effective policy (defaults filled in) as YAML, or JSON with --json."""
     import yaml
 
     from coverwatch.policy.loader import load_policy
     from coverwatch.policy.model import policy_document
 
     document = policy_document(load_policy(policy_file))
+    if as_json:
+        click.echo(json.dumps(document, indent=2, default=str))
+        return
     click.echo(yaml.safe_dump(document, sort_keys=False, width=100), nl=False)
 
 
@@ -70,9 +94,15 @@ def policy_show(policy_file: str | None) -> None:
     help="Exit with code 1 when an open finding is at or above this severity.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as a JSON array.")
+@click.option("--jsonl", is_flag=True, help=JSONL_HELP)
 @click.pass_context
 def audit(
-    ctx: click.Context, policy_file: str | None, site: str | None, fail_on: str, as_json: bool
+    ctx: click.Context,
+    policy_file: str | None,
+    site: str | None,
+    fail_on: str,
+    as_json: bool,
+    jsonl: bool,
 ) -> None:
     """Evaluate the policy over the inventory and store the findings.
 
@@ -85,6 +115,7 @@ def audit(
     \b
     Example: coverwatch audit --policy site.yaml --fail-on high || echo "gate failed"
     """
+    one_format(json=as_json, jsonl=jsonl)
     from coverwatch.pipeline import run_audit
     from coverwatch.policy.engine import worst_open
     from coverwatch.policy.loader import load_policy
@@ -98,18 +129,19 @@ def audit(
         outcome = run_audit(inventory, loaded, site, traffic_dir=_traffic_dir(ctx))
     finally:
         inventory.close()
-    findings = sorted(outcome.findings, key=lambda f: (-f.severity.rank, f.site, f.ip, f.rule))
-    if as_json:
-        click.echo(json.dumps([finding_to_json(f) for f in findings], indent=2, default=str))
+    findings = sorted(
+        outcome.findings, key=lambda f: (-f.severity.rank, f.site, ip_key(f.ip), f.rule)
+    )
+    if as_json or jsonl:
+        print_documents([finding_to_json(f) for f in findings], jsonl)
     else:
         _print_findings(findings)
     counts = {s: sum(1 for f in findings if f.status is s) for s in FindingStatus}
-    click.echo(
+    say(
         f"audit {outcome.audit_id}: {outcome.devices} devices, "
         f"{counts[FindingStatus.OPEN]} open, {counts[FindingStatus.WAIVED]} waived, "
         f"{counts[FindingStatus.UNVERIFIED]} unverified findings (policy {loaded.name} "
-        f"{loaded.version})",
-        err=True,
+        f"{loaded.version})"
     )
     worst = worst_open(findings)
     if fail_on != "none" and worst and worst.severity.rank >= Severity(fail_on).rank:
@@ -118,8 +150,6 @@ def audit(
 
 def _print_findings(findings: list[Any]) -> None:
     from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
 
     console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
     columns = ("severity", "status", "site", "ip", "rule", "title", "detail")
@@ -132,30 +162,55 @@ def _print_findings(findings: list[Any]) -> None:
                 )
             )
         return
-    table = Table()
-    for column in ("Severity", "Status", "Address", "Rule", "Finding"):
-        table.add_column(column)
+    console.print(findings_table(findings, console.width))
+
+
+def findings_table(findings: list[Any], width: int) -> Any:
+    """The findings as a terminal table ``width`` columns wide (``cli.tables``)."""
+    from rich.markup import escape
+
+    from coverwatch.cli.tables import Column, fit_table
+
+    columns = [
+        Column("Severity", 1, keep=True),
+        Column("Status", 2, keep=True),
+        Column("Site", 4),
+        Column("Address", 1, keep=True),
+        Column("Rule", 3),
+        Column("Finding", 1),
+    ]
     colours = {"critical": "bold red", "high": "red", "medium": "yellow"}
+    rows, styles = [], []
     for f in findings:
-        style = colours.get(f.severity.value, "") if f.status.value == "open" else "dim"
-        table.add_row(
-            f.severity.value,
-            f.status.value,
-            f.ip,
-            escape(f.rule),
-            escape(f"{f.title}\n{f.detail}"),
-            style=style,
+        styles.append(colours.get(f.severity.value, "") if f.status.value == "open" else "dim")
+        rows.append(
+            [
+                f.severity.value,
+                f.status.value,
+                escape(f.site),
+                f.ip,
+                escape(f.rule),
+                escape(f"{f.title}\n{f.detail}"),
+            ]
         )
-    console.print(table)
+    return fit_table(columns, rows, width, styles=styles)
 
 
 @cli.command()
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["html", "json", "csv", "md"]),
+    type=click.Choice(["html", "json", "csv", "md", "summary"]),
     default="html",
     show_default=True,
+    help="html: self-contained page; json: versioned schema; csv: one row per finding; "
+    "md: headline counts for a ticket; summary: the one-page executive summary.",
+)
+@click.option(
+    "--summary",
+    is_flag=True,
+    help="The one-page executive summary (as --format summary): HTML, or PDF printed by "
+    "Chromium when --out ends in .pdf.",
 )
 @click.option(
     "--out", required=True, type=click.Path(dir_okay=False), help="File to write (replaced whole)."
@@ -167,7 +222,12 @@ def _print_findings(findings: list[Any]) -> None:
     type=FiniteFloat(0, None),
     help="Replacement cost per device where the policy's unit_costs give none.",
 )
-@click.option("--title", default="coverwatch audit report", show_default=True)
+@click.option(
+    "--title",
+    default="coverwatch audit report",
+    show_default=True,
+    help="Title printed at the top of the report.",
+)
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -177,6 +237,7 @@ def report(
     site: str | None,
     unit_cost: float | None,
     title: str,
+    summary: bool,
 ) -> None:
     """Write the compliance report: html (self-contained), json (versioned schema), csv (one
     row per finding) or md (a summary for a ticket). HTML, JSON and Markdown state in their
@@ -184,8 +245,12 @@ def report(
 
     The findings are those the policy gives for the inventory now (as `audit` computes them).
 
+    --summary writes one A4 page for management to read and sign: headline numbers, the
+    worst findings, the plan and its cost, waivers expiring, sources, a sign-off block.
+
     \b
     Example: coverwatch report --policy site.yaml --format html --out audit.html
+             coverwatch report --policy site.yaml --summary --out summary.pdf
     """
 
     from coverwatch.pipeline import build_report_data
@@ -193,6 +258,11 @@ def report(
     from coverwatch.report import Format, write_report
     from coverwatch.store import open_inventory
 
+    if summary and fmt not in ("html", "summary"):
+        raise click.UsageError("--summary is a page of its own: leave out --format")
+    chosen = Format.SUMMARY if summary else Format(fmt)
+    if chosen is not Format.SUMMARY and out.lower().endswith(".pdf"):
+        raise click.UsageError("only the summary prints to PDF: add --summary")
     loaded = load_policy(policy_file)
     inventory = open_inventory(_db(ctx))
     try:
@@ -202,7 +272,7 @@ def report(
         )
     finally:
         inventory.close()
-    path = write_report(data, Format(fmt), Path(out))
+    path = write_report(data, chosen, Path(out))
     click.echo(f"Report: {path.resolve()}")
 
 
@@ -245,8 +315,11 @@ def _run_label(run: ScanRecord) -> str:
     help="Only runs of this kind.",
 )
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per run.")
+@click.option("--jsonl", is_flag=True, help=JSONL_HELP)
 @click.pass_context
-def runs(ctx: click.Context, site: str | None, kind: str | None, as_json: bool) -> None:
+def runs(
+    ctx: click.Context, site: str | None, kind: str | None, as_json: bool, jsonl: bool
+) -> None:
     """List the recorded runs, oldest first: scans, discoveries, imports and captures, each
     with its kind, site, targets and counts (hosts recorded, video devices, covered).
 
@@ -257,6 +330,7 @@ def runs(ctx: click.Context, site: str | None, kind: str | None, as_json: bool) 
     """
     from coverwatch.store import open_inventory
 
+    one_format(json=as_json, jsonl=jsonl)
     inventory = open_inventory(_db(ctx))
     try:
         _known_site(inventory, site)
@@ -269,8 +343,8 @@ def runs(ctx: click.Context, site: str | None, kind: str | None, as_json: bool) 
     ]
     empty = {"devices": 0, "video_devices": 0, "covered": 0}
     documents = [_run_json(r, counts.get(r.id, empty)) for r in selected]
-    if as_json:
-        click.echo(json.dumps(documents, indent=2, default=str))
+    if as_json or jsonl:
+        print_documents(documents, jsonl)
         return
     columns = ("id", "kind", "site", "started_at", "hosts", "video", "covered", "targets")
     click.echo("\t".join(columns))
@@ -356,6 +430,7 @@ def diff(
     """
     from coverwatch.pipeline import diff_scans
     from coverwatch.policy.loader import load_policy
+    from coverwatch.report.common import numeric_diff
     from coverwatch.store import open_inventory
 
     loaded = load_policy(policy_file)
@@ -366,15 +441,15 @@ def diff(
         result = diff_scans(inventory, before.id, after.id, loaded)
     finally:
         inventory.close()
+    result = numeric_diff(result)  # one numeric address order everywhere
     comparable = before.scope == after.scope
     if not comparable:
         what = (
             "targets" if (before.kind, before.site) == (after.kind, after.site) else "kind or site"
         )
-        click.echo(
+        say(
             f"coverwatch: note: the runs compared differ in {what}: devices only one of them "
-            "looked for show as added or removed",
-            err=True,
+            "looked for show as added or removed"
         )
     if as_json:
         document = {

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from coverwatch.cli.base import (
+    JSONL_HELP,
     FiniteFloat,
     ProgressObserver,
     _db,
@@ -18,9 +19,12 @@ from coverwatch.cli.base import (
     _known_site,
     _parse_ports,
     cli,
+    one_format,
+    print_documents,
+    say,
 )
 from coverwatch.errors import InputError
-from coverwatch.targets import DEFAULT_MAX_HOSTS, DEFAULT_PORTS
+from coverwatch.targets import DEFAULT_MAX_HOSTS, DEFAULT_PORTS, ip_key
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -155,11 +159,10 @@ def scan(
             click.echo(json.dumps({**obj, **host.attribution.to_json()}))
         return
     video = [h for h in outcome.hosts if h.attribution.covered]
-    click.echo(
+    say(
         f"scan {outcome.scan_id}: {outcome.hosts_scanned} hosts in scope, "
         f"{len(outcome.hosts)} answered, {len(video)} made by a covered entity "
-        f"(inventory: {_db(ctx)})",
-        err=True,
+        f"(inventory: {_db(ctx)})"
     )
     _print_devices(stored)
 
@@ -199,50 +202,58 @@ def _print_devices(devices: list[DeviceRecord]) -> None:
             row = d.to_json()
             click.echo("\t".join("" if row.get(c) is None else str(row.get(c)) for c in _COLUMNS))
         return
-    from rich.markup import escape
-    from rich.table import Table
+    console.print(device_table(devices, console.width))
 
-    table = Table(show_lines=False)
-    for column in (
-        "Address",
-        "Site",
-        "Type",
-        "Maker",
-        "Brand",
-        "Model",
-        "Covered",
-        "Conf.",
-        "Last seen",
-    ):
-        table.add_column(column)
-    for d in devices:
+
+def device_table(devices: list[DeviceRecord], width: int) -> Any:
+    """The devices as a terminal table ``width`` columns wide (``cli.tables``)."""
+    from rich.markup import escape
+
+    from coverwatch.cli.tables import Column, fit_table
+
+    columns = [
+        Column("Address", 1, keep=True),
+        Column("Site", 4),
+        Column("Type", 2, keep=True),
+        Column("Maker", 1),
+        Column("Brand", 3),
+        Column("Model", 2),
+        Column("Covered", 1),
+        Column("Conf.", 5, keep=True, justify="right"),
+        Column("Last seen", 6, keep=True),
+    ]
+    rows = []
+    for d in sorted(devices, key=lambda d: (d.site, ip_key(d.ip))):
         a = d.attribution
         # NOTE: device strings are text, never Rich markup (a model "[red]x" is a model).
-        table.add_row(
-            *map(
-                escape,
-                (
-                    d.ip,
-                    d.site,
-                    a.device_type.value if a.device_type else "?",
-                    a.maker or "unknown",
-                    a.brand or "",
-                    a.model or "",
+        rows.append(
+            [
+                *map(
+                    escape,
+                    (
+                        d.ip,
+                        d.site,
+                        a.device_type.value if a.device_type else "?",
+                        a.maker or "unknown",
+                        a.brand or "",
+                        a.model or "",
+                    ),
                 ),
-            ),
-            f"[red]{escape(a.covered)}[/]" if a.covered else "",
-            f"{a.confidence:.2f}",
-            d.last_seen.strftime("%Y-%m-%d %H:%M") if d.last_seen else "",
+                f"[red]{escape(a.covered)}[/]" if a.covered else "",
+                f"{a.confidence:.2f}",
+                d.last_seen.strftime("%Y-%m-%d %H:%M") if d.last_seen else "",
+            ]
         )
-    console.print(table)
+    return fit_table(columns, rows, width)
 
 
 @cli.command()
 @click.option("--site", help="Only this site (one the inventory knows, else exit code 2).")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per device.")
+@click.option("--jsonl", is_flag=True, help=JSONL_HELP)
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
 @click.pass_context
-def devices(ctx: click.Context, site: str | None, as_json: bool, as_csv: bool) -> None:
+def devices(ctx: click.Context, site: str | None, as_json: bool, jsonl: bool, as_csv: bool) -> None:
     """List the inventory: maker, brand, model, covered, confidence, site, last seen.
 
     One row per device, whatever its address: a device is recognised by its serial number,
@@ -253,8 +264,7 @@ def devices(ctx: click.Context, site: str | None, as_json: bool, as_csv: bool) -
     addresses (every address it has held, with first and last seen) and sources (the kinds
     of run that saw it). --csv has the same columns, addresses and sources space-separated.
     """
-    if as_json and as_csv:
-        raise click.UsageError("choose one of --json and --csv")
+    one_format(json=as_json, jsonl=jsonl, csv=as_csv)
     from coverwatch.cells import safe_cell
     from coverwatch.store import open_inventory
 
@@ -264,8 +274,8 @@ def devices(ctx: click.Context, site: str | None, as_json: bool, as_csv: bool) -
         records = inventory.devices(site)
     finally:
         inventory.close()
-    if as_json:
-        click.echo(json.dumps([d.to_json() for d in records], indent=2))
+    if as_json or jsonl:
+        print_documents([d.to_json() for d in records], jsonl)
     elif as_csv:
         fields = [
             "ip",
@@ -481,28 +491,26 @@ def _record_import(
     finally:
         inventory.close()
     for row in bad:
-        click.echo(f"coverwatch: warning: {row}", err=True)
+        say(f"coverwatch: warning: {row}")
     for note in notes:
-        click.echo(f"coverwatch: note: {path}: {note}", err=True)
+        say(f"coverwatch: note: {path}: {note}")
     ids = ", ".join(str(t.run_id) for _, t in sorted(tally.sites.items()))
     per_site = "; ".join(
         f"{'new ' if target in tally.new_sites else ''}site {target}: {t.hosts}"
         for target, t in sorted(tally.sites.items())
     )
     disagreeing = sum(t.disagreeing for t in tally.sites.values())
-    click.echo(
+    say(
         f"import {ids}: {path}: {tally.hosts} hosts recorded ({per_site}), "
         f"{len(bad)} bad rows skipped, {disagreeing} hosts where the import "
-        "disagrees with other evidence",
-        err=True,
+        "disagrees with other evidence"
     )
     for target, t in sorted(tally.sites.items()):
         if t.unplaced:
             state = "new site" if target in tally.new_sites else "site"
-            click.echo(
+            say(
                 f"coverwatch: note: {t.unplaced} host(s) known in no site were recorded in "
-                f"{state} {target!r}; give --site (or a site column) to choose",
-                err=True,
+                f"{state} {target!r}; give --site (or a site column) to choose"
             )
 
 
@@ -546,9 +554,32 @@ def import_nmap(ctx: click.Context, file: str, site: str | None) -> None:
     "--site",
     help=_IMPORT_SITE_HELP + " A row's own site (the column mapped to site) comes first.",
 )
+@click.option(
+    "--sheet",
+    metavar="NAME|N",
+    help="XLSX sheet to read, by name or number from 1 (default: the first sheet whose "
+    "header holds the mapped columns).",
+)
+@click.option(
+    "--header-row",
+    type=click.IntRange(1),
+    metavar="N",
+    help="Row number of the header (default: the first row, among the first 50, holding "
+    "every mapped column).",
+)
 @click.pass_context
-def import_csv(ctx: click.Context, file: str, mapping: str, site: str | None) -> None:
+def import_csv(
+    ctx: click.Context,
+    file: str,
+    mapping: str,
+    site: str | None,
+    sheet: str | None,
+    header_row: int | None,
+) -> None:
     """Import an asset register (CSV or XLSX) with a column mapping.
+
+    Title rows above the header are skipped: the header is found by the mapped column names
+    (or given with --header-row), on the first sheet that has it (or the one --sheet names).
 
     Each row is recorded in the site its site column names (site=Column in --map), else in
     --site, else in the site already holding its address, else in site 'default'.
@@ -561,7 +592,7 @@ def import_csv(ctx: click.Context, file: str, mapping: str, site: str | None) ->
 
     bad: list[BadRow] = []
     counts: dict[str, int] = {}
-    rows = register_rows(file, parse_mapping(mapping), bad, counts)
+    rows = register_rows(file, parse_mapping(mapping), bad, counts, sheet, header_row)
     _record_import(ctx, rows, bad, lambda: counts["read"], (), SourceKind.REGISTER, file, site)
 
 
@@ -579,8 +610,15 @@ def import_csv(ctx: click.Context, file: str, mapping: str, site: str | None) ->
     type=FiniteFloat(0.1, 60),
     help="Seconds to collect replies.",
 )
-@click.option("--site", default="default", show_default=True)
-@click.option("--max-hosts", default=DEFAULT_MAX_HOSTS, show_default=True)
+@click.option(
+    "--site", default="default", show_default=True, help="Site label for the hosts that answer."
+)
+@click.option(
+    "--max-hosts",
+    default=DEFAULT_MAX_HOSTS,
+    show_default=True,
+    help="Refuse target lists that expand to more hosts than this.",
+)
 @click.option("--jsonl", is_flag=True, help="Print one JSON object per answering host.")
 @click.pass_context
 def discover(
@@ -630,15 +668,11 @@ def discover(
     finally:
         inventory.close()
     for key, count in sorted(warnings.items()):
-        click.echo(
-            f"coverwatch: warning: {count} {key.replace('.', ' replies dropped: ', 1)}", err=True
-        )
+        say(f"coverwatch: warning: {count} {key.replace('.', ' replies dropped: ', 1)}")
     if jsonl:
         for host in results:
             obj = _flat_observations(host.ip, host.observations)
             click.echo(json.dumps({**obj, **host.attribution.to_json()}))
         return
-    click.echo(
-        f"discovery {scan_id}: {len(results)} devices answered (inventory: {_db(ctx)})", err=True
-    )
+    say(f"discovery {scan_id}: {len(results)} devices answered (inventory: {_db(ctx)})")
     _print_devices(stored)

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
-from coverwatch.cli.base import ProgressObserver, _db, _parse_ports, _traffic_dir, cli
+from coverwatch.cli.base import (
+    JSONL_HELP,
+    ProgressObserver,
+    _db,
+    _parse_ports,
+    _traffic_dir,
+    cli,
+    one_format,
+    print_documents,
+    say,
+)
 from coverwatch.errors import InputError
+from coverwatch.monitor.options import SmtpSecurity, SyslogFormat, WebhookShape
 from coverwatch.targets import DEFAULT_PORTS
 
 
@@ -33,22 +46,44 @@ def token_create(ctx: click.Context, role: str, name: str) -> None:
     finally:
         inventory.close()
     click.echo(value)
-    click.echo(f"Created a {role} token; store it now: coverwatch keeps only its hash.", err=True)
+    article = "an" if role[:1] in "aeiou" else "a"
+    say(f"Created {article} {role} token; store it now: coverwatch keeps only its hash.")
 
 
 @token.command("list")
+@click.option(
+    "--json", "as_json", is_flag=True, help="A JSON array: id, name, role, created_at, revoked."
+)
+@click.option("--jsonl", is_flag=True, help=JSONL_HELP)
 @click.pass_context
-def token_list(ctx: click.Context) -> None:
+def token_list(ctx: click.Context, as_json: bool, jsonl: bool) -> None:
     """List tokens (id, name, role, created, revoked); never the tokens themselves."""
     from coverwatch.store import open_inventory
 
+    one_format(json=as_json, jsonl=jsonl)
     inventory = open_inventory(_db(ctx))
     try:
-        for t in inventory.tokens():
-            state = "revoked" if t["revoked"] else "active"
-            click.echo(f"{t['id']}\t{t['name']}\t{t['role']}\t{t['created_at']:%Y-%m-%d}\t{state}")
+        found = inventory.tokens()
     finally:
         inventory.close()
+    if as_json or jsonl:
+        print_documents(
+            [
+                {
+                    "id": t["id"],
+                    "name": t["name"],
+                    "role": t["role"],
+                    "created_at": t["created_at"].isoformat(),
+                    "revoked": bool(t["revoked"]),
+                }
+                for t in found
+            ],
+            jsonl,
+        )
+        return
+    for t in found:
+        state = "revoked" if t["revoked"] else "active"
+        click.echo(f"{t['id']}\t{t['name']}\t{t['role']}\t{t['created_at']:%Y-%m-%d}\t{state}")
 
 
 @token.command("revoke")
@@ -64,7 +99,7 @@ def token_revoke(ctx: click.Context, token_id: int) -> None:
             raise InputError(f"no token with id {token_id}")
     finally:
         inventory.close()
-    click.echo(f"Token {token_id} revoked.", err=True)
+    say(f"Token {token_id} revoked.")
 
 
 def _host_port(text: str, default: int, what: str) -> tuple[str, int]:
@@ -74,6 +109,15 @@ def _host_port(text: str, default: int, what: str) -> tuple[str, int]:
         return host.strip("[]"), int(port) if port else default
     except ValueError as e:
         raise click.BadParameter(f"{what} {text!r}: expected HOST or HOST:PORT") from e
+
+
+def _print_event_schema(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from coverwatch.monitor.events import event_schema
+
+    click.echo(event_schema(), nl=False)
+    ctx.exit()
 
 
 @cli.command()
@@ -110,11 +154,56 @@ def _host_port(text: str, default: int, what: str) -> tuple[str, int]:
     "syslog_to",
     multiple=True,
     metavar="HOST[:PORT]",
-    help="Send one syslog line (UDP) per change. Repeatable.",
+    help="Send one RFC 5424 syslog message per change; HOST[:PORT] is UDP, or give "
+    "tcp://HOST[:PORT] or tls://HOST[:PORT] (6514). Repeatable.",
+)
+@click.option(
+    "--webhook-format",
+    type=click.Choice([s.value for s in WebhookShape]),
+    help="Body of each POST: coverwatch (the event documents), splunk-hec, slack or teams "
+    "(default coverwatch).",
+)
+@click.option(
+    "--webhook-header",
+    "webhook_headers",
+    multiple=True,
+    metavar="'NAME: VALUE'",
+    help="Extra HTTP header for every webhook; ${VAR} in VALUE is read from the environment, "
+    "e.g. 'Authorization: Splunk ${SPLUNK_HEC_TOKEN}'. Repeatable.",
+)
+@click.option(
+    "--syslog-format",
+    type=click.Choice([f.value for f in SyslogFormat]),
+    help="Payload of each RFC 5424 syslog message: plain text, cef or json (default plain).",
 )
 @click.option("--email", multiple=True, metavar="ADDRESS", help="E-mail alerts to ADDRESS.")
 @click.option("--smtp", metavar="HOST[:PORT]", help="SMTP relay for --email (localhost:25).")
+@click.option(
+    "--smtp-security",
+    type=click.Choice([s.value for s in SmtpSecurity]),
+    help="none, starttls (upgrade a plain connection) or ssl (implicit TLS, usually port "
+    "465); default none.",
+)
+@click.option(
+    "--smtp-user",
+    metavar="USER",
+    help="Log in to the relay as USER (password from COVERWATCH_SMTP_PASSWORD; TLS only).",
+)
+@click.option(
+    "--tls-ca",
+    type=click.Path(dir_okay=False),
+    help="CA bundle (PEM) to verify TLS syslog, SMTP and HTTPS webhook servers "
+    "(default: the system's).",
+)
 @click.option("--from", "sender", help="Sender of alert e-mails (coverwatch@localhost).")
+@click.option(
+    "--event-schema",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_event_schema,
+    help="Print the JSON Schema of the alert event document every sink sends, and exit.",
+)
 @click.option(
     "--digest",
     is_flag=True,
@@ -132,8 +221,14 @@ def watch(
     credentials_file: str | None,
     webhook: tuple[str, ...],
     syslog_to: tuple[str, ...],
+    webhook_format: str | None,
+    webhook_headers: tuple[str, ...],
+    syslog_format: str | None,
     email: tuple[str, ...],
     smtp: str | None,
+    smtp_security: str | None,
+    smtp_user: str | None,
+    tls_ca: str | None,
     sender: str | None,
     digest: bool,
 ) -> None:
@@ -146,8 +241,10 @@ def watch(
     what an earlier credentialed scan established (for 90 days). The first round on an empty
     inventory is the baseline and alerts on nothing. Ctrl-C
     stops the loop (a pending digest is sent first). A policy's `watch:` block (targets,
-    site, every, digest, webhook, syslog, email, smtp, from) is the schedule when TARGETS and
-    options are not given on the command line.
+    site, every, digest, webhook, webhook_format, webhook_headers, syslog, syslog_format,
+    email, smtp, smtp_security, smtp_user, tls_ca, from) is the schedule when TARGETS and
+    options are not given on the command line. Every sink sends the same versioned event
+    document (its JSON Schema: `coverwatch watch --event-schema`).
 
     \b
     Example: coverwatch watch 10.1.20.0/24 --site hq --every 1h \\
@@ -155,7 +252,14 @@ def watch(
     """
     from coverwatch.credentials import load_credentials
     from coverwatch.durations import parse_duration
-    from coverwatch.monitor.sinks import AlertSink, EmailSink, SyslogSink, WebhookSink
+    from coverwatch.monitor.sinks import (
+        AlertSink,
+        EmailSink,
+        SyslogSink,
+        WebhookSink,
+        parse_header,
+        parse_syslog_target,
+    )
     from coverwatch.monitor.watch import WatchPlan
     from coverwatch.monitor.watch import watch as watch_loop
     from coverwatch.policy.loader import load_policy
@@ -175,13 +279,31 @@ def watch(
     scope = listed(targets, "targets")
     if not scope:
         raise click.UsageError("give TARGETS, or a policy whose watch: block lists targets")
-    sinks: list[AlertSink] = [WebhookSink(url) for url in listed(webhook, "webhook")]
-    sinks += [SyslogSink(*_host_port(s, 514, "--syslog")) for s in listed(syslog_to, "syslog")]
+    ca = tls_ca or (str(schedule["tls_ca"]) if schedule.get("tls_ca") else None)
+    headers = dict(
+        parse_header(h, dict(os.environ)) for h in listed(webhook_headers, "webhook_headers")
+    )
+    shape = WebhookShape(text(webhook_format, "webhook_format", "coverwatch"))
+    sinks: list[AlertSink] = [
+        WebhookSink(url, headers=headers, shape=shape, ca_file=ca)
+        for url in listed(webhook, "webhook")
+    ]
+    payload = SyslogFormat(text(syslog_format, "syslog_format", "plain"))
+    for given in listed(syslog_to, "syslog"):
+        target = parse_syslog_target(given)
+        sinks.append(SyslogSink(target.host, target.port, payload, target.transport, ca))
     if listed(email, "email"):
         relay = _host_port(text(smtp, "smtp", "localhost:25"), 25, "--smtp")
+        user = smtp_user or (str(schedule["smtp_user"]) if schedule.get("smtp_user") else None)
         sinks.append(
             EmailSink(
-                listed(email, "email"), *relay, sender=text(sender, "from", "coverwatch@localhost")
+                listed(email, "email"),
+                *relay,
+                sender=text(sender, "from", "coverwatch@localhost"),
+                security=SmtpSecurity(text(smtp_security, "smtp_security", "none")),
+                username=user,
+                password=os.environ.get("COVERWATCH_SMTP_PASSWORD"),
+                ca_file=ca,
             )
         )
     plan = WatchPlan(
@@ -199,10 +321,9 @@ def watch(
     try:
         for result in watch_loop(inventory, plan, ProgressObserver()):
             state = "alert sent" if result.sent else ("collected" if result.events else "quiet")
-            click.echo(
+            say(
                 f"round {result.number} (scan {result.scan_id}): "
-                f"{len(result.events)} change(s), {state}",
-                err=True,
+                f"{len(result.events)} change(s), {state}"
             )
             for event in result.events:
                 click.echo(f"  {event.kind.value}: {event.summary}")
@@ -219,7 +340,13 @@ def watch(
     show_default=True,
     help="Address to bind; loopback only unless --allow-remote.",
 )
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="TCP port to listen on.",
+)
 @click.option("--policy", "policy_file", help="Policy file (default: the shipped policy).")
 @click.option(
     "--allow-remote",
@@ -235,7 +362,7 @@ def serve(
     Sign in with a token from `coverwatch token create`. Viewers read; admins may also waive
     findings.
 
-    \\b
+    \b
     Example: coverwatch token create --role admin --name alice
              coverwatch serve --policy site.yaml     # then open http://127.0.0.1:8080/
     """
@@ -249,5 +376,5 @@ def serve(
         raise InputError("the dashboard needs the web extra: pip install -e '.[web]'") from e
     from coverwatch.web.server import serve as run_server
 
-    click.echo(f"coverwatch dashboard on http://{host}:{port}/ (Ctrl-C stops it)", err=True)
+    say(f"coverwatch dashboard on http://{host}:{port}/ (Ctrl-C stops it)")
     run_server(_db(ctx), host, port, policy_file, allow_remote, traffic_dir=_traffic_dir(ctx))

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
 
-from coverwatch.cli.base import ProgressObserver, _db, _known_site, _traffic_dir, cli
+from coverwatch.cli.base import (
+    JSONL_HELP,
+    ProgressObserver,
+    _db,
+    _known_site,
+    _traffic_dir,
+    cli,
+    one_format,
+    print_documents,
+    say,
+)
 from coverwatch.errors import InputError
 
 
@@ -66,11 +75,10 @@ def traffic_import(ctx: click.Context, files: tuple[str, ...], site: str) -> Non
     found = passive.finish()
     for file in report.files:
         warnings = ", ".join(f"{count} {reason}" for reason, count in sorted(file.warnings.items()))
-        click.echo(
+        say(
             f"{file.path}: {file.kind.value}, {file.packets} packets/records, "
             f"{file.flows} flows, {file.dns_answers} DNS answers"
-            + (f"; skipped: {warnings}" if warnings else ""),
-            err=True,
+            + (f"; skipped: {warnings}" if warnings else "")
         )
     if found:
         inventory = open_inventory(_db(ctx))
@@ -87,10 +95,7 @@ def traffic_import(ctx: click.Context, files: tuple[str, ...], site: str) -> Non
             )
         finally:
             inventory.close()
-    click.echo(
-        f"traffic store {store}: {report.flows} flows added; {len(found)} devices seen passively",
-        err=True,
-    )
+    say(f"traffic store {store}: {report.flows} flows added; {len(found)} devices seen passively")
 
 
 def _capture_kind(path: str) -> bool:
@@ -104,22 +109,35 @@ def _capture_kind(path: str) -> bool:
         return False
 
 
-def _window(text: str | None) -> tuple[datetime, datetime] | None:
+def _window(
+    text: str | None, anchor: str, store: str
+) -> tuple[tuple[datetime, datetime] | None, str]:
+    """The analysis window and a sentence saying what it is: a duration counts back from the
+    data's last record (so a replayed old capture still shows its traffic), or from now with
+    ``--window-from now``."""
     if text is None:
-        return None
+        return None, "Window: all the traffic in the store"
     from coverwatch.durations import parse_duration
+    from coverwatch.traffic.egress import last_record
 
     if "/" in text:
         start, _, end = text.partition("/")
         try:
-            return (
+            span = (
                 datetime.fromisoformat(start).astimezone(UTC),
                 datetime.fromisoformat(end).astimezone(UTC),
             )
         except ValueError as e:
             raise InputError(f"bad window {text!r}: use START/END in ISO 8601 or e.g. 24h") from e
-    end_at = datetime.now(UTC)
-    return end_at - timedelta(seconds=parse_duration(text)), end_at
+        origin = "as given"
+    else:
+        seconds = parse_duration(text)
+        latest = last_record(store) if anchor == "data" else None
+        end_at = latest or datetime.now(UTC)
+        span = (end_at - timedelta(seconds=seconds), end_at)
+        origin = f"{text} back from " + ("the last record" if latest else "now")
+    shown = " .. ".join(f"{at:%Y-%m-%d %H:%M:%S}" for at in span)
+    return span, f"Window: {shown} UTC ({origin})"
 
 
 @traffic.command("egress")
@@ -128,17 +146,34 @@ def _window(text: str | None) -> tuple[datetime, datetime] | None:
 @click.option(
     "--window",
     metavar="24h|START/END",
-    help="Only traffic in this window: a duration back from now, or ISO times.",
+    help="Only traffic in this window: a duration back from the data's last record "
+    "(see --window-from), or START/END in ISO 8601.",
+)
+@click.option(
+    "--window-from",
+    "window_from",
+    type=click.Choice(["data", "now"]),
+    default="data",
+    show_default=True,
+    help="Where a --window duration ends: the last record in the flow store, or now.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Per-device verdicts as JSON.")
+@click.option("--jsonl", is_flag=True, help=JSONL_HELP)
 @click.pass_context
 def traffic_egress(
-    ctx: click.Context, policy_file: str | None, site: str | None, window: str | None, as_json: bool
+    ctx: click.Context,
+    policy_file: str | None,
+    site: str | None,
+    window: str | None,
+    window_from: str,
+    as_json: bool,
+    jsonl: bool,
 ) -> None:
     """Per device: every flow to an address outside the internal ranges, whether it matches
     a known vendor cloud, P2P relay, NTP or update endpoint, bytes, country, first/last seen,
     large uploads and UPnP port mappings; and a verdict."""
     _need_pcap()
+    one_format(json=as_json, jsonl=jsonl)
     from coverwatch.policy.loader import load_policy
     from coverwatch.store import open_inventory
     from coverwatch.traffic.egress import egress
@@ -150,10 +185,14 @@ def traffic_egress(
         devices = inventory.devices(site)
     finally:
         inventory.close()
-    results = egress(_traffic_dir(ctx), devices, [str(n) for n in loaded.internal], _window(window))
-    if as_json:
-        click.echo(json.dumps([_egress_json(e) for e in results], indent=2, default=str))
+    store = _traffic_dir(ctx)
+    span, statement = _window(window, window_from, store)
+    results = egress(store, devices, [str(n) for n in loaded.internal], span)
+    if as_json or jsonl:
+        say(statement)
+        print_documents([_egress_json(e) for e in results], jsonl)
         return
+    click.echo(statement)
     for e in results:
         flags = (" LARGE UPLOAD" if e.large_uploads else "") + (
             " UPnP PORT MAPPING" if e.port_mappings else ""

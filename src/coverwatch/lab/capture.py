@@ -82,6 +82,17 @@ def _mac(text: str) -> bytes:
     return bytes(int(part, 16) for part in text.split(":"))
 
 
+def _udp(sport: int, dport: int, payload: bytes) -> dpkt.udp.UDP:
+    """A UDP datagram whose length field covers its payload (RFC 768).
+
+    The checksum is left zero so that ``dpkt.ip.IP`` computes it over the pseudo-header when
+    the frame is packed.
+    """
+    # NOTE: dpkt leaves ``ulen`` at the bare header's 8 bytes unless told, and Wireshark, tshark
+    # and Zeek then read no payload at all (issue 14).
+    return dpkt.udp.UDP(sport=sport, dport=dport, ulen=8 + len(payload), data=payload)
+
+
 def _multicast_mac(group: str) -> bytes:
     raw = socket.inet_aton(group)
     return b"\x01\x00\x5e" + bytes([raw[1] & 0x7F, raw[2], raw[3]])
@@ -113,8 +124,7 @@ class _Net:
         return bytes(eth)
 
     def udp(self, src: str, sport: int, dst: str, dport: int, payload: bytes) -> bytes:
-        datagram = dpkt.udp.UDP(sport=sport, dport=dport, data=payload, ulen=8 + len(payload))
-        return self.frame(src, dst, datagram, 17)
+        return self.frame(src, dst, _udp(sport, dport, payload), 17)
 
 
 class _Tcp:
@@ -149,6 +159,9 @@ class _Tcp:
 
     def send(self, t: float, from_client: bool, data: bytes) -> Iterator[Packet]:
         yield t, self._seg(from_client, dpkt.tcp.TH_PUSH | dpkt.tcp.TH_ACK, data)
+
+    def ack(self, t: float, from_client: bool) -> Iterator[Packet]:
+        yield t, self._seg(from_client, dpkt.tcp.TH_ACK)
 
     def close(self, t: float) -> Iterator[Packet]:
         yield t, self._seg(True, dpkt.tcp.TH_FIN | dpkt.tcp.TH_ACK)
@@ -198,7 +211,7 @@ def _chatter(
             dst=b"\xff\xff\xff\xff",
             p=17,
             ttl=64,
-            data=dpkt.udp.UDP(sport=68, dport=67, data=bytes(request)),
+            data=_udp(68, 67, bytes(request)),
         )
         ip.len = 20 + len(bytes(ip.data))
         events.append((t, bytes(dpkt.ethernet.Ethernet(src=mac, dst=b"\xff" * 6, data=ip))))
@@ -296,6 +309,11 @@ def _stream(
         t += step
 
 
+def _tls_record(size: int) -> bytes:
+    """A TLS 1.2 application-data record of ``size`` opaque bytes (RFC 5246, section 6.2)."""
+    return b"\x17\x03\x03" + size.to_bytes(2, "big") + bytes(size)
+
+
 def _hik_cloud(net: _Net, cam: str, gateway: str, duration: float) -> Iterator[Packet]:
     name, address = HIK_CLOUD
     yield from _dns(net, START + 100, cam, gateway, 0x1A01, name, address, 40001)
@@ -303,8 +321,8 @@ def _hik_cloud(net: _Net, cam: str, gateway: str, duration: float) -> Iterator[P
     yield from tcp.open(START + 100.1)
     t = START + 100.2
     while t < START + duration - 5:
-        yield from tcp.send(t, True, b"\x17\x03\x03" + bytes(200))
-        yield from tcp.send(t + 0.05, False, b"\x17\x03\x03" + bytes(60))
+        yield from tcp.send(t, True, _tls_record(198))
+        yield from tcp.send(t + 0.05, False, _tls_record(58))
         t += 30
 
 
@@ -362,8 +380,14 @@ def _upload(net: _Net, cam: str, gateway: str, seconds: float, mbit: float) -> I
     step = size * 8 / (mbit * 1e6)
     end = t + seconds
     t += 0.01
+    sent = 0
     while t < end:
         yield from tcp.send(t, True, bytes(size - 40))
+        sent += 1
+        if sent % 32 == 0:
+            # NOTE: the receiver acknowledges within its 64 KiB window, as a real one must;
+            # without it tshark flags the close as acknowledging unseen data.
+            yield from tcp.ack(t + step / 2, False)
         t += step
     yield from tcp.close(end)
 

@@ -1,15 +1,27 @@
-"""What changed between two rounds of monitoring, as alert events."""
+"""What changed between two rounds of monitoring, as alert events.
+
+Every sink sends the same event document (``Event.to_json``), versioned by ``SCHEMA_VERSION``
+and described by the JSON Schema shipped beside this module (``event.schema.json``): the
+webhook's ``events`` list, the syslog JSON payload, Splunk HEC's ``event`` and the e-mail's
+JSON attachment are that document; CEF and the chat shapes are built from it.
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
+from importlib import resources
 
 from coverwatch.identify.versions import firmware_changed, model_changed
 from coverwatch.models import DeviceRecord
 from coverwatch.policy.model import Finding, FindingStatus
+
+SCHEMA_VERSION = 1
+"""Version of the event document; fields are only ever added within a version."""
+_ID_NAMESPACE = uuid.UUID("5b0c4c52-3f0e-4b8e-9a53-2f6f3d4f7a10")
 
 
 class EventKind(str, Enum):
@@ -35,21 +47,54 @@ class Event:
     details: dict[str, object] = field(default_factory=dict)
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
+    @property
+    def severity(self) -> str:
+        """``info`` .. ``critical`` (the policy's scale): a finding's own severity, else by kind."""
+        given = self.details.get("severity")
+        if isinstance(given, str) and given in _SEVERITIES:
+            return given
+        return _KIND_SEVERITY[self.kind]
+
+    @property
+    def id(self) -> str:
+        """A stable identifier (the same change gives the same id), for de-duplication."""
+        key = "|".join((self.kind.value, self.site, self.ip, self.summary, self.at.isoformat()))
+        return str(uuid.uuid5(_ID_NAMESPACE, key))
+
     def to_json(self) -> dict[str, object]:
-        """The event as a webhook sends it."""
+        """The event document every sink sends (``event.schema.json``)."""
         return {
+            "schema_version": SCHEMA_VERSION,
+            "id": self.id,
             "kind": self.kind.value,
+            "severity": self.severity,
             "site": self.site,
             "ip": self.ip,
             "summary": self.summary,
             "details": self.details,
-            "at": self.at.isoformat(),
+            "at": self.at.astimezone(UTC).isoformat(),
         }
 
 
 def _identity(device: DeviceRecord) -> object:
     """The inventory's device (whatever its address), or its site and address outside one."""
     return device.id if device.id is not None else (device.site, device.ip)
+
+
+_SEVERITIES = ("info", "low", "medium", "high", "critical")
+_KIND_SEVERITY = {
+    EventKind.NEW_DEVICE: "info",
+    EventKind.NEW_COVERED_DEVICE: "high",
+    EventKind.IDENTITY_CHANGED: "medium",
+    EventKind.FIRMWARE_CHANGED: "low",
+    EventKind.NEW_FINDING: "medium",
+    EventKind.NEW_EGRESS_DESTINATION: "medium",
+}
+
+
+def event_schema() -> str:
+    """The JSON Schema of the event document (text)."""
+    return (resources.files("coverwatch.monitor") / "event.schema.json").read_text("utf-8")
 
 
 def _label(device: DeviceRecord) -> str:

@@ -87,7 +87,7 @@ def _fold_new_device_findings(events: list[Event]) -> list[Event]:
 def _deliver(sinks: list[AlertSink], events: list[Event], subject: str) -> list[str]:
     errors = [error for sink in sinks if (error := sink.send(events, subject))]
     for error in errors:
-        logger.warning("alert not delivered: %s", error)
+        logger.debug("alert not delivered: %s", error)  # the round's errors are reported
     return errors
 
 
@@ -107,11 +107,9 @@ def watch(
         yield from _rounds(inventory, plan, observer, sleep, pending)
     except KeyboardInterrupt:
         if pending:
-            _deliver(
-                plan.sinks,
-                pending,
-                f"coverwatch digest for {plan.site} (interrupted): {len(pending)} changes",
-            )
+            subject = f"coverwatch digest for {plan.site} (interrupted): {len(pending)} changes"
+            for error in _deliver(plan.sinks, pending, subject):
+                logger.warning("alert not delivered: %s", error)  # no round result to carry it
         raise
 
 

@@ -13,7 +13,14 @@ from coverwatch.traffic.model import DeviceEgress, ZoneLink
 
 
 class PolicyError(CoverwatchError):
-    """A policy file is invalid; the message names file, line and field."""
+    """A policy file is invalid; the message names file, line and field.
+
+    ``problems`` holds every problem found (one line each; the message is the first, with a
+    count of the rest), so ``policy check`` reports them all in one run."""
+
+    def __init__(self, message: str, problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems or (message,)
 
 
 @dataclass(frozen=True)

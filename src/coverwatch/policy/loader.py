@@ -16,6 +16,8 @@ import hashlib
 import ipaddress
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from importlib import resources
 from itertools import chain
@@ -41,9 +43,35 @@ MAX_ALIASES = 10_000
 MAX_SCALAR = 10_000
 """Longest single value, in characters."""
 
-_TOP = {"name", "version", "zones", "rules", "waivers", "unit_costs", "internal", "watch"}
-_WATCH = {"targets", "site", "every", "digest", "webhook", "syslog", "email", "smtp", "from"}
-_WATCH_LISTS = {"targets", "webhook", "syslog", "email"}
+_TOP = {
+    "name",
+    "version",
+    "zones",
+    "rules",
+    "waivers",
+    "unit_costs",
+    "internal",
+    "watch",
+    "currency",
+}
+_WATCH = {
+    "targets",
+    "site",
+    "every",
+    "digest",
+    "webhook",
+    "webhook_format",
+    "webhook_headers",
+    "syslog",
+    "syslog_format",
+    "email",
+    "smtp",
+    "smtp_security",
+    "smtp_user",
+    "tls_ca",
+    "from",
+}
+_WATCH_LISTS = {"targets", "webhook", "webhook_headers", "syslog", "email"}
 #: Internal ranges when a policy declares none: RFC 1918, loopback, link-local, RFC 4193 ULA,
 #: RFC 6598 shared address space.
 DEFAULT_INTERNAL = (
@@ -236,6 +264,29 @@ class _Reader:
     def __init__(self, label: str, deadline: float | None = None) -> None:
         self.label = label
         self.deadline = deadline
+        self.problems: list[PolicyError] = []
+        """Problems found so far; checking goes on to the next item after each."""
+        self.expired = False
+
+    @contextmanager
+    def gather(self) -> Iterator[None]:
+        """Record a problem in the block and go on after it, so one run reports every
+        invalid zone, rule and waiver (not past the deadline: that stops the check)."""
+        try:
+            yield
+        except PolicyError as e:
+            if self.expired:
+                raise
+            self.problems.append(e)
+
+    def verdict(self) -> None:
+        """Raise the problems found, if any, as one PolicyError."""
+        if not self.problems:
+            return
+        first = str(self.problems[0])
+        more = len(self.problems) - 1
+        message = f"{first} (and {more} more: see coverwatch policy check)" if more else first
+        raise PolicyError(message, tuple(str(p) for p in self.problems))
 
     def error(self, line: int, where: str, message: str) -> PolicyError:
         # NOTE: a field path is made of the file's own keys, which may hold line breaks or
@@ -246,6 +297,7 @@ class _Reader:
     def tick(self, line: int, where: str) -> None:
         """Give up once past the deadline (a policy checked for someone else, in time)."""
         if self.deadline is not None and time.monotonic() > self.deadline:
+            self.expired = True
             raise self.error(line, where, "took too long to check")
 
     def mapping(self, raw: Any, where: str, allowed: set[str], line: int) -> _Node:
@@ -293,42 +345,47 @@ def _zones(r: _Reader, doc: _Node) -> tuple[Zone, ...]:
     zones: list[Zone] = []
     seen: dict[str, int] = {}
     for index, (line, raw) in enumerate(r.items(doc, "zones")):
-        r.tick(line, f"zones[{index}]")
-        where = f"zones[{index}]"
-        node = r.mapping(raw, where, _ZONE, line)
-        name = r.text(node, "name", where)
-        assert name is not None
-        if name in seen:
-            raise r.error(
-                node.lines["name"], f"{where}.name", f"zone {_shown(name)} is defined twice"
-            )
-        seen[name] = line
-        cidrs = node.get("cidrs")
-        if not isinstance(cidrs, _List) or not cidrs:
-            raise r.error(
-                node.lines.get("cidrs", node.line),
-                f"{where}.cidrs",
-                "needs a non-empty list of networks",
-            )
-        networks: list[Network] = []
-        for i, (cidr_line, cidr) in enumerate(zip(cidrs.lines, cidrs, strict=True)):
-            try:
-                networks.append(ipaddress.ip_network(str(cidr), strict=False))
-            except ValueError as e:
-                raise r.error(
-                    cidr_line, f"{where}.cidrs[{i}]", f"{_shown(cidr)} is not a network"
-                ) from e
-        zones.append(
-            Zone(
-                name,
-                tuple(networks),
-                r.flag(node, "sensitive", where),
-                r.flag(node, "core", where),
-                r.text(node, "site", where, False),
-            )
-        )
+        with r.gather():
+            _zone(r, raw, line, index, seen, zones)
     _check_overlaps(r, doc, zones)
     return tuple(zones)
+
+
+def _zone(
+    r: _Reader, raw: Any, line: int, index: int, seen: dict[str, int], zones: list[Zone]
+) -> None:
+    r.tick(line, f"zones[{index}]")
+    where = f"zones[{index}]"
+    node = r.mapping(raw, where, _ZONE, line)
+    name = r.text(node, "name", where)
+    assert name is not None
+    if name in seen:
+        raise r.error(node.lines["name"], f"{where}.name", f"zone {_shown(name)} is defined twice")
+    seen[name] = line
+    cidrs = node.get("cidrs")
+    if not isinstance(cidrs, _List) or not cidrs:
+        raise r.error(
+            node.lines.get("cidrs", node.line),
+            f"{where}.cidrs",
+            "needs a non-empty list of networks",
+        )
+    networks: list[Network] = []
+    for i, (cidr_line, cidr) in enumerate(zip(cidrs.lines, cidrs, strict=True)):
+        try:
+            networks.append(ipaddress.ip_network(str(cidr), strict=False))
+        except ValueError as e:
+            raise r.error(
+                cidr_line, f"{where}.cidrs[{i}]", f"{_shown(cidr)} is not a network"
+            ) from e
+    zones.append(
+        Zone(
+            name,
+            tuple(networks),
+            r.flag(node, "sensitive", where),
+            r.flag(node, "core", where),
+            r.text(node, "site", where, False),
+        )
+    )
 
 
 def _check_overlaps(r: _Reader, doc: _Node, zones: list[Zone]) -> None:
@@ -373,50 +430,51 @@ def _rules(r: _Reader, doc: _Node) -> tuple[RuleConfig, ...]:
     ids: set[str] = set()
     kinds = {k.value for k in RuleKind}
     for index, (line, raw) in enumerate(r.items(doc, "rules")):
-        r.tick(line, f"rules[{index}]")
-        where = f"rules[{index}]"
-        node = r.mapping(raw, where, _RULE, line)
-        rule_id = r.text(node, "id", where)
-        kind = r.text(node, "kind", where)
-        assert rule_id is not None and kind is not None
-        if rule_id in ids:
-            raise r.error(
-                node.lines["id"], f"{where}.id", f"rule {_shown(rule_id)} is defined twice"
+        with r.gather():
+            r.tick(line, f"rules[{index}]")
+            where = f"rules[{index}]"
+            node = r.mapping(raw, where, _RULE, line)
+            rule_id = r.text(node, "id", where)
+            kind = r.text(node, "kind", where)
+            assert rule_id is not None and kind is not None
+            if rule_id in ids:
+                raise r.error(
+                    node.lines["id"], f"{where}.id", f"rule {_shown(rule_id)} is defined twice"
+                )
+            ids.add(rule_id)
+            if kind not in kinds:
+                raise r.error(
+                    node.lines["kind"],
+                    f"{where}.kind",
+                    f"unknown rule kind {_shown(kind)} (one of {', '.join(sorted(kinds))})",
+                )
+            severity_text = r.text(node, "severity", where)
+            try:
+                severity = Severity(severity_text)
+            except ValueError as e:
+                raise r.error(
+                    node.lines["severity"],
+                    f"{where}.severity",
+                    f"unknown severity {_shown(severity_text)} (one of "
+                    f"{', '.join(s.value for s in Severity)})",
+                ) from e
+            options = _options(r, node, where, RULES[RuleKind(kind)].OPTIONS, kind)
+            references = node.get("references") or []
+            if not isinstance(references, list):
+                raise r.error(node.lines["references"], f"{where}.references", "must be a list")
+            if node.get("enabled", True) is False:
+                continue
+            rules.append(
+                RuleConfig(
+                    rule_id,
+                    kind,
+                    severity,
+                    r.text(node, "title", where) or "",
+                    r.text(node, "remediation", where) or "",
+                    tuple(str(x) for x in references),
+                    options,
+                )
             )
-        ids.add(rule_id)
-        if kind not in kinds:
-            raise r.error(
-                node.lines["kind"],
-                f"{where}.kind",
-                f"unknown rule kind {_shown(kind)} (one of {', '.join(sorted(kinds))})",
-            )
-        severity_text = r.text(node, "severity", where)
-        try:
-            severity = Severity(severity_text)
-        except ValueError as e:
-            raise r.error(
-                node.lines["severity"],
-                f"{where}.severity",
-                f"unknown severity {_shown(severity_text)} (one of "
-                f"{', '.join(s.value for s in Severity)})",
-            ) from e
-        options = _options(r, node, where, RULES[RuleKind(kind)].OPTIONS, kind)
-        references = node.get("references") or []
-        if not isinstance(references, list):
-            raise r.error(node.lines["references"], f"{where}.references", "must be a list")
-        if node.get("enabled", True) is False:
-            continue
-        rules.append(
-            RuleConfig(
-                rule_id,
-                kind,
-                severity,
-                r.text(node, "title", where) or "",
-                r.text(node, "remediation", where) or "",
-                tuple(str(x) for x in references),
-                options,
-            )
-        )
     return tuple(rules)
 
 
@@ -464,53 +522,54 @@ def _waivers(
 ) -> tuple[Waiver, ...]:
     waivers: list[Waiver] = []
     for index, (line, raw) in enumerate(r.items(doc, "waivers")):
-        r.tick(line, f"waivers[{index}]")
-        where = f"waivers[{index}]"
-        node = r.mapping(raw, where, _WAIVER, line)
-        rule = r.text(node, "rule", where)
-        assert rule is not None
-        if rule != "*" and rule not in rule_ids:
-            raise r.error(
-                node.lines["rule"], f"{where}.rule", f"no rule {_shown(rule)} in this policy"
-            )
-        expires = node.get("expires")
-        # NOTE: YAML reads `2027-03-31 10:00` as a datetime, which does not compare with a date.
-        if not isinstance(expires, dt.date) or isinstance(expires, dt.datetime):
-            raise r.error(
-                node.lines.get("expires", node.line),
-                f"{where}.expires",
-                f"needs a date like 2027-03-31, got {_shown(expires)}",
-            )
-        devices: list[str] = []
-        for i, (device_line, device) in enumerate(r.items(node, "devices")):
-            try:
-                ipaddress.ip_network(str(device), strict=False)
-            except ValueError as e:
+        with r.gather():
+            r.tick(line, f"waivers[{index}]")
+            where = f"waivers[{index}]"
+            node = r.mapping(raw, where, _WAIVER, line)
+            rule = r.text(node, "rule", where)
+            assert rule is not None
+            if rule != "*" and rule not in rule_ids:
                 raise r.error(
-                    device_line,
-                    f"{where}.devices[{i}]",
-                    f"{_shown(device)} is not an address or network",
-                ) from e
-            devices.append(str(device))
-        zone = r.text(node, "zone", where, False)
-        if zone is not None and zone not in zone_names:
-            raise r.error(
-                node.lines["zone"], f"{where}.zone", f"no zone {_shown(zone)} in this policy"
+                    node.lines["rule"], f"{where}.rule", f"no rule {_shown(rule)} in this policy"
+                )
+            expires = node.get("expires")
+            # NOTE: YAML reads `2027-03-31 10:00` as a datetime, which does not compare with a date.
+            if not isinstance(expires, dt.date) or isinstance(expires, dt.datetime):
+                raise r.error(
+                    node.lines.get("expires", node.line),
+                    f"{where}.expires",
+                    f"needs a date like 2027-03-31, got {_shown(expires)}",
+                )
+            devices: list[str] = []
+            for i, (device_line, device) in enumerate(r.items(node, "devices")):
+                try:
+                    ipaddress.ip_network(str(device), strict=False)
+                except ValueError as e:
+                    raise r.error(
+                        device_line,
+                        f"{where}.devices[{i}]",
+                        f"{_shown(device)} is not an address or network",
+                    ) from e
+                devices.append(str(device))
+            zone = r.text(node, "zone", where, False)
+            if zone is not None and zone not in zone_names:
+                raise r.error(
+                    node.lines["zone"], f"{where}.zone", f"no zone {_shown(zone)} in this policy"
+                )
+            maker = r.text(node, "maker", where, False)
+            if not (devices or zone or maker):
+                raise r.error(node.line, where, "must name devices, a zone or a maker")
+            waivers.append(
+                Waiver(
+                    rule,
+                    r.text(node, "reason", where) or "",
+                    r.text(node, "approver", where) or "",
+                    expires,
+                    tuple(devices),
+                    zone,
+                    maker,
+                )
             )
-        maker = r.text(node, "maker", where, False)
-        if not (devices or zone or maker):
-            raise r.error(node.line, where, "must name devices, a zone or a maker")
-        waivers.append(
-            Waiver(
-                rule,
-                r.text(node, "reason", where) or "",
-                r.text(node, "approver", where) or "",
-                expires,
-                tuple(devices),
-                zone,
-                maker,
-            )
-        )
     return tuple(waivers)
 
 
@@ -546,6 +605,18 @@ def _unit_costs(r: _Reader, doc: _Node) -> dict[str, float]:
             )
         costs[key] = cost
     return costs
+
+
+def _currency(r: _Reader, doc: _Node) -> str | None:
+    """The ISO 4217 code the unit costs are in (``GBP``, ``EUR``, ``USD``)."""
+    text = r.text(doc, "currency", "", False)
+    if text is not None and not (len(text) == 3 and text.isascii() and text.isupper()):
+        raise r.error(
+            doc.lines["currency"],
+            "currency",
+            f"must be an ISO 4217 code like GBP, got {_shown(text)}",
+        )
+    return text
 
 
 def _internal(r: _Reader, doc: _Node) -> tuple[Network, ...]:
@@ -597,22 +668,49 @@ def parse_policy(text: str, label: str, deadline: float | None = None) -> Policy
         doc = _Node()
         doc.lines = {}
         doc.line = 1
-    doc = r.mapping(doc, "", _TOP, 1)
-    zones = _zones(r, doc)
-    rules = _rules(r, doc)
-    waivers = _waivers(r, doc, {rule.id for rule in rules}, {z.name for z in zones})
+    with r.gather():
+        r.mapping(doc, "", _TOP, 1)
+    if not isinstance(doc, _Node):
+        r.verdict()
+    zones: tuple[Zone, ...] = ()
+    rules: tuple[RuleConfig, ...] = ()
+    waivers: tuple[Waiver, ...] = ()
+    costs: dict[str, float] = {}
+    internal: tuple[Network, ...] = ()
+    watch: dict[str, object] = {}
+    name = declared = None
+    with r.gather():
+        zones = _zones(r, doc)
+    with r.gather():
+        rules = _rules(r, doc)
+    with r.gather():
+        waivers = _waivers(r, doc, {rule.id for rule in rules}, {z.name for z in zones})
+    with r.gather():
+        costs = _unit_costs(r, doc)
+    currency = None
+    with r.gather():
+        currency = _currency(r, doc)
+    with r.gather():
+        internal = _internal(r, doc)
+    with r.gather():
+        watch = _watch(r, doc)
+    with r.gather():
+        name = r.text(doc, "name", "", False)
+    with r.gather():
+        declared = r.text(doc, "version", "", False)
+    r.verdict()
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
-    declared = r.text(doc, "version", "", False) or "unversioned"
     return Policy(
-        r.text(doc, "name", "", False) or Path(label).stem,
-        f"{declared}+{digest}",
+        name or Path(label).stem,
+        f"{declared or 'unversioned'}+{digest}",
         label,
         zones,
         rules,
         waivers,
-        _unit_costs(r, doc),
-        _internal(r, doc),
-        _watch(r, doc),
+        costs,
+        currency,
+        internal,
+        watch,
     )
 
 

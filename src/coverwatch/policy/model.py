@@ -135,6 +135,8 @@ class Policy:
     waivers: tuple[Waiver, ...]
     unit_costs: dict[str, float] = field(default_factory=dict)
     """Replacement cost per device type (for the remediation plan), e.g. {camera: 350}."""
+    currency: str | None = None
+    """ISO 4217 code of those costs (``GBP``), shown with every amount; None: not stated."""
     internal: tuple[Network, ...] = ()
     """The organisation's own address ranges: traffic to anything else is egress."""
     watch: dict[str, object] = field(default_factory=dict)
@@ -264,4 +266,5 @@ def policy_document(policy: Policy) -> dict[str, object]:
             for w in policy.waivers
         ],
         "unit_costs": policy.unit_costs,
+        **({"currency": policy.currency} if policy.currency else {}),
     }

@@ -10,6 +10,7 @@ from coverwatch.report.html_report import HtmlReport
 from coverwatch.report.interface import Report, ReportData, ReportError, ScanPoint
 from coverwatch.report.json_report import JsonReport
 from coverwatch.report.md_report import MarkdownReport
+from coverwatch.report.summary import SummaryReport
 
 __all__ = [
     "REPORTS",
@@ -29,6 +30,8 @@ class Format(str, Enum):
     JSON = "json"
     CSV = "csv"
     MD = "md"
+    SUMMARY = "summary"
+    """The one-page executive summary (HTML; ``report --summary``)."""
 
 
 REPORTS: dict[Format, type[Report]] = {
@@ -36,12 +39,19 @@ REPORTS: dict[Format, type[Report]] = {
     Format.JSON: JsonReport,
     Format.CSV: CsvReport,
     Format.MD: MarkdownReport,
+    Format.SUMMARY: SummaryReport,
 }
 
 
 def write_report(data: ReportData, fmt: Format, path: Path) -> Path:
-    """Render ``data`` as ``fmt`` into ``path`` (written whole, then renamed into place)."""
+    """Render ``data`` as ``fmt`` into ``path`` (written whole, then renamed into place).
+
+    The summary goes to PDF, printed by Chromium, when ``path`` ends in ``.pdf``."""
     text = REPORTS[fmt]().render(data)
+    if fmt is Format.SUMMARY and path.suffix.lower() == ".pdf":
+        from coverwatch.report.pdf import print_pdf
+
+        return print_pdf(text, path)
     partial = path.with_name(path.name + ".partial")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,25 +11,33 @@ import base64
 import hashlib
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from importlib import resources
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from coverwatch import __version__
-from coverwatch.models import VIDEO_TYPES
-from coverwatch.policy.model import FindingStatus, Severity
+from coverwatch.models import VIDEO_TYPES, Attribution
+from coverwatch.policy.model import Finding, FindingStatus, Severity
 from coverwatch.report.charts import PALETTE, Series, Span, bar_chart, line_chart, span_chart
-from coverwatch.report.common import ACTION_LABELS, format_cost, ip_sort_string, scope_label
+from coverwatch.report.common import (
+    ACTION_LABELS,
+    currency_of,
+    format_cost,
+    ip_sort_string,
+    scope_label,
+)
 from coverwatch.report.interface import Report, ReportData
 from coverwatch.report.overview import SEVERITIES, Overview, build_overview
 from coverwatch.report.plan import ACTION_ORDER
 from coverwatch.report.traffic import (
     KIND_COLOURS,
+    MIN_OBSERVED_HOURS,
     TrafficOverview,
     build_traffic,
     destination_kind,
+    egress_badge,
     format_bytes,
     verdict_class,
 )
@@ -113,6 +121,9 @@ class HtmlReport(Report):
             charts=report_charts(data, overview) | traffic_charts(traffic),
             egress=EgressVerdict,
             verdict_class=verdict_class,
+            egress_badge=egress_badge,
+            extra_evidence=extra_evidence,
+            min_hours=MIN_OBSERVED_HOURS,
             destination_kind=destination_kind,
             format_bytes=format_bytes,
             rule_rows=rule_rows(data),
@@ -124,7 +135,7 @@ class HtmlReport(Report):
             action_labels=ACTION_LABELS,
             action_rank={a: i for i, a in enumerate(ACTION_ORDER)},
             columns=COLUMNS,
-            format_cost=format_cost,
+            format_cost=partial(format_cost, currency=currency_of(data.policy)),
             cost_basis=_cost_basis(data),
             ip_sort=ip_sort_string,
             # The script and stylesheet are ours (package files), hashed into the CSP as is.
@@ -137,14 +148,25 @@ class HtmlReport(Report):
 def _cost_basis(data: ReportData) -> str:
     """Where unit costs come from, in words."""
     parts = []
+    currency = currency_of(data.policy)
     if data.policy and data.policy.unit_costs:
         priced = ", ".join(
-            f"{t} {format_cost(c)}" for t, c in sorted(data.policy.unit_costs.items())
+            f"{t} {format_cost(c, currency)}" for t, c in sorted(data.policy.unit_costs.items())
         )
         parts.append(f"policy: {priced}")
     if data.unit_cost is not None:
-        parts.append(f"otherwise {format_cost(data.unit_cost)} per device")
+        parts.append(f"otherwise {format_cost(data.unit_cost, currency)} per device")
+    if parts and not currency:
+        parts.append("currency not stated in the policy (currency: GBP, EUR, ...)")
     return "; ".join(parts) or "no unit cost given, so no estimate"
+
+
+def extra_evidence(finding: Finding, attribution: Attribution) -> list[dict[str, object]]:
+    """The finding's evidence that is not the device's attribution evidence: each device shows
+    its attribution evidence once, and its findings only what they add (issue 14: every
+    finding repeated the whole list, and the printed report ran to 79 pages)."""
+    shown = {(e.signal, e.value) for e in attribution.evidence}
+    return [e for e in finding.evidence if (e.get("signal"), e.get("value")) not in shown]
 
 
 def rule_rows(data: ReportData) -> list[RuleRow]:

@@ -73,6 +73,7 @@ def _policy_json(policy: Policy, overview: Overview) -> dict[str, object]:
         "version": policy.version,
         "source": policy.source,
         "unit_costs": dict(sorted(policy.unit_costs.items())),
+        "currency": policy.currency,
         "zones": [
             {
                 "name": z.name,

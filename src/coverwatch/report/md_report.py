@@ -52,7 +52,7 @@ class MarkdownReport(Report):
         lines += _headline(data, overview)
         if data.policy is not None:
             lines += _findings(data)
-            lines += _plan(overview)
+            lines += _plan(overview, data.policy.currency)
             lines += _waivers(overview)
         if data.traffic:
             lines += _traffic(build_traffic(data))
@@ -107,7 +107,7 @@ def _findings(data: ReportData) -> list[str]:
     return ["## Open findings", "", *_table(["Severity", "Rule", "Finding", "Open"], rows, 1), ""]
 
 
-def _plan(ov: Overview) -> list[str]:
+def _plan(ov: Overview, currency: str | None) -> list[str]:
     """Devices per action and replacement cost, per site."""
     if not ov.plan.sites:
         return ["## Remediation plan", "", "Nothing to do: no open findings.", ""]
@@ -116,7 +116,7 @@ def _plan(ov: Overview) -> list[str]:
     for name, totals in [(s.site, s.totals) for s in ov.plan.sites] + [
         ("**All sites**", ov.plan.totals)
     ]:
-        cost = format_cost(totals.replacement_cost)
+        cost = format_cost(totals.replacement_cost, currency)
         if totals.unpriced:
             cost += f" (+{totals.unpriced} without a price)"
         label = name if name.startswith("**") else md(name)

@@ -52,6 +52,24 @@ KIND_COLOURS: dict[str, str] = {
 }
 
 
+#: Hours of observed traffic below which "no egress observed" is not a clean bill: daily jobs
+#: (NTP, DDNS updates, firmware and cloud check-ins) need a day to show up.
+MIN_OBSERVED_HOURS = 24.0
+
+
+def insufficient(egress: DeviceEgress) -> bool:
+    """ "No egress observed" over too little observed traffic to mean anything."""
+    return egress.verdict is EgressVerdict.NO_EGRESS and egress.coverage_hours < MIN_OBSERVED_HOURS
+
+
+def egress_badge(egress: DeviceEgress) -> tuple[str, str]:
+    """(CSS class suffix, label) of a device's verdict badge: "no egress observed" is green
+    only over at least ``MIN_OBSERVED_HOURS`` of traffic, else "insufficient observation"."""
+    if insufficient(egress):
+        return "insufficient", f"insufficient observation ({egress.coverage_hours:.1f} h)"
+    return verdict_class(egress.verdict), egress.verdict.value
+
+
 def verdict_class(verdict: EgressVerdict) -> str:
     """The CSS class suffix of a verdict's badge (``eg-<suffix>``)."""
     match verdict:
@@ -146,6 +164,11 @@ class TrafficOverview:
     def with_egress(self) -> int:
         """Devices that sent data outside (vendor cloud, third party or unknown)."""
         return sum(n for v, n in self.by_verdict.items() if v in EGRESS)
+
+    @property
+    def insufficient(self) -> int:
+        """Devices with no egress observed over less than ``MIN_OBSERVED_HOURS``."""
+        return sum(1 for r in self.rows if insufficient(r.egress))
 
     @property
     def third_party_or_unknown(self) -> int:

@@ -52,8 +52,9 @@ class ImportResult:
 
 
 def skip(bad: list[BadRow], row: BadRow) -> None:
-    """Log and keep a bad row (never its full content: registers can hold personal data)."""
-    logger.warning("skipped %s", row)
+    """Keep a bad row for the caller to report (never its full content: registers can hold
+    personal data); logged at debug level only, so the user sees each warning once."""
+    logger.debug("skipped %s", row)
     bad.append(row)
 
 

@@ -732,7 +732,7 @@ class _Reader:
                 f"{self.label}: XML ends early or is malformed ({e}); kept "
                 f"{self.yielded + len(self.broadcast)} host(s)"
             )
-            logger.warning("%s", self.notes[-1])
+            logger.debug("%s", self.notes[-1])  # the caller reports the notes: each once
         except OSError as e:
             raise InputError(f"cannot read {self.label}: {e.strerror or e}") from e
         yield from self.broadcast.items()

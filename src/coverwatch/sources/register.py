@@ -8,7 +8,11 @@ register claims a low weight (``fingerprints/register.yaml``): they never outwei
 device itself says, and a brand the device's maker does not make is flagged as conflicting.
 
 XLSX is read with openpyxl (read-only; it parses the workbook's XML with defusedxml when that is
-installed, as it is here). Rows are numbered as a spreadsheet shows them (header = row 1).
+installed, as it is here). Rows are numbered as a spreadsheet shows them.
+
+The header is the first row, among the first ``HEADER_SEARCH_ROWS``, that holds every mapped
+column name (title rows and notes above it are skipped), on the first sheet that has one;
+``sheet`` (a name or a 1-based number) and ``header_row`` (1-based) choose them instead.
 
 Both formats are read as a stream, row by row (issue #11): memory grows with the observations
 kept, not with the file. Bounds, each a one-line InputError naming the file and row or line:
@@ -32,7 +36,8 @@ import csv
 import ipaddress
 import logging
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, TextIO
@@ -62,6 +67,8 @@ MAX_SHARED_STRINGS = 64 << 20
 #: Longest cell text kept from a workbook (Excel's own limit is 32,767 characters).
 _MAX_XLSX_CELL = 32_767
 _CHUNK = 1 << 20
+#: How many rows from the top a header is looked for in when its row is not given.
+HEADER_SEARCH_ROWS = 50
 _SNIFF_CHARS = 8192
 
 
@@ -170,30 +177,55 @@ def _cell_text(value: object) -> str:
     return str(value)[:_MAX_XLSX_CELL]
 
 
-def _xlsx_rows(path: Path, label: str) -> Iterator[list[str]]:
+def _workbook(path: Path, label: str) -> Any:
+    """The workbook, opened read-only with cached formula values; InputError when unreadable."""
     # imported here: only XLSX imports need it (openpyxl ships no type hints)
     from openpyxl import load_workbook  # type: ignore[import-untyped]
 
     _check_zip(path, label)
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
-        # NOTE: the <dimension> a file declares may be absurd (A1:XFD1048576) or wrong; read
-        # only the rows and cells that exist instead of padding every row to it.
-        sheet.reset_dimensions()
+        return load_workbook(path, read_only=True, data_only=True)
     except Exception as e:  # any failure of the library on this file is bad input
         logger.debug("openpyxl failed on %s", label, exc_info=True)
         raise InputError(f"{label}: not a readable XLSX workbook ({_reason(e)})") from e
+
+
+def _worksheets(workbook: Any, label: str, sheet: str | None) -> Iterator[tuple[str, Any]]:
+    """(label, worksheet) of the chosen sheet, or of every sheet in order when none is."""
+    names = list(workbook.sheetnames)
+    for name in names if sheet is None else [_sheet_name(names, sheet, label)]:
+        try:
+            worksheet = workbook[name]
+            # NOTE: the <dimension> a file declares may be absurd (A1:XFD1048576) or wrong;
+            # read only the rows and cells that exist instead of padding every row to it.
+            worksheet.reset_dimensions()
+        except Exception as e:
+            logger.debug("openpyxl failed on %s sheet %s", label, name, exc_info=True)
+            raise InputError(f"{label}: not a readable XLSX workbook ({_reason(e)})") from e
+        yield (label if len(names) == 1 else f"{label} [{clean_text(name, 40)}]"), worksheet
+
+
+def _sheet_name(names: list[str], sheet: str, label: str) -> str:
+    """The sheet ``--sheet`` names: by name (ignoring case) or by 1-based number."""
+    wanted = sheet.strip().casefold()
+    for name in names:
+        if name.casefold() == wanted:
+            return name
+    if wanted.isdigit() and 1 <= int(wanted) <= len(names):
+        return names[int(wanted) - 1]
+    shown = ", ".join(repr(clean_text(n, 40)) for n in names[:20])
+    raise InputError(f"{label}: no sheet {clean_text(sheet, 40)!r} (sheets: {shown})")
+
+
+def _sheet_rows(worksheet: Any, label: str) -> Iterator[list[str]]:
     number = 0
     try:
-        for values in sheet.iter_rows(values_only=True):
+        for values in worksheet.iter_rows(values_only=True):
             number += 1
             yield [_cell_text(v) for v in values]
     except Exception as e:  # a cell openpyxl cannot convert, damaged XML, ...
         logger.debug("openpyxl failed on %s after row %d", label, number, exc_info=True)
         raise InputError(f"{label}: row {number + 1}: unreadable cell or row ({_reason(e)})") from e
-    finally:
-        workbook.close()
 
 
 def _reason(error: BaseException) -> str:
@@ -202,18 +234,78 @@ def _reason(error: BaseException) -> str:
     return f"{error.__class__.__name__}: {text}" if text else error.__class__.__name__
 
 
-def _rows(path: Path, label: str) -> Iterator[list[str]]:
+@dataclass
+class _Table:
+    """One sheet (or CSV file) positioned after its header row."""
+
+    label: str
+    """The file, and the sheet when the workbook has several."""
+    rows: Iterator[list[str]]
+    """The rows after the header."""
+    number: int
+    """The header's row number."""
+    columns: dict[str, int]
+    """Mapped field -> column index."""
+    close: Callable[[], None] = lambda: None
+    """Releases the workbook."""
+
+
+def _open_table(
+    path: Path, label: str, mapping: dict[str, str], sheet: str | None, header_row: int | None
+) -> _Table:
+    """The register's table, its header located; InputError when no header holds the columns."""
     kind = sniff(file_head(path))
-    if kind == "xlsx":
-        return _xlsx_rows(path, label)
-    if kind == "csv":
-        return _csv_rows(path, label)
     if kind == "xml":
         raise InputError(f"{label}: looks like XML, not CSV/XLSX (nmap output? use import nmap)")
-    raise InputError(f"{label}: not a CSV or XLSX file")
+    if kind == "csv":
+        if sheet is not None:
+            raise InputError(f"{label}: --sheet applies to XLSX workbooks; this is CSV")
+        return _find_header(iter([(label, _csv_rows(path, label))]), label, mapping, header_row)
+    if kind != "xlsx":
+        raise InputError(f"{label}: not a CSV or XLSX file")
+    workbook = _workbook(path, label)
+    try:
+        sheets = ((n, _sheet_rows(ws, n)) for n, ws in _worksheets(workbook, label, sheet))
+        return replace(_find_header(sheets, label, mapping, header_row), close=workbook.close)
+    except BaseException:
+        workbook.close()
+        raise
 
 
-def _columns(header: list[str], mapping: dict[str, str], label: str) -> dict[str, int]:
+def _find_header(
+    sheets: Iterator[tuple[str, Iterator[list[str]]]],
+    label: str,
+    mapping: dict[str, str],
+    header_row: int | None,
+) -> _Table:
+    """The first row (at ``header_row``, else among the first ``HEADER_SEARCH_ROWS`` of each
+    sheet) that holds every mapped column."""
+    first: tuple[str, int, list[str]] | None = None
+    for name, rows in sheets:
+        for number, row in enumerate(rows, start=1):
+            if header_row is not None and number < header_row:
+                continue
+            if first is None and (header_row is not None or any(c.strip() for c in row)):
+                first = (name, number, row)
+            columns = _columns(row, mapping)
+            if isinstance(columns, dict):
+                return _Table(name, rows, number, columns)
+            if header_row is not None or number >= HEADER_SEARCH_ROWS:
+                break
+    if first is None:
+        where = f"no row {header_row}" if header_row else "no header row"
+        raise InputError(f"{label}: empty file ({where})")
+    name, number, row = first
+    missing = ", ".join(map(repr, _columns(row, mapping)))
+    shown = ", ".join(repr(clean_text(h, 40)) for h in row[:20])
+    searched = "" if header_row else f" (nor has any of the first {HEADER_SEARCH_ROWS} rows)"
+    raise InputError(
+        f"{name}: row {number}: no column named {missing}{searched} (columns: {shown})"
+    )
+
+
+def _columns(header: list[str], mapping: dict[str, str]) -> dict[str, int] | list[str]:
+    """Mapped field -> column index, or the mapped column names the row lacks."""
     folded = {" ".join(h.split()).casefold(): i for i, h in reversed(list(enumerate(header)))}
     columns: dict[str, int] = {}
     missing = []
@@ -223,12 +315,7 @@ def _columns(header: list[str], mapping: dict[str, str], label: str) -> dict[str
             missing.append(name)
         else:
             columns[field] = index
-    if missing:
-        shown = ", ".join(repr(clean_text(h, 40)) for h in header[:20])
-        raise InputError(
-            f"{label}: row 1: no column named {', '.join(map(repr, missing))} (columns: {shown})"
-        )
-    return columns
+    return missing or columns
 
 
 def row_observations(
@@ -267,48 +354,55 @@ RegisterRow = tuple[str | None, str, list[Observation]]
 
 
 def register_rows(
-    path: str | Path, mapping: dict[str, str], bad: list[BadRow], counts: dict[str, int]
+    path: str | Path,
+    mapping: dict[str, str],
+    bad: list[BadRow],
+    counts: dict[str, int],
+    sheet: str | None = None,
+    header_row: int | None = None,
 ) -> Iterator[RegisterRow]:
     """A register's rows one at a time, read as they are needed (a large register never sits
     in memory): each row's site cell, address and observations. Bad rows are appended to
     ``bad``; ``counts["read"]`` counts the non-blank rows read so far.
 
-    Raises InputError, before the first row, when the file is not CSV/XLSX or lacks a mapped
-    column; and when it has more than ``MAX_ROWS`` rows.
+    ``sheet`` and ``header_row`` choose the XLSX sheet and the header's row; by default the
+    first row holding every mapped column, on the first sheet that has one.
+
+    Raises InputError, before the first row, when the file is not CSV/XLSX or no header holds
+    the mapped columns; and when it has more than ``MAX_ROWS`` rows.
     """
     label, target = str(path), Path(path)
-    at = datetime.now(UTC)
-    rows = _rows(target, label)
-    header = next(rows, None)
-    if header is None:
-        raise InputError(f"{label}: empty file (no header row)")
-    columns = _columns(header, mapping, label)
+    if header_row is not None and not 1 <= header_row <= MAX_ROWS:
+        raise InputError(f"--header-row: {header_row} is not a row number (1 to {MAX_ROWS})")
+    table = _open_table(target, label, mapping, sheet, header_row)
     counts["read"] = 0
-    return _register_rows(rows, columns, mapping, label, at, bad, counts)
+    return _register_rows(table, mapping, label, datetime.now(UTC), bad, counts)
 
 
 def _register_rows(
-    rows: Iterator[list[str]],
-    columns: dict[str, int],
+    table: _Table,
     mapping: dict[str, str],
     label: str,
     at: datetime,
     bad: list[BadRow],
     counts: dict[str, int],
 ) -> Iterator[RegisterRow]:
-    for number, row in enumerate(rows, start=2):
-        if number > MAX_ROWS:
-            raise InputError(f"{label}: more than {MAX_ROWS} rows; split the register")
-        if not any(cell.strip() for cell in row):
-            continue  # blank lines between blocks are common in hand-kept registers
-        counts["read"] += 1
-        cells = {f: row[i] if i < len(row) else "" for f, i in columns.items()}
-        try:
-            ip, observations = row_observations(cells, at, mapping)
-        except ValueError as e:
-            skip(bad, BadRow(label, number, str(e)))
-            continue
-        yield clean_text(cells.get("site", ""), _MAX_CELL) or None, ip, observations
+    try:
+        for number, row in enumerate(table.rows, start=table.number + 1):
+            if number > MAX_ROWS:
+                raise InputError(f"{label}: more than {MAX_ROWS} rows; split the register")
+            if not any(cell.strip() for cell in row):
+                continue  # blank lines between blocks are common in hand-kept registers
+            counts["read"] += 1
+            cells = {f: row[i] if i < len(row) else "" for f, i in table.columns.items()}
+            try:
+                ip, observations = row_observations(cells, at, mapping)
+            except ValueError as e:
+                skip(bad, BadRow(table.label, number, str(e)))
+                continue
+            yield clean_text(cells.get("site", ""), _MAX_CELL) or None, ip, observations
+    finally:
+        table.close()
 
 
 #: Observations per host address, grouped by the site a row names (None: no site cell).
@@ -316,29 +410,41 @@ SiteGroups = dict[str | None, dict[str, list[Observation]]]
 
 
 def read_register_sites(
-    path: str | Path, mapping: dict[str, str]
+    path: str | Path,
+    mapping: dict[str, str],
+    sheet: str | None = None,
+    header_row: int | None = None,
 ) -> tuple[SiteGroups, tuple[BadRow, ...], int]:
     """A register's hosts grouped by their row's site cell (``site=Column`` in the mapping),
     its bad rows and the rows read. One address may be listed once per site: addresses are
     reused from site to site, and each such row is a device of its own.
 
-    Raises InputError when the file is not CSV/XLSX or lacks a mapped column.
+    ``sheet`` and ``header_row`` choose the XLSX sheet and the header's row; by default the
+    first row holding every mapped column, on the first sheet that has one.
+
+    Raises InputError when the file is not CSV/XLSX or no header holds the mapped columns.
     """
     groups: SiteGroups = {}
     bad: list[BadRow] = []
     counts: dict[str, int] = {}
-    for site, ip, observations in register_rows(path, mapping, bad, counts):
+    for site, ip, observations in register_rows(path, mapping, bad, counts, sheet, header_row):
         groups.setdefault(site, {}).setdefault(ip, []).extend(observations)
     return groups, tuple(bad), counts["read"]
 
 
-def read_register(path: str | Path, mapping: dict[str, str]) -> ImportResult:
+def read_register(
+    path: str | Path,
+    mapping: dict[str, str],
+    sheet: str | None = None,
+    header_row: int | None = None,
+) -> ImportResult:
     """Observations per host from a CSV/XLSX asset register; bad rows are skipped and listed.
-    Sites are not told apart here (see `read_register_sites`).
+    Sites are not told apart here (see `read_register_sites`, which also explains ``sheet``
+    and ``header_row``).
 
-    Raises InputError when the file is not CSV/XLSX or lacks a mapped column.
+    Raises InputError when the file is not CSV/XLSX or no header holds the mapped columns.
     """
-    groups, bad, read = read_register_sites(path, mapping)
+    groups, bad, read = read_register_sites(path, mapping, sheet, header_row)
     hosts: dict[str, list[Observation]] = {}
     for group in groups.values():
         for ip, observations in group.items():
@@ -349,15 +455,23 @@ def read_register(path: str | Path, mapping: dict[str, str]) -> ImportResult:
 class RegisterSource(Source):
     """An asset register as a source; ``result`` keeps the bad rows after ``collect``."""
 
-    def __init__(self, path: str | Path, mapping: dict[str, str]) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        mapping: dict[str, str],
+        sheet: str | None = None,
+        header_row: int | None = None,
+    ) -> None:
         self.path = path
         self.mapping = mapping
+        self.sheet = sheet
+        self.header_row = header_row
         self.result = ImportResult({})
 
     def collect(self, observer: Observer) -> dict[str, list[Observation]]:
         """Read the register."""
         observer.stage("import", 1)
-        self.result = read_register(self.path, self.mapping)
+        self.result = read_register(self.path, self.mapping, self.sheet, self.header_row)
         observer.advance()
         observer.done()
         return self.result.observations

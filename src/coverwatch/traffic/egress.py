@@ -112,6 +112,18 @@ def device_addresses(devices: list[DeviceRecord]) -> dict[str, str]:
     return held
 
 
+def last_record(store_dir: str) -> datetime | None:
+    """When the store's latest flow ended (None for an empty store): the default end of a
+    ``--window`` duration, so that replaying an old capture still finds its traffic."""
+    con = connect(store_dir)
+    try:
+        rows = con.execute("SELECT max(last_ts) FROM flows").fetchall()
+    finally:
+        con.close()
+    latest = rows[0][0] if rows else None
+    return _ts(latest) if latest is not None else None
+
+
 def _window(
     con: duckdb.DuckDBPyConnection, window: tuple[datetime, datetime] | None
 ) -> tuple[float | None, float | None]:

@@ -11,7 +11,8 @@
 
 Lines are read with a length bound; a bad line is counted and skipped, never the whole file.
 Zeek ``ts`` is epoch seconds or, from ``LogAscii::json_timestamps = JSON::TS_ISO8601``, an
-ISO 8601 string (``2024-01-01T00:00:00.123456Z``; without a zone it is read as UTC). Each
+ISO 8601 string (``2024-01-01T00:00:00.123456Z``; without a zone it is read as UTC), in JSON
+and TSV logs alike; an ISO string that is no real time is ``bad_timestamp``. Each
 record is checked before it is stored (issue #11): a time outside ``model.time_ok``'s range is
 ``bad_timestamp``; a negative, non-finite or absurd count or duration, a port outside 0-65535
 or an end before the start is ``impossible_value``; an address that is not an IP address is
@@ -275,10 +276,14 @@ def _number(value: Any, reason: IngestWarning = IngestWarning.IMPOSSIBLE_VALUE) 
 def _zeek_time(value: Any) -> float:
     """Epoch seconds from a Zeek ``ts``: a number, or an ISO 8601 string (JSON::TS_ISO8601)."""
     if isinstance(value, str) and "T" in value:
-        at = datetime.fromisoformat(value.strip())
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=UTC)
-        return at.timestamp()
+        try:
+            at = datetime.fromisoformat(value.strip()[:40])
+            if at.tzinfo is None:
+                at = at.replace(tzinfo=UTC)
+            return at.timestamp()
+        except (ValueError, OverflowError):
+            # a time-shaped string that is no time ("2026-13-45T..."): its own reason
+            raise Rejected(IngestWarning.BAD_TIMESTAMP) from None
     return _number(value, IngestWarning.BAD_TIMESTAMP)
 
 

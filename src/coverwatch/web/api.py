@@ -61,6 +61,7 @@ _MEDIA = {
     Format.CSV: "text/csv; charset=utf-8",
     Format.MD: "text/markdown; charset=utf-8",
     Format.HTML: "text/html; charset=utf-8",
+    Format.SUMMARY: "text/html; charset=utf-8",
 }
 
 router = APIRouter(prefix="/api/v1", responses=_COMMON)
@@ -235,14 +236,25 @@ def report(
     site: Annotated[str | None, Query(max_length=200)] = None,
     title: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    """The compliance report (as ``coverwatch report``) in json, csv, md or html; a site the
+    """The compliance report (as ``coverwatch report``) in json, csv, md or html, or the
+    one-page executive summary (summary, HTML); a site the
     inventory does not know is 404 (a typo must not read as an empty, clean estate)."""
     try:
         board.known_site(site)
     except InputError as e:
         raise HTTPException(404, str(e)) from e
     text = REPORTS[fmt]().render(board.data(site, title))
-    headers = {"Content-Disposition": f'attachment; filename="coverwatch-report.{fmt.value}"'}
+    name = "summary" if fmt is Format.SUMMARY else "report"
+    filename = f"coverwatch-{name}.{REPORTS[fmt].extension}"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if fmt is Format.SUMMARY:
+        from coverwatch.report.html_report import csp_hash, report_asset
+
+        style = csp_hash(report_asset("summary.css"))
+        headers["Content-Security-Policy"] = (
+            f"default-src 'none'; style-src {style}; base-uri 'none'; form-action 'none'; "
+            "frame-ancestors 'none'"
+        )
     if fmt is Format.HTML:
         # The report allows its own inline script and style by hash; keep exactly that.
         from coverwatch.report.html_report import report_asset

@@ -31,6 +31,7 @@ from coverwatch.policy.interface import PolicyError
 from coverwatch.policy.loader import parse_policy
 from coverwatch.policy.model import Finding, FindingStatus, Policy, Severity
 from coverwatch.report import ReportData
+from coverwatch.report.common import numeric_diff
 from coverwatch.report.overview import DeviceView, Overview, build_overview, sort_findings
 from coverwatch.report.traffic import TrafficOverview, build_traffic
 from coverwatch.store import Inventory
@@ -249,7 +250,7 @@ class Dashboard:
             and (not f.ip or x.ip == f.ip)
         ]
         if cli_order:
-            return sorted(found, key=lambda x: (-x.severity.rank, x.site, x.ip, x.rule))
+            return sorted(found, key=lambda x: (-x.severity.rank, x.site, ip_key(x.ip), x.rule))
         return sort_findings(found)
 
     def device(self, ip: str, site: str | None) -> DeviceDetail:
@@ -323,4 +324,4 @@ class Dashboard:
         for number in (before, after):
             if number not in ids:
                 raise InputError(f"no scan {number} in the inventory")
-        return diff_scans(self.inventory, before, after, self.policy)
+        return numeric_diff(diff_scans(self.inventory, before, after, self.policy))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
@@ -20,12 +21,13 @@ from coverwatch import __version__
 from coverwatch.errors import InputError
 from coverwatch.models import VIDEO_TYPES
 from coverwatch.policy.model import FindingStatus, Severity
-from coverwatch.report.common import ACTION_LABELS, format_cost
+from coverwatch.report.common import ACTION_LABELS, currency_of, format_cost
 from coverwatch.report.html_report import report_charts, rule_rows
 from coverwatch.report.overview import SEVERITIES
 from coverwatch.report.traffic import (
     build_traffic,
     destination_kind,
+    egress_badge,
     format_bytes,
     verdict_class,
 )
@@ -126,6 +128,7 @@ def render(
         not_in_traffic_note=NOT_IN_TRAFFIC_NOTE,
         egress=EgressVerdict,
         verdict_class=verdict_class,
+        egress_badge=egress_badge,
         destination_kind=destination_kind,
         beyond_maker=beyond_maker,
         format_bytes=format_bytes,
@@ -221,7 +224,7 @@ def overview(request: Request, session: SessionDep, board: Board) -> Response:
         charts=report_charts(data, ov),
         rule_rows=rule_rows(data),
         video_type_names={t.value for t in VIDEO_TYPES},
-        format_cost=format_cost,
+        format_cost=partial(format_cost, currency=currency_of(data.policy)),
     )
 
 

@@ -18,15 +18,17 @@ class CoveredVendorRule(Rule):
         if not a.covered:
             return []
         entity = self.knowledge.covered_entity(a.maker, a.brand)
+        # NOTE: the maker may be unknown while a brand names the covered entity (issue 14:
+        # "made by None"); say what the evidence says, no more.
         brand = f" sold as {a.brand}" if a.brand and a.brand != a.maker else ""
+        made = f"made by {a.maker}{brand}" if a.maker else f"sold as {a.brand or 'unknown'}"
         lists = " and ".join(entity.lists) if entity else "the FCC Covered List"
         fact = rule_fact(
-            "covered", a.covered, f"covered:{a.maker}", entity.source if entity else ""
+            "covered", a.covered, f"covered:{a.maker or a.brand}", entity.source if entity else ""
         )
         return [
             Verdict(
-                f"made by {a.maker}{brand}: {a.covered} is on {lists} "
-                f"(confidence {a.confidence:.2f})",
+                f"{made}: {a.covered} is on {lists} (confidence {a.confidence:.2f})",
                 Action.REPLACE,
                 facts=(fact,),
             )

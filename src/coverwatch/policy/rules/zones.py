@@ -26,7 +26,7 @@ class _ZoneRule(Rule):
         """Why the device's maker is in scope, or None when it is not."""
         a = device.attribution
         if a.covered:
-            return f"{a.maker} ({a.covered}, FCC Covered List)"
+            return f"{a.maker or a.brand or 'equipment'} ({a.covered}, FCC Covered List)"
         equipment = self.config.options.get("equipment", "prc")
         info = self.knowledge.maker_info(a.maker)
         if equipment == "prc" and info and info.prc_national_intelligence_law:
