@@ -351,10 +351,12 @@ class AuditOutcome:
 
 
 def with_stored_waivers(policy: Policy, inventory: Inventory) -> Policy:
-    """The policy plus the waivers granted in the dashboard (stored in the inventory)."""
+    """The policy plus the waivers granted in the dashboard, API or CLI (stored in the
+    inventory) and not revoked: a revoked waiver no longer applies to any finding."""
     stored = tuple(
         Waiver(w["rule"], w["reason"], w["approver"], w["expires"], (w["device"],), site=w["site"])
         for w in inventory.waivers()
+        if w["revoked_at"] is None
     )
     return replace(policy, waivers=policy.waivers + stored) if stored else policy
 

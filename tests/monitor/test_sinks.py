@@ -84,7 +84,7 @@ def test_event_document_is_versioned_and_matches_its_schema() -> None:
     for event in EVENTS:
         document = event.to_json()
         _valid(document)
-        assert document["schema_version"] == SCHEMA_VERSION == 1
+        assert document["schema_version"] == SCHEMA_VERSION == 2
     assert [e.to_json()["severity"] for e in EVENTS] == ["high", "critical", "medium"]
     again = Event(EVENTS[0].kind, "hq", "10.1.20.7", EVENTS[0].summary, {}, AT)
     assert again.id == EVENTS[0].id != EVENTS[1].id  # same change, same id

@@ -10,6 +10,7 @@ from coverwatch.cli import (  # noqa: F401 - importing registers the commands
     lab,
     monitor,
     traffic,
+    waivers,
 )
 from coverwatch.cli.base import cli, main
 

@@ -18,9 +18,12 @@ from importlib import resources
 from coverwatch.identify.versions import firmware_changed, model_changed
 from coverwatch.models import DeviceRecord
 from coverwatch.policy.model import Finding, FindingStatus
+from coverwatch.waivers import WaiverEntry, WaiverOrigin, WaiverState
 
-SCHEMA_VERSION = 1
-"""Version of the event document; fields are only ever added within a version."""
+SCHEMA_VERSION = 2
+"""Version of the event document; fields are only ever added within a version. Version 2 adds
+the kinds ``waiver-revoked`` and ``waiver-expired`` (a version-1 consumer that checks ``kind``
+against its list would refuse them)."""
 _ID_NAMESPACE = uuid.UUID("5b0c4c52-3f0e-4b8e-9a53-2f6f3d4f7a10")
 
 
@@ -33,6 +36,8 @@ class EventKind(str, Enum):
     FIRMWARE_CHANGED = "firmware-changed"
     NEW_FINDING = "new-finding"
     NEW_EGRESS_DESTINATION = "new-egress-destination"
+    WAIVER_REVOKED = "waiver-revoked"
+    WAIVER_EXPIRED = "waiver-expired"
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,8 @@ _KIND_SEVERITY = {
     EventKind.FIRMWARE_CHANGED: "low",
     EventKind.NEW_FINDING: "medium",
     EventKind.NEW_EGRESS_DESTINATION: "medium",
+    EventKind.WAIVER_REVOKED: "medium",
+    EventKind.WAIVER_EXPIRED: "medium",
 }
 
 
@@ -182,4 +189,29 @@ def changes(
                     {"rule": f.rule, "severity": f.severity.value, "detail": f.detail},
                 )
             )
+    return events
+
+
+def _waiver_key(w: WaiverEntry) -> tuple[object, ...]:
+    if w.origin is WaiverOrigin.STORED:
+        return (w.origin, w.id)
+    return (w.origin, w.rule, w.device, w.zone, w.maker, w.site, w.expires)
+
+
+def waiver_changes(before: Iterable[WaiverEntry], after: Iterable[WaiverEntry]) -> list[Event]:
+    """Events for waivers revoked, or expired, since ``before`` (the previous round's list):
+    the finding each covered is open again. A waiver granted and revoked between two rounds is
+    announced too; one that expired before ``before`` is not announced again."""
+    old = {_waiver_key(w): w.state for w in before}
+    events: list[Event] = []
+    for w in after:
+        was = old.get(_waiver_key(w))
+        covers = w.device or (f"zone {w.zone}" if w.zone else f"maker {w.maker}")
+        details: dict[str, object] = {"waiver": w.to_json()}
+        if w.state is WaiverState.REVOKED and was is not WaiverState.REVOKED:
+            summary = f"waiver of {w.rule} for {covers} revoked by {w.revoked_by}"
+            events.append(Event(EventKind.WAIVER_REVOKED, w.site or "", covers, summary, details))
+        elif w.state is WaiverState.EXPIRED and was is WaiverState.ACTIVE:
+            summary = f"waiver of {w.rule} for {covers} expired on {w.expires.isoformat()}"
+            events.append(Event(EventKind.WAIVER_EXPIRED, w.site or "", covers, summary, details))
     return events

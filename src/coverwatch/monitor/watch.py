@@ -4,7 +4,8 @@ Each round is compared with the previous round as it was stored: its devices and
 of its stored audit (traffic verdicts included), so a finding, or an egress destination, that
 was already open is never announced again (issue #10 part 4). The first round of a loop compares
 with the site's last stored audit, or, with none, with the policy evaluated over the devices
-and traffic as they stand before the round.
+and traffic as they stand before the round. Waivers revoked or expired since the previous
+round (the loop's start, for the first) are announced too (issue #14).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from coverwatch.monitor.events import (
     changes,
     open_document_keys,
     open_finding_keys,
+    waiver_changes,
 )
 from coverwatch.monitor.sinks import AlertSink
 from coverwatch.observer import NULL_OBSERVER, Observer
@@ -32,6 +34,7 @@ from coverwatch.policy.model import Policy
 from coverwatch.sources.active import ScanOptions
 from coverwatch.store import Inventory
 from coverwatch.traffic.model import Destination, DeviceEgress
+from coverwatch.waivers import WaiverEntry, list_waivers
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +131,12 @@ def _destinations(
     }
 
 
+def _site_waivers(inventory: Inventory, plan: WatchPlan) -> list[WaiverEntry]:
+    """The waivers that can apply at the watched site (its own and those for any site)."""
+    today = datetime.now(UTC).date()
+    return [w for w in list_waivers(plan.policy, inventory, today) if w.site in (None, plan.site)]
+
+
 def _previous_open(inventory: Inventory, site: str, audit_id: int | None) -> set[FindingKey] | None:
     """The open findings of the previous round's stored audit (``audit_id``, else the site's
     last stored audit); None when the site was never audited."""
@@ -149,6 +158,7 @@ def _rounds(
     number = 0
     known_destinations: set[DestinationKey] | None = None
     last_audit: int | None = None
+    known_waivers = _site_waivers(inventory, plan)
     while plan.rounds is None or number < plan.rounds:
         number += 1
         started = time.monotonic()
@@ -193,6 +203,9 @@ def _rounds(
                 if (ip, remote, port) not in known_destinations
             ]
         known_destinations = set(seen)
+        waivers_now = _site_waivers(inventory, plan)
+        events += waiver_changes(known_waivers, waivers_now)
+        known_waivers = waivers_now
         result = RoundResult(number, outcome.scan_id, events, sent=False)
         today = datetime.now(UTC).date()
         if plan.digest:

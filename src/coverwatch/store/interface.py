@@ -63,7 +63,7 @@ class TokenRow(TypedDict):
 
 
 class WaiverRow(TypedDict):
-    """One waiver granted outside the policy file."""
+    """One waiver granted outside the policy file, with its audit trail."""
 
     id: int
     rule: str
@@ -73,6 +73,10 @@ class WaiverRow(TypedDict):
     approver: str
     expires: date
     created_at: datetime
+    author: str | None
+    """Who granted it (a token's name, or the CLI's ``--author``); None before schema 6."""
+    revoked_at: datetime | None
+    revoked_by: str | None
 
 
 class RunRecorder(ABC):
@@ -230,6 +234,10 @@ class TokenStore(ABC):
         """The role of a valid, unrevoked token, else None."""
 
     @abstractmethod
+    def token_name(self, token: str) -> str | None:
+        """The name of a valid, unrevoked token (the author of what it does), else None."""
+
+    @abstractmethod
     def tokens(self) -> list[TokenRow]:
         """Every token's id, name, role, created_at and revoked flag (never the token)."""
 
@@ -243,13 +251,25 @@ class WaiverStore(ABC):
 
     @abstractmethod
     def add_waiver(
-        self, rule: str, device: str, site: str | None, reason: str, approver: str, expires: date
+        self,
+        rule: str,
+        device: str,
+        site: str | None,
+        reason: str,
+        approver: str,
+        expires: date,
+        author: str | None = None,
     ) -> int:
         """Store a waiver granted outside the policy file (e.g. in the web dashboard)."""
 
     @abstractmethod
     def waivers(self) -> list[WaiverRow]:
-        """Stored waivers: id, rule, device, site, reason, approver, expires, created_at."""
+        """Stored waivers, revoked ones included, oldest first."""
+
+    @abstractmethod
+    def revoke_waiver(self, waiver_id: int, by: str) -> bool:
+        """Mark a waiver revoked (kept, with when and by whom); False when there is no such
+        waiver or it was already revoked."""
 
 
 class Inventory(DeviceStore, AuditStore, TokenStore, WaiverStore):

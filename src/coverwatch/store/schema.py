@@ -7,6 +7,8 @@ adds each attribution's covered component (a covered entity's chip suspected ins
 Version 5 makes a device one row whatever its address (issue #10): devices gain their serial and
 the kinds of run that saw them, an address is no longer unique within a site (a device that left
 an address keeps its record), and ``addresses`` keeps every address each device has held.
+Version 6 gives stored waivers an audit trail (issue #14): who granted each (``author``), and
+when and by whom it was revoked (``revoked_at``, ``revoked_by``; a revoked waiver is kept).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import json
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 metadata = sa.MetaData()
 
@@ -154,6 +156,9 @@ waivers = sa.Table(
     sa.Column("approver", sa.String(256), nullable=False),
     sa.Column("expires", sa.Date, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("author", sa.String(128)),  # NULL for waivers granted before schema 6
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
+    sa.Column("revoked_by", sa.String(128)),
 )
 
 
@@ -170,6 +175,10 @@ def migrate(conn: Connection, version: int) -> None:
             _add_column(conn, name, "covered_component VARCHAR(256)")
     if version < 5:
         _one_row_per_device(conn)
+    if version < 6:
+        _add_column(conn, "waivers", "author VARCHAR(128)")
+        _add_column(conn, "waivers", "revoked_at TIMESTAMP WITH TIME ZONE")
+        _add_column(conn, "waivers", "revoked_by VARCHAR(128)")
     conn.execute(
         meta.update().where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION))
     )

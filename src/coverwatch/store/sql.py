@@ -420,6 +420,13 @@ class SqlInventory(Inventory):
         rows = self._read(query, "check the token")
         return str(rows[0]["role"]) if rows else None
 
+    def token_name(self, token: str) -> str | None:
+        query = sa.select(tokens.c.name).where(
+            tokens.c.token_hash == _token_hash(token), tokens.c.revoked.is_(False)
+        )
+        rows = self._read(query, "check the token")
+        return str(rows[0]["name"]) if rows else None
+
     def tokens(self) -> list[TokenRow]:
         query = sa.select(
             tokens.c.id, tokens.c.name, tokens.c.role, tokens.c.created_at, tokens.c.revoked
@@ -446,7 +453,14 @@ class SqlInventory(Inventory):
         return bool(done.rowcount)
 
     def add_waiver(
-        self, rule: str, device: str, site: str | None, reason: str, approver: str, expires: date
+        self,
+        rule: str,
+        device: str,
+        site: str | None,
+        reason: str,
+        approver: str,
+        expires: date,
+        author: str | None = None,
     ) -> int:
         try:
             with self.engine.begin() as conn:
@@ -460,6 +474,7 @@ class SqlInventory(Inventory):
                         approver=approver,
                         expires=expires,
                         created_at=datetime.now(UTC),
+                        author=author,
                     ),
                 )
         except (DBAPIError, SQLAlchemyError) as e:
@@ -477,9 +492,24 @@ class SqlInventory(Inventory):
                 approver=r["approver"],
                 expires=r["expires"],
                 created_at=_aware(r["created_at"]) or datetime.now(UTC),
+                author=r["author"],
+                revoked_at=_aware(r["revoked_at"]),
+                revoked_by=r["revoked_by"],
             )
             for r in rows
         ]
+
+    def revoke_waiver(self, waiver_id: int, by: str) -> bool:
+        try:
+            with self.engine.begin() as conn:
+                done = conn.execute(
+                    waivers.update()
+                    .where(waivers.c.id == waiver_id, waivers.c.revoked_at.is_(None))
+                    .values(revoked_at=datetime.now(UTC), revoked_by=by)
+                )
+        except (DBAPIError, SQLAlchemyError) as e:
+            raise self._fail("revoke the waiver", e) from e
+        return bool(done.rowcount)
 
     def close(self) -> None:
         self.engine.dispose()

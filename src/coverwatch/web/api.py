@@ -1,6 +1,7 @@
 """The REST API under /api/v1: bearer-token authenticated, JSON in the CLI's shapes.
 
-Reads need any valid token (viewer or admin); granting a waiver needs an admin token. The API
+Reads need any valid token (viewer or admin); granting or revoking a waiver needs an admin
+token, whose name is recorded as its author. The API
 never reads cookies, so a browser session cannot be used to call it (no CSRF surface).
 """
 
@@ -17,6 +18,7 @@ from coverwatch.policy.model import FindingStatus, Severity, finding_to_json, po
 from coverwatch.report import REPORTS, Format
 from coverwatch.report.html_report import content_security_policy
 from coverwatch.report.traffic import egress_to_json, link_to_json
+from coverwatch.waivers import WaiverRequest
 from coverwatch.web.auth import Role, role_of
 from coverwatch.web.dashboard import (
     Dashboard,
@@ -41,7 +43,6 @@ from coverwatch.web.schemas import (
     WaiverIn,
     WaiverOut,
     scan_json,
-    waiver_json,
 )
 
 _bearer = HTTPBearer(
@@ -96,7 +97,20 @@ def admin_role(role: Annotated[Role, Depends(api_role)]) -> Role:
     return role
 
 
+def admin_name(
+    board: Board,
+    role: Annotated[Role, Depends(admin_role)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """The admin token's name: the author recorded for what it does."""
+    name = board.inventory.token_name(credentials.credentials) if credentials else None
+    if name is None:  # revoked between the two checks
+        raise HTTPException(401, "a valid bearer token is required")
+    return name
+
+
 Reader = Depends(api_role)
+Author = Annotated[str, Depends(admin_name)]
 
 
 def _json(content: Any, status: int = 200) -> JSONResponse:
@@ -266,25 +280,54 @@ def report(
 
 @router.get("/waivers", response_model=list[WaiverOut], dependencies=[Reader], tags=["waivers"])
 def list_waivers(board: Board) -> JSONResponse:
-    """Waivers granted in the dashboard or API (the policy file's own are in /policy)."""
-    return _json([waiver_json(w) for w in board.inventory.waivers()])
+    """Every waiver: the policy file's (``origin: policy``, ``id: null``) and those granted in
+    the dashboard, API or CLI (``origin: stored``), revoked ones included, in one shape."""
+    return _json([w.to_json() for w in board.waivers()])
 
 
 @router.post(
     "/waivers",
     response_model=WaiverOut,
     status_code=201,
-    dependencies=[Depends(admin_role)],
     responses={403: {"model": ErrorOut, "description": "Not an admin token"}},
     tags=["waivers"],
 )
-def create_waiver(board: Board, body: WaiverIn) -> JSONResponse:
-    """Waive one rule for one device until a date: its finding becomes "waived" (admin only)."""
+def create_waiver(board: Board, body: WaiverIn, author: Author) -> JSONResponse:
+    """Waive one rule for one device until a date: its finding becomes "waived" (admin only;
+    the token's name is recorded as the author). ``ip`` is accepted for ``device``."""
+    device = body.device or body.ip
+    if not device:
+        raise HTTPException(422, "device: required")
+    ask = WaiverRequest(body.rule, device, body.site, body.reason, body.approver, body.expires)
     try:
-        row = board.waive(body.rule, body.ip, body.site, body.reason, body.approver, body.expires)
+        entry = board.waive(ask, author)
     except InputError as e:
         raise HTTPException(422, str(e)) from e
-    return _json(waiver_json(row), 201)
+    return _json(entry.to_json(), 201)
+
+
+@router.delete(
+    "/waivers/{waiver_id}",
+    response_model=WaiverOut,
+    responses={
+        403: {"model": ErrorOut, "description": "Not an admin token"},
+        404: {"model": ErrorOut, "description": "No such stored waiver"},
+        409: {"model": ErrorOut, "description": "Already revoked"},
+    },
+    tags=["waivers"],
+)
+def revoke_waiver(
+    board: Board, author: Author, waiver_id: Annotated[int, Path(ge=1, le=2**53)]
+) -> JSONResponse:
+    """Revoke a stored waiver (admin only): it is kept, with when and by which token, and no
+    longer applies; its finding is open again. A policy file's waiver is removed in the file."""
+    if not any(w.id == waiver_id for w in board.waivers()):
+        raise HTTPException(404, f"waiver {waiver_id}: no such stored waiver")
+    try:
+        entry = board.revoke(waiver_id, author)
+    except InputError as e:
+        raise HTTPException(409, str(e)) from e
+    return _json(entry.to_json())
 
 
 @router.get("/traffic", response_model=TrafficOut, dependencies=[Reader], tags=["traffic"])

@@ -3,16 +3,15 @@
 `Dashboard` is the one object both front-ends (``pages`` and ``api``) talk to: it builds the
 report data (findings live, stored waivers merged, traffic verdicts from the flow store when
 one is given), filters and sorts devices and findings, assembles a device's detail, history and
-egress, grants waivers and diffs scans. Nothing here renders.
+egress, grants, lists and revokes waivers (``coverwatch.waivers``) and diffs scans. Nothing
+here renders.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import time
-import unicodedata
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from enum import Enum
 from typing import Any, assert_never
 
@@ -37,9 +36,8 @@ from coverwatch.report.traffic import TrafficOverview, build_traffic
 from coverwatch.store import Inventory
 from coverwatch.targets import ip_key
 from coverwatch.traffic.model import DeviceEgress
+from coverwatch.waivers import WaiverEntry, WaiverRequest, grant, list_waivers, revoke
 
-#: Longest waiver a dashboard user may grant; longer exceptions belong in the policy file.
-MAX_WAIVER_DAYS = 3 * 366
 #: Time a posted policy may take to check (a 256 KB one takes about 2 s).
 POLICY_CHECK_SECONDS = 5.0
 #: Scans of a device's site shown in its history, newest first.
@@ -171,18 +169,6 @@ def _sort_key(view: DeviceView, key: DeviceSort) -> tuple[Any, ...]:
             assert_never(key)
 
 
-def _clean_text(value: str, field: str, limit: int) -> str:
-    """One line of user text: stripped, no control characters, bounded."""
-    text = " ".join(value.split())
-    if not text:
-        raise InputError(f"{field}: required")
-    if len(text) > limit:
-        raise InputError(f"{field}: at most {limit} characters")
-    if any(unicodedata.category(c).startswith("C") for c in text):
-        raise InputError(f"{field}: control characters are not allowed")
-    return text
-
-
 def check_policy_text(text: str, label: str) -> tuple[Policy | None, str | None]:
     """Validate a policy document: (policy, None) or (None, the one-line error).
 
@@ -279,36 +265,18 @@ class Dashboard:
             previous = now if now is not None else previous
         return tuple(reversed(rows))
 
-    def waive(
-        self, rule: str, ip: str, site: str | None, reason: str, approver: str, expires: date
-    ) -> dict[str, Any]:
-        """Grant a waiver (stored in the inventory); InputError names what is wrong."""
-        try:
-            address = str(ipaddress.ip_address(ip.strip()))
-        except ValueError as e:
-            raise InputError(f"ip: {ip[:60]!r} is not an address") from e
-        rules = {r.id for r in self.policy.rules}
-        if rule not in rules:
-            raise InputError(f"rule: {rule[:60]!r} is not a rule of the policy")
-        known = [d for d in self.inventory.devices(site or None) if d.ip == address]
-        if not known:
-            raise InputError(f"ip: no device {address} in the inventory")
-        today = date.today()
-        if expires < today:
-            raise InputError(f"expires: {expires.isoformat()} is in the past")
-        if expires > today + timedelta(days=MAX_WAIVER_DAYS):
-            raise InputError(
-                "expires: at most three years ahead; longer waivers belong in the policy"
-            )
-        waiver_id = self.inventory.add_waiver(
-            rule,
-            address,
-            site or None,
-            _clean_text(reason, "reason", 500),
-            _clean_text(approver, "approver", 120),
-            expires,
-        )
-        return dict(next(w for w in self.inventory.waivers() if w["id"] == waiver_id))
+    def waive(self, ask: WaiverRequest, author: str) -> WaiverEntry:
+        """Grant a waiver (stored in the inventory, ``author`` recorded); InputError names
+        what is wrong."""
+        return grant(self.inventory, self.policy, ask, author, date.today())
+
+    def waivers(self) -> list[WaiverEntry]:
+        """The policy file's waivers and the stored ones, revoked included."""
+        return list_waivers(self.policy, self.inventory, date.today())
+
+    def revoke(self, waiver_id: int, by: str) -> WaiverEntry:
+        """Revoke a stored waiver (``by`` recorded); InputError if none or already revoked."""
+        return revoke(self.inventory, waiver_id, by, date.today())
 
     def diff(self, before: int | None, after: int | None) -> ScanDiff:
         """What changed between two scans (default: the last two); InputError if unknown."""

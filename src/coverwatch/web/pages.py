@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import Path as FastPath
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -33,6 +34,7 @@ from coverwatch.report.traffic import (
 )
 from coverwatch.targets import ip_key
 from coverwatch.traffic.model import EgressVerdict, beyond_maker
+from coverwatch.waivers import WaiverRequest
 from coverwatch.web.auth import SESSION_COOKIE, SESSION_SECONDS, SIGNIN_COOKIE, Session, role_of
 from coverwatch.web.dashboard import (
     Dashboard,
@@ -342,21 +344,50 @@ def waive(
     expires: Annotated[str, Form(max_length=20)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/findings",
 ) -> Response:
-    """Grant a waiver (admin only); the finding moves to "waived"."""
+    """Grant a waiver (admin only; the token's name is its author): the finding is "waived"."""
     _check_post(request, session, csrf)
-    if not session.admin:
-        raise HTTPException(403, "Only an admin may waive findings.")
+    author = _admin_name(session, board)
     try:
         try:
             until = date.fromisoformat(expires)
         except ValueError as e:
             raise InputError("expires: give a date (YYYY-MM-DD)") from e
-        board.waive(rule, ip, site or None, reason, approver, until)
+        board.waive(WaiverRequest(rule, ip, site or None, reason, approver, until), author)
     except InputError as e:
         session.flash.append(("error", f"Not waived: {e}"))
     else:
         session.flash.append(("ok", f"Waived {rule} for {ip} until {until.isoformat()}."))
     return RedirectResponse(_local(next), 303)
+
+
+@router.post("/waivers/{waiver_id}/revoke")
+def revoke_waiver(
+    request: Request,
+    session: SessionDep,
+    board: Board,
+    waiver_id: Annotated[int, FastPath(ge=1, le=2**53)],
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Revoke a stored waiver (admin only; the token's name is recorded): its finding opens."""
+    _check_post(request, session, csrf)
+    author = _admin_name(session, board)
+    try:
+        entry = board.revoke(waiver_id, author)
+    except InputError as e:
+        session.flash.append(("error", f"Not revoked: {e}"))
+    else:
+        session.flash.append(
+            ("ok", f"Revoked waiver {waiver_id} ({entry.rule} for {entry.device}).")
+        )
+    return RedirectResponse("/policy#waivers", 303)
+
+
+def _admin_name(session: Session, board: Dashboard) -> str:
+    """The signed-in admin token's name (the author of a waiver change); 403 otherwise."""
+    name = board.inventory.token_name(session.token) if session.admin else None
+    if name is None:
+        raise HTTPException(403, "Only an admin may grant or revoke waivers.")
+    return name
 
 
 @router.get("/scans")
@@ -400,7 +431,7 @@ def _policy_page(request: Request, session: Session, check: Any, text: str) -> R
         "policy.html.j2",
         session,
         policy=board.policy,
-        stored=board.inventory.waivers(),
+        waivers=board.waivers(),
         check=check,
         text=text,
         today=date.today(),

@@ -7,9 +7,8 @@ below document those objects; the fuzz test checks every response against them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -285,7 +284,12 @@ class WaiverIn(BaseModel):
     """A waiver to grant: one rule, one device, until a date (at most three years ahead)."""
 
     rule: str = Field(min_length=1, max_length=100, description="Rule id of the policy")
-    ip: str = Field(min_length=1, max_length=64, description="Device address")
+    device: str | None = Field(
+        default=None, min_length=1, max_length=64, description="Device address"
+    )
+    ip: str | None = Field(
+        default=None, min_length=1, max_length=64, description="Older name of `device`"
+    )
     site: str | None = Field(default=None, max_length=200, description="Device site")
     reason: str = Field(min_length=1, max_length=500)
     approver: str = Field(min_length=1, max_length=120)
@@ -293,16 +297,23 @@ class WaiverIn(BaseModel):
 
 
 class WaiverOut(BaseModel):
-    """A waiver granted in the dashboard or API (stored in the inventory)."""
+    """A waiver from the policy file or stored in the inventory, with its audit trail."""
 
-    id: int
+    id: int | None = Field(description="Inventory id; null for the policy file's waivers")
+    origin: Literal["policy", "stored"]
     rule: str
-    device: str
+    device: str | None = Field(description="Addresses or CIDRs, comma-separated")
+    zone: str | None
+    maker: str | None
     site: str | None
     reason: str
     approver: str
+    author: str | None = Field(description="Token name (API, dashboard) or CLI --author")
+    created_at: str | None
     expires: str
-    created_at: str
+    revoked_at: str | None
+    revoked_by: str | None
+    state: Literal["active", "expired", "revoked"]
 
 
 class PolicyCheckIn(BaseModel):
@@ -340,18 +351,4 @@ def scan_json(scan: ScanRecord) -> dict[str, Any]:
         "targets": scan.targets,
         "options": scan.options,
         "hosts_found": scan.hosts_found,
-    }
-
-
-def waiver_json(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored waiver row as plain JSON."""
-    return {
-        "id": row["id"],
-        "rule": row["rule"],
-        "device": row["device"],
-        "site": row["site"],
-        "reason": row["reason"],
-        "approver": row["approver"],
-        "expires": row["expires"].isoformat(),
-        "created_at": row["created_at"].isoformat(),
     }
