@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
+import jsonschema
 import pytest
 
 from coverwatch.models import Attribution, DeviceType
-from coverwatch.monitor.events import EventKind, changes, open_finding_keys
+from coverwatch.monitor.events import (
+    EventKind,
+    changes,
+    event_schema,
+    open_finding_keys,
+    waiver_changes,
+)
+from coverwatch.policy.loader import load_policy
 from coverwatch.policy.model import Action, Finding, FindingStatus, Severity
-from coverwatch.store import DeviceRecord
+from coverwatch.store import DeviceRecord, open_inventory
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
+NEXT = date(2027, 6, 30)
 
 
 def dev(
@@ -106,3 +117,38 @@ def test_firmware_alerts_only_on_real_changes(
     old = [dev("10.0.0.1", maker, model, before)]
     new = [dev("10.0.0.1", maker, model.lower(), after)]  # a model in other case is no change
     assert [e.kind for e in changes(old, new, set(), [])] == kinds
+
+
+def test_waivers_revoked_or_expired_since_the_last_round_are_events(tmp_path: Path) -> None:
+    from coverwatch.policy.model import Waiver
+    from coverwatch.waivers import list_waivers
+
+    day = date(2026, 12, 1)
+    policy = replace(
+        load_policy(None),
+        waivers=(Waiver("unidentified-video", "survey", "Estates", day, zone="yard"),),
+    )
+    inventory = open_inventory(str(tmp_path / "inv.db"))
+    try:
+        kept = inventory.add_waiver("covered-vendor", "10.0.0.5", "hq", "r", "CISO", day, "ann")
+        gone = inventory.add_waiver("covered-vendor", "10.0.0.6", "hq", "r", "CISO", NEXT, "ann")
+        before = list_waivers(policy, inventory, day)
+        assert inventory.revoke_waiver(gone, "bob")
+        after = list_waivers(policy, inventory, day + timedelta(days=1))
+    finally:
+        inventory.close()
+    events = waiver_changes(before, after)
+    by_kind = {(e.kind, e.ip) for e in events}
+    assert by_kind == {
+        (EventKind.WAIVER_REVOKED, "10.0.0.6"),
+        (EventKind.WAIVER_EXPIRED, "zone yard"),  # the policy file's waiver
+        (EventKind.WAIVER_EXPIRED, "10.0.0.5"),
+    }
+    revoked = next(e for e in events if e.kind is EventKind.WAIVER_REVOKED)
+    assert revoked.summary == "waiver of covered-vendor for 10.0.0.6 revoked by bob"
+    assert revoked.details["waiver"]["author"] == "ann"  # type: ignore[index]
+    assert {e.details["waiver"]["id"] for e in events} == {kept, gone, None}  # type: ignore[index]
+    assert waiver_changes(after, after) == []  # announced once
+    schema = json.loads(event_schema())
+    for event in events:  # the same versioned document every sink sends
+        jsonschema.Draft202012Validator(schema).validate(event.to_json())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from datetime import date
 
 import pytest
 
@@ -250,3 +251,36 @@ def test_a_new_egress_destination_alerts(tmp_path, webhook: Webhook) -> None:  #
     assert {e.ip for e in egress_findings} == outside
     assert any("hik-connect" in e.summary for e in egress_events)
     assert len(webhook.received) == 1
+
+
+def test_a_waiver_revoked_between_rounds_reaches_the_sink(tmp_path, webhook: Webhook) -> None:  # type: ignore[no-untyped-def]
+    inventory = open_inventory(str(tmp_path / "waivers.db"))
+    plan = WatchPlan(
+        ["127.54.0.1"],
+        "hq",
+        0.01,
+        load_policy(None),
+        ScanOptions(timeout=1),
+        [WebhookSink(webhook.url, backoff=0.01)],
+        rounds=2,
+    )
+    try:
+        with LabProcess(
+            hosts=1, seed=2, base="127.54.0.0", duration=300, profiles=["hikvision-ipc"]
+        ):
+            loop = watch(inventory, plan)
+            baseline = next(loop)
+            waiver_id = inventory.add_waiver(
+                "covered-vendor", "127.54.0.1", None, "PO 4411", "CISO", date(2027, 1, 1), "ann"
+            )
+            assert inventory.revoke_waiver(waiver_id, "bob")
+            second = next(loop)
+    finally:
+        inventory.close()
+    assert baseline.events == []
+    (revoked,) = [e for e in second.events if e.kind is EventKind.WAIVER_REVOKED]
+    assert revoked.ip == "127.54.0.1" and "revoked by bob" in revoked.summary
+    sent = webhook.received[-1]["events"]
+    assert any(
+        e["kind"] == "waiver-revoked" and e["details"]["waiver"]["id"] == waiver_id for e in sent
+    )

@@ -87,3 +87,44 @@ def test_token_commands(cli: Cli) -> None:
     assert "revoked" in cli("token", "list").stdout
     missing = cli("token", "revoke", "42")
     assert missing.returncode == 2 and "no token with id 42" in missing.stderr
+
+
+def test_a_waiver_is_revoked_once_and_kept_with_who_and_when(tmp_path: Path) -> None:
+    inventory = open_inventory(str(tmp_path / "inv.db"))
+    try:
+        admin = inventory.create_token("alice", "admin")
+        assert inventory.token_name(admin) == "alice" and inventory.token_name("cw_x") is None
+        waiver_id = inventory.add_waiver(
+            "covered-vendor", "10.0.0.5", None, "replacing", "CISO", date(2027, 1, 31), "alice"
+        )
+        assert inventory.revoke_waiver(waiver_id, "bob")
+        assert not inventory.revoke_waiver(waiver_id, "carl")  # already revoked: unchanged
+        assert not inventory.revoke_waiver(999, "bob")
+        (stored,) = inventory.waivers()
+        assert stored["author"] == "alice" and stored["revoked_by"] == "bob"
+        assert stored["revoked_at"] is not None and stored["revoked_at"].tzinfo is not None
+    finally:
+        inventory.close()
+
+
+def test_a_version_5_inventory_keeps_its_waivers_and_gains_the_audit_trail(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    inventory = open_inventory(str(path))
+    try:
+        inventory.add_waiver("covered-vendor", "10.0.0.5", "hq", "old", "CISO", date(2027, 1, 31))
+    finally:
+        inventory.close()
+    with sqlite3.connect(path) as conn:  # a version 5 inventory's waivers had no trail
+        for column in ("author", "revoked_at", "revoked_by"):
+            conn.execute(f"ALTER TABLE waivers DROP COLUMN {column}")
+        conn.execute("UPDATE coverwatch_meta SET value = '5' WHERE key = 'schema_version'")
+    inventory = open_inventory(str(path))
+    try:
+        (old,) = inventory.waivers()
+        assert (old["reason"], old["author"], old["revoked_at"]) == ("old", None, None)
+        assert inventory.revoke_waiver(old["id"], "auditor")
+        assert inventory.waivers()[0]["revoked_by"] == "auditor"
+    finally:
+        inventory.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT value FROM coverwatch_meta").fetchone()[0] == "6"
