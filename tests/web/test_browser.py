@@ -15,12 +15,14 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from coverwatch.store import open_inventory
 from coverwatch.web.app import create_app
 from coverwatch.web.server import trusted_hosts
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, needs_chromium
@@ -174,6 +176,29 @@ def test_admin_waives_a_finding_and_sees_it_move(admin: Tab) -> None:
     moved = page.locator(f"#findings tr[data-key='{key}']")
     assert moved.locator("td.status").inner_text() == "Waived"
     assert "replacement ordered, PO 4411" in moved.locator("td.waiver").inner_text()
+    admin.check()
+
+
+def test_admin_revokes_a_waiver_on_the_policy_page(admin: Tab, estate: Estate) -> None:
+    inventory = open_inventory(str(estate.db))
+    try:
+        ip = estate.hosts[3]
+        waiver_id = inventory.add_waiver(
+            "insecure-management", ip, "hq", "lab", "QA", date.today() + timedelta(days=9), "ann"
+        )
+    finally:
+        inventory.close()
+    page = admin.page
+    admin.go("/policy#waivers")
+    row = page.locator(f"#waiver-{waiver_id}")
+    assert "ann" in row.inner_text() and "active" in row.inner_text()
+    with page.expect_navigation():
+        row.locator("form.revoke-form button[type=submit]").click()
+    assert f"Revoked waiver {waiver_id}" in page.locator(".flash-ok").inner_text()
+    row = page.locator(f"#waiver-{waiver_id}")
+    assert "revoked" in row.inner_text() and "by alice" in row.inner_text()
+    assert row.locator("form.revoke-form").count() == 0
+    admin.shot("waiver-revoked")
     admin.check()
 
 
