@@ -39,6 +39,7 @@ def _status(cli: Cli, policy: Path, ip: str, rule: str) -> str:
     return str(finding["status"])
 
 
+@pytest.mark.slow  # a subprocess per step
 def test_add_list_revoke_keeps_the_trail_and_the_finding_follows(
     estate: tuple[Cli, Path],
 ) -> None:
@@ -74,35 +75,35 @@ def test_add_list_revoke_keeps_the_trail_and_the_finding_follows(
     assert [json.loads(line)["state"] for line in lines] == ["revoked"]  # kept, not deleted
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--device", "10.9.0.99"], "device: no device 10.9.0.99 in the inventory"),
-        (["--device", "camera-5"], "device: 'camera-5' is not an address"),
-        (["--rule", "no-such-rule"], "rule: 'no-such-rule' is not a rule of the policy"),
-        (["--expires", "2020-01-01"], "expires: 2020-01-01 is in the past"),
-        (["--expires", "2099-01-01"], "expires: at most three years ahead"),
-        (["--reason", " "], "reason: required"),
-    ],
-)
-def test_a_bad_waiver_is_one_line_exit_2_and_nothing_stored(
-    estate: tuple[Cli, Path], args: list[str], message: str
-) -> None:
+BAD = [
+    (["--device", "10.9.0.99"], "device: no device 10.9.0.99 in the inventory"),
+    (["--device", "camera-5"], "device: 'camera-5' is not an address"),
+    (["--rule", "no-such-rule"], "rule: 'no-such-rule' is not a rule of the policy"),
+    (["--expires", "2020-01-01"], "expires: 2020-01-01 is in the past"),
+    (["--expires", "2099-01-01"], "expires: at most three years ahead"),
+    (["--reason", " "], "reason: required"),
+]
+
+
+@pytest.mark.slow  # a subprocess per case
+def test_a_bad_waiver_is_one_line_exit_2_and_nothing_stored(estate: tuple[Cli, Path]) -> None:
     cli, _ = estate
-    base = {
-        "--rule": "covered-vendor",
-        "--device": "10.9.0.5",
-        "--reason": "r",
-        "--approver": "a",
-        "--expires": "2027-01-01",
-    }
-    base.update(dict(zip(args[::2], args[1::2], strict=True)))
-    result = cli("waiver", "add", *[x for pair in base.items() for x in pair])
-    assert result.returncode == 2
-    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    for args, message in BAD:
+        given = {
+            "--rule": "covered-vendor",
+            "--device": "10.9.0.5",
+            "--reason": "r",
+            "--approver": "a",
+            "--expires": "2027-01-01",
+        }
+        given.update(dict(zip(args[::2], args[1::2], strict=True)))
+        result = cli("waiver", "add", *[x for pair in given.items() for x in pair])
+        assert result.returncode == 2, args
+        assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert cli("waiver", "list", "--json").stdout.strip() == "[]"
 
 
+@pytest.mark.slow  # a subprocess per step
 def test_revoking_twice_or_an_unknown_waiver_is_exit_2(estate: tuple[Cli, Path]) -> None:
     cli, _ = estate
     missing = cli("waiver", "revoke", "7", "--author", "x")
