@@ -125,11 +125,7 @@ def test_a_camera_that_moves_address_stays_one_device_with_its_history(
     first = _run(
         inventory,
         "hq",
-        {
-            "10.0.0.5": [
-                _obs("10.0.0.5", "isapi.serial", "DS-2CD2142FWD-I2017", SourceKind.SCAN)
-            ]
-        },
+        {"10.0.0.5": [_obs("10.0.0.5", "isapi.serial", "DS-2CD2142FWD-I2017", SourceKind.SCAN)]},
     )
     # Next week it answers from another address: serial again, and its MAC.
     later = T0 + timedelta(days=7)

@@ -135,10 +135,7 @@ def test_lab_command_writes_truth_and_stops_by_itself(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     data = json.loads(truth.read_text())
     assert list(data) == [f"127.41.0.{i}" for i in range(1, 6)]
-    assert all(
-        v["device_type"] in {t.value for t in DeviceType}
-        for v in data.values()
-    )
+    assert all(v["device_type"] in {t.value for t in DeviceType} for v in data.values())
 
 
 def test_lab_refuses_addresses_outside_loopback() -> None:
