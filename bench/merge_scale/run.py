@@ -118,6 +118,9 @@ def seed(url: str, count: int, total: int) -> None:
                         f"(SELECT max(id) FROM {table}))"
                     )
                 )
+    with engine.connect() as conn:  # as autovacuum would have by now on a live inventory
+        conn.execute(sa.text("ANALYZE"))
+        conn.commit()
     engine.dispose()
 
 

@@ -119,24 +119,37 @@ def latest_observations(
 ) -> dict[int, list[Observation]]:
     """Per device: the observations of the latest run of each source kind (optionally leaving
     one kind out), the basis for fusing evidence across sources."""
-    o = observations.alias("o")
-    inner = observations.alias("inner")
-    newest = (
-        sa.select(sa.func.max(inner.c.scan_id))
-        .where(inner.c.device_id == o.c.device_id, inner.c.source == o.c.source)
-        .scalar_subquery()
-    )
     found: dict[int, list[Observation]] = {}
     for start in range(0, len(device_ids), _CHUNK):
-        query = (
-            sa.select(o, devices.c.ip.label("device_ip"))
-            .join(devices, devices.c.id == o.c.device_id)
-            .where(o.c.device_id.in_(device_ids[start : start + _CHUNK]))
-            .where(o.c.scan_id == newest)
-            .order_by(o.c.id)
+        chunk = device_ids[start : start + _CHUNK]
+        # The newest run per device and source kind first (grouped over the devices' own
+        # rows), then its observations: one pass over each device's history.
+        newest = (
+            sa.select(
+                observations.c.device_id,
+                observations.c.source,
+                sa.func.max(observations.c.scan_id).label("scan_id"),
+            )
+            .where(observations.c.device_id.in_(chunk))
+            .group_by(observations.c.device_id, observations.c.source)
         )
         if exclude is not None:
-            query = query.where(o.c.source != exclude.value)
+            newest = newest.where(observations.c.source != exclude.value)
+        latest = newest.subquery("latest")
+        query = (
+            sa.select(observations, devices.c.ip.label("device_ip"))
+            .join(
+                latest,
+                sa.and_(
+                    observations.c.device_id == latest.c.device_id,
+                    observations.c.source == latest.c.source,
+                    observations.c.scan_id == latest.c.scan_id,
+                ),
+            )
+            .join(devices, devices.c.id == observations.c.device_id)
+            .where(observations.c.device_id.in_(chunk))
+            .order_by(observations.c.id)
+        )
         for r in conn.execute(query).mappings():
             found.setdefault(int(r["device_id"]), []).append(observation_of(r))
     return found
@@ -152,6 +165,25 @@ def sites_of(conn: Connection, ips: list[str]) -> dict[str, list[str]]:
         for ip, site in conn.execute(query):
             found.setdefault(ip, set()).add(site)
     return {ip: sorted(sites) for ip, sites in found.items()}
+
+
+def bulk_insert(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows in the connection's transaction: PostgreSQL by COPY (one stream, not a
+    round trip per row), anything else by executemany (SQLite's is one C loop)."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        conn.execute(table.insert(), rows)
+        return
+    columns = list(rows[0])
+    names = ", ".join(f'"{c}"' for c in columns)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+    finally:
+        cursor.close()
 
 
 def insert_row(conn: Connection, statement: sa.Insert) -> int:
@@ -254,13 +286,13 @@ class SqlRecorder(RunRecorder):
             for o in host.observations
         ]
         if rows:
-            self.conn.execute(observations.insert(), rows)
+            bulk_insert(self.conn, observations, rows)
         seen = [
             {**v, "scan_id": run_id, "device_id": device_id, "ip": host.ip}
             for host, device_id, v in zip(hosts, ids, values, strict=True)
         ]
         if seen:
-            self.conn.execute(sightings.insert(), seen)
+            bulk_insert(self.conn, sightings, seen)
         run.hosts += len(hosts)
         return conflicts
 
@@ -372,7 +404,7 @@ class SqlRecorder(RunRecorder):
             for d, ip in sorted(held - known)
         ]
         if new:
-            self.conn.execute(addresses.insert(), new)
+            bulk_insert(self.conn, addresses, new)
 
     def finish(self, run_id: int, options: dict[str, object] | None = None) -> None:
         run = self._runs[run_id]
