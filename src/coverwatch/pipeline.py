@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING
 
 from coverwatch.discovery import families as discovery_families
@@ -147,6 +148,7 @@ _LASTING = (
 LASTING_PREFIXES = tuple(prefix for prefix, _ in _LASTING)
 
 
+@cache  # a few hundred distinct signals, asked for every observation of every run
 def lasting_family(signal: str) -> str | None:
     """The family of a lasting-evidence signal (``isapi``, ``onvif.device``, ...), else None."""
     return next((family for prefix, family in _LASTING if signal.startswith(prefix)), None)
