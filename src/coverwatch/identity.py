@@ -35,29 +35,39 @@ __all__ = [
     "mac_of",
     "normal_mac",
     "normal_serial",
+    "normalise_mac",
     "serial_of",
 ]
 
 #: More addresses than this behind one MAC in one run: a router, not a device that moved.
 MAX_ADDRESSES_PER_MAC = 4
 
-_NOT_HEX = re.compile(r"[^0-9a-f]")
-_CANONICAL_MAC = re.compile(r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}")
+_COMMON_MAC = re.compile(r"[0-9a-f]{2}(?:([:-])[0-9a-f]{2})(?:\1[0-9a-f]{2}){4}", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
 _PLACEHOLDER_SERIALS = frozenset(
     {"UNKNOWN", "NONE", "NULL", "N/A", "NA", "DEFAULT", "SERIAL", "SERIALNUMBER", "TBD", "-"}
 )
 
 
-def normal_mac(value: str) -> str | None:
-    """``aa:bb:cc:dd:ee:ff`` from any common spelling; None for anything else, and for the
-    all-zero, broadcast and multicast addresses (never one device's)."""
-    if _CANONICAL_MAC.fullmatch(value) and not int(value[1], 16) & 1:
-        return value if value != "00:00:00:00:00:00" else None  # the common case, fast
-    digits = _NOT_HEX.sub("", value.lower())
-    if len(digits) != 12 or digits in ("000000000000", "ffffffffffff") or int(digits[1], 16) & 1:
+def normalise_mac(text: str) -> str | None:
+    """``aa:bb:cc:dd:ee:ff`` from common MAC spellings, or None when it is not a MAC."""
+    if _COMMON_MAC.fullmatch(text):  # the usual spellings, without netaddr's parser
+        return text.lower().replace("-", ":")
+    from netaddr import EUI, AddrFormatError  # NOTE: only for the rare spellings
+
+    try:
+        return str(EUI(_SPACES.sub("", text))).replace("-", ":").lower()
+    except (AddrFormatError, ValueError, TypeError):
         return None
-    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
+
+
+def normal_mac(value: str) -> str | None:
+    """A MAC that identifies one device, as ``normalise_mac`` spells it; None for anything
+    else, and for the all-zero, broadcast and multicast addresses (never one device's)."""
+    mac = normalise_mac(value)
+    if mac is None or mac in ("00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff") or int(mac[1], 16) & 1:
+        return None
+    return mac
 
 
 def normal_serial(value: str) -> str | None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 
 from coverwatch.identify import attribute, load_knowledge
-from coverwatch.identify.engine import MIN_MAKER_SCORE, normalise_mac, oui_organisation
+from coverwatch.identify.engine import MIN_MAKER_SCORE, oui_organisation
 from coverwatch.identify.knowledge import Knowledge, OemBrand
+from coverwatch.identity import normalise_mac
 from coverwatch.models import DeviceType
 
 HIK = "Hangzhou Hikvision Digital Technology Company"

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from coverwatch.identify.engine import attribute, normalise_mac, oui_organisation
+from coverwatch.identify.engine import attribute, oui_organisation
 from coverwatch.identify.knowledge import Knowledge, load_knowledge
+from coverwatch.identity import normalise_mac
 from coverwatch.models import Attribution, Observation, ObsStatus
 
 __all__ = [

@@ -385,17 +385,3 @@ def _flag_conflict(evidence: Evidence, maker: str | None, dropped: set[str]) -> 
             evidence.component,
         )
     return evidence
-
-
-_WS = re.compile(r"\s+")
-_COMMON_MAC = re.compile(r"[0-9a-f]{2}(?:([:-])[0-9a-f]{2})(?:\1[0-9a-f]{2}){4}", re.IGNORECASE)
-
-
-def normalise_mac(text: str) -> str | None:
-    """``aa:bb:cc:dd:ee:ff`` from common MAC spellings, or None when it is not a MAC."""
-    if _COMMON_MAC.fullmatch(text):  # the usual spellings, without netaddr's parser
-        return text.lower().replace("-", ":")
-    try:
-        return str(EUI(_WS.sub("", text))).replace("-", ":").lower()
-    except (AddrFormatError, ValueError, TypeError):
-        return None

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from xml.etree.ElementTree import Element
 
 from coverwatch.credentials import Credential
-from coverwatch.identify.engine import normalise_mac
+from coverwatch.identity import normalise_mac
 from coverwatch.models import Observation, ObsStatus, SourceKind
 from coverwatch.probes import banner, dahua_api, http, isapi, onvif, rtsp, tls
 from coverwatch.probes.transport import HttpReply, ProbeFailure, http_get_digest, open_stream

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from coverwatch import eventloop
 from coverwatch.discovery import PROTOCOLS, DiscoveryProtocol
-from coverwatch.identify.engine import normalise_mac
+from coverwatch.identity import normalise_mac
 from coverwatch.models import Observation, ObsStatus, SourceKind
 from coverwatch.observer import NULL_OBSERVER, Observer
 from coverwatch.probes import http, ssdp

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 import orjson
 
-from coverwatch.identify.engine import normalise_mac
+from coverwatch.identity import normalise_mac
 
 #: Keys identify writes; ignored when read back.
 OUTPUT_KEYS = frozenset(

@@ -38,7 +38,7 @@ import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
 from coverwatch.errors import InputError
-from coverwatch.identify.engine import normalise_mac
+from coverwatch.identity import normalise_mac
 from coverwatch.models import Observation, ObsStatus, SourceKind
 from coverwatch.observer import Observer
 from coverwatch.probes import http, rtsp

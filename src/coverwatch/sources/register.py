@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from coverwatch.errors import InputError
-from coverwatch.identify.engine import normalise_mac
+from coverwatch.identity import normalise_mac
 from coverwatch.models import Observation, ObsStatus, SourceKind
 from coverwatch.observer import Observer
 from coverwatch.probes.http import clean_text

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any, TypedDict
 
 from coverwatch.errors import StoreError
-from coverwatch.identity import Claim, Identity
+from coverwatch.identity import Claim
 from coverwatch.models import DeviceRecord, HostResult, Observation, ScanRecord, SourceKind
 
 __all__ = [
@@ -163,11 +163,6 @@ class DeviceStore(ABC):
     @abstractmethod
     def sites_of(self, ips: list[str]) -> dict[str, list[str]]:
         """Per address: the sites holding a device at it (sorted); unknown addresses absent."""
-
-    @abstractmethod
-    def identities(self, site: str, serials: list[str]) -> list[Identity]:
-        """The identifiers (site, current address, MAC, serial, maker) of the devices a run at
-        ``site`` may meet: the site's, and those elsewhere with one of ``serials``."""
 
     @abstractmethod
     def observations(self, ip: str, site: str | None = None) -> list[Observation]:

@@ -19,7 +19,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
-from coverwatch.identity import Identity
 from coverwatch.models import (
     Address,
     Attribution,
@@ -42,8 +41,6 @@ from coverwatch.store.interface import (
 from coverwatch.store.recorder import (
     SqlRecorder,
     history_of,
-    identity_of,
-    identity_rows,
     insert_row,
     latest_observations,
     sites_of,
@@ -232,14 +229,6 @@ class SqlInventory(Inventory):
                 return sites_of(conn, ips)
         except (DBAPIError, SQLAlchemyError) as e:
             raise self._fail("read the devices' sites", e) from e
-
-    def identities(self, site: str, serials: list[str]) -> list[Identity]:
-        try:
-            with self.engine.connect() as conn:
-                rows = identity_rows(conn, site, serials)
-        except (DBAPIError, SQLAlchemyError) as e:
-            raise self._fail("read the devices' identities", e) from e
-        return [identity_of(r) for r in rows.values()]
 
     def observations(self, ip: str, site: str | None = None) -> list[Observation]:
         query = sa.select(devices.c.id, devices.c.site, devices.c.last_seen).where(
