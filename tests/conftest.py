@@ -96,3 +96,16 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL cluster of its own, listening on 127.0.0.1 only, removed afterwards
+    (skips where Debian's server is not installed)."""
+    from tests.pg import PostgresMissing, throwaway_postgres
+
+    try:
+        with throwaway_postgres() as url:
+            yield url
+    except PostgresMissing as e:
+        pytest.skip(str(e))

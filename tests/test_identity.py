@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -43,9 +44,18 @@ class _Notes(Observer):
         self.notes.append(message)
 
 
-@pytest.fixture
-def inventory(tmp_path: Path) -> Inventory:
-    return open_inventory(str(tmp_path / "inv.db"))
+@pytest.fixture(params=["sqlite", "postgresql"])
+def inventory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Inventory]:
+    """An empty inventory on each backend (their bulk paths differ)."""
+    if request.param == "sqlite":
+        url = str(tmp_path / "inv.db")
+    else:
+        from tests.pg import fresh_database
+
+        url = fresh_database(request.getfixturevalue("postgres_url"))
+    inventory = open_inventory(url)
+    yield inventory
+    inventory.close()
 
 
 def _run(
@@ -113,6 +123,18 @@ def test_a_serial_with_another_maker_is_another_device() -> None:
     ids, conflicts = index.match("hq", [Claim("10.0.0.8", serial="12345678", maker="Dahua")])
     assert ids == [None] and conflicts
     assert index.match("hq", [Claim("10.0.0.8", serial="12345678", maker="Axis")])[0] == [1]
+
+
+def test_the_latest_seen_device_holds_an_address_whatever_order_it_is_indexed_in() -> None:
+    # Two records at one address (the older one left it, a DHCP lease went to another
+    # camera): whichever is indexed first, the address is the one seen later.
+    later = T0 + timedelta(days=1)
+    older = Identity(1, "hq", "10.0.0.5", "00:11:22:33:44:55", None, "Hikvision", T0)
+    newer = Identity(2, "hq", "10.0.0.5", "00:11:22:33:44:66", None, "Hikvision", later)
+    for known in ([older, newer], [newer, older]):
+        index = IdentityIndex(known)
+        assert index.match("hq", [Claim("10.0.0.5")])[0] == [2]
+        assert index.match("hq", [Claim("10.0.0.9", mac="00:11:22:33:44:55")])[0] == [1]
 
 
 # --- through the pipeline and the store ---
@@ -230,6 +252,27 @@ def test_a_version_4_inventory_keeps_its_devices_and_allows_moves(tmp_path: Path
             SCHEMA_VERSION
         )
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_a_mac_stored_in_another_spelling_still_identifies_its_device(tmp_path: Path) -> None:
+    # Earlier versions kept a MAC as the source spelt it; version 7 spells them all one way,
+    # so a camera that moved is still found by its MAC.
+    path = tmp_path / "v6.db"
+    inventory = open_inventory(str(path))
+    _run(inventory, "hq", {"10.0.0.5": [_obs("10.0.0.5", "tcp.port", "554", SourceKind.SCAN)]})
+    inventory.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE devices SET mac = 'C0-56-E3-00-00-01'")
+        conn.execute("UPDATE coverwatch_meta SET value = '6' WHERE key = 'schema_version'")
+    inventory = open_inventory(str(path))
+    try:
+        moved = {"10.0.0.9": [_obs("10.0.0.9", "mac", "c0:56:e3:00:00:01", SourceKind.SCAN)]}
+        _run(inventory, "hq", moved, at=T0 + timedelta(days=1))
+        (device,) = inventory.devices("hq")
+        assert device.mac == "c0:56:e3:00:00:01"
+        assert [a.ip for a in device.addresses] == ["10.0.0.5", "10.0.0.9"]
+    finally:
+        inventory.close()
 
 
 # --- a DHCP renewal inside a capture (the real-world split this issue measured) ---

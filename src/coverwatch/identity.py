@@ -20,9 +20,11 @@ differs from the recorded one is another device.
 from __future__ import annotations
 
 import re
+from bisect import insort
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from coverwatch.models import Observation, ObsStatus
 
@@ -61,6 +63,7 @@ def normalise_mac(text: str) -> str | None:
         return None
 
 
+@lru_cache(maxsize=1 << 16)  # a run asks for each of its MACs at every stage
 def normal_mac(value: str) -> str | None:
     """A MAC that identifies one device, as ``normalise_mac`` spells it; None for anything
     else, and for the all-zero, broadcast and multicast addresses (never one device's)."""
@@ -180,19 +183,27 @@ def _same_maker(a: str | None, b: str | None) -> bool:
     return a is None or b is None or a.casefold() == b.casefold()
 
 
+def _recency(k: Identity) -> tuple[bool, datetime | int, int]:
+    """Sorts devices by when they were last seen (never first; ties by record id)."""
+    return (k.last_seen is not None, k.last_seen or 0, k.id)
+
+
+def _take(slots: dict[tuple[str, str], Identity], key: tuple[str, str], k: Identity) -> None:
+    holder = slots.get(key)
+    if holder is None or _recency(k) >= _recency(holder):
+        slots[key] = k
+
+
 class IdentityIndex:
     """The inventory's identities, indexed for matching a run's devices against them."""
 
-    def __init__(self, known: Iterable[Identity], oldest_first: bool = False) -> None:
-        """Index ``known`` devices (already ordered by when they were last seen, oldest
-        first, when ``oldest_first``: the latest-seen device wins an address or a MAC that
-        several records hold)."""
+    def __init__(self, known: Iterable[Identity] = ()) -> None:
+        """Index ``known`` devices, in any order: of the devices holding an address or a MAC,
+        the latest seen is the one found there."""
         self._by_id: dict[int, Identity] = {}
         self._serial: dict[str, list[Identity]] = {}
         self._mac: dict[tuple[str, str], Identity] = {}
         self._ip: dict[tuple[str, str], Identity] = {}
-        if not oldest_first:
-            known = sorted(known, key=lambda k: (k.last_seen is not None, k.last_seen or 0, k.id))
         for k in known:
             self.add(k)
 
@@ -204,8 +215,8 @@ class IdentityIndex:
         return self._by_id.get(device_id)
 
     def add(self, k: Identity) -> None:
-        """Index a device, or re-index one whose identifiers changed; it becomes the latest
-        seen at its address and MAC."""
+        """Index a device, or re-index one whose identifiers changed (it leaves its old address
+        and MAC); it takes its address and MAC unless a device seen later holds them."""
         old = self._by_id.get(k.id)
         if old is not None:
             if self._ip.get((old.site, old.ip)) is old:
@@ -216,10 +227,10 @@ class IdentityIndex:
                 self._serial[old.serial] = [i for i in self._serial[old.serial] if i is not old]
         self._by_id[k.id] = k
         if k.serial:
-            self._serial.setdefault(k.serial, []).append(k)
+            insort(self._serial.setdefault(k.serial, []), k, key=_recency)
         if k.mac:
-            self._mac[(k.site, k.mac)] = k
-        self._ip[(k.site, k.ip)] = k
+            _take(self._mac, (k.site, k.mac), k)
+        _take(self._ip, (k.site, k.ip), k)
 
     def match(self, site: str, claims: list[Claim]) -> tuple[list[int | None], list[str]]:
         """Per claim, the id of the known device it is (None: a new device), and the

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,17 +11,6 @@ from coverwatch.lab.runner import LabProcess
 from coverwatch.store import open_inventory
 from coverwatch.targets import DEFAULT_PORTS
 from tests.conftest import Cli, free_port
-from tests.pg import PostgresMissing, throwaway_postgres
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A PostgreSQL cluster of its own, listening on 127.0.0.1 only, removed afterwards."""
-    try:
-        with throwaway_postgres() as url:
-            yield url
-    except PostgresMissing as e:
-        pytest.skip(str(e))
 
 
 def test_scan_into_postgres_and_read_back(cli: Cli, lab: LabProcess, postgres_url: str) -> None:

@@ -23,7 +23,7 @@ from coverwatch.models import (
     SourceKind,
     device_text,
 )
-from coverwatch.store import BACKENDS, Backend, Inventory, open_inventory
+from coverwatch.store import Inventory, open_inventory
 from coverwatch.store.interface import HostResult
 from coverwatch.store.sql import SCHEMA_VERSION, SqlInventory, database_url
 
@@ -144,12 +144,7 @@ def open_error(path: Path | str) -> str:
     return message
 
 
-# --- registry and URLs --------------------------------------------------------------------------
-
-
-def test_every_backend_has_an_implementation() -> None:
-    assert set(BACKENDS) == set(Backend)
-    assert all(issubclass(cls, Inventory) for cls in BACKENDS.values())
+# --- opening and URLs --------------------------------------------------------------------------
 
 
 def test_open_inventory_gives_a_sql_inventory_and_creates_folders(tmp_path: Path) -> None:

@@ -127,4 +127,6 @@ def test_a_version_5_inventory_keeps_its_waivers_and_gains_the_audit_trail(tmp_p
     finally:
         inventory.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT value FROM coverwatch_meta").fetchone()[0] == "6"
+        assert conn.execute("SELECT value FROM coverwatch_meta").fetchone()[0] == str(
+            SCHEMA_VERSION
+        )

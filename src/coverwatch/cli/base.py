@@ -19,7 +19,7 @@ from coverwatch.observer import Observer
 # NOTE: heavier modules (SQLAlchemy, the lab, reports, rich) are imported inside the commands
 # that use them, so `coverwatch identify` in a shell pipeline starts fast.
 if TYPE_CHECKING:
-    from coverwatch.store import Inventory
+    from coverwatch.store import DeviceReader
 
 
 def quiet() -> bool:
@@ -216,7 +216,7 @@ def _traffic_dir(ctx: click.Context) -> str:
     return str(ctx.obj.get("traffic_dir") or default_traffic_dir(_db(ctx)))
 
 
-def _known_site(inventory: Inventory, site: str | None) -> None:
+def _known_site(inventory: DeviceReader, site: str | None) -> None:
     """Refuse a ``--site`` the inventory does not know (exit code 2), naming the known sites.
 
     A mistyped site must not read as an empty, clean estate: a report of zero devices would

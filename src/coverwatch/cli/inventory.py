@@ -266,9 +266,9 @@ def devices(ctx: click.Context, site: str | None, as_json: bool, jsonl: bool, as
     """
     one_format(json=as_json, jsonl=jsonl, csv=as_csv)
     from coverwatch.cells import safe_cell
-    from coverwatch.store import open_inventory
+    from coverwatch.store import open_reader
 
-    inventory = open_inventory(_db(ctx))
+    inventory = open_reader(_db(ctx))
     try:
         _known_site(inventory, site)
         records = inventory.devices(site)

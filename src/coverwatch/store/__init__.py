@@ -1,21 +1,17 @@
 """The inventory: devices, scans and observation history in a SQL database.
 
 SQLite by default; PostgreSQL by URL (``--db postgresql+psycopg://...``) when many sensors
-feed one inventory. A backend is one module and one line in ``BACKENDS``.
+feed one inventory. SQLAlchemy is imported when an inventory is opened, not with this package:
+listing a small inventory (``open_reader``) needs only the standard library.
 """
 
 from __future__ import annotations
 
-from enum import Enum
-
-from platformdirs import user_data_path
-
 from coverwatch.store.interface import DeviceRecord, HostResult, Inventory, ScanRecord, StoreError
-from coverwatch.store.sql import SqlInventory, database_url
+from coverwatch.store.reader import DeviceReader
 
 __all__ = [
-    "BACKENDS",
-    "Backend",
+    "DeviceReader",
     "DeviceRecord",
     "HostResult",
     "Inventory",
@@ -23,26 +19,28 @@ __all__ = [
     "StoreError",
     "default_db",
     "open_inventory",
+    "open_reader",
 ]
-
-
-class Backend(str, Enum):
-    """Inventory implementations."""
-
-    SQL = "sql"
-
-
-BACKENDS: dict[Backend, type[Inventory]] = {Backend.SQL: SqlInventory}
 
 
 def default_db() -> str:
     """The default inventory file under the user's data directory."""
+    from platformdirs import user_data_path
+
     return str(user_data_path("coverwatch") / "inventory.db")
 
 
 def open_inventory(db: str | None) -> Inventory:
-    """Open (creating if needed) the inventory at a path or URL."""
+    """Open (creating or upgrading if needed) the inventory at a path or URL."""
+    from coverwatch.store.sql import SqlInventory
+
     return SqlInventory(db or default_db())
 
 
-__all__ += ["database_url"]
+def open_reader(db: str | None) -> DeviceReader:
+    """The inventory at a path or URL, to list its devices and sites: a SQLite file of this
+    version's schema read with the standard library alone, anything else (a URL, a file to
+    create or upgrade) opened as ``open_inventory`` opens it."""
+    from coverwatch.store.reader import open_sqlite_reader
+
+    return open_sqlite_reader(db or default_db()) or open_inventory(db)

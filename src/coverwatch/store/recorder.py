@@ -2,24 +2,30 @@
 
 A run is started, fed its hosts batch by batch and finished; each host is recognised as
 ``identity`` says (serial and maker, MAC within the site, address within the site) against an
-index of the site's devices built once per run and kept up to date as devices are added, so a
-200,000-row register costs one read of the site, not one per batch. The observation queries
-both the recorder and ``SqlInventory`` read with live here too.
+index of the devices its hosts may be: those at their addresses or MACs within the site, or
+sharing their serials anywhere, read by those keys as the batches come (never the whole site, so
+a scan costs what it finds, not what the inventory holds) and kept up to date as the run moves
+and adds devices. The observation queries both the recorder and ``SqlInventory`` read with live
+here too.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from coverwatch.identity import Claim, Identity, IdentityIndex, normal_mac, normal_serial
 from coverwatch.models import HostResult, Observation, ObsStatus, SourceKind
 from coverwatch.store.interface import RunRecorder, StoreError
+from coverwatch.store.rows import aware
 from coverwatch.store.schema import addresses, devices, observations, scans, sightings
 
 #: Bounded IN lists, whatever the database.
@@ -38,13 +44,6 @@ IDENTITY_COLUMNS = (
 )
 
 
-def aware(value: datetime | None) -> datetime | None:
-    """A time read back from the database, in UTC (SQLite drops the zone; only UTC is stored)."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 def identity_of(row: Any) -> Identity:
     """An ``Identity`` from a row of ``IDENTITY_COLUMNS``."""
     device_id, site, ip, mac, serial, maker, last_seen, _ = row
@@ -52,27 +51,17 @@ def identity_of(row: Any) -> Identity:
     return Identity(int(device_id), site, ip, mac, serial, maker, aware(last_seen))
 
 
-def identity_rows(conn: Connection, site: str, serials: list[str]) -> dict[int, Any]:
-    """The devices a run at ``site`` may be: the site's, and those elsewhere sharing one of
-    ``serials`` (reported as contradictions, never merged), as rows of ``IDENTITY_COLUMNS``."""
-    query = (
-        sa.select(*IDENTITY_COLUMNS)
-        .where(devices.c.site == site)
-        .order_by(devices.c.last_seen, devices.c.id)  # oldest first, as IdentityIndex takes them
-    )
-    found = {int(r[0]): r for r in conn.execute(query)}
-    found.update(_serial_rows(conn, serials))
-    return found
-
-
-def _serial_rows(conn: Connection, serials: list[str]) -> dict[int, Any]:
-    found: dict[int, Any] = {}
-    for start in range(0, len(serials), _CHUNK):
-        query = sa.select(*IDENTITY_COLUMNS).where(
-            devices.c.serial.in_(serials[start : start + _CHUNK])
-        )
-        found.update((int(r[0]), r) for r in conn.execute(query))
-    return found
+def within(conn: Connection, column: Any, values: list[Any]) -> Iterator[Any]:
+    """Conditions that together select ``column IN values``, each bounded: one array parameter
+    on PostgreSQL (no statement with thousands of placeholders to build and parse), lists of
+    ``_CHUNK`` elsewhere. Nothing for no values."""
+    if not values:
+        return
+    if conn.dialect.name == "postgresql":
+        yield column == sa.any_(sa.bindparam(None, values, type_=ARRAY(column.type)))
+        return
+    for start in range(0, len(values), _CHUNK):
+        yield column.in_(values[start : start + _CHUNK])
 
 
 def observation_of(r: Any) -> Observation:
@@ -98,11 +87,11 @@ def history_of(
     """Per device: its observations oldest first, only those observed at or after ``since``
     and, with ``signals``, whose signal starts with one of them."""
     found: dict[int, list[Observation]] = {}
-    for start in range(0, len(device_ids), _CHUNK):
+    for chunk in within(conn, observations.c.device_id, device_ids):
         query = (
             sa.select(observations, devices.c.ip.label("device_ip"))
             .join(devices, devices.c.id == observations.c.device_id)
-            .where(observations.c.device_id.in_(device_ids[start : start + _CHUNK]))
+            .where(chunk)
             .order_by(observations.c.id)
         )
         if since is not None:
@@ -120,8 +109,7 @@ def latest_observations(
     """Per device: the observations of the latest run of each source kind (optionally leaving
     one kind out), the basis for fusing evidence across sources."""
     found: dict[int, list[Observation]] = {}
-    for start in range(0, len(device_ids), _CHUNK):
-        chunk = device_ids[start : start + _CHUNK]
+    for chunk in within(conn, observations.c.device_id, device_ids):
         # The newest run per device and source kind first (grouped over the devices' own
         # rows), then its observations: one pass over each device's history.
         newest = (
@@ -130,7 +118,7 @@ def latest_observations(
                 observations.c.source,
                 sa.func.max(observations.c.scan_id).label("scan_id"),
             )
-            .where(observations.c.device_id.in_(chunk))
+            .where(chunk)
             .group_by(observations.c.device_id, observations.c.source)
         )
         if exclude is not None:
@@ -147,7 +135,7 @@ def latest_observations(
                 ),
             )
             .join(devices, devices.c.id == observations.c.device_id)
-            .where(observations.c.device_id.in_(chunk))
+            .where(chunk)
             .order_by(observations.c.id)
         )
         for r in conn.execute(query).mappings():
@@ -158,32 +146,92 @@ def latest_observations(
 def sites_of(conn: Connection, ips: list[str]) -> dict[str, list[str]]:
     """Per address: the sites holding a device at it (sorted); unknown addresses absent."""
     found: dict[str, set[str]] = {}
-    for start in range(0, len(ips), _CHUNK):
-        query = sa.select(devices.c.ip, devices.c.site).where(
-            devices.c.ip.in_(ips[start : start + _CHUNK])
-        )
+    for chunk in within(conn, devices.c.ip, ips):
+        query = sa.select(devices.c.ip, devices.c.site).where(chunk)
         for ip, site in conn.execute(query):
             found.setdefault(ip, set()).add(site)
     return {ip: sorted(sites) for ip, sites in found.items()}
 
 
-def bulk_insert(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows in the connection's transaction: PostgreSQL by COPY (one stream, not a
-    round trip per row), anything else by executemany (SQLite's is one C loop)."""
-    if not rows:
-        return
-    if conn.dialect.name != "postgresql":
-        conn.execute(table.insert(), rows)
-        return
-    columns = list(rows[0])
-    names = ", ".join(f'"{c}"' for c in columns)
+@contextmanager
+def _driver_cursor(conn: Connection, statement: str) -> Iterator[Any]:
+    """A cursor of the driver's own on the connection (in its transaction), its errors raised
+    as SQLAlchemy raises a driver's errors (what the stores catch)."""
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row([row[c] for c in columns])
+        yield cursor
+    except conn.dialect.loaded_dbapi.Error as e:
+        raise sa.exc.DBAPIError.instance(statement, None, e, conn.dialect.loaded_dbapi.Error) from e
     finally:
         cursor.close()
+
+
+def _executemany(
+    conn: Connection, table: sa.Table, statement: str, columns: list[str], rows: list[Any]
+) -> None:
+    """``statement`` (one ``?`` per column) once per row, by the driver's executemany (SQLite's
+    is one C loop) with each value bound as SQLAlchemy binds it (its spelling of a time), but
+    without SQLAlchemy's per-row parameter handling, which costs more than the writes."""
+    binds = [table.c[c].type.bind_processor(conn.dialect) for c in columns]
+    values = [
+        tuple(v if bind is None else bind(v) for bind, v in zip(binds, row, strict=True))
+        for row in rows
+    ]
+    with _driver_cursor(conn, statement) as cursor:
+        cursor.executemany(statement, values)
+
+
+def bulk_insert(conn: Connection, table: sa.TableClause, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows, each with the same columns (every NOT NULL one: no defaults apply),
+    in the connection's transaction: PostgreSQL by COPY (one stream, not a round trip per row),
+    anything else by the driver's executemany."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    if conn.dialect.name != "postgresql":
+        assert isinstance(table, sa.Table)
+        names = ", ".join(f'"{c}"' for c in columns)
+        statement = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * len(columns))})'
+        _executemany(conn, table, statement, columns, [[r[c] for c in columns] for r in rows])
+        return
+    names = ", ".join(f'"{c}"' for c in columns)
+    statement = f'COPY "{table.name}" ({names}) FROM STDIN'
+    with _driver_cursor(conn, statement) as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
+
+
+def bulk_update(
+    conn: Connection, table: sa.Table, rows: list[dict[str, Any]], keys: tuple[str, ...]
+) -> None:
+    """Update many rows, each found by its ``keys`` columns and given its other values (every
+    row with the same columns): PostgreSQL by COPY into a scratch table and one UPDATE from it,
+    anything else by executemany."""
+    if not rows:
+        return
+    columns = [c for c in rows[0] if c not in keys]
+    if conn.dialect.name != "postgresql":
+        assignments = ", ".join(f'"{c}" = ?' for c in columns)
+        matches = " AND ".join(f'"{k}" = ?' for k in keys)
+        statement = f'UPDATE "{table.name}" SET {assignments} WHERE {matches}'
+        order = [*columns, *keys]
+        _executemany(conn, table, statement, order, [[r[c] for c in order] for r in rows])
+        return
+    scratch = f"cw_update_{table.name}"
+    names = ", ".join(f'"{c}"' for c in (*keys, *columns))
+    conn.execute(
+        sa.text(
+            f"CREATE TEMP TABLE {scratch} ON COMMIT DROP AS "
+            f'SELECT {names} FROM "{table.name}" WHERE false'
+        )
+    )
+    bulk_insert(conn, sa.table(scratch, *(sa.column(c) for c in (*keys, *columns))), rows)
+    assignments = ", ".join(f'"{c}" = s."{c}"' for c in columns)
+    matches = " AND ".join(f't."{k}" = s."{k}"' for k in keys)
+    conn.execute(
+        sa.text(f'UPDATE "{table.name}" AS t SET {assignments} FROM {scratch} AS s WHERE {matches}')
+    )
+    conn.execute(sa.text(f"DROP TABLE {scratch}"))
 
 
 def insert_row(conn: Connection, statement: sa.Insert) -> int:
@@ -194,6 +242,10 @@ def insert_row(conn: Connection, statement: sa.Insert) -> int:
     return int(key[0])
 
 
+#: What a run keeps of a stored device it meets: its MAC as stored, its serial, its sources.
+_Stored = tuple[str | None, str | None, str]
+
+
 @dataclass
 class _Run:
     """One run being recorded."""
@@ -202,11 +254,13 @@ class _Run:
     source: str
     seen: datetime
     """When its devices count as seen (when recording began)."""
-    index: IdentityIndex
-    """The devices it may meet; grows with the devices it adds."""
+    index: IdentityIndex = field(default_factory=IdentityIndex)
+    """The devices it may meet, read as its hosts' keys come; kept as the run leaves them."""
+    stored: dict[int, _Stored] = field(default_factory=dict)
+    looked: set[tuple[str, str]] = field(default_factory=set)
+    """The keys (``ip``, ``mac``, ``serial`` and the value) already read for."""
     hosts: int = 0
     finished: bool = False
-    conflicts: list[str] = field(default_factory=list)
 
 
 class SqlRecorder(RunRecorder):
@@ -231,22 +285,36 @@ class SqlRecorder(RunRecorder):
                 hosts_found=0,
             ),
         )
-        rows = identity_rows(self.conn, site, [])
         source = str(options.get("source") or SourceKind.SCAN.value)
-        index = IdentityIndex((identity_of(r) for r in rows.values()), oldest_first=True)
-        self._runs[run_id] = _Run(site, source, now, index)
+        self._runs[run_id] = _Run(site, source, now)
         return run_id
 
-    def _with_serials(self, run: _Run, claims: list[Claim]) -> None:
-        """Index the devices elsewhere that share a claim's serial (for the contradictions)."""
-        serials = sorted({c.serial for c in claims if c.serial})
-        for device_id, row in _serial_rows(self.conn, serials).items():
+    def _load(self, run: _Run, claims: list[Claim]) -> None:
+        """Index the stored devices the claims may be: those at their addresses or MACs within
+        the site, and those anywhere sharing their serials (elsewhere: for the contradictions).
+        A device the run already holds stays as the run left it."""
+        keys = {
+            "ip": {c.ip for c in claims},
+            "mac": {c.mac for c in claims if c.mac},
+            "serial": {c.serial for c in claims if c.serial},
+        }
+        rows: dict[int, Any] = {}
+        for name, values in keys.items():
+            wanted = sorted(v for v in values if (name, v) not in run.looked)
+            run.looked.update((name, v) for v in wanted)
+            for chunk in within(self.conn, devices.c[name], wanted):
+                query = sa.select(*IDENTITY_COLUMNS).where(chunk)
+                if name != "serial":
+                    query = query.where(devices.c.site == run.site)
+                rows.update((int(r[0]), r) for r in self.conn.execute(query))
+        for device_id, row in rows.items():
             if device_id not in run.index:
                 run.index.add(identity_of(row))
+                run.stored[device_id] = (row.mac, row.serial, row.sources or "[]")
 
     def match(self, run_id: int, claims: list[Claim]) -> tuple[list[int | None], list[str]]:
         run = self._runs[run_id]
-        self._with_serials(run, claims)
+        self._load(run, claims)
         return run.index.match(run.site, claims)
 
     def latest_observations(
@@ -276,7 +344,7 @@ class SqlRecorder(RunRecorder):
             )
             for h in hosts
         ]
-        self._with_serials(run, claims)
+        self._load(run, claims)
         matched, conflicts = run.index.match(run.site, claims)
         values = [_sighting_values(h) for h in hosts]
         ids = self._merge_devices(run, run_id, hosts, claims, matched, values)
@@ -310,20 +378,19 @@ class SqlRecorder(RunRecorder):
         ids: list[int] = []
         updates: list[dict[str, Any]] = []
         inserts: list[dict[str, Any]] = []
-        stored = self._stored([d for d in matched if d is not None])
         for host, claim, device_id, sighting in zip(hosts, claims, matched, values, strict=True):
             common = {**sighting, "ip": host.ip, "last_seen": run.seen, "last_scan_id": run_id}
             if device_id is not None:
-                mac, serial, sources = stored[device_id]
-                updates.append(
-                    {
-                        **common,
-                        "b_id": device_id,
-                        "mac": host.mac or mac,
-                        "serial": claim.serial or serial,
-                        "sources": json.dumps(sorted(set(json.loads(sources)) | {run.source})),
-                    }
-                )
+                mac, serial, sources = run.stored[device_id]
+                update = {
+                    **common,
+                    "id": device_id,
+                    "mac": host.mac or mac,
+                    "serial": claim.serial or serial,
+                    "sources": json.dumps(sorted(set(json.loads(sources)) | {run.source})),
+                }
+                updates.append(update)
+                run.stored[device_id] = (update["mac"], update["serial"], update["sources"])
             else:
                 inserts.append(
                     {
@@ -336,17 +403,15 @@ class SqlRecorder(RunRecorder):
                     }
                 )
             ids.append(device_id if device_id is not None else -1)
-        if updates:
-            columns: dict[str, Any] = {
-                key: sa.bindparam(key) for key in updates[0] if key != "b_id"
-            }
-            update_all = devices.update().where(devices.c.id == sa.bindparam("b_id"))
-            self.conn.execute(update_all.values(columns), updates)
+        bulk_update(self.conn, devices, updates, ("id",))
         if inserts:
             # One multi-row INSERT ... RETURNING (SQLAlchemy "insertmanyvalues"), in order.
             insert = devices.insert().returning(devices.c.id, sort_by_parameter_order=True)
-            fresh = iter([int(row.id) for row in self.conn.execute(insert, inserts)])
-            ids = [device_id if device_id >= 0 else next(fresh) for device_id in ids]
+            fresh = [int(row.id) for row in self.conn.execute(insert, inserts)]
+            for row, device_id in zip(inserts, fresh, strict=True):
+                run.stored[device_id] = (row["mac"], row["serial"], row["sources"])
+            made = iter(fresh)
+            ids = [device_id if device_id >= 0 else next(made) for device_id in ids]
         for host, claim, device_id in zip(hosts, claims, ids, strict=True):
             # Later batches meet these devices where they are now.
             known = run.index.get(device_id)
@@ -364,16 +429,6 @@ class SqlRecorder(RunRecorder):
         self._record_addresses(hosts, ids, run.seen)
         return ids
 
-    def _stored(self, device_ids: list[int]) -> dict[int, tuple[str | None, str | None, str]]:
-        """Per known device: its stored MAC, serial and sources (JSON)."""
-        found: dict[int, tuple[str | None, str | None, str]] = {}
-        for start in range(0, len(device_ids), _CHUNK):
-            query = sa.select(devices.c.id, devices.c.mac, devices.c.serial, devices.c.sources)
-            query = query.where(devices.c.id.in_(device_ids[start : start + _CHUNK]))
-            for device_id, mac, serial, sources in self.conn.execute(query):
-                found[int(device_id)] = (mac, serial, sources or "[]")
-        return found
-
     def _record_addresses(self, hosts: list[HostResult], ids: list[int], seen: datetime) -> None:
         """Each device's addresses in this run: new ones added, known ones confirmed."""
         held = {
@@ -383,22 +438,11 @@ class SqlRecorder(RunRecorder):
         }
         known: set[tuple[int, str]] = set()
         wanted = sorted({device_id for device_id, _ in held})
-        for start in range(0, len(wanted), _CHUNK):
-            query = sa.select(addresses.c.device_id, addresses.c.ip).where(
-                addresses.c.device_id.in_(wanted[start : start + _CHUNK])
-            )
+        for chunk in within(self.conn, addresses.c.device_id, wanted):
+            query = sa.select(addresses.c.device_id, addresses.c.ip).where(chunk)
             known.update((int(r.device_id), r.ip) for r in self.conn.execute(query))
-        confirmed = [{"b_id": d, "b_ip": ip, "last_seen": seen} for d, ip in held & known]
-        if confirmed:
-            self.conn.execute(
-                addresses.update()
-                .where(
-                    addresses.c.device_id == sa.bindparam("b_id"),
-                    addresses.c.ip == sa.bindparam("b_ip"),
-                )
-                .values(last_seen=sa.bindparam("last_seen")),
-                confirmed,
-            )
+        confirmed = [{"device_id": d, "ip": ip, "last_seen": seen} for d, ip in held & known]
+        bulk_update(self.conn, addresses, confirmed, ("device_id", "ip"))
         new = [
             {"device_id": d, "ip": ip, "first_seen": seen, "last_seen": seen}
             for d, ip in sorted(held - known)

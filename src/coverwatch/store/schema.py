@@ -9,6 +9,8 @@ the kinds of run that saw them, an address is no longer unique within a site (a 
 an address keeps its record), and ``addresses`` keeps every address each device has held.
 Version 6 gives stored waivers an audit trail (issue #14): who granted each (``author``), and
 when and by whom it was revoked (``revoked_at``, ``revoked_by``; a revoked waiver is kept).
+Version 7 stores every device's MAC in the one spelling identity compares (``aa:bb:cc:dd:ee:ff``),
+so that a run finds the devices it meets by MAC in SQL.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import json
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 6
+from coverwatch.store.rows import SCHEMA_VERSION
 
 metadata = sa.MetaData()
 
@@ -179,6 +181,8 @@ def migrate(conn: Connection, version: int) -> None:
         _add_column(conn, "waivers", "author VARCHAR(128)")
         _add_column(conn, "waivers", "revoked_at TIMESTAMP WITH TIME ZONE")
         _add_column(conn, "waivers", "revoked_by VARCHAR(128)")
+    if version < 7:
+        _macs_in_one_spelling(conn)
     conn.execute(
         meta.update().where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION))
     )
@@ -248,4 +252,26 @@ def _one_row_per_device(conn: Connection) -> None:
                 {"b_id": device_id, "sources": json.dumps(sorted(found))}
                 for device_id, found in kinds.items()
             ],
+        )
+
+
+def _macs_in_one_spelling(conn: Connection) -> None:
+    """Version 7: devices' MACs as ``identity.normalise_mac`` spells them (anything that is not
+    a MAC is kept as it was)."""
+    from coverwatch.identity import normalise_mac
+
+    changed = [
+        {"b_id": device_id, "mac": spelt}
+        for device_id, mac in conn.execute(
+            sa.select(devices.c.id, devices.c.mac).where(devices.c.mac.is_not(None))
+        )
+        for spelt in (normalise_mac(mac),)
+        if spelt and spelt != mac
+    ]
+    if changed:
+        conn.execute(
+            devices.update()
+            .where(devices.c.id == sa.bindparam("b_id"))
+            .values(mac=sa.bindparam("mac")),
+            changed,
         )

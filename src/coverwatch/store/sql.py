@@ -20,11 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from coverwatch.models import (
-    Address,
-    Attribution,
     DeviceRecord,
-    DeviceType,
-    Evidence,
     Observation,
     ScanRecord,
     SourceKind,
@@ -45,9 +41,8 @@ from coverwatch.store.recorder import (
     latest_observations,
     sites_of,
 )
-from coverwatch.store.recorder import aware as _aware
+from coverwatch.store.rows import SCHEMA_VERSION, attribution_of, aware, devices_of
 from coverwatch.store.schema import (
-    SCHEMA_VERSION,
     addresses,
     audits,
     devices,
@@ -68,24 +63,6 @@ def database_url(db: str) -> str:
     if "://" in db:
         return db
     return f"sqlite:///{Path(db).expanduser()}"
-
-
-def _evidence_from_json(text: str) -> tuple[Evidence, ...]:
-    items = json.loads(text or "[]")
-    return tuple(
-        Evidence(
-            i["signal"],
-            i["value"],
-            i["matched"],
-            i["source"],
-            i.get("maker"),
-            i.get("brand"),
-            float(i.get("weight", 0)),
-            bool(i.get("conflicts", False)),
-            i.get("component"),
-        )
-        for i in items
-    )
 
 
 class SqlInventory(Inventory):
@@ -164,53 +141,16 @@ class SqlInventory(Inventory):
         if site is not None:
             query = query.where(devices.c.site == site)
             held = held.where(devices.c.site == site)
-        history: dict[int, list[Address]] = {}
-        for r in self._read(held.order_by(addresses.c.first_seen, addresses.c.id), "read devices"):
-            history.setdefault(int(r["device_id"]), []).append(
-                Address(r["ip"], _aware(r["first_seen"]), _aware(r["last_seen"]))
-            )
-        records = [
-            self._device(r, tuple(history.get(int(r["id"]), ())))
-            for r in self._read(query, "read devices")
-        ]
-        return sorted(records, key=lambda d: (d.site, ip_key(d.ip), d.id or 0))
-
-    @staticmethod
-    def _attribution(row: Any) -> Attribution:
-        return Attribution(
-            row["maker"],
-            row["brand"],
-            row["model"],
-            row["firmware"],
-            DeviceType(row["device_type"]) if row["device_type"] else None,
-            row["covered"],
-            float(row["confidence"]),
-            _evidence_from_json(row["evidence"]),
-            row.get("covered_component"),
-        )
-
-    def _device(self, row: Any, held: tuple[Address, ...] = ()) -> DeviceRecord:
-        return DeviceRecord(
-            row["ip"],
-            row["mac"],
-            row["site"],
-            self._attribution(row),
-            json.loads(row["open_ports"]),
-            _aware(row["first_seen"]),
-            _aware(row["last_seen"]),
-            row["serial"],
-            held,
-            tuple(json.loads(row["sources"] or "[]")),
-            int(row["id"]),
-        )
+        history = self._read(held.order_by(addresses.c.first_seen, addresses.c.id), "read devices")
+        return devices_of(self._read(query, "read devices"), history)
 
     def scans(self) -> list[ScanRecord]:
         rows = self._read(sa.select(scans).order_by(scans.c.id), "read scans")
         return [
             ScanRecord(
                 r["id"],
-                _aware(r["started_at"]) or datetime.now(UTC),
-                _aware(r["finished_at"]),
+                aware(r["started_at"]) or datetime.now(UTC),
+                aware(r["finished_at"]),
                 r["site"],
                 json.loads(r["targets"]),
                 json.loads(r["options"]),
@@ -238,7 +178,7 @@ class SqlInventory(Inventory):
             query = query.where(devices.c.site == site)
         latest: dict[str, tuple[datetime, int]] = {}
         for r in self._read(query, "read observations"):
-            at = (_aware(r["last_seen"]) or datetime.min.replace(tzinfo=UTC), int(r["id"]))
+            at = (aware(r["last_seen"]) or datetime.min.replace(tzinfo=UTC), int(r["id"]))
             latest[r["site"]] = max(at, latest.get(r["site"], at))
         ids = sorted(device_id for _, device_id in latest.values())
         found = self.history_of(ids)
@@ -285,10 +225,10 @@ class SqlInventory(Inventory):
                 r["ip"] or r["device_ip"],
                 r["mac"],
                 r["site"],
-                self._attribution(r),
+                attribution_of(r),
                 json.loads(r["open_ports"]),
-                _aware(r["started_at"]),
-                _aware(r["started_at"]),
+                aware(r["started_at"]),
+                aware(r["started_at"]),
                 serial=r["serial"],
                 id=int(r["device_id"]),
             )
@@ -317,7 +257,7 @@ class SqlInventory(Inventory):
         return [
             ScanPointRow(
                 scan_id=int(r["id"]),
-                started_at=_aware(r["started_at"]) or datetime.now(UTC),
+                started_at=aware(r["started_at"]) or datetime.now(UTC),
                 site=r["site"],
                 devices=int(r["devices"] or 0),
                 video_devices=int(r["video_devices"] or 0),
@@ -371,7 +311,7 @@ class SqlInventory(Inventory):
         return [
             AuditRow(
                 id=int(r["id"]),
-                at=_aware(r["at"]) or datetime.now(UTC),
+                at=aware(r["at"]) or datetime.now(UTC),
                 site=r["site"],
                 policy_name=r["policy_name"],
                 policy_version=r["policy_version"],
@@ -425,7 +365,7 @@ class SqlInventory(Inventory):
                 id=int(r["id"]),
                 name=r["name"],
                 role=r["role"],
-                created_at=_aware(r["created_at"]) or datetime.now(UTC),
+                created_at=aware(r["created_at"]) or datetime.now(UTC),
                 revoked=bool(r["revoked"]),
             )
             for r in self._read(query, "read tokens")
@@ -480,9 +420,9 @@ class SqlInventory(Inventory):
                 reason=r["reason"],
                 approver=r["approver"],
                 expires=r["expires"],
-                created_at=_aware(r["created_at"]) or datetime.now(UTC),
+                created_at=aware(r["created_at"]) or datetime.now(UTC),
                 author=r["author"],
-                revoked_at=_aware(r["revoked_at"]),
+                revoked_at=aware(r["revoked_at"]),
                 revoked_by=r["revoked_by"],
             )
             for r in rows
