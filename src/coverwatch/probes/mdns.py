@@ -18,7 +18,9 @@ dnspython, code our own):
   ``_hap._tcp`` (HomeKit accessories, consumer cameras and video doorbells among them: TXT
   ``md`` model, ``ci`` accessory category, ``id`` pairing identifier, ``c#``/``s#``/``sf``/``ff``
   /``pv``/``sh`` pairing state: homebridge/HAP-NodeJS ``src/lib/Advertiser.ts``; a Netatmo
-  Welcome camera's ``md=Welcome ci=17``: https://github.com/jlusiardi/homekit_python/issues/131).
+  Welcome camera's ``md=Welcome ci=17``: https://github.com/jlusiardi/homekit_python/issues/131)
+  and ``_miio._udp`` (Xiaomi Mi Home devices; instance ``<model with dashes>_miio<device id>``,
+  e.g. ``chuangmi-camera-ipc009_miio263372670``: https://github.com/rytilahti/python-miio/issues/522).
 - TXT keys naming the device's identity become the signals other protocols use: ``mac``
   (``macaddress``, ``mac``: only a well-formed MAC), ``mdns.model`` (``md``, ``model``),
   ``mdns.serial`` (``serial``, ``serialnumber``, ``sn``), ``mdns.firmware`` (``firmware``,
@@ -57,6 +59,7 @@ SERVICE_TYPES = (
     "_onvif._tcp.local.",
     "_arec._tcp.local.",
     "_hap._tcp.local.",
+    "_miio._udp.local.",
 )
 
 #: TXT keys (lower case) that name the device's identity, and the signal each becomes.
