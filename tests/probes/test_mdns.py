@@ -36,6 +36,8 @@ def test_query_asks_each_service_type() -> None:
     asked = {q.name.to_text() for q in query.question}
     assert asked == set(mdns.SERVICE_TYPES)
     assert all(q.rdtype == dns.rdatatype.PTR for q in query.question)
+    # one datagram well inside the 512 bytes every resolver accepts (RFC 6762 17)
+    assert len(mdns.build_query()) <= 512
 
 
 def test_response_signals() -> None:
