@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import dns.flags
 import dns.message
 import dns.name
@@ -11,6 +13,8 @@ import dns.rdtypes.ANY.TXT
 import dns.rrset
 import pytest
 
+from coverwatch.identity import normal_mac, serial_of
+from coverwatch.models import Observation, ObsStatus, SourceKind
 from coverwatch.probes import mdns
 from coverwatch.probes.mdns import MalformedMdns
 
@@ -140,3 +144,20 @@ def test_hostile_txt_stays_bounded() -> None:
     )
     assert signals["mdns.model"] == ["A" * 250]
     assert all(ch.isprintable() for ch in signals["mdns.serial"][0])
+
+
+def test_txt_serial_and_mac_identify_the_device() -> None:
+    # what a TXT record states becomes the device's identity, as other protocols' serials do
+    signals = mdns.parse_response(
+        _txt_reply(
+            "_http._tcp.local.", "cam", b"serialnumber=ab 1234 5678", b"mac=AC-CC-8E-01-02-03"
+        )
+    )
+    at = datetime(2026, 1, 5, tzinfo=UTC)
+    observations = [
+        Observation("192.0.2.7", key, value, 5353, "mdns", ObsStatus.OK, SourceKind.DISCOVERY, at)
+        for key, values in signals.items()
+        for value in values
+    ]
+    assert serial_of(observations) == "AB12345678"
+    assert normal_mac(signals["mac"][0]) == "ac:cc:8e:01:02:03"
