@@ -91,6 +91,10 @@ SIGNALS: dict[str, str] = {
     "mdns.name": "mDNS / DNS-SD instance or host name",
     "mdns.service": "mDNS / DNS-SD service type",
     "mdns.txt": "mDNS TXT record",
+    "mdns.model": "mDNS TXT model key (md=, model=)",
+    "mdns.serial": "mDNS TXT serial-number key (serial=, sn=)",
+    "mdns.firmware": "mDNS TXT firmware key (firmware=, fw=)",
+    "mdns.hap_category": "HomeKit TXT ci= accessory category (17 IP camera, 18 video doorbell)",
     # authenticated management APIs
     "isapi.model": "Hikvision ISAPI deviceInfo model",
     "isapi.serial": "Hikvision ISAPI deviceInfo serialNumber",

@@ -77,7 +77,7 @@ CANONICAL_MAKERS = frozenset(
         *("Reolink", "Foscam", "D-Link", "TP-Link", "Edimax", "TRENDnet", "Wyze", "Ring"),
         *("Arlo", "Blink", "Google", "Eufy", "Swann", "Night Owl", "Q-See", "Zmodo"),
         *("Vstarcam", "Ednet", "HP", "Cisco", "Juniper", "Aruba", "Fortinet", "Synology"),
-        *("QNAP", "Microsoft", "Debian", "Ubuntu"),
+        *("QNAP", "Microsoft", "Debian", "Ubuntu", "Netatmo", "Aqara", "Xiaomi"),
     }
 )
 COVERED_MAKERS = frozenset({"Hikvision", "Dahua", "Huawei", "ZTE", "Hytera"})

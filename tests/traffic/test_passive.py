@@ -47,7 +47,7 @@ def test_identities(lab_capture: LabCapture, lab_site: list[LabHost]) -> None:
 def test_some_of_each_protocol(lab_capture: LabCapture) -> None:
     found = passive_observations([lab_capture.path])
     protocols = {o.protocol for obs in found.values() for o in obs}
-    assert protocols >= {"arp", "dhcp", "sadp", "wsdiscovery", "dhip", "dns"}
+    assert protocols >= {"arp", "dhcp", "sadp", "wsdiscovery", "dhip", "mdns", "dns"}
 
 
 def test_lab_cloud_lookups_belong_to_the_camera_not_the_resolver(lab_capture: LabCapture) -> None:

@@ -111,7 +111,13 @@ class Answerer:
     def __init__(self, host: LabHost) -> None:
         self.host = host
         self.block = host.profile.discovery
-        self.variables = {**host.variables(), "mac_dashed": host.mac.replace(":", "-")}
+        self.variables = {
+            **host.variables(),
+            "mac_dashed": host.mac.replace(":", "-"),
+            # NOTE: Hikvision names its mDNS instance after the serial's trailing digits
+            # ("HIKVISION DS-2CD2722FWD-IZS - 733050127": 128keaton/hikvision-mdns README)
+            "serial_digits": host.serial[len(host.serial.rstrip("0123456789")) :],
+        }
 
     def render(self, value: object) -> str:
         """A profile string with ``${...}`` substituted."""

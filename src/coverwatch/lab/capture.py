@@ -2,7 +2,7 @@
 
 ``write_lab_capture`` writes a pcap (Ethernet, microsecond timestamps) of what the site's
 network would carry: ARP and DHCP for every host; a search of every registered discovery
-protocol but SSDP and mDNS (``coverwatch.discovery``) from the NVR, answered by the hosts that
+protocol but SSDP (``coverwatch.discovery``) from the NVR, answered by the hosts that
 speak them (answers from ``lab.answers``, the same bytes the live lab sends); the NVR pulling
 RTSP from every camera with RTP streaming back; and the planted behaviours an audit must find: a
 Hikvision camera resolving and contacting its vendor cloud (``litedev.hik-connect.com``), a
@@ -260,8 +260,9 @@ def _chatter(
     yield from sorted(events)
 
 
-#: Protocols whose searches the NVR sends (SSDP and mDNS chatter is planted elsewhere).
-_SEARCHED = tuple(p for p in DiscoveryProtocol if p.value not in ("ssdp", "mdns"))
+#: Protocols whose searches the NVR sends: all but SSDP, whose answer is only a pointer to a
+#: description the asker fetches over HTTP (not planted).
+_SEARCHED = tuple(p for p in DiscoveryProtocol if p.value != "ssdp")
 
 
 def _searches() -> dict[str, tuple[bytes, int, str]]:

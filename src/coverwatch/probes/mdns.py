@@ -7,14 +7,24 @@ dnspython, code our own):
   other than 5353 they are "one-shot" queries that responders answer with a unicast reply to
   the sender (RFC 6762, sections 5.1 and 6.7), so no privileged listener is needed.
 - A browse is a PTR question for ``<service>.local``; answers (and additional records) give
-  PTR -> instance name, SRV (target, port), TXT (``key=value`` strings) and A records.
-- Service types cameras announce: ``_axis-video._tcp`` (Axis; instance ``AXIS <model> -
-  <MAC>``, TXT ``macaddress=<MAC>``: home-assistant/netdisco ``discoverables/axis.py``,
-  public avahi-browse scripts), ``_psia._tcp`` / ``_CGI._tcp`` / ``_http._tcp`` (Hikvision;
-  instance ``HIKVISION <model> - <serial>``: public camera-discovery
-  tools that browse these types by default), ``_rtsp._tcp``, ``_onvif._tcp`` and ``_arec._tcp``
-  (Arecont Vision; instance ``<model> - <serial>``, TXT ``MAC=...``: julienblitte/UniversalScanner
-  ``UniversalScanner/Arecont.cs`` and ``protocols.html``).
+  PTR -> instance name, SRV (target, port), TXT (``key=value`` strings, RFC 6763 6.3) and A.
+- Service types cameras announce: ``_axis-video._tcp`` (Axis, and DoorBird door stations;
+  instance ``AXIS <model> - <MAC>``, TXT ``macaddress=<MAC>``: home-assistant/netdisco
+  ``discoverables/axis.py``; Home Assistant ``homeassistant/generated/zeroconf.py``),
+  ``_psia._tcp`` / ``_CGI._tcp`` / ``_http._tcp`` (Hikvision; instance ``HIKVISION <model> -
+  <last digits of the serial>``: https://github.com/128keaton/hikvision-mdns README, netdisco
+  ``discoverables/hikvision.py``), ``_rtsp._tcp``, ``_onvif._tcp``, ``_arec._tcp`` (Arecont
+  Vision; instance ``<model> - <serial>``: julienblitte/UniversalScanner ``Arecont.cs``) and
+  ``_hap._tcp`` (HomeKit accessories, consumer cameras and video doorbells among them: TXT
+  ``md`` model, ``ci`` accessory category, ``id`` pairing identifier, ``c#``/``s#``/``sf``/``ff``
+  /``pv``/``sh`` pairing state: homebridge/HAP-NodeJS ``src/lib/Advertiser.ts``; a Netatmo
+  Welcome camera's ``md=Welcome ci=17``: https://github.com/jlusiardi/homekit_python/issues/131)
+  and ``_miio._udp`` (Xiaomi Mi Home devices; instance ``<model with dashes>_miio<device id>``,
+  e.g. ``chuangmi-camera-ipc009_miio263372670``: https://github.com/rytilahti/python-miio/issues/522).
+- TXT keys naming the device's identity become the signals other protocols use: ``mac``
+  (``macaddress``, ``mac``: only a well-formed MAC), ``mdns.model`` (``md``, ``model``),
+  ``mdns.serial`` (``serial``, ``serialnumber``, ``sn``), ``mdns.firmware`` (``firmware``,
+  ``fw``, ``fwversion``) and, for ``_hap`` records, ``mdns.hap_category`` (``ci``).
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
+from coverwatch.identity import normal_mac
 from coverwatch.probes.http import clean_text
 from coverwatch.probes.protocol import ProtocolSpec
 
@@ -34,8 +45,11 @@ PORT = 5353
 GROUP = "224.0.0.251"
 _FIELD = 256
 _MAX_RECORDS = 64
+_MAX_STRINGS = 32
+#: Values kept per signal: a reply of thousands of TXT strings still yields a bounded set.
+_MAX_VALUES = 64
 
-#: Service types browsed by default.
+#: Service types browsed by default (one query of ~200 bytes, RFC 6762 17: well under 1500).
 SERVICE_TYPES = (
     "_axis-video._tcp.local.",
     "_psia._tcp.local.",
@@ -44,7 +58,26 @@ SERVICE_TYPES = (
     "_rtsp._tcp.local.",
     "_onvif._tcp.local.",
     "_arec._tcp.local.",
+    "_hap._tcp.local.",
+    "_miio._udp.local.",
 )
+
+#: TXT keys (lower case) that name the device's identity, and the signal each becomes.
+_IDENTITY_KEYS = {
+    "macaddress": "mac",
+    "mac": "mac",
+    "md": "mdns.model",
+    "model": "mdns.model",
+    "serial": "mdns.serial",
+    "serialnumber": "mdns.serial",
+    "sn": "mdns.serial",
+    "firmware": "mdns.firmware",
+    "fw": "mdns.firmware",
+    "fwversion": "mdns.firmware",
+}
+#: Services whose TXT keys mean something else: Apple's ``_device-info._tcp`` ``model=`` is the
+#: icon a Mac shows (a Synology NAS says ``model=Xserve``: home-assistant/core issue 27371).
+_NOT_IDENTITY = frozenset({b"_device-info"})
 
 
 class MalformedMdns(ValueError):
@@ -69,9 +102,28 @@ def _instance_label(name: dns.name.Name) -> str:
     return clean_text(name.labels[0].decode("utf-8", "replace"), _FIELD) if name.labels else ""
 
 
+def _txt_signals(owner: dns.name.Name, text: str) -> tuple[str, str] | None:
+    """The identity signal one ``key=value`` TXT string of ``owner``'s record carries."""
+    key, _, value = text.partition("=")
+    key, value = key.strip().lower(), value.strip()
+    service = owner.labels[1].lower() if len(owner.labels) > 2 else b""
+    if not value or service in _NOT_IDENTITY:
+        return None
+    if key == "ci" and service == b"_hap":
+        # NOTE: HAP accessory category (17 IP camera, 18 video doorbell): HAP-NodeJS
+        # src/lib/Accessory.ts Categories; only a _hap record's "ci" is one.
+        return ("mdns.hap_category", value) if value.isdigit() else None
+    signal = _IDENTITY_KEYS.get(key)
+    if signal == "mac":
+        mac = normal_mac(value)
+        return ("mac", value) if mac else None
+    return (signal, value) if signal else None
+
+
 def parse_response(data: bytes) -> dict[str, list[str]]:
-    """``mdns.name`` (instance names), ``mdns.service``, ``mdns.txt`` and ``mac`` (from a TXT
-    ``macaddress=``) from one response; MalformedMdns for anything unparsable or empty."""
+    """``mdns.name`` (instance names), ``mdns.service``, ``mdns.txt`` and what identity TXT keys
+    say (``mac``, ``mdns.model``, ``mdns.serial``, ``mdns.firmware``, ``mdns.hap_category``)
+    from one response; MalformedMdns for anything unparsable or empty."""
     try:
         message = dns.message.from_wire(data, ignore_trailing=True)
     except (dns.exception.DNSException, ValueError, UnicodeError) as e:
@@ -81,8 +133,9 @@ def parse_response(data: bytes) -> dict[str, list[str]]:
     signals: dict[str, list[str]] = {}
 
     def add(key: str, value: str) -> None:
-        if value and value not in signals.setdefault(key, []):
-            signals[key].append(value)
+        values = signals.setdefault(key, [])
+        if value and value not in values and len(values) < _MAX_VALUES:
+            values.append(value)
 
     records = [*message.answer, *message.additional][:_MAX_RECORDS]
     for rrset in records:
@@ -91,17 +144,18 @@ def parse_response(data: bytes) -> dict[str, list[str]]:
                 add("mdns.name", _instance_label(rdata.target))
                 add("mdns.service", clean_text(rrset.name.to_text(), _FIELD))
             elif rdata.rdtype == dns.rdatatype.TXT:
-                for raw in rdata.strings[:32]:
+                for raw in rdata.strings[:_MAX_STRINGS]:
                     text = clean_text(raw.decode("utf-8", "replace"), _FIELD)
                     add("mdns.txt", text)
-                    key, _, value = text.partition("=")
-                    if key.lower() == "macaddress" and value:
-                        add("mac", value)
+                    found = _txt_signals(rrset.name, text)
+                    if found:
+                        add(*found)
             elif rdata.rdtype == dns.rdatatype.SRV:
                 add("mdns.name", _instance_label(rrset.name))
+    signals = {k: v for k, v in signals.items() if v}
     if not signals:
         raise MalformedMdns("response carries no PTR, SRV or TXT record")
-    return {k: v for k, v in signals.items() if v}
+    return signals
 
 
 SPEC = ProtocolSpec(
@@ -110,5 +164,6 @@ SPEC = ProtocolSpec(
     group=GROUP,
     build=lambda _to: build_query(),
     parse=lambda data: [parse_response(data)],
-    source="RFC 6762 (multicast DNS), RFC 6763 (DNS-SD)",
+    source="RFC 6762 (multicast DNS), RFC 6763 (DNS-SD); Apple HomeKit Accessory Protocol TXT "
+    "keys as published by homebridge/HAP-NodeJS src/lib/Advertiser.ts",
 )
