@@ -66,11 +66,10 @@ def test_a_changed_knowledge_file_rebuilds_the_cache(root: Path, tmp_path: Path)
     build = Counting()
     folder = tmp_path / "cache"
     before = cached(root, build, folder)
-    old_file = _cache_file(folder)
     oem = root / "oem.yaml"
+    shipped = oem.read_text(encoding="utf-8")
     oem.write_text(
-        oem.read_text(encoding="utf-8")
-        + "  - {brand: Cachetest Vision, makers: [Hikvision], weight: 0.5,\n"
+        shipped + "  - {brand: Cachetest Vision, makers: [Hikvision], weight: 0.5,\n"
         "     relation: white-label, source: 'test entry'}\n",
         encoding="utf-8",
     )
@@ -78,7 +77,21 @@ def test_a_changed_knowledge_file_rebuilds_the_cache(root: Path, tmp_path: Path)
     assert build.calls == 2
     assert before.oem_brand("Cachetest Vision") is None
     assert after.oem_brand("Cachetest Vision") is not None
-    assert _cache_file(folder) != old_file  # the stale cache is gone, not kept beside
+    # Two installations sharing the cache folder (another version, another checkout) each
+    # keep their cache: going back is no rebuild.
+    oem.write_text(shipped, encoding="utf-8")
+    assert cached(root, build, folder).oem_brand("Cachetest Vision") is None
+    assert build.calls == 2
+
+
+def test_the_cache_folder_keeps_only_the_newest_few(root: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "cache"
+    oem = root / "oem.yaml"
+    shipped = oem.read_text(encoding="utf-8")
+    for n in range(7):
+        oem.write_text(shipped + f"# edit {n}\n", encoding="utf-8")
+        cached(root, build_knowledge, folder)
+    assert len(list(folder.glob("knowledge-*.bin"))) == 4
 
 
 def test_a_corrupt_cache_is_rebuilt(root: Path, tmp_path: Path) -> None:

@@ -121,6 +121,17 @@ def _read(path: Path, key: str) -> Knowledge | None:
     return kb
 
 
+#: How many knowledge caches a folder keeps (one per installation that shares it).
+_KEPT = 4
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # removed meanwhile by another process
+        return 0.0
+
+
 def _write(folder: Path, key: str, kb: Knowledge) -> None:
     payload = pickle.dumps((key, kb), protocol=pickle.HIGHEST_PROTOCOL)
     try:
@@ -128,10 +139,13 @@ def _write(folder: Path, key: str, kb: Knowledge) -> None:
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=".knowledge-")
         with os.fdopen(handle, "wb") as out:
             out.write(FORMAT + hashlib.sha256(payload).digest() + payload)
-        os.replace(temporary, folder / f"knowledge-{key[:32]}.bin")
-        for old in folder.glob("knowledge-*.bin"):
-            if old.name != f"knowledge-{key[:32]}.bin":
-                old.unlink(missing_ok=True)
+        current = folder / f"knowledge-{key[:32]}.bin"
+        os.replace(temporary, current)
+        # Several installations (versions, checkouts) may share the folder: keep the newest
+        # few rather than make each one rebuild after the other.
+        others = [p for p in folder.glob("knowledge-*.bin") if p.name != current.name]
+        for old in sorted(others, key=_modified, reverse=True)[_KEPT - 1 :]:
+            old.unlink(missing_ok=True)
     except OSError as e:  # read-only home, full disk: run without a cache
         logger.debug("knowledge cache not written to %s: %s", folder, e)
         if "temporary" in locals():
