@@ -13,3 +13,6 @@ if [ -n "$extras" ]; then
 else
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
 fi
+# Byte-compile the sources now (as pip does for an installed wheel): where
+# PYTHONDONTWRITEBYTECODE is set, every command would otherwise compile them again at start.
+.venv/bin/python -m compileall -q src/coverwatch >/dev/null

@@ -29,17 +29,17 @@ dnspython, code our own):
 
 from __future__ import annotations
 
-import dns.exception
-import dns.flags
-import dns.message
-import dns.name
-import dns.rdataclass
-import dns.rdatatype
-import dns.rrset
+from typing import TYPE_CHECKING
 
 from coverwatch.identity import normal_mac
 from coverwatch.probes.http import clean_text
 from coverwatch.probes.protocol import ProtocolSpec
+
+if TYPE_CHECKING:
+    import dns.name
+
+# NOTE: dnspython is imported by the functions that build and read messages, not with the
+# discovery registry: a port scan that never speaks mDNS does not pay its import.
 
 PORT = 5353
 GROUP = "224.0.0.251"
@@ -86,6 +86,12 @@ class MalformedMdns(ValueError):
 
 def build_query(service_types: tuple[str, ...] = SERVICE_TYPES) -> bytes:
     """One DNS query with a PTR question per service type (message id 0, RFC 6762 18.1)."""
+    import dns.message
+    import dns.name
+    import dns.rdataclass
+    import dns.rdatatype
+    import dns.rrset
+
     query = dns.message.make_query(service_types[0], dns.rdatatype.PTR)
     for service in service_types[1:]:
         query.question.append(
@@ -124,6 +130,11 @@ def parse_response(data: bytes) -> dict[str, list[str]]:
     """``mdns.name`` (instance names), ``mdns.service``, ``mdns.txt`` and what identity TXT keys
     say (``mac``, ``mdns.model``, ``mdns.serial``, ``mdns.firmware``, ``mdns.hap_category``)
     from one response; MalformedMdns for anything unparsable or empty."""
+    import dns.exception
+    import dns.flags
+    import dns.message
+    import dns.rdatatype
+
     try:
         message = dns.message.from_wire(data, ignore_trailing=True)
     except (dns.exception.DNSException, ValueError, UnicodeError) as e:

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import re
 import uuid
+from html import escape
 from xml.etree.ElementTree import Element
-from xml.sax.saxutils import escape
 
 from coverwatch.probes import xml as safe_xml
 from coverwatch.probes.http import clean_text
@@ -135,7 +135,7 @@ def answer(data: bytes, device: Responder) -> bytes | None:
         return None
     fields = {"Uuid": texts.get("Uuid", ""), "Types": "inquiry", **device.fields}
     fields.setdefault("IPv4Address", device.ip)
-    body = "".join(f"<{k}>{escape(str(v))}</{k}>\n" for k, v in fields.items())
+    body = "".join(f"<{k}>{escape(str(v), quote=False)}</{k}>\n" for k, v in fields.items())
     return f'<?xml version="1.0" encoding="UTF-8"?>\n<ProbeMatch>\n{body}</ProbeMatch>\n'.encode()
 
 
