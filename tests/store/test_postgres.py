@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from coverwatch.errors import StoreError
 from coverwatch.lab.runner import LabProcess
+from coverwatch.models import Observation, SourceKind
+from coverwatch.pipeline import RunWriter, record_run
 from coverwatch.store import open_inventory
 from coverwatch.targets import DEFAULT_PORTS
 from tests.conftest import Cli, free_port
+from tests.pg import fresh_database
 
 
 def test_scan_into_postgres_and_read_back(cli: Cli, lab: LabProcess, postgres_url: str) -> None:
@@ -63,3 +68,36 @@ def test_sites_and_runs_on_postgres(cli: Cli, postgres_url: str, tmp_path: Path)
         inventory.close()
     unknown = cli(*db, "devices", "--site", "pg-nosuch", db=False)
     assert unknown.returncode == 2 and "'pg-sites'" in unknown.stderr
+
+
+def test_two_runs_of_one_site_at_once_record_a_new_device_once(postgres_url: str) -> None:
+    # Two sensors (or serve workers) recording the same site at the same moment: the second
+    # must meet the device the first is adding, not add it again.
+    url = fresh_database(postgres_url)
+    first, second = open_inventory(url), open_inventory(url)
+    at = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    mac = Observation("10.9.0.5", "mac", "c0:56:e3:00:00:09", None, "arp", observed_at=at)
+    found = {"10.9.0.5": [mac]}
+    started, finished = threading.Event(), threading.Event()
+
+    def later() -> None:
+        started.wait(30)
+        record_run(second, "hq", found, SourceKind.SCAN, ["10.9.0.5"], {}, at)
+        finished.set()
+
+    other = threading.Thread(target=later)
+    other.start()
+    try:
+        with first.recording() as recorder:
+            run = RunWriter(recorder, "hq", SourceKind.SCAN, ["10.9.0.5"], {}, at)
+            run.add(found)
+            started.set()
+            assert not finished.wait(1.0), "the second run did not wait for the first"
+            run.finish()
+        other.join(30)
+        assert finished.is_set()
+        assert len(first.devices("hq")) == 1
+    finally:
+        other.join(30)
+        first.close()
+        second.close()

@@ -11,6 +11,7 @@ here too.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -273,6 +274,12 @@ class SqlRecorder(RunRecorder):
     def start(
         self, site: str, targets: list[str], options: dict[str, object], started_at: datetime
     ) -> int:
+        if self.conn.dialect.name == "postgresql":
+            # Runs of one site (sensors, serve workers, a CLI import) take turns: two at once
+            # would each find a new device absent and record it twice. The lock ends with the
+            # transaction. (SQLite lets one writer at a time anyway.)
+            key = int.from_bytes(hashlib.sha256(site.encode()).digest()[:8], "big", signed=True)
+            self.conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
         now = datetime.now(UTC)
         run_id = insert_row(
             self.conn,
