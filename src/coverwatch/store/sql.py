@@ -27,6 +27,7 @@ from coverwatch.models import (
 )
 from coverwatch.store.interface import (
     AuditRow,
+    IngestRow,
     Inventory,
     RunRecorder,
     ScanPointRow,
@@ -47,6 +48,7 @@ from coverwatch.store.schema import (
     audits,
     devices,
     findings,
+    ingests,
     meta,
     metadata,
     migrate,
@@ -325,7 +327,7 @@ class SqlInventory(Inventory):
         query = sa.select(findings.c.document).where(findings.c.audit_id == audit_id)
         return [json.loads(r["document"]) for r in self._read(query, "read findings")]
 
-    def create_token(self, name: str, role: str) -> str:
+    def create_token(self, name: str, role: str, sites: tuple[str, ...] = ()) -> str:
         token = "cw_" + secrets.token_urlsafe(32)
         try:
             with self.engine.begin() as conn:
@@ -336,6 +338,7 @@ class SqlInventory(Inventory):
                         token_hash=_token_hash(token),
                         created_at=datetime.now(UTC),
                         revoked=False,
+                        sites=json.dumps(sorted(set(sites))) if sites else None,
                     )
                 )
         except (DBAPIError, SQLAlchemyError) as e:
@@ -356,9 +359,30 @@ class SqlInventory(Inventory):
         rows = self._read(query, "check the token")
         return str(rows[0]["name"]) if rows else None
 
+    def token_sites(self, token: str) -> list[str]:
+        query = sa.select(tokens.c.sites).where(
+            tokens.c.token_hash == _token_hash(token), tokens.c.revoked.is_(False)
+        )
+        rows = self._read(query, "check the token")
+        return list(json.loads(rows[0]["sites"] or "[]")) if rows else []
+
+    def ingested(self, key: str) -> IngestRow | None:
+        query = sa.select(ingests).where(ingests.c.batch_key == key)
+        rows = self._read(query, "read the sensor batches")
+        return _ingest_row(rows[0]) if rows else None
+
+    def ingests(self) -> list[IngestRow]:
+        query = sa.select(ingests).order_by(ingests.c.received_at, ingests.c.run_id)
+        return [_ingest_row(r) for r in self._read(query, "read the sensor batches")]
+
     def tokens(self) -> list[TokenRow]:
         query = sa.select(
-            tokens.c.id, tokens.c.name, tokens.c.role, tokens.c.created_at, tokens.c.revoked
+            tokens.c.id,
+            tokens.c.name,
+            tokens.c.role,
+            tokens.c.created_at,
+            tokens.c.revoked,
+            tokens.c.sites,
         ).order_by(tokens.c.id)
         return [
             TokenRow(
@@ -367,6 +391,7 @@ class SqlInventory(Inventory):
                 role=r["role"],
                 created_at=aware(r["created_at"]) or datetime.now(UTC),
                 revoked=bool(r["revoked"]),
+                sites=list(json.loads(r["sites"] or "[]")),
             )
             for r in self._read(query, "read tokens")
         ]
@@ -442,6 +467,16 @@ class SqlInventory(Inventory):
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _ingest_row(r: Any) -> IngestRow:
+    return IngestRow(
+        batch_key=r["batch_key"],
+        run_id=int(r["run_id"]),
+        site=r["site"],
+        sensor=r["sensor"],
+        received_at=aware(r["received_at"]) or datetime.now(UTC),
+    )
 
 
 def _token_hash(token: str) -> str:

@@ -47,7 +47,7 @@ from coverwatch.web.schemas import (
 
 _bearer = HTTPBearer(
     auto_error=False,
-    description="A token from `coverwatch token create --role viewer|admin`.",
+    description="A token from `coverwatch token create --role viewer|admin|sensor`.",
 )
 #: Every operation: 400 for an unparsable body, 401 without a valid token, 413 for a body over
 #: the cap (app.BodyLimit), 422 for invalid input (one line; the bad value is never echoed).
@@ -77,7 +77,7 @@ def dashboard_of(request: Request) -> Dashboard:
 Board = Annotated[Dashboard, Depends(dashboard_of)]
 
 
-def api_role(
+def token_role(
     board: Board,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Role:
@@ -87,6 +87,13 @@ def api_role(
         raise HTTPException(
             401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
         )
+    return role
+
+
+def api_role(role: Annotated[Role, Depends(token_role)]) -> Role:
+    """403 for a sensor token: it may send its sites' runs, not read the inventory."""
+    if role is Role.SENSOR:
+        raise HTTPException(403, "a sensor token may only send runs (POST /api/v1/ingest)")
     return role
 
 

@@ -1,0 +1,195 @@
+"""POST /api/v1/ingest on a real uvicorn server (127.0.0.1) over a real SQLite inventory:
+sensor tokens write only their sites, a retried batch is recorded once, bad batches are
+refused in one line, and the endpoint is in the OpenAPI document."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from coverwatch.store import open_inventory
+from coverwatch.web.app import create_app
+from coverwatch.web.ingest import MAX_HOSTS
+from coverwatch.web.server import trusted_hosts
+from tests.conftest import free_port
+
+RATE = 30
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """``coverwatch serve``'s app on uvicorn in a thread; yields its URL and inventory path."""
+    db = tmp_path / "central.db"
+    app = create_app(str(db), None, trusted=trusted_hosts("127.0.0.1"), ingest_rate=RATE)
+    port = free_port()
+    running = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not running.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", db
+    running.should_exit = True
+    thread.join(timeout=10)
+
+
+def _token(db: Path, role: str, *sites: str) -> str:
+    inventory = open_inventory(str(db))
+    try:
+        return inventory.create_token(f"{role}-{'-'.join(sites)}", role, sites)
+    finally:
+        inventory.close()
+
+
+def _batch(site: str, hosts: int = 2, key: str | None = None) -> dict[str, Any]:
+    return {
+        "batch_key": key or str(uuid.uuid4()),
+        "site": site,
+        "kind": "scan",
+        "targets": ["10.9.0.0/24"],
+        "options": {"ports": [80]},
+        "started_at": "2026-12-01T10:00:00+00:00",
+        "hosts": [
+            {
+                "ip": f"10.9.0.{i + 1}",
+                "observations": [
+                    {"signal": "tcp.port", "value": "80", "port": 80, "protocol": "tcp"},
+                    {
+                        "signal": "http.server",
+                        "value": "App-webs/",
+                        "port": 80,
+                        "protocol": "http",
+                        "observed_at": "2026-12-01T10:00:01+00:00",
+                    },
+                ],
+            }
+            for i in range(hosts)
+        ],
+    }
+
+
+def _post(base: str, token: str, body: Any) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"}
+    return httpx.post(f"{base}/api/v1/ingest", json=body, headers=headers, timeout=60)
+
+
+def test_a_batch_is_recorded_as_a_run_and_a_retry_records_nothing_twice(
+    server: tuple[str, Path],
+) -> None:
+    base, db = server
+    token = _token(db, "sensor", "depot")
+    batch = _batch("depot")
+    first = _post(base, token, batch)
+    assert first.status_code == 201, first.text
+    again = _post(base, token, batch)
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+    assert again.json()["run_id"] == first.json()["run_id"]
+    inventory = open_inventory(str(db))
+    try:
+        (scan,) = inventory.scans()
+        devices = inventory.devices("depot")
+        (kept,) = inventory.ingests()
+    finally:
+        inventory.close()
+    assert scan.id == first.json()["run_id"] and scan.site == "depot" and scan.hosts_found == 2
+    # The same attribution as a local run: the HTTP server header names the maker.
+    assert [d.attribution.maker for d in devices] == ["Hikvision", "Hikvision"]
+    assert [d.open_ports for d in devices] == [[80], [80]]
+    assert kept["batch_key"] == batch["batch_key"] and kept["sensor"] == "sensor-depot"
+
+
+def test_a_sensor_token_writes_only_its_sites_and_reads_nothing(server: tuple[str, Path]) -> None:
+    base, db = server
+    token = _token(db, "sensor", "depot", "annex")
+    assert _post(base, token, _batch("annex")).status_code == 201
+    refused = _post(base, token, _batch("hq"))
+    assert refused.status_code == 403 and "hq" in refused.json()["detail"]
+    viewer = _token(db, "viewer")
+    assert _post(base, viewer, _batch("depot")).status_code == 403
+    assert _post(base, "cw_not-a-token", _batch("depot")).status_code == 401
+    read = httpx.get(f"{base}/api/v1/devices", headers={"Authorization": f"Bearer {token}"})
+    assert read.status_code == 403
+    inventory = open_inventory(str(db))
+    try:
+        assert inventory.sites() == ["annex"]
+    finally:
+        inventory.close()
+
+
+def test_a_key_reused_for_another_site_is_refused(server: tuple[str, Path]) -> None:
+    base, db = server
+    token = _token(db, "sensor", "depot", "annex")
+    key = str(uuid.uuid4())
+    assert _post(base, token, _batch("depot", key=key)).status_code == 201
+    assert _post(base, token, _batch("annex", key=key)).status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        ({"site": ""}, "body.site"),
+        ({"batch_key": "short"}, "body.batch_key"),
+        ({"kind": "telepathy"}, "body.kind"),
+        ({"started_at": "2026-12-01T10:00:00"}, "body.started_at"),  # no time zone
+        ({"hosts": [{"ip": "10.9.0.300", "observations": []}]}, "body.hosts.0.ip"),
+        ({"hosts": [{"ip": "10.9.0.3", "observations": [{"signal": "a b", "value": ""}]}]}, ""),
+    ],
+)
+def test_a_malformed_batch_is_refused_in_one_line(
+    server: tuple[str, Path], change: dict[str, Any], where: str
+) -> None:
+    base, db = server
+    token = _token(db, "sensor", "depot")
+    answer = _post(base, token, {**_batch("depot"), **change})
+    assert answer.status_code == 422
+    detail = answer.json()["detail"]
+    assert isinstance(detail, str) and "\n" not in detail and detail.startswith(where)
+    inventory = open_inventory(str(db))
+    try:
+        assert inventory.scans() == []
+    finally:
+        inventory.close()
+
+
+def test_an_oversized_batch_is_refused_unrecorded(server: tuple[str, Path]) -> None:
+    base, db = server
+    token = _token(db, "sensor", "depot")
+    batch = _batch("depot", hosts=1)
+    one = batch["hosts"][0]
+    batch["hosts"] = [
+        {"ip": f"10.{i // 65536}.{i // 256 % 256}.{i % 256}", "observations": one["observations"]}
+        for i in range(MAX_HOSTS + 1)
+    ]
+    answer = _post(base, token, batch)
+    assert answer.status_code == 413 and f"at most {MAX_HOSTS} hosts" in answer.json()["detail"]
+    inventory = open_inventory(str(db))
+    try:
+        assert inventory.scans() == [] and inventory.ingests() == []
+    finally:
+        inventory.close()
+
+
+def test_a_token_sending_too_fast_is_asked_to_wait(server: tuple[str, Path]) -> None:
+    base, db = server
+    token = _token(db, "sensor", "depot")
+    answers = [_post(base, token, _batch("depot", hosts=0)).status_code for _ in range(RATE + 3)]
+    assert answers.count(201) >= RATE - 1 and answers[-1] == 429
+    other = _token(db, "sensor", "depot")  # the limit is per token
+    assert _post(base, other, _batch("depot", hosts=0)).status_code == 201
+
+
+def test_the_ingest_endpoint_is_documented(server: tuple[str, Path]) -> None:
+    base, _db = server
+    document = httpx.get(f"{base}/api/v1/openapi.json").json()
+    operation = document["paths"]["/api/v1/ingest"]["post"]
+    assert {"200", "201", "403", "413", "422", "429"} <= set(operation["responses"])
+    assert "IngestIn" in document["components"]["schemas"]
