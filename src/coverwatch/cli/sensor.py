@@ -132,7 +132,9 @@ def sensor(
         expand_targets(scope, max_hosts)  # out-of-scope or oversized lists fail here, at once
     options = ScanOptions(_parse_ports(ports_text), timeout=timeout, rate=rate)
     plan = SensorPlan(site, scope, options, interface, max_hosts)
-    folder = Path(spool_dir) if spool_dir else user_data_path("coverwatch") / "spool" / site
+    # NOTE: the site name becomes a folder name: nothing in it may climb out of the spool root.
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in site).lstrip(".") or "_"
+    folder = Path(spool_dir) if spool_dir else user_data_path("coverwatch") / "spool" / safe
     spool = Spool(folder, spool_max)
     while True:
         complete = _cycle(plan, spool, base, token)
