@@ -186,3 +186,40 @@ def test_three_sensors_deliver_everything_exactly_once_to_postgres(
         for device in devices[site]:  # attributed as a local scan attributes them
             assert device.attribution.maker in (None, lab.truth[device.ip]["maker"])
     assert os.listdir(tmp_path / "wrong" / "rejected")
+
+
+def test_captures_dropped_in_the_folder_are_read_once_and_shipped(
+    cli: Cli, tmp_path: Path
+) -> None:
+    from coverwatch.lab.capture import write_lab_capture
+    from coverwatch.lab.site import build_site
+    from coverwatch.sensor import CAPTURE_SETTLE_SECONDS
+
+    folder = tmp_path / "captures"
+    folder.mkdir()
+    write_lab_capture(build_site(12, seed=5), str(folder / "site.pcap"), seed=5)
+    (folder / "junk.pcap").write_bytes(b"not a capture at all")
+    settled = time.time() - CAPTURE_SETTLE_SECONDS - 5
+    for path in folder.iterdir():
+        os.utime(path, (settled, settled))
+    (folder / "writing.pcap").write_bytes(b"")  # still being written: left for later
+    db = str(tmp_path / "central.db")
+    token = _token(cli, db, "depot")
+    port = free_port()
+    spool = tmp_path / "spool"
+    args = ["sensor", "--server", f"http://127.0.0.1:{port}", "--site", "depot"]
+    args += ["--capture-dir", str(folder), "--spool", str(spool), "--once"]
+    with serving(db, port):
+        first = cli(*args, db=False, env={"COVERWATCH_TOKEN": token})
+        assert first.returncode == 0, first.stderr
+        assert "junk.pcap" in first.stderr and "1 delivered" in first.stderr
+        again = cli(*args, db=False, env={"COVERWATCH_TOKEN": token})
+        assert again.returncode == 0 and "0 new batches" in again.stderr
+    inventory = open_inventory(db)
+    try:
+        (run,) = inventory.scans()
+        devices = inventory.devices("depot")
+    finally:
+        inventory.close()
+    assert run.kind == "capture" and run.targets == ["site.pcap"]
+    assert devices and all(d.sources == ("capture",) for d in devices)

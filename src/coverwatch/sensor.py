@@ -1,5 +1,6 @@
-"""A site sensor (issue #15): runs the site's scans and discovery locally, and ships what it
-observed to the central ``coverwatch serve`` (``POST /api/v1/ingest``) as batches.
+"""A site sensor (issue #15): runs the site's scans and discovery locally, reads what the
+captures dropped in its capture folder show passively, and ships what it observed to the
+central ``coverwatch serve`` (``POST /api/v1/ingest``) as batches.
 
 Every batch is written to the spool before it is sent, under an idempotency key (a UUID) kept
 inside the file, and leaves the spool only once the server has acknowledged it: when the server
@@ -54,10 +55,60 @@ class SensorPlan:
     """Ask the local link on this interface with the discovery protocols, too."""
     max_hosts: int = DEFAULT_MAX_HOSTS
     """Refuse targets that expand to more hosts than this."""
+    capture_dir: Path | None = None
+    """A folder where captures (pcap, pcapng) are dropped: each is read once, passively."""
 
 
-def collect(plan: SensorPlan, observer: Observer = NULL_OBSERVER) -> list[CollectedRun]:
-    """One cycle's runs: discovery (with an interface), then the scan of the targets."""
+#: A capture is read once it has not changed for this long (a capture being written is not).
+CAPTURE_SETTLE_SECONDS = 30.0
+_CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap")
+_SEEN_FILE = ".captures-read"
+
+
+def collect_captures(
+    folder: Path, state: Path, observer: Observer = NULL_OBSERVER
+) -> CollectedRun | None:
+    """The passive observations of the captures in ``folder`` not read before (remembered in
+    ``state``: name, size, time), as one capture run; None when there is no new capture. A
+    file that is not a capture is reported and not read again."""
+    from datetime import UTC, datetime
+
+    from coverwatch.models import SourceKind
+    from coverwatch.traffic.passive import passive_observations
+
+    seen = set(state.read_text(encoding="utf-8").splitlines()) if state.exists() else set()
+    now = time.time()
+    fresh: list[tuple[Path, str]] = []
+    for path in sorted(folder.glob("*")):
+        if path.suffix.lower() not in _CAPTURE_SUFFIXES or not path.is_file():
+            continue
+        info = path.stat()
+        mark = f"{path.name}\t{info.st_size}\t{info.st_mtime_ns}"
+        if mark not in seen and now - info.st_mtime >= CAPTURE_SETTLE_SECONDS:
+            fresh.append((path, mark))
+    if not fresh:
+        return None
+    started = datetime.now(UTC)
+    found: dict[str, list[Observation]] = {}
+    read: list[str] = []
+    for path, mark in fresh:
+        try:
+            for ip, observations in passive_observations([str(path)]).items():
+                found.setdefault(ip, []).extend(observations)
+            read.append(path.name)
+        except CoverwatchError as e:
+            observer.note(f"capture {path.name}: {e}")
+        seen.add(mark)
+    state.write_text("".join(f"{m}\n" for m in sorted(seen)), encoding="utf-8")
+    options: dict[str, object] = {"files": read}
+    return CollectedRun(SourceKind.CAPTURE, found, read, options, started)
+
+
+def collect(
+    plan: SensorPlan, observer: Observer = NULL_OBSERVER, state: Path | None = None
+) -> list[CollectedRun]:
+    """One cycle's runs: discovery (with an interface), the scan of the targets, and the new
+    captures of the capture folder (remembered in ``state``)."""
     hosts = expand_targets(plan.targets, plan.max_hosts) if plan.targets else []
     runs = []
     if plan.interface:
@@ -67,6 +118,10 @@ def collect(plan: SensorPlan, observer: Observer = NULL_OBSERVER) -> list[Collec
         runs.append(run)
     if hosts:
         runs.append(collect_scan(hosts, plan.targets, plan.options, observer))
+    if plan.capture_dir is not None and state is not None:
+        passive = collect_captures(plan.capture_dir, state, observer)
+        if passive is not None:
+            runs.append(passive)
     return runs
 
 
@@ -130,6 +185,11 @@ class Spool:
             dropped.append(_key_of(old))
             old.unlink(missing_ok=True)
         return dropped
+
+    @property
+    def state(self) -> Path:
+        """Where the sensor remembers the captures it has read (beside the batches)."""
+        return self.folder / _SEEN_FILE
 
     def pending(self) -> list[Path]:
         """The batches waiting, oldest first."""

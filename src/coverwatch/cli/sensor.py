@@ -38,6 +38,12 @@ EXIT_UNDELIVERED = 3
     "--interface", metavar="IF", help="Also ask the local link here with the discovery protocols."
 )
 @click.option(
+    "--capture-dir",
+    type=click.Path(file_okay=False, exists=True),
+    help="Folder where captures (pcap, pcapng) are dropped, e.g. by tcpdump -G: each is read "
+    "once, passively (ARP, DHCP, discovery replies, DNS, TLS SNI), 30 s after it last changed.",
+)
+@click.option(
     "--ports",
     "ports_text",
     metavar="LIST",
@@ -90,6 +96,7 @@ def sensor(
     every: str,
     targets: tuple[str, ...],
     interface: str | None,
+    capture_dir: str | None,
     ports_text: str,
     timeout: float,
     rate: float | None,
@@ -98,8 +105,9 @@ def sensor(
     spool_max: int,
     once: bool,
 ) -> None:
-    """Run this site's scans and discovery on a schedule and send what they observed to a
-    central `coverwatch serve` (POST /api/v1/ingest) with a sensor token.
+    """Run this site's scans and discovery on a schedule, read the captures dropped in
+    --capture-dir, and send what they observed to a central `coverwatch serve`
+    (POST /api/v1/ingest) with a sensor token.
 
     Each cycle's runs are spooled to disk first and leave the spool only when the server
     has acknowledged them; an unreachable server means they are resent, oldest first, next
@@ -126,12 +134,13 @@ def sensor(
     if not site.strip():
         raise InputError("--site: a site name is required")
     scope = [t for value in targets for t in value.replace(",", " ").split()]
-    if not scope and not interface:
-        raise InputError("nothing to do: give --targets and/or --interface")
+    if not scope and not interface and not capture_dir:
+        raise InputError("nothing to do: give --targets, --interface and/or --capture-dir")
     if scope:
         expand_targets(scope, max_hosts)  # out-of-scope or oversized lists fail here, at once
     options = ScanOptions(_parse_ports(ports_text), timeout=timeout, rate=rate)
-    plan = SensorPlan(site, scope, options, interface, max_hosts)
+    captures = Path(capture_dir) if capture_dir else None
+    plan = SensorPlan(site, scope, options, interface, max_hosts, captures)
     # NOTE: the site name becomes a folder name: nothing in it may climb out of the spool root.
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in site).lstrip(".") or "_"
     folder = Path(spool_dir) if spool_dir else user_data_path("coverwatch") / "spool" / safe
@@ -150,7 +159,7 @@ def _cycle(plan: SensorPlan, spool: Spool, server: str, token: str) -> bool:
     from coverwatch.sensor import batches_of, collect, deliver
 
     dropped: list[str] = []
-    runs = collect(plan, ProgressObserver())
+    runs = collect(plan, ProgressObserver(), spool.state)
     made = 0
     for run in runs:
         for batch in batches_of(run, plan.site):
