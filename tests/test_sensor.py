@@ -188,9 +188,7 @@ def test_three_sensors_deliver_everything_exactly_once_to_postgres(
     assert os.listdir(tmp_path / "wrong" / "rejected")
 
 
-def test_captures_dropped_in_the_folder_are_read_once_and_shipped(
-    cli: Cli, tmp_path: Path
-) -> None:
+def test_captures_dropped_in_the_folder_are_read_once_and_shipped(cli: Cli, tmp_path: Path) -> None:
     from coverwatch.lab.capture import write_lab_capture
     from coverwatch.lab.site import build_site
     from coverwatch.sensor import CAPTURE_SETTLE_SECONDS
