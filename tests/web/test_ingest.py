@@ -8,6 +8,8 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +26,10 @@ from tests.conftest import free_port
 RATE = 30
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """``coverwatch serve``'s app on uvicorn in a thread; yields its URL and inventory path."""
-    db = tmp_path / "central.db"
-    app = create_app(str(db), None, trusted=trusted_hosts("127.0.0.1"), ingest_rate=RATE)
+@contextmanager
+def running_app(db: str, rate: int = RATE) -> Iterator[str]:
+    """``coverwatch serve``'s app over ``db`` on uvicorn in a thread; yields its URL."""
+    app = create_app(db, None, trusted=trusted_hosts("127.0.0.1"), ingest_rate=rate)
     port = free_port()
     running = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=running.run, daemon=True)
@@ -37,12 +38,22 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     while not running.started:
         assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", db
-    running.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        running.should_exit = True
+        thread.join(timeout=10)
 
 
-def _token(db: Path, role: str, *sites: str) -> str:
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """The app over a SQLite inventory; yields its URL and the inventory's path."""
+    db = tmp_path / "central.db"
+    with running_app(str(db)) as base:
+        yield base, db
+
+
+def _token(db: Path | str, role: str, *sites: str) -> str:
     inventory = open_inventory(str(db))
     try:
         return inventory.create_token(f"{role}-{'-'.join(sites)}", role, sites)
@@ -60,7 +71,7 @@ def _batch(site: str, hosts: int = 2, key: str | None = None) -> dict[str, Any]:
         "started_at": "2026-12-01T10:00:00+00:00",
         "hosts": [
             {
-                "ip": f"10.9.0.{i + 1}",
+                "ip": f"10.9.{i // 250}.{i % 250 + 1}",
                 "observations": [
                     {"signal": "tcp.port", "value": "80", "port": 80, "protocol": "tcp"},
                     {
@@ -178,13 +189,14 @@ def test_an_oversized_batch_is_refused_unrecorded(server: tuple[str, Path]) -> N
         inventory.close()
 
 
-def test_a_token_sending_too_fast_is_asked_to_wait(server: tuple[str, Path]) -> None:
-    base, db = server
-    token = _token(db, "sensor", "depot")
-    answers = [_post(base, token, _batch("depot", hosts=0)).status_code for _ in range(RATE + 3)]
-    assert answers.count(201) >= RATE - 1 and answers[-1] == 429
-    other = _token(db, "sensor", "depot")  # the limit is per token
-    assert _post(base, other, _batch("depot", hosts=0)).status_code == 201
+def test_a_token_sending_too_fast_is_asked_to_wait(tmp_path: Path) -> None:
+    db = str(tmp_path / "central.db")
+    token, other = _token(db, "sensor", "depot"), _token(db, "sensor", "depot")
+    # Two batches a minute: the third within half a minute of the first is refused.
+    with running_app(db, rate=2) as base:
+        answers = [_post(base, token, _batch("depot", hosts=0)).status_code for _ in range(3)]
+        assert _post(base, other, _batch("depot", hosts=0)).status_code == 201  # per token
+    assert answers == [201, 201, 429]
 
 
 def test_the_ingest_endpoint_is_documented(server: tuple[str, Path]) -> None:
@@ -193,3 +205,22 @@ def test_the_ingest_endpoint_is_documented(server: tuple[str, Path]) -> None:
     operation = document["paths"]["/api/v1/ingest"]["post"]
     assert {"200", "201", "403", "413", "422", "429"} <= set(operation["responses"])
     assert "IngestIn" in document["components"]["schemas"]
+
+
+def test_copies_of_one_batch_racing_into_postgres_are_recorded_once(postgres_url: str) -> None:
+    from tests.pg import fresh_database
+
+    db = fresh_database(postgres_url)
+    token = _token(db, "sensor", "depot")
+    batch = _batch("depot", hosts=300)  # long enough to record that the copies overlap
+    with running_app(db) as base, ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: _post(base, token, batch), range(4)))
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [200, 200, 200, 201], [a.text for a in answers]
+    assert len({a.json()["run_id"] for a in answers}) == 1
+    inventory = open_inventory(db)
+    try:
+        assert len(inventory.scans()) == 1 and len(inventory.ingests()) == 1
+        assert len(inventory.devices("depot")) == 300
+    finally:
+        inventory.close()
