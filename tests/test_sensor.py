@@ -172,12 +172,14 @@ def test_three_sensors_deliver_everything_exactly_once_to_postgres(
         scans = inventory.scans()
         batches = inventory.ingests()
         devices = {site: inventory.devices(site) for site in parts}
+        contacts = {(r["sensor"], r["site"]): r["batches"] for r in inventory.sensors()}
     finally:
         inventory.close()
     runs = {site: [s for s in scans if s.site == site] for site in parts}
     assert {site: len(r) for site, r in runs.items()} == {"north": 1, "south": 1, "east": 2}
     assert len(batches) == len(scans) == 4 == len({b["batch_key"] for b in batches})
     assert {b["sensor"] for b in batches} == set(parts)  # each token's name
+    assert contacts == {("north", "north"): 1, ("south", "south"): 1, ("east", "east"): 2}
     for site, targets in parts.items():
         answered = {ip for ip in targets if set(lab.truth[ip]["ports"]) & {80, 554, 8000}}
         assert answered  # the lab's devices serve HTTP or RTSP: every site has some

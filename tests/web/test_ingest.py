@@ -224,3 +224,29 @@ def test_copies_of_one_batch_racing_into_postgres_are_recorded_once(postgres_url
         assert len(inventory.devices("depot")) == 300
     finally:
         inventory.close()
+
+
+def test_each_sensor_s_last_contact_and_lag_are_shown(server: tuple[str, Path]) -> None:
+    from tests.web.helpers import hidden
+
+    base, db = server
+    depot, annex = _token(db, "sensor", "depot"), _token(db, "sensor", "annex")
+    for token, site in ((depot, "depot"), (depot, "depot"), (annex, "annex")):
+        assert _post(base, token, _batch(site)).status_code == 201
+    viewer = _token(db, "viewer")
+    listed = httpx.get(f"{base}/api/v1/sensors", headers={"Authorization": f"Bearer {viewer}"})
+    assert listed.status_code == 200
+    rows = {(r["sensor"], r["site"]): r for r in listed.json()}
+    assert set(rows) == {("sensor-depot", "depot"), ("sensor-annex", "annex")}
+    assert rows["sensor-depot", "depot"]["batches"] == 2
+    # The batches say their runs began on 1 December: they arrived that much later.
+    assert all(r["lag_seconds"] > 3600 for r in rows.values())
+    with httpx.Client(base_url=base) as browser:
+        nonce = hidden(browser.get("/signin").text, "nonce")
+        browser.post("/signin", data={"token": viewer, "nonce": nonce, "next": "/"})
+        page = browser.get("/scans").text
+    assert 'id="sensors"' in page and "sensor-annex" in page
+    with httpx.Client(base_url=base) as browser:  # a sensor token cannot sign in
+        nonce = hidden(browser.get("/signin").text, "nonce")
+        refused = browser.post("/signin", data={"token": depot, "nonce": nonce, "next": "/"})
+    assert refused.status_code == 403

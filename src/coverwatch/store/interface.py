@@ -75,6 +75,21 @@ class IngestRow(TypedDict):
     received_at: datetime
 
 
+class SensorRow(TypedDict):
+    """One sensor's contact with the server, per site it sends for."""
+
+    sensor: str
+    """The sensor token's name."""
+    site: str
+    batches: int
+    """Batches recorded from it for the site."""
+    last_contact: datetime
+    """When its latest batch arrived."""
+    lag_seconds: float
+    """How long after its newest run began that run's batch arrived (a spooled batch shows
+    how long it waited)."""
+
+
 class WaiverRow(TypedDict):
     """One waiver granted outside the policy file, with its audit trail."""
 
@@ -254,6 +269,10 @@ class TokenStore(ABC):
     @abstractmethod
     def ingests(self) -> list[IngestRow]:
         """Every sensor batch recorded, oldest first."""
+
+    @abstractmethod
+    def sensors(self) -> list[SensorRow]:
+        """Per sensor and site: batches, last contact and lag, by sensor then site."""
 
     @abstractmethod
     def token_role(self, token: str) -> str | None:

@@ -31,6 +31,7 @@ from coverwatch.store.interface import (
     Inventory,
     RunRecorder,
     ScanPointRow,
+    SensorRow,
     StoreError,
     TokenRow,
     WaiverRow,
@@ -374,6 +375,46 @@ class SqlInventory(Inventory):
     def ingests(self) -> list[IngestRow]:
         query = sa.select(ingests).order_by(ingests.c.received_at, ingests.c.run_id)
         return [_ingest_row(r) for r in self._read(query, "read the sensor batches")]
+
+    def sensors(self) -> list[SensorRow]:
+        latest = (
+            sa.select(
+                ingests.c.sensor,
+                ingests.c.site,
+                sa.func.count().label("batches"),
+                sa.func.max(ingests.c.received_at).label("last_contact"),
+            )
+            .group_by(ingests.c.sensor, ingests.c.site)
+            .subquery()
+        )
+        query = (
+            sa.select(latest, sa.func.max(scans.c.started_at).label("started_at"))
+            .join(
+                ingests,
+                sa.and_(
+                    ingests.c.sensor == latest.c.sensor,
+                    ingests.c.site == latest.c.site,
+                    ingests.c.received_at == latest.c.last_contact,
+                ),
+            )
+            .join(scans, scans.c.id == ingests.c.run_id)
+            .group_by(latest.c.sensor, latest.c.site, latest.c.batches, latest.c.last_contact)
+            .order_by(latest.c.sensor, latest.c.site)
+        )
+        rows = []
+        for r in self._read(query, "read the sensors"):
+            contact = aware(r["last_contact"]) or datetime.now(UTC)
+            started = aware(r["started_at"]) or contact
+            rows.append(
+                SensorRow(
+                    sensor=r["sensor"],
+                    site=r["site"],
+                    batches=int(r["batches"]),
+                    last_contact=contact,
+                    lag_seconds=max(0.0, (contact - started).total_seconds()),
+                )
+            )
+        return rows
 
     def tokens(self) -> list[TokenRow]:
         query = sa.select(

@@ -39,6 +39,7 @@ from coverwatch.web.schemas import (
     PolicyCheckIn,
     PolicyCheckOut,
     ScanOut,
+    SensorOut,
     TrafficOut,
     WaiverIn,
     WaiverOut,
@@ -212,6 +213,14 @@ def list_findings(
 def list_scans(board: Board) -> JSONResponse:
     """Every recorded scan, oldest first."""
     return _json([scan_json(s) for s in board.inventory.scans()])
+
+
+@router.get("/sensors", response_model=list[SensorOut], dependencies=[Reader], tags=["sensors"])
+def list_sensors(board: Board) -> JSONResponse:
+    """Every site sensor that has sent batches: per site, how many, its last contact and lag."""
+    return _json(
+        [{**s, "last_contact": s["last_contact"].isoformat()} for s in board.inventory.sensors()]
+    )
 
 
 @router.get(

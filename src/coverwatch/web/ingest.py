@@ -25,7 +25,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from coverwatch.errors import StoreError
 from coverwatch.models import Observation
 from coverwatch.pipeline import CollectedRun, record_collected
-from coverwatch.web.api import Board, _bearer, token_role
+from coverwatch.web.api import _COMMON, Board, _bearer, token_role
 from coverwatch.web.auth import Role
 from coverwatch.web.schemas import ErrorOut, IngestIn, IngestOut
 
@@ -38,7 +38,7 @@ MAX_OBSERVATIONS = 40_000
 DEFAULT_RATE = 120
 """Batches a minute per sensor token by default."""
 
-router = APIRouter(prefix="/api/v1", tags=["sensors"])
+router = APIRouter(prefix="/api/v1", tags=["sensors"], responses=_COMMON)
 
 
 class RateLimit:

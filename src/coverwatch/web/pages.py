@@ -420,6 +420,7 @@ def scans(
         "scans.html.j2",
         session,
         scans=list(reversed(records)),
+        sensors=board.inventory.sensors(),
         history={p["scan_id"]: p for p in board.inventory.history()},
         result=result,
         changes=sorted(result.devices, key=lambda c: (c.site, ip_key(c.ip))) if result else [],

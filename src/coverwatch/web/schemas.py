@@ -400,6 +400,18 @@ class IngestIn(BaseModel):
     hosts: list[IngestHostIn] = Field(description="Hosts that said something (bounded: 413)")
 
 
+class SensorOut(BaseModel):
+    """A site sensor's contact with the server (per site it sends for)."""
+
+    sensor: str = Field(description="The sensor token's name")
+    site: str
+    batches: int = Field(ge=0, description="Batches recorded from it for the site")
+    last_contact: str = Field(description="When its latest batch arrived (ISO 8601)")
+    lag_seconds: float = Field(
+        ge=0, description="How long after its newest run began that batch arrived"
+    )
+
+
 class IngestOut(BaseModel):
     """Where a batch went."""
 
