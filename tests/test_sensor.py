@@ -102,6 +102,7 @@ def test_a_sensor_refuses_a_token_on_the_command_line_and_bad_input(cli: Cli) ->
     assert wide.returncode == 2 and "\n" not in wide.stderr.strip()
 
 
+@pytest.mark.slow
 def test_a_sensor_spools_while_the_server_is_down_and_delivers_once_later(
     cli: Cli, tmp_path: Path
 ) -> None:
@@ -190,6 +191,7 @@ def test_three_sensors_deliver_everything_exactly_once_to_postgres(
     assert os.listdir(tmp_path / "wrong" / "rejected")
 
 
+@pytest.mark.slow
 def test_captures_dropped_in_the_folder_are_read_once_and_shipped(cli: Cli, tmp_path: Path) -> None:
     from coverwatch.lab.capture import write_lab_capture
     from coverwatch.lab.site import build_site

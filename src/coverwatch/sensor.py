@@ -230,7 +230,9 @@ def deliver(spool: Spool, server: str, token: str, timeout: float = 30.0) -> Del
     result = Delivery()
     url = server.rstrip("/") + "/api/v1/ingest"
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+    # NOTE: trust_env: a site's HTTPS_PROXY / SSL_CERT_FILE apply (sensors often sit behind
+    # a proxy, and a central server may have an internal CA).
+    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=True) as client:
         for path in spool.pending():
             try:
                 body = path.read_bytes()

@@ -151,6 +151,7 @@ def test_a_key_reused_for_another_site_is_refused(server: tuple[str, Path]) -> N
         ({"batch_key": "short"}, "body.batch_key"),
         ({"kind": "telepathy"}, "body.kind"),
         ({"started_at": "2026-12-01T10:00:00"}, "body.started_at"),  # no time zone
+        ({"started_at": "2099-01-01T00:00:00+00:00"}, "body.started_at"),  # sensor clock
         ({"hosts": [{"ip": "10.9.0.300", "observations": []}]}, "body.hosts.0.ip"),
         ({"hosts": [{"ip": "10.9.0.3", "observations": [{"signal": "a b", "value": ""}]}]}, ""),
     ],

@@ -16,6 +16,7 @@ import hashlib
 import logging
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -37,6 +38,8 @@ MAX_OBSERVATIONS = 40_000
 """Observations in one batch at most."""
 DEFAULT_RATE = 120
 """Batches a minute per sensor token by default."""
+_FUTURE = timedelta(days=1)
+"""A run said to start later than this from now is a sensor's clock gone wrong: refused."""
 
 router = APIRouter(prefix="/api/v1", tags=["sensors"], responses=_COMMON)
 
@@ -123,6 +126,8 @@ def ingest(
             f"batch of {len(body.hosts)} hosts, {observations} observations: at most "
             f"{MAX_HOSTS} hosts and {MAX_OBSERVATIONS} observations a batch",
         )
+    if body.started_at > datetime.now(UTC) + _FUTURE:
+        raise HTTPException(422, "body.started_at: more than a day in the future")
     known = _known(board, body)
     if known is not None:
         return known
