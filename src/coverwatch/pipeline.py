@@ -58,6 +58,63 @@ class ScanOutcome:
     """Hosts that answered, with their attributions."""
 
 
+@dataclass(frozen=True)
+class CollectedRun:
+    """What one source kind observed in one run, before anything is stored."""
+
+    kind: SourceKind
+    """The source kind (scan, discovery, capture)."""
+    found: dict[str, list[Observation]]
+    """Per address, its observations (only hosts that said something)."""
+    targets: list[str]
+    """The declared scope it covered."""
+    options: dict[str, object]
+    """How it ran (kept with the run; never credentials)."""
+    started: datetime
+    """When it began."""
+
+
+def collect_scan(
+    hosts: list[str], targets: list[str], options: ScanOptions, observer: Observer = NULL_OBSERVER
+) -> CollectedRun:
+    """Scan ``hosts`` (the expansion of ``targets``, the declared scope); store nothing."""
+    started = datetime.now(UTC)
+    found = ActiveScanSource(hosts, options).collect(observer)
+    recorded_options: dict[str, object] = {
+        "ports": list(options.ports),
+        "concurrency": options.concurrency,
+        "timeout": options.timeout,
+        "rate": options.rate,
+        "credentials": options.credentials.default is not None or bool(options.credentials.hosts),
+    }
+    return CollectedRun(SourceKind.SCAN, found, targets, recorded_options, started)
+
+
+def collect_discovery(
+    hosts: list[str] | None,
+    interface: str | None,
+    timeout: float,
+    observer: Observer = NULL_OBSERVER,
+    targets: list[str] | None = None,
+) -> tuple[CollectedRun, dict[str, int]]:
+    """Ask ``hosts`` (unicast) and/or the link on ``interface`` (multicast) to introduce
+    themselves; store nothing. Returns the run and the drop counts."""
+    from coverwatch.sources.discovery import discover
+
+    started = datetime.now(UTC)
+    report = discover(hosts, interface, timeout, observer)
+    found = {ip: obs for ip, obs in report.observations.items() if obs}
+    options: dict[str, object] = {
+        "interface": interface,
+        "timeout": timeout,
+        "warnings": report.warnings,
+    }
+    run = CollectedRun(
+        SourceKind.DISCOVERY, found, targets or hosts or [interface or ""], options, started
+    )
+    return run, report.warnings
+
+
 def run_scan(
     targets: list[str],
     options: ScanOptions,
@@ -75,20 +132,10 @@ def run_scan(
     attribution fuses with.
     """
     hosts = expand_targets(targets, max_hosts)
-    started = datetime.now(UTC)
     if discovery:
         run_discovery(inventory, site, hosts, interface, options.timeout, observer, targets)
-    found = ActiveScanSource(hosts, options).collect(observer)
-    recorded_options: dict[str, object] = {
-        "ports": list(options.ports),
-        "concurrency": options.concurrency,
-        "timeout": options.timeout,
-        "rate": options.rate,
-        "credentials": options.credentials.default is not None or bool(options.credentials.hosts),
-    }
-    scan_id, results = record_run(
-        inventory, site, found, SourceKind.SCAN, targets, recorded_options, started, observer
-    )
+    run = collect_scan(hosts, targets, options, observer)
+    scan_id, results = record_collected(inventory, site, run, observer)
     return ScanOutcome(scan_id, len(hosts), results)
 
 
@@ -103,22 +150,31 @@ def run_discovery(
 ) -> tuple[int, list[HostResult], dict[str, int]]:
     """Ask ``hosts`` (unicast) and/or the link on ``interface`` (multicast) to introduce
     themselves; store the answers as a discovery run. Returns its id, hosts and drop counts."""
-    from coverwatch.sources.discovery import discover
+    run, warnings = collect_discovery(hosts, interface, timeout, observer, targets)
+    scan_id, results = record_collected(inventory, site, run, observer)
+    return scan_id, results, warnings
 
-    started = datetime.now(UTC)
-    report = discover(hosts, interface, timeout, observer)
-    found = {ip: obs for ip, obs in report.observations.items() if obs}
-    scan_id, results = record_run(
+
+def record_collected(
+    inventory: Inventory,
+    site: str,
+    run: CollectedRun,
+    observer: Observer = NULL_OBSERVER,
+    batch: tuple[str, str] | None = None,
+) -> tuple[int, list[HostResult]]:
+    """Store a collected run (``record_run``); ``batch``: its sensor idempotency key and
+    the sensor's name."""
+    return record_run(
         inventory,
         site,
-        found,
-        SourceKind.DISCOVERY,
-        targets or hosts or [interface or ""],
-        {"interface": interface, "timeout": timeout, "warnings": report.warnings},
-        started,
+        run.found,
+        run.kind,
+        run.targets,
+        run.options,
+        run.started,
         observer,
+        batch=batch,
     )
-    return scan_id, results, report.warnings
 
 
 #: How long lasting evidence (see ``lasting_family``) counts after it was last confirmed.
@@ -197,15 +253,20 @@ def record_run(
     started: datetime,
     observer: Observer = NULL_OBSERVER,
     horizon: timedelta = EVIDENCE_HORIZON,
+    batch: tuple[str, str] | None = None,
 ) -> tuple[int, list[HostResult]]:
     """Attribute and store one run of a source (scan, discovery, import, capture) in one
-    transaction; returns its id and its hosts (see ``RunWriter``)."""
+    transaction; returns its id and its hosts (see ``RunWriter``). ``batch``: the idempotency
+    key and sensor name of a sensor's batch, kept in the same transaction (a key already kept
+    makes the whole run fail, so a batch is never recorded twice)."""
     with inventory.recording() as recorder:
         run = RunWriter(recorder, site, kind, targets, options, started, observer, horizon)
         observer.stage("identify", len(found))
         results = run.add(found)
         observer.done()
         run.finish()
+        if batch is not None:
+            recorder.keep_batch_key(batch[0], run.id, site, batch[1])
     return run.id, results
 
 

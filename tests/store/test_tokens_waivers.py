@@ -130,3 +130,40 @@ def test_a_version_5_inventory_keeps_its_waivers_and_gains_the_audit_trail(tmp_p
         assert conn.execute("SELECT value FROM coverwatch_meta").fetchone()[0] == str(
             SCHEMA_VERSION
         )
+
+
+def test_a_version_7_inventory_gains_sensor_sites_and_the_batch_keys(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    inventory = open_inventory(str(path))
+    try:
+        viewer = inventory.create_token("alice", "viewer")
+    finally:
+        inventory.close()
+    with sqlite3.connect(path) as conn:  # a version 7 inventory: no token sites, no batch keys
+        conn.execute("DROP TABLE ingests")
+        conn.execute("ALTER TABLE tokens DROP COLUMN sites")
+        conn.execute("UPDATE coverwatch_meta SET value = '7' WHERE key = 'schema_version'")
+    inventory = open_inventory(str(path))
+    try:
+        assert inventory.token_role(viewer) == "viewer" and inventory.token_sites(viewer) == []
+        sensor = inventory.create_token("depot", "sensor", ("depot", "annex"))
+        assert inventory.token_sites(sensor) == ["annex", "depot"]
+        assert inventory.ingests() == [] and inventory.ingested("k" * 36) is None
+        assert [t["sites"] for t in inventory.tokens()] == [[], ["annex", "depot"]]
+    finally:
+        inventory.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT value FROM coverwatch_meta").fetchone()[0] == str(
+            SCHEMA_VERSION
+        )
+
+
+def test_sensor_tokens_are_bound_to_sites_on_the_command_line(cli: Cli) -> None:
+    created = cli("token", "create", "--role", "sensor", "--site", "depot", "--site", "annex")
+    assert created.returncode == 0, created.stderr
+    listed = cli.json("token", "list", "--json")
+    assert isinstance(listed, list) and listed[0]["sites"] == ["annex", "depot"]
+    unbound = cli("token", "create", "--role", "sensor")
+    assert unbound.returncode == 2 and "--site" in unbound.stderr
+    viewer = cli("token", "create", "--role", "viewer", "--site", "depot")
+    assert viewer.returncode == 2 and "only sensor tokens" in viewer.stderr

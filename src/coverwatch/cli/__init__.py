@@ -9,6 +9,7 @@ from coverwatch.cli import (  # noqa: F401 - importing registers the commands
     inventory,
     lab,
     monitor,
+    sensor,
     traffic,
     waivers,
 )

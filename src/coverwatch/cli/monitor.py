@@ -30,19 +30,34 @@ def token() -> None:
 @token.command("create")
 @click.option(
     "--role",
-    type=click.Choice(["viewer", "admin"]),
+    type=click.Choice(["viewer", "admin", "sensor"]),
     required=True,
-    help="viewer: read-only; admin: may also waive findings.",
+    help="viewer: read-only; admin: may also waive findings; sensor: may only send the runs "
+    "of its --site sites (coverwatch sensor).",
 )
 @click.option("--name", default="", help="A label to recognise the token by (e.g. a person).")
+@click.option(
+    "--site",
+    "sites",
+    multiple=True,
+    help="A site a sensor token may write (repeatable; required with --role sensor).",
+)
 @click.pass_context
-def token_create(ctx: click.Context, role: str, name: str) -> None:
-    """Create a token and print it (the only time it is shown)."""
+def token_create(ctx: click.Context, role: str, name: str, sites: tuple[str, ...]) -> None:
+    """Create a token and print it (the only time it is shown).
+
+    \b
+    Example: coverwatch token create --role sensor --site depot --name depot-sensor
+    """
     from coverwatch.store import open_inventory
 
+    if role == "sensor" and not any(s.strip() for s in sites):
+        raise InputError("--role sensor needs at least one --site it may write")
+    if role != "sensor" and sites:
+        raise InputError(f"--site: only sensor tokens are bound to sites, not {role} tokens")
     inventory = open_inventory(_db(ctx))
     try:
-        value = inventory.create_token(name or role, role)
+        value = inventory.create_token(name or role, role, tuple(s.strip() for s in sites))
     finally:
         inventory.close()
     click.echo(value)
@@ -52,7 +67,10 @@ def token_create(ctx: click.Context, role: str, name: str) -> None:
 
 @token.command("list")
 @click.option(
-    "--json", "as_json", is_flag=True, help="A JSON array: id, name, role, created_at, revoked."
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="A JSON array: id, name, role, created_at, revoked, sites (a sensor's).",
 )
 @click.option("--jsonl", is_flag=True, help=JSONL_HELP)
 @click.pass_context
@@ -75,6 +93,7 @@ def token_list(ctx: click.Context, as_json: bool, jsonl: bool) -> None:
                     "role": t["role"],
                     "created_at": t["created_at"].isoformat(),
                     "revoked": bool(t["revoked"]),
+                    "sites": t["sites"],
                 }
                 for t in found
             ],
@@ -83,7 +102,9 @@ def token_list(ctx: click.Context, as_json: bool, jsonl: bool) -> None:
         return
     for t in found:
         state = "revoked" if t["revoked"] else "active"
-        click.echo(f"{t['id']}\t{t['name']}\t{t['role']}\t{t['created_at']:%Y-%m-%d}\t{state}")
+        sites = f"\t{','.join(t['sites'])}" if t["sites"] else ""
+        line = f"{t['id']}\t{t['name']}\t{t['role']}\t{t['created_at']:%Y-%m-%d}\t{state}"
+        click.echo(line + sites)
 
 
 @token.command("revoke")

@@ -60,6 +60,34 @@ class TokenRow(TypedDict):
     role: str
     created_at: datetime
     revoked: bool
+    sites: list[str]
+    """The sites a sensor token may write (empty for viewer and admin tokens)."""
+
+
+class IngestRow(TypedDict):
+    """A sensor batch recorded under its idempotency key."""
+
+    batch_key: str
+    run_id: int
+    site: str
+    sensor: str
+    """The name of the sensor token that sent it."""
+    received_at: datetime
+
+
+class SensorRow(TypedDict):
+    """One sensor's contact with the server, per site it sends for."""
+
+    sensor: str
+    """The sensor token's name."""
+    site: str
+    batches: int
+    """Batches recorded from it for the site."""
+    last_contact: datetime
+    """When its latest batch arrived."""
+    lag_seconds: float
+    """How long after its newest run began that run's batch arrived (a spooled batch shows
+    how long it waited)."""
 
 
 class WaiverRow(TypedDict):
@@ -124,6 +152,11 @@ class RunRecorder(ABC):
     def finish(self, run_id: int, options: dict[str, object] | None = None) -> None:
         """Close a run: its host count, finish time and (when given) its final options. Runs
         left open are closed when the transaction ends."""
+
+    @abstractmethod
+    def keep_batch_key(self, key: str, run_id: int, site: str, sensor: str) -> None:
+        """Keep a sensor batch's idempotency key with the run it became (in this transaction:
+        a second transaction keeping the same key fails, and records nothing)."""
 
 
 class DeviceStore(ABC):
@@ -221,8 +254,25 @@ class TokenStore(ABC):
     """API tokens (stored hashed)."""
 
     @abstractmethod
-    def create_token(self, name: str, role: str) -> str:
-        """Create an API token; returns it in clear (only this once; it is stored hashed)."""
+    def create_token(self, name: str, role: str, sites: tuple[str, ...] = ()) -> str:
+        """Create an API token (``sites``: those a sensor token may write); returns it in
+        clear (only this once; it is stored hashed)."""
+
+    @abstractmethod
+    def token_sites(self, token: str) -> list[str]:
+        """The sites a valid, unrevoked sensor token may write (empty for any other)."""
+
+    @abstractmethod
+    def ingested(self, key: str) -> IngestRow | None:
+        """The sensor batch recorded under idempotency key ``key``, else None."""
+
+    @abstractmethod
+    def ingests(self) -> list[IngestRow]:
+        """Every sensor batch recorded, oldest first."""
+
+    @abstractmethod
+    def sensors(self) -> list[SensorRow]:
+        """Per sensor and site: batches, last contact and lag, by sensor then site."""
 
     @abstractmethod
     def token_role(self, token: str) -> str | None:

@@ -27,7 +27,14 @@ from coverwatch.identity import Claim, Identity, IdentityIndex, normal_mac, norm
 from coverwatch.models import HostResult, Observation, ObsStatus, SourceKind
 from coverwatch.store.interface import RunRecorder, StoreError
 from coverwatch.store.rows import aware
-from coverwatch.store.schema import addresses, devices, observations, scans, sightings
+from coverwatch.store.schema import (
+    addresses,
+    devices,
+    ingests,
+    observations,
+    scans,
+    sightings,
+)
 
 #: Bounded IN lists, whatever the database.
 _CHUNK = 500
@@ -464,6 +471,17 @@ class SqlRecorder(RunRecorder):
             values["options"] = json.dumps(options, default=str)
         self.conn.execute(scans.update().where(scans.c.id == run_id).values(**values))
         run.finished = True
+
+    def keep_batch_key(self, key: str, run_id: int, site: str, sensor: str) -> None:
+        self.conn.execute(
+            ingests.insert().values(
+                batch_key=key,
+                run_id=run_id,
+                site=site,
+                sensor=sensor,
+                received_at=datetime.now(UTC),
+            )
+        )
 
     def close(self) -> None:
         """Finish the runs left open (the transaction then commits)."""

@@ -16,7 +16,7 @@ from coverwatch.models import Address, Attribution, DeviceRecord, DeviceType, Ev
 from coverwatch.targets import ip_key
 
 #: The inventory schema this coverwatch writes (the migrations live in ``store.schema``).
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 
 def aware(value: datetime | str | None) -> datetime | None:

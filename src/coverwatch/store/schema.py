@@ -11,6 +11,9 @@ Version 6 gives stored waivers an audit trail (issue #14): who granted each (``a
 when and by whom it was revoked (``revoked_at``, ``revoked_by``; a revoked waiver is kept).
 Version 7 stores every device's MAC in the one spelling identity compares (``aa:bb:cc:dd:ee:ff``),
 so that a run finds the devices it meets by MAC in SQL.
+Version 8 adds site sensors (issue #15): a token may be bound to the sites it may write
+(``tokens.sites``, a JSON list; NULL for viewer and admin tokens), and ``ingests`` keeps each
+sensor batch's idempotency key with the run it became, so a retried batch is recorded once.
 """
 
 from __future__ import annotations
@@ -145,6 +148,17 @@ tokens = sa.Table(
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("revoked", sa.Boolean, nullable=False, default=False),
+    sa.Column("sites", sa.Text),  # JSON list of the sites a sensor token may write (schema 8)
+)
+
+ingests = sa.Table(
+    "ingests",
+    metadata,
+    sa.Column("batch_key", sa.String(64), primary_key=True),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("scans.id"), nullable=False),
+    sa.Column("site", sa.String(128), nullable=False),
+    sa.Column("sensor", sa.String(128), nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 waivers = sa.Table(
@@ -183,6 +197,9 @@ def migrate(conn: Connection, version: int) -> None:
         _add_column(conn, "waivers", "revoked_by VARCHAR(128)")
     if version < 7:
         _macs_in_one_spelling(conn)
+    if version < 8:
+        _add_column(conn, "tokens", "sites TEXT")
+        ingests.create(conn, checkfirst=True)
     conn.execute(
         meta.update().where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION))
     )

@@ -27,9 +27,11 @@ from coverwatch.models import (
 )
 from coverwatch.store.interface import (
     AuditRow,
+    IngestRow,
     Inventory,
     RunRecorder,
     ScanPointRow,
+    SensorRow,
     StoreError,
     TokenRow,
     WaiverRow,
@@ -47,6 +49,7 @@ from coverwatch.store.schema import (
     audits,
     devices,
     findings,
+    ingests,
     meta,
     metadata,
     migrate,
@@ -325,7 +328,7 @@ class SqlInventory(Inventory):
         query = sa.select(findings.c.document).where(findings.c.audit_id == audit_id)
         return [json.loads(r["document"]) for r in self._read(query, "read findings")]
 
-    def create_token(self, name: str, role: str) -> str:
+    def create_token(self, name: str, role: str, sites: tuple[str, ...] = ()) -> str:
         token = "cw_" + secrets.token_urlsafe(32)
         try:
             with self.engine.begin() as conn:
@@ -336,6 +339,7 @@ class SqlInventory(Inventory):
                         token_hash=_token_hash(token),
                         created_at=datetime.now(UTC),
                         revoked=False,
+                        sites=json.dumps(sorted(set(sites))) if sites else None,
                     )
                 )
         except (DBAPIError, SQLAlchemyError) as e:
@@ -356,9 +360,70 @@ class SqlInventory(Inventory):
         rows = self._read(query, "check the token")
         return str(rows[0]["name"]) if rows else None
 
+    def token_sites(self, token: str) -> list[str]:
+        query = sa.select(tokens.c.sites).where(
+            tokens.c.token_hash == _token_hash(token), tokens.c.revoked.is_(False)
+        )
+        rows = self._read(query, "check the token")
+        return list(json.loads(rows[0]["sites"] or "[]")) if rows else []
+
+    def ingested(self, key: str) -> IngestRow | None:
+        query = sa.select(ingests).where(ingests.c.batch_key == key)
+        rows = self._read(query, "read the sensor batches")
+        return _ingest_row(rows[0]) if rows else None
+
+    def ingests(self) -> list[IngestRow]:
+        query = sa.select(ingests).order_by(ingests.c.received_at, ingests.c.run_id)
+        return [_ingest_row(r) for r in self._read(query, "read the sensor batches")]
+
+    def sensors(self) -> list[SensorRow]:
+        latest = (
+            sa.select(
+                ingests.c.sensor,
+                ingests.c.site,
+                sa.func.count().label("batches"),
+                sa.func.max(ingests.c.received_at).label("last_contact"),
+            )
+            .group_by(ingests.c.sensor, ingests.c.site)
+            .subquery()
+        )
+        query = (
+            sa.select(latest, sa.func.max(scans.c.started_at).label("started_at"))
+            .join(
+                ingests,
+                sa.and_(
+                    ingests.c.sensor == latest.c.sensor,
+                    ingests.c.site == latest.c.site,
+                    ingests.c.received_at == latest.c.last_contact,
+                ),
+            )
+            .join(scans, scans.c.id == ingests.c.run_id)
+            .group_by(latest.c.sensor, latest.c.site, latest.c.batches, latest.c.last_contact)
+            .order_by(latest.c.sensor, latest.c.site)
+        )
+        rows = []
+        for r in self._read(query, "read the sensors"):
+            contact = aware(r["last_contact"]) or datetime.now(UTC)
+            started = aware(r["started_at"]) or contact
+            rows.append(
+                SensorRow(
+                    sensor=r["sensor"],
+                    site=r["site"],
+                    batches=int(r["batches"]),
+                    last_contact=contact,
+                    lag_seconds=max(0.0, (contact - started).total_seconds()),
+                )
+            )
+        return rows
+
     def tokens(self) -> list[TokenRow]:
         query = sa.select(
-            tokens.c.id, tokens.c.name, tokens.c.role, tokens.c.created_at, tokens.c.revoked
+            tokens.c.id,
+            tokens.c.name,
+            tokens.c.role,
+            tokens.c.created_at,
+            tokens.c.revoked,
+            tokens.c.sites,
         ).order_by(tokens.c.id)
         return [
             TokenRow(
@@ -367,6 +432,7 @@ class SqlInventory(Inventory):
                 role=r["role"],
                 created_at=aware(r["created_at"]) or datetime.now(UTC),
                 revoked=bool(r["revoked"]),
+                sites=list(json.loads(r["sites"] or "[]")),
             )
             for r in self._read(query, "read tokens")
         ]
@@ -442,6 +508,16 @@ class SqlInventory(Inventory):
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _ingest_row(r: Any) -> IngestRow:
+    return IngestRow(
+        batch_key=r["batch_key"],
+        run_id=int(r["run_id"]),
+        site=r["site"],
+        sensor=r["sensor"],
+        received_at=aware(r["received_at"]) or datetime.now(UTC),
+    )
 
 
 def _token_hash(token: str) -> str:

@@ -39,6 +39,7 @@ from coverwatch.web.schemas import (
     PolicyCheckIn,
     PolicyCheckOut,
     ScanOut,
+    SensorOut,
     TrafficOut,
     WaiverIn,
     WaiverOut,
@@ -47,7 +48,7 @@ from coverwatch.web.schemas import (
 
 _bearer = HTTPBearer(
     auto_error=False,
-    description="A token from `coverwatch token create --role viewer|admin`.",
+    description="A token from `coverwatch token create --role viewer|admin|sensor`.",
 )
 #: Every operation: 400 for an unparsable body, 401 without a valid token, 413 for a body over
 #: the cap (app.BodyLimit), 422 for invalid input (one line; the bad value is never echoed).
@@ -77,7 +78,7 @@ def dashboard_of(request: Request) -> Dashboard:
 Board = Annotated[Dashboard, Depends(dashboard_of)]
 
 
-def api_role(
+def token_role(
     board: Board,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Role:
@@ -87,6 +88,13 @@ def api_role(
         raise HTTPException(
             401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
         )
+    return role
+
+
+def api_role(role: Annotated[Role, Depends(token_role)]) -> Role:
+    """403 for a sensor token: it may send its sites' runs, not read the inventory."""
+    if role is Role.SENSOR:
+        raise HTTPException(403, "a sensor token may only send runs (POST /api/v1/ingest)")
     return role
 
 
@@ -205,6 +213,14 @@ def list_findings(
 def list_scans(board: Board) -> JSONResponse:
     """Every recorded scan, oldest first."""
     return _json([scan_json(s) for s in board.inventory.scans()])
+
+
+@router.get("/sensors", response_model=list[SensorOut], dependencies=[Reader], tags=["sensors"])
+def list_sensors(board: Board) -> JSONResponse:
+    """Every site sensor that has sent batches: per site, how many, its last contact and lag."""
+    return _json(
+        [{**s, "last_contact": s["last_contact"].isoformat()} for s in board.inventory.sensors()]
+    )
 
 
 @router.get(

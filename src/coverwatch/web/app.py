@@ -26,7 +26,7 @@ from coverwatch import __version__
 from coverwatch.errors import StoreError
 from coverwatch.policy.loader import load_policy
 from coverwatch.store import open_inventory
-from coverwatch.web import api, pages
+from coverwatch.web import api, ingest, pages
 from coverwatch.web.auth import SessionStore
 from coverwatch.web.dashboard import Dashboard
 
@@ -169,11 +169,13 @@ def create_app(
     trusted: Sequence[str] | None = None,
     traffic_dir: str | None = None,
     max_body: int = MAX_BODY_BYTES,
+    ingest_rate: int = ingest.DEFAULT_RATE,
 ) -> FastAPI:
     """The dashboard and API over the inventory at ``db`` and the policy at ``policy_path``
     (None: the shipped default). ``trusted``: accepted Host header names (None: any).
     ``traffic_dir``: the flow store egress verdicts come from (None: no traffic data).
-    ``max_body``: request bodies over this many bytes are refused (413)."""
+    ``max_body``: request bodies over this many bytes are refused (413).
+    ``ingest_rate``: sensor batches a minute each sensor token may send (429 beyond)."""
     policy = load_policy(policy_path)
     inventory = open_inventory(db)
 
@@ -194,7 +196,9 @@ def create_app(
     )
     app.state.dashboard = Dashboard(inventory, policy, traffic_dir=traffic_dir)
     app.state.sessions = SessionStore()
+    app.state.ingest_limit = ingest.RateLimit(ingest_rate)
     app.include_router(api.router)
+    app.include_router(ingest.router)
     app.include_router(pages.router)
 
     @app.get("/static/{name}", include_in_schema=False)

@@ -36,6 +36,8 @@ class Role(str, Enum):
     """Read everything."""
     ADMIN = "admin"
     """Read everything and waive findings."""
+    SENSOR = "sensor"
+    """Send the runs of the sites it is bound to (``POST /api/v1/ingest``); read nothing."""
 
 
 def role_of(inventory: Inventory, token: str) -> Role | None:

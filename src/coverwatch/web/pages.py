@@ -35,7 +35,14 @@ from coverwatch.report.traffic import (
 from coverwatch.targets import ip_key
 from coverwatch.traffic.model import EgressVerdict, beyond_maker
 from coverwatch.waivers import WaiverRequest
-from coverwatch.web.auth import SESSION_COOKIE, SESSION_SECONDS, SIGNIN_COOKIE, Session, role_of
+from coverwatch.web.auth import (
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    SIGNIN_COOKIE,
+    Role,
+    Session,
+    role_of,
+)
 from coverwatch.web.dashboard import (
     Dashboard,
     DeviceFilter,
@@ -185,6 +192,8 @@ def signin(
     role = role_of(_board(request).inventory, token.strip())
     if role is None:
         return _signin_page(request, next, "That token is not valid (or was revoked).", 401)
+    if role is Role.SENSOR:
+        return _signin_page(request, next, "A sensor token cannot sign in to the dashboard.", 403)
     sid, _session = request.app.state.sessions.create(role, token.strip())
     response = RedirectResponse(_local(next), 303)
     response.set_cookie(
@@ -411,6 +420,7 @@ def scans(
         "scans.html.j2",
         session,
         scans=list(reversed(records)),
+        sensors=board.inventory.sensors(),
         history={p["scan_id"]: p for p in board.inventory.history()},
         result=result,
         changes=sorted(result.devices, key=lambda c: (c.site, ip_key(c.ip))) if result else [],

@@ -7,12 +7,13 @@ below document those objects; the fuzz test checks every response against them.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
-from coverwatch.models import ScanRecord
+from coverwatch.models import MAX_VALUE, ObsStatus, ScanRecord, SourceKind
 from coverwatch.policy.model import Action, FindingStatus, Severity
 from coverwatch.traffic.model import EgressVerdict, EndpointCategory, MatchKind
 
@@ -352,3 +353,69 @@ def scan_json(scan: ScanRecord) -> dict[str, Any]:
         "options": scan.options,
         "hosts_found": scan.hosts_found,
     }
+
+
+class IngestObservationIn(BaseModel):
+    """One thing a host said, as ``Observation.to_json`` gives it (``source`` is the batch's
+    ``kind``; a ``source`` given here is ignored)."""
+
+    signal: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
+    value: str = Field(max_length=MAX_VALUE)
+    port: int | None = Field(default=None, ge=0, le=65535)
+    protocol: str = Field(default="", max_length=32)
+    status: ObsStatus = ObsStatus.OK
+    observed_at: AwareDatetime | None = None
+
+
+class IngestHostIn(BaseModel):
+    """One address and what it said."""
+
+    ip: str = Field(min_length=1, max_length=64, description="An IPv4 or IPv6 address")
+    observations: list[IngestObservationIn]
+
+    @field_validator("ip")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError as e:
+            raise ValueError("not an IP address") from e
+
+
+class IngestIn(BaseModel):
+    """One batch from a site sensor: one run of one source kind at one site."""
+
+    batch_key: str = Field(
+        min_length=16,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Idempotency key, stable across retries (a UUID): a batch already recorded "
+        "under it is acknowledged again and recorded nothing twice",
+    )
+    site: str = Field(min_length=1, max_length=128, description="A site the token may write")
+    kind: SourceKind = Field(description="The run's source kind (scan, discovery, capture, ...)")
+    targets: list[str] = Field(max_length=4096, description="The declared scope it covered")
+    options: dict[str, Any] = Field(default_factory=dict, description="How it ran")
+    started_at: AwareDatetime
+    hosts: list[IngestHostIn] = Field(description="Hosts that said something (bounded: 413)")
+
+
+class SensorOut(BaseModel):
+    """A site sensor's contact with the server (per site it sends for)."""
+
+    sensor: str = Field(description="The sensor token's name")
+    site: str
+    batches: int = Field(ge=0, description="Batches recorded from it for the site")
+    last_contact: str = Field(description="When its latest batch arrived (ISO 8601)")
+    lag_seconds: float = Field(
+        ge=0, description="How long after its newest run began that batch arrived"
+    )
+
+
+class IngestOut(BaseModel):
+    """Where a batch went."""
+
+    run_id: int = Field(description="The run it was recorded as (the same on a retry)")
+    batch_key: str
+    hosts: int = Field(description="Hosts the run recorded")
+    duplicate: bool = Field(description="True when the key was already recorded (nothing new)")

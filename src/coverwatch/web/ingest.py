@@ -1,0 +1,169 @@
+"""``POST /api/v1/ingest``: site sensors send their runs to the central server (issue #15).
+
+A batch is one run of one source kind at one site. It is attributed and stored through the same
+path as a local run (``pipeline.record_run``), so identity resolution and attribution are the
+same, and its idempotency key is kept in the same transaction: a retried batch is acknowledged
+with the run it already became and records nothing twice, even when two copies race.
+
+Only ``sensor`` tokens may send, each to the sites it is bound to (403 otherwise). A batch over
+``MAX_HOSTS`` hosts or ``MAX_OBSERVATIONS`` observations is 413 (the app's body cap applies
+first); each token gets ``rate`` batches a minute, in bursts of at most that many (429 beyond).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
+
+from coverwatch.errors import StoreError
+from coverwatch.models import Observation
+from coverwatch.pipeline import CollectedRun, record_collected
+from coverwatch.web.api import _COMMON, Board, _bearer, token_role
+from coverwatch.web.auth import Role
+from coverwatch.web.schemas import ErrorOut, IngestIn, IngestOut
+
+logger = logging.getLogger(__name__)
+
+MAX_HOSTS = 2_000
+"""Hosts in one batch at most (a sensor splits a larger run)."""
+MAX_OBSERVATIONS = 40_000
+"""Observations in one batch at most."""
+DEFAULT_RATE = 120
+"""Batches a minute per sensor token by default."""
+_FUTURE = timedelta(days=1)
+"""A run said to start later than this from now is a sensor's clock gone wrong: refused."""
+
+router = APIRouter(prefix="/api/v1", tags=["sensors"], responses=_COMMON)
+
+
+class RateLimit:
+    """A token bucket per caller: ``per_minute`` requests a minute, bursts of that many."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, caller: str) -> bool:
+        """Take one request from ``caller``'s bucket; False when it is empty."""
+        now = time.monotonic()
+        with self._lock:
+            if len(self._buckets) > 10_000:  # bounded memory: forget idle callers
+                self._buckets.clear()
+            level, then = self._buckets.get(caller, (float(self.per_minute), now))
+            level = min(float(self.per_minute), level + (now - then) * self.per_minute / 60)
+            if level < 1:
+                self._buckets[caller] = (level, now)
+                return False
+            self._buckets[caller] = (level - 1, now)
+            return True
+
+
+def sensor_token(
+    role: Annotated[Role, Depends(token_role)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """The caller's token; 403 unless it is a sensor token."""
+    if role is not Role.SENSOR or credentials is None:
+        raise HTTPException(
+            403, "this needs a sensor token (coverwatch token create --role sensor)"
+        )
+    return credentials.credentials
+
+
+def _acknowledge(run_id: int, key: str, hosts: int, duplicate: bool) -> JSONResponse:
+    body = {"run_id": run_id, "batch_key": key, "hosts": hosts, "duplicate": duplicate}
+    return JSONResponse(body, 200 if duplicate else 201)
+
+
+def _known(board: Board, body: IngestIn) -> JSONResponse | None:
+    """The acknowledgement of a batch already recorded under its key, else None (409 when the
+    key was used for another site)."""
+    done = board.inventory.ingested(body.batch_key)
+    if done is None:
+        return None
+    if done["site"] != body.site:
+        raise HTTPException(409, "batch_key: already used for another site")
+    return _acknowledge(done["run_id"], body.batch_key, len(body.hosts), True)
+
+
+@router.post(
+    "/ingest",
+    response_model=IngestOut,
+    status_code=201,
+    responses={
+        200: {"model": IngestOut, "description": "Already recorded under this key (a retry)"},
+        403: {"model": ErrorOut, "description": "Not a sensor token, or not one of its sites"},
+        409: {"model": ErrorOut, "description": "The key was used for another site"},
+        413: {"model": ErrorOut, "description": "Too many hosts or observations in one batch"},
+        429: {"model": ErrorOut, "description": "Too many batches a minute from this token"},
+    },
+)
+def ingest(
+    request: Request, board: Board, body: IngestIn, token: Annotated[str, Depends(sensor_token)]
+) -> JSONResponse:
+    """Record one sensor batch (one run of one source kind at one site) as a local run is
+    recorded: the same identity resolution and attribution. 201 with the new run's id; 200
+    with the same id when the key was already recorded (nothing is recorded twice)."""
+    inventory = board.inventory
+    if body.site not in inventory.token_sites(token):
+        raise HTTPException(403, f"site {body.site[:60]!r}: this sensor token may not write it")
+    limit: RateLimit = request.app.state.ingest_limit
+    if not limit.allow(hashlib.sha256(token.encode()).hexdigest()):
+        raise HTTPException(429, "too many batches from this token; retry later")
+    observations = sum(len(h.observations) for h in body.hosts)
+    if len(body.hosts) > MAX_HOSTS or observations > MAX_OBSERVATIONS:
+        raise HTTPException(
+            413,
+            f"batch of {len(body.hosts)} hosts, {observations} observations: at most "
+            f"{MAX_HOSTS} hosts and {MAX_OBSERVATIONS} observations a batch",
+        )
+    if body.started_at > datetime.now(UTC) + _FUTURE:
+        raise HTTPException(422, "body.started_at: more than a day in the future")
+    known = _known(board, body)
+    if known is not None:
+        return known
+    run = CollectedRun(body.kind, _found(body), body.targets, _options(body), body.started_at)
+    sensor = inventory.token_name(token) or "sensor"
+    try:
+        run_id, results = record_collected(
+            inventory, body.site, run, batch=(body.batch_key, sensor)
+        )
+    except StoreError:
+        known = _known(board, body)  # the same batch, recorded by a concurrent request
+        if known is not None:
+            return known
+        raise
+    logger.info("sensor %s: batch %s recorded as run %d", sensor, body.batch_key, run_id)
+    return _acknowledge(run_id, body.batch_key, len(results), False)
+
+
+def _found(body: IngestIn) -> dict[str, list[Observation]]:
+    found: dict[str, list[Observation]] = {}
+    for host in body.hosts:
+        found.setdefault(host.ip, []).extend(
+            Observation(
+                host.ip,
+                o.signal,
+                o.value,
+                o.port,
+                o.protocol,
+                o.status,
+                body.kind,
+                o.observed_at,
+            )
+            for o in host.observations
+        )
+    return {ip: obs for ip, obs in found.items() if obs}
+
+
+def _options(body: IngestIn) -> dict[str, Any]:
+    return {**body.options, "sensor_batch": body.batch_key}

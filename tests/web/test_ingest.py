@@ -1,0 +1,253 @@
+"""POST /api/v1/ingest on a real uvicorn server (127.0.0.1) over a real SQLite inventory:
+sensor tokens write only their sites, a retried batch is recorded once, bad batches are
+refused in one line, and the endpoint is in the OpenAPI document."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from coverwatch.store import open_inventory
+from coverwatch.web.app import create_app
+from coverwatch.web.ingest import MAX_HOSTS
+from coverwatch.web.server import trusted_hosts
+from tests.conftest import free_port
+
+RATE = 30
+
+
+@contextmanager
+def running_app(db: str, rate: int = RATE) -> Iterator[str]:
+    """``coverwatch serve``'s app over ``db`` on uvicorn in a thread; yields its URL."""
+    app = create_app(db, None, trusted=trusted_hosts("127.0.0.1"), ingest_rate=rate)
+    port = free_port()
+    running = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not running.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        running.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """The app over a SQLite inventory; yields its URL and the inventory's path."""
+    db = tmp_path / "central.db"
+    with running_app(str(db)) as base:
+        yield base, db
+
+
+def _token(db: Path | str, role: str, *sites: str) -> str:
+    inventory = open_inventory(str(db))
+    try:
+        return inventory.create_token(f"{role}-{'-'.join(sites)}", role, sites)
+    finally:
+        inventory.close()
+
+
+def _batch(site: str, hosts: int = 2, key: str | None = None) -> dict[str, Any]:
+    return {
+        "batch_key": key or str(uuid.uuid4()),
+        "site": site,
+        "kind": "scan",
+        "targets": ["10.9.0.0/24"],
+        "options": {"ports": [80]},
+        "started_at": "2026-12-01T10:00:00+00:00",
+        "hosts": [
+            {
+                "ip": f"10.9.{i // 250}.{i % 250 + 1}",
+                "observations": [
+                    {"signal": "tcp.port", "value": "80", "port": 80, "protocol": "tcp"},
+                    {
+                        "signal": "http.server",
+                        "value": "App-webs/",
+                        "port": 80,
+                        "protocol": "http",
+                        "observed_at": "2026-12-01T10:00:01+00:00",
+                    },
+                ],
+            }
+            for i in range(hosts)
+        ],
+    }
+
+
+def _post(base: str, token: str, body: Any) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"}
+    return httpx.post(f"{base}/api/v1/ingest", json=body, headers=headers, timeout=60)
+
+
+def test_a_batch_is_recorded_as_a_run_and_a_retry_records_nothing_twice(
+    server: tuple[str, Path],
+) -> None:
+    base, db = server
+    token = _token(db, "sensor", "depot")
+    batch = _batch("depot")
+    first = _post(base, token, batch)
+    assert first.status_code == 201, first.text
+    again = _post(base, token, batch)
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+    assert again.json()["run_id"] == first.json()["run_id"]
+    inventory = open_inventory(str(db))
+    try:
+        (scan,) = inventory.scans()
+        devices = inventory.devices("depot")
+        (kept,) = inventory.ingests()
+    finally:
+        inventory.close()
+    assert scan.id == first.json()["run_id"] and scan.site == "depot" and scan.hosts_found == 2
+    # The same attribution as a local run: the HTTP server header names the maker.
+    assert [d.attribution.maker for d in devices] == ["Hikvision", "Hikvision"]
+    assert [d.open_ports for d in devices] == [[80], [80]]
+    assert kept["batch_key"] == batch["batch_key"] and kept["sensor"] == "sensor-depot"
+
+
+def test_a_sensor_token_writes_only_its_sites_and_reads_nothing(server: tuple[str, Path]) -> None:
+    base, db = server
+    token = _token(db, "sensor", "depot", "annex")
+    assert _post(base, token, _batch("annex")).status_code == 201
+    refused = _post(base, token, _batch("hq"))
+    assert refused.status_code == 403 and "hq" in refused.json()["detail"]
+    viewer = _token(db, "viewer")
+    assert _post(base, viewer, _batch("depot")).status_code == 403
+    assert _post(base, "cw_not-a-token", _batch("depot")).status_code == 401
+    read = httpx.get(f"{base}/api/v1/devices", headers={"Authorization": f"Bearer {token}"})
+    assert read.status_code == 403
+    inventory = open_inventory(str(db))
+    try:
+        assert inventory.sites() == ["annex"]
+    finally:
+        inventory.close()
+
+
+def test_a_key_reused_for_another_site_is_refused(server: tuple[str, Path]) -> None:
+    base, db = server
+    token = _token(db, "sensor", "depot", "annex")
+    key = str(uuid.uuid4())
+    assert _post(base, token, _batch("depot", key=key)).status_code == 201
+    assert _post(base, token, _batch("annex", key=key)).status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        ({"site": ""}, "body.site"),
+        ({"batch_key": "short"}, "body.batch_key"),
+        ({"kind": "telepathy"}, "body.kind"),
+        ({"started_at": "2026-12-01T10:00:00"}, "body.started_at"),  # no time zone
+        ({"started_at": "2099-01-01T00:00:00+00:00"}, "body.started_at"),  # sensor clock
+        ({"hosts": [{"ip": "10.9.0.300", "observations": []}]}, "body.hosts.0.ip"),
+        ({"hosts": [{"ip": "10.9.0.3", "observations": [{"signal": "a b", "value": ""}]}]}, ""),
+    ],
+)
+def test_a_malformed_batch_is_refused_in_one_line(
+    server: tuple[str, Path], change: dict[str, Any], where: str
+) -> None:
+    base, db = server
+    token = _token(db, "sensor", "depot")
+    answer = _post(base, token, {**_batch("depot"), **change})
+    assert answer.status_code == 422
+    detail = answer.json()["detail"]
+    assert isinstance(detail, str) and "\n" not in detail and detail.startswith(where)
+    inventory = open_inventory(str(db))
+    try:
+        assert inventory.scans() == []
+    finally:
+        inventory.close()
+
+
+def test_an_oversized_batch_is_refused_unrecorded(server: tuple[str, Path]) -> None:
+    base, db = server
+    token = _token(db, "sensor", "depot")
+    batch = _batch("depot", hosts=1)
+    one = batch["hosts"][0]
+    batch["hosts"] = [
+        {"ip": f"10.{i // 65536}.{i // 256 % 256}.{i % 256}", "observations": one["observations"]}
+        for i in range(MAX_HOSTS + 1)
+    ]
+    answer = _post(base, token, batch)
+    assert answer.status_code == 413 and f"at most {MAX_HOSTS} hosts" in answer.json()["detail"]
+    inventory = open_inventory(str(db))
+    try:
+        assert inventory.scans() == [] and inventory.ingests() == []
+    finally:
+        inventory.close()
+
+
+def test_a_token_sending_too_fast_is_asked_to_wait(tmp_path: Path) -> None:
+    db = str(tmp_path / "central.db")
+    token, other = _token(db, "sensor", "depot"), _token(db, "sensor", "depot")
+    # Two batches a minute: the third within half a minute of the first is refused.
+    with running_app(db, rate=2) as base:
+        answers = [_post(base, token, _batch("depot", hosts=0)).status_code for _ in range(3)]
+        assert _post(base, other, _batch("depot", hosts=0)).status_code == 201  # per token
+    assert answers == [201, 201, 429]
+
+
+def test_the_ingest_endpoint_is_documented(server: tuple[str, Path]) -> None:
+    base, _db = server
+    document = httpx.get(f"{base}/api/v1/openapi.json").json()
+    operation = document["paths"]["/api/v1/ingest"]["post"]
+    assert {"200", "201", "403", "413", "422", "429"} <= set(operation["responses"])
+    assert "IngestIn" in document["components"]["schemas"]
+
+
+def test_copies_of_one_batch_racing_into_postgres_are_recorded_once(postgres_url: str) -> None:
+    from tests.pg import fresh_database
+
+    db = fresh_database(postgres_url)
+    token = _token(db, "sensor", "depot")
+    batch = _batch("depot", hosts=300)  # long enough to record that the copies overlap
+    with running_app(db) as base, ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: _post(base, token, batch), range(4)))
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [200, 200, 200, 201], [a.text for a in answers]
+    assert len({a.json()["run_id"] for a in answers}) == 1
+    inventory = open_inventory(db)
+    try:
+        assert len(inventory.scans()) == 1 and len(inventory.ingests()) == 1
+        assert len(inventory.devices("depot")) == 300
+    finally:
+        inventory.close()
+
+
+def test_each_sensor_s_last_contact_and_lag_are_shown(server: tuple[str, Path]) -> None:
+    from tests.web.helpers import hidden
+
+    base, db = server
+    depot, annex = _token(db, "sensor", "depot"), _token(db, "sensor", "annex")
+    for token, site in ((depot, "depot"), (depot, "depot"), (annex, "annex")):
+        assert _post(base, token, _batch(site)).status_code == 201
+    viewer = _token(db, "viewer")
+    listed = httpx.get(f"{base}/api/v1/sensors", headers={"Authorization": f"Bearer {viewer}"})
+    assert listed.status_code == 200
+    rows = {(r["sensor"], r["site"]): r for r in listed.json()}
+    assert set(rows) == {("sensor-depot", "depot"), ("sensor-annex", "annex")}
+    assert rows["sensor-depot", "depot"]["batches"] == 2
+    # The batches say their runs began on 1 December: they arrived that much later.
+    assert all(r["lag_seconds"] > 3600 for r in rows.values())
+    with httpx.Client(base_url=base) as browser:
+        nonce = hidden(browser.get("/signin").text, "nonce")
+        browser.post("/signin", data={"token": viewer, "nonce": nonce, "next": "/"})
+        page = browser.get("/scans").text
+    assert 'id="sensors"' in page and "sensor-annex" in page
+    with httpx.Client(base_url=base) as browser:  # a sensor token cannot sign in
+        nonce = hidden(browser.get("/signin").text, "nonce")
+        refused = browser.post("/signin", data={"token": depot, "nonce": nonce, "next": "/"})
+    assert refused.status_code == 403
