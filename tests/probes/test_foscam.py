@@ -34,7 +34,7 @@ HUGE = _with(ANSWER, 15, struct.pack("<I", 4000)) + bytes(3935)
 
 
 def test_the_request_is_the_published_search_req() -> None:
-    # The Search_Req bytes captured in paulf's WebCamFinder (com/pf/webcam/WebCamFinder.java).
+    # The Search_Req bytes captured in paulgfrey/WebCamFinder (src/com/pf/webcam/WebCamFinder.java).
     published = bytes.fromhex("4d4f5f49 0000 00 0000000000000000 04000000 00000000 00000001")
     assert foscam.build_request() == published
 
@@ -48,8 +48,13 @@ def test_the_recorded_answer_reads_in_the_sdk_layout() -> None:
         "foscam.firmware": ["11.37.2.49"],
         "foscam.app_version": ["2.0.10.4"],
         "foscam.http_port": ["80"],
+        "mac": ["00:62:6e:4a:3c:d0"],  # the camera id is the MAC (probes/foscam.py)
     }
-    assert "mac" not in signals  # the camera id is not said to be a MAC anywhere public
+
+
+def test_a_camera_id_that_is_no_mac_is_kept_as_the_id_only() -> None:
+    (signals,) = foscam.parse_reply(_with(ANSWER, 23, b"CAM-0001\0\0\0\0\0"))
+    assert signals["foscam.id"] == ["CAM-0001"] and "mac" not in signals
 
 
 def test_an_answer_of_firmware_before_x_x_2_2_without_the_dhcp_byte_is_read() -> None:

@@ -226,8 +226,8 @@ VENDOR_PROFILES = {
     "vision360-ptz": "vision360",
     "foscam-ipc": "foscam",
 }
-#: Answers that name no MAC (probes/vision360.py; Foscam's camera id is not said to be one).
-NO_MAC = {"vision360", "foscam"}
+#: Answers that name no MAC (probes/vision360.py).
+NO_MAC = {"vision360"}
 
 
 def test_vendor_protocols_on_the_link_in_namespaces(netns_pair: tuple[str, str]) -> None:

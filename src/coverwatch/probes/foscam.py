@@ -4,9 +4,13 @@ Wire format (facts from public sources; code our own):
 
 - Foscam's MJPEG cameras (FI8xxx) and their OEM clones answer a search broadcast to UDP 10000
   (Foscam MJPEG CGI SDK, "IP Camera device search protocol" PDF, whose text is quoted in
-  paulf's WebCamFinder ``com/pf/webcam/WebCamFinder.java`` as the "Wansview/Foscam MJPEG IP
+  paulgfrey/WebCamFinder ``src/com/pf/webcam/WebCamFinder.java`` as the "Wansview/Foscam MJPEG IP
   Camera Search Protocol"; julienblitte/UniversalScanner ``protocols.html`` entry 20,
-  ``UniversalScanner/Foscam.cs``). The answer is broadcast to the port the search came from.
+  ``UniversalScanner/Foscam.cs``). The camera broadcasts its answer "to the same port it
+  receives the Search_Req" (the SDK text): port 10000 (clovett/tools FoscamExplorer
+  ``Foscam/FoscamDevice.cs`` binds 10000, "the foscam only responds when the source port is
+  also" 10000), while other clients read answers on the asking socket (WebCamFinder), so
+  coverwatch listens on 10000 as well as on the asking socket.
 - Every message: a 23-byte header (``MO_I``, operation code INT16 little-endian, 9 reserved
   bytes, text length INT32 little-endian at 15, 4 reserved bytes), then the text.
 - Search_Req: operation code 0, text ``00 00 00 01``. Search_Resp: operation code 1, a text of
@@ -19,13 +23,17 @@ Wire format (facts from public sources; code our own):
 - Byte offsets cross-checked with public scripts that read answers: jimboca/ISYHelperPolyglot
   ``node_servers/camera/bin/udpping.py``, grevaillot/foscam_scan.py, SukkoPera's FOSCAM
   discoverer (text length 65, "we only know the meaning of the first 65 bytes").
-- The camera id is 12 hex digits in published answers and ``get_status.cgi`` output, but no
-  public source says it is the MAC address, so it is reported as ``foscam.id`` and never as
-  ``mac``.
+- The camera id is the MAC address as 12 hex digits: FoscamExplorer reads the 12 bytes at
+  23 as the MAC (``m_offset_MAC``), SukkoPera's discoverer has a (disabled) line making one
+  of it; published ids carry camera MAC prefixes (``78A5DD``, Shenzhen Smarteye's IEEE
+  block, in WebCamFinder's capture; ``00626E`` as on the Insteon camera of the UNSW IoT
+  traces, https://iotanalytics.unsw.edu.au/iottraces). It is reported as ``foscam.id`` and,
+  when it is 12 hex digits, as ``mac``.
 """
 
 from __future__ import annotations
 
+import string
 import struct
 
 from coverwatch.probes.http import clean_text
@@ -37,6 +45,7 @@ from coverwatch.probes.protocol import (
     Signals,
     cstring,
     ipv4_bytes,
+    mac_bytes,
 )
 
 PORT = 10000
@@ -89,6 +98,11 @@ def parse_reply(data: bytes) -> list[Signals]:
         text = clean_text(cstring(data, offset, width), 64)
         if text and text.isprintable():
             signals[key] = [text]
+    camera_id = signals.get("foscam.id", [""])[0]
+    if len(camera_id) == 12 and all(c in string.hexdigits for c in camera_id):
+        mac = mac_bytes(bytes.fromhex(camera_id))
+        if mac:
+            signals["mac"] = [mac]
     address = ipv4_bytes(data[57:61])
     if address:
         signals["foscam.ipv4"] = [address]
@@ -140,9 +154,10 @@ SPEC = ProtocolSpec(
     build=lambda _to: build_request(),
     parse=parse_reply,
     source=(
-        "Foscam MJPEG CGI SDK 'IP Camera device search protocol' (text in paulf WebCamFinder.java);"
+        "Foscam MJPEG CGI SDK 'IP Camera device search protocol' (text in paulgfrey/WebCamFinder);"
         " julienblitte/UniversalScanner protocols.html and UniversalScanner/Foscam.cs"
     ),
+    reply_port=PORT,
     answer=answer,
     families=("foscam.",),
     magic=(0, MAGIC),
