@@ -2,10 +2,10 @@
 
 Wire format (facts from public sources; code our own):
 
-- Foscam's MJPEG cameras (FI8xxx) and their OEM clones answer a search broadcast to UDP 10000
-  (Foscam MJPEG CGI SDK, "IP Camera device search protocol" PDF, whose text is quoted in
-  paulgfrey/WebCamFinder ``src/com/pf/webcam/WebCamFinder.java`` as the "Wansview/Foscam MJPEG IP
-  Camera Search Protocol"; julienblitte/UniversalScanner ``protocols.html`` entry 20,
+- Foscam's MJPEG cameras (FI8xxx) and other brands' (Wansview) answer a search broadcast to UDP
+  10000 (Foscam MJPEG CGI SDK, "IP Camera device search protocol" PDF, whose text is quoted in
+  paulgfrey/WebCamFinder ``src/com/pf/webcam/WebCamFinder.java`` as the "Wansview/Foscam MJPEG
+  IP Camera Search Protocol"; julienblitte/UniversalScanner ``protocols.html`` entry 20,
   ``UniversalScanner/Foscam.cs``). The camera broadcasts its answer "to the same port it
   receives the Search_Req" (the SDK text): port 10000 (clovett/tools FoscamExplorer
   ``Foscam/FoscamDevice.cs`` binds 10000, "the foscam only responds when the source port is
