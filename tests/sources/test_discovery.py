@@ -208,8 +208,9 @@ def test_multicast_discovery_in_namespaces(netns_pair: tuple[str, str]) -> None:
 
 
 #: Vendor protocols on the link: broadcast answered to the asker (Sony, Vivotek, GigE Vision,
-#: Vstarcam, 360 Vision, Dahua 5050), broadcast answered to a fixed port (Bosch, Hanwha,
-#: Panasonic, NiceVision, Xiongmai) and multicast to 233.89.188.1 (Ubiquiti).
+#: Vstarcam, 360 Vision, Dahua 5050, Foscam: Vivotek and Foscam share UDP 10000), broadcast
+#: answered to a fixed port (Bosch, Hanwha, Panasonic, NiceVision, Xiongmai) and multicast to
+#: 233.89.188.1 (Ubiquiti).
 VENDOR_PROFILES = {
     "bosch-ipc": "bosch",
     "hanwha-ipc": "hanwha",
@@ -223,7 +224,10 @@ VENDOR_PROFILES = {
     "vivotek-ipc": "vivotek",
     "vstarcam-ipc": "vstarcam",
     "vision360-ptz": "vision360",
+    "foscam-ipc": "foscam",
 }
+#: Answers that name no MAC (probes/vision360.py).
+NO_MAC = {"vision360"}
 
 
 def test_vendor_protocols_on_the_link_in_namespaces(netns_pair: tuple[str, str]) -> None:
@@ -234,7 +238,7 @@ def test_vendor_protocols_on_the_link_in_namespaces(netns_pair: tuple[str, str])
         protocol = VENDOR_PROFILES[device["profile"]]
         mine = [o for o in observations[ip] if o[2] == protocol]
         assert mine, (device["profile"], protocol)
-        if protocol != "vision360":  # NOTE: its answer names no MAC (probes/vision360.py)
+        if protocol not in NO_MAC:
             assert ["mac", device["mac"], protocol] in mine, (device["profile"], mine)
         found = [Observation(ip, s, v, None, p) for s, v, p in mine]
         assert identify_host(found).maker == device["maker"], (device["profile"], mine)

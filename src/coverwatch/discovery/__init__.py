@@ -15,6 +15,7 @@ from coverwatch.probes import (
     bosch,
     dahua_legacy,
     dhip,
+    foscam,
     gigevision,
     hanwha,
     mdns,
@@ -53,6 +54,7 @@ class DiscoveryProtocol(str, Enum):
     GIGEVISION = "gigevision"
     VSTARCAM = "vstarcam"
     XIONGMAI = "xiongmai"
+    FOSCAM = "foscam"
 
 
 PROTOCOLS: dict[DiscoveryProtocol, ProtocolSpec] = {
@@ -73,6 +75,7 @@ PROTOCOLS: dict[DiscoveryProtocol, ProtocolSpec] = {
     DiscoveryProtocol.GIGEVISION: gigevision.SPEC,
     DiscoveryProtocol.VSTARCAM: vstarcam.SPEC,
     DiscoveryProtocol.XIONGMAI: xiongmai.SPEC,
+    DiscoveryProtocol.FOSCAM: foscam.SPEC,
 }
 
 

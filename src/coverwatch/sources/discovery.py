@@ -187,8 +187,11 @@ class DiscoverySource(Source):
         report.warn(protocol, "oversized", counts.oversized)
         report.warn(protocol, "flood", counts.flood)
         report.warn(protocol, "send_errors", counts.send_errors)
-        # NOTE: a listener on the protocol's own port hears our broadcast request too
-        sent = {s.data for s in sends}
+        # NOTE: a listener on the protocol's own port hears our broadcast requests too, those
+        # of every protocol sharing the port included (Vivotek and Foscam both use 10000)
+        sent = {s.data for s in sends} | {
+            other.build(other.group) for other in PROTOCOLS.values() if other.port == wire.port
+        }
         accepted = self._accepted(protocol, [r for r in replies if r.data not in sent], report)
         described: set[str] = set()
         for reply in accepted:
