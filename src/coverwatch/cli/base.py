@@ -15,6 +15,7 @@ import click
 from coverwatch import __version__
 from coverwatch.errors import CoverwatchError
 from coverwatch.observer import Observer
+from coverwatch.targets import DEFAULT_MAX_HOSTS, DEFAULT_PORTS
 
 # NOTE: heavier modules (SQLAlchemy, the lab, reports, rich) are imported inside the commands
 # that use them, so `coverwatch identify` in a shell pipeline starts fast.
@@ -264,3 +265,33 @@ class FiniteFloat(click.FloatRange):
         if number != number:
             self.fail(f"{value!r} is not a number", param, ctx)
         return number
+
+
+#: The sweep options ``scan`` and ``sensor`` share (one definition, one help text).
+PORTS_OPTION = click.option(
+    "--ports",
+    "ports_text",
+    metavar="LIST",
+    default=",".join(map(str, DEFAULT_PORTS)),
+    show_default=True,
+    help="TCP ports to sweep, e.g. 80,443,554 or 1-1024.",
+)
+TIMEOUT_OPTION = click.option(
+    "--timeout",
+    default=3.0,
+    show_default=True,
+    type=FiniteFloat(0.05, 120),
+    help="Seconds per connect and per read.",
+)
+RATE_OPTION = click.option(
+    "--rate",
+    type=FiniteFloat(0.1, None),
+    default=None,
+    help="Most new connections per second (default: no limit).",
+)
+MAX_HOSTS_OPTION = click.option(
+    "--max-hosts",
+    default=DEFAULT_MAX_HOSTS,
+    show_default=True,
+    help="Refuse target lists that expand to more hosts than this.",
+)

@@ -12,6 +12,10 @@ import click
 
 from coverwatch.cli.base import (
     JSONL_HELP,
+    MAX_HOSTS_OPTION,
+    PORTS_OPTION,
+    RATE_OPTION,
+    TIMEOUT_OPTION,
     FiniteFloat,
     ProgressObserver,
     _db,
@@ -24,7 +28,7 @@ from coverwatch.cli.base import (
     say,
 )
 from coverwatch.errors import InputError
-from coverwatch.targets import DEFAULT_MAX_HOSTS, DEFAULT_PORTS, ip_key
+from coverwatch.targets import ip_key
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -37,14 +41,7 @@ if TYPE_CHECKING:
 @cli.command()
 @click.argument("targets", nargs=-1, required=True)
 @click.option("--site", default="default", show_default=True, help="Site label for these hosts.")
-@click.option(
-    "--ports",
-    "ports_text",
-    metavar="LIST",
-    default=",".join(map(str, DEFAULT_PORTS)),
-    show_default=True,
-    help="TCP ports to sweep, e.g. 80,443,554 or 1-1024.",
-)
+@PORTS_OPTION
 @click.option(
     "--concurrency",
     default=256,
@@ -52,19 +49,8 @@ if TYPE_CHECKING:
     type=click.IntRange(1, 10000),
     help="Most connections open at once.",
 )
-@click.option(
-    "--timeout",
-    default=3.0,
-    show_default=True,
-    type=FiniteFloat(0.05, 120),
-    help="Seconds per connect and per read.",
-)
-@click.option(
-    "--rate",
-    type=FiniteFloat(0.1, None),
-    default=None,
-    help="Most new connections per second (default: no limit).",
-)
+@TIMEOUT_OPTION
+@RATE_OPTION
 @click.option(
     "--credentials",
     "credentials_file",
@@ -72,12 +58,7 @@ if TYPE_CHECKING:
     help="YAML file of device credentials for ONVIF GetDeviceInformation "
     "(else COVERWATCH_USERNAME / COVERWATCH_PASSWORD). Never printed or stored.",
 )
-@click.option(
-    "--max-hosts",
-    default=DEFAULT_MAX_HOSTS,
-    show_default=True,
-    help="Refuse target lists that expand to more hosts than this.",
-)
+@MAX_HOSTS_OPTION
 @click.option(
     "--no-probes",
     is_flag=True,
@@ -613,12 +594,7 @@ def import_csv(
 @click.option(
     "--site", default="default", show_default=True, help="Site label for the hosts that answer."
 )
-@click.option(
-    "--max-hosts",
-    default=DEFAULT_MAX_HOSTS,
-    show_default=True,
-    help="Refuse target lists that expand to more hosts than this.",
-)
+@MAX_HOSTS_OPTION
 @click.option("--jsonl", is_flag=True, help="Print one JSON object per answering host.")
 @click.pass_context
 def discover(

@@ -8,8 +8,16 @@ from typing import TYPE_CHECKING
 
 import click
 
-from coverwatch.cli.base import FiniteFloat, ProgressObserver, _parse_ports, cli, say
-from coverwatch.targets import DEFAULT_MAX_HOSTS, DEFAULT_PORTS
+from coverwatch.cli.base import (
+    MAX_HOSTS_OPTION,
+    PORTS_OPTION,
+    RATE_OPTION,
+    TIMEOUT_OPTION,
+    ProgressObserver,
+    _parse_ports,
+    cli,
+    say,
+)
 
 if TYPE_CHECKING:
     from coverwatch.sensor import SensorPlan, Spool
@@ -43,33 +51,10 @@ EXIT_UNDELIVERED = 3
     help="Folder where captures (pcap, pcapng) are dropped, e.g. by tcpdump -G: each is read "
     "once, passively (ARP, DHCP, discovery replies, DNS, TLS SNI), 30 s after it last changed.",
 )
-@click.option(
-    "--ports",
-    "ports_text",
-    metavar="LIST",
-    default=",".join(map(str, DEFAULT_PORTS)),
-    show_default=True,
-    help="TCP ports to sweep, e.g. 80,443,554 or 1-1024.",
-)
-@click.option(
-    "--timeout",
-    default=3.0,
-    show_default=True,
-    type=FiniteFloat(0.05, 120),
-    help="Seconds per connect and per read.",
-)
-@click.option(
-    "--rate",
-    type=FiniteFloat(0.1, None),
-    default=None,
-    help="Most new connections per second (default: no limit).",
-)
-@click.option(
-    "--max-hosts",
-    default=DEFAULT_MAX_HOSTS,
-    show_default=True,
-    help="Refuse target lists that expand to more hosts than this.",
-)
+@PORTS_OPTION
+@TIMEOUT_OPTION
+@RATE_OPTION
+@MAX_HOSTS_OPTION
 @click.option(
     "--spool",
     "spool_dir",
