@@ -346,26 +346,24 @@ class SqlInventory(Inventory):
             raise self._fail("store the token", e) from e
         return token
 
-    def token_role(self, token: str) -> str | None:
-        query = sa.select(tokens.c.role).where(
+    def _valid_token(self, token: str, column: sa.Column[Any]) -> Any:
+        """One column of a valid, unrevoked token's row; None when there is no such token."""
+        query = sa.select(column).where(
             tokens.c.token_hash == _token_hash(token), tokens.c.revoked.is_(False)
         )
         rows = self._read(query, "check the token")
-        return str(rows[0]["role"]) if rows else None
+        return rows[0][column.name] if rows else None
+
+    def token_role(self, token: str) -> str | None:
+        role = self._valid_token(token, tokens.c.role)
+        return None if role is None else str(role)
 
     def token_name(self, token: str) -> str | None:
-        query = sa.select(tokens.c.name).where(
-            tokens.c.token_hash == _token_hash(token), tokens.c.revoked.is_(False)
-        )
-        rows = self._read(query, "check the token")
-        return str(rows[0]["name"]) if rows else None
+        name = self._valid_token(token, tokens.c.name)
+        return None if name is None else str(name)
 
     def token_sites(self, token: str) -> list[str]:
-        query = sa.select(tokens.c.sites).where(
-            tokens.c.token_hash == _token_hash(token), tokens.c.revoked.is_(False)
-        )
-        rows = self._read(query, "check the token")
-        return list(json.loads(rows[0]["sites"] or "[]")) if rows else []
+        return list(json.loads(self._valid_token(token, tokens.c.sites) or "[]"))
 
     def ingested(self, key: str) -> IngestRow | None:
         query = sa.select(ingests).where(ingests.c.batch_key == key)
