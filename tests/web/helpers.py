@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import httpx
+import uvicorn
 from fastapi import FastAPI
 
 from coverwatch.report import ReportData
@@ -21,6 +26,7 @@ from coverwatch.traffic.model import (
     ZoneLink,
 )
 from coverwatch.web.dashboard import Dashboard
+from tests.conftest import free_port
 from tests.report.sample import HIK_CLOUD, HOSTILE_DNS, NOW
 
 BASE = "http://127.0.0.1:8080"
@@ -117,3 +123,22 @@ def estate_traffic(hosts: list[str]) -> tuple[list[DeviceEgress], list[ZoneLink]
         ((hosts[-1], hosts[1]),),
     )  # fmt: skip
     return traffic, [link]
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """``app`` served by uvicorn in a thread on 127.0.0.1 (a free port); yields its base URL
+    and stops the server afterwards."""
+    port = free_port()
+    running = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not running.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        running.should_exit = True
+        thread.join(timeout=10)

@@ -11,24 +11,21 @@ request leaving the server's origin. A full-page screenshot of each page is save
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from coverwatch.store import open_inventory
 from coverwatch.web.app import create_app
 from coverwatch.web.server import trusted_hosts
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, needs_chromium
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 from tests.report.sample import HOSTILE_DNS
 from tests.web.conftest import Estate
-from tests.web.helpers import TrafficBoard, estate_traffic
+from tests.web.helpers import TrafficBoard, estate_traffic, serving
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 
@@ -40,18 +37,8 @@ def server(estate: Estate) -> Iterator[str]:
     """The dashboard served by uvicorn in a thread on 127.0.0.1; yields its base URL."""
     app = create_app(str(estate.db), str(estate.policy), trusted=trusted_hosts("127.0.0.1"))
     app.state.dashboard = TrafficBoard(app.state.dashboard, *estate_traffic(estate.hosts))
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not running.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    running.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

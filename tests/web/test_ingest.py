@@ -4,8 +4,6 @@ refused in one line, and the endpoint is in the OpenAPI document."""
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,13 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from coverwatch.store import open_inventory
 from coverwatch.web.app import create_app
 from coverwatch.web.ingest import MAX_HOSTS
 from coverwatch.web.server import trusted_hosts
-from tests.conftest import free_port
+from tests.web.helpers import serving
 
 RATE = 30
 
@@ -30,19 +27,8 @@ RATE = 30
 def running_app(db: str, rate: int = RATE) -> Iterator[str]:
     """``coverwatch serve``'s app over ``db`` on uvicorn in a thread; yields its URL."""
     app = create_app(db, None, trusted=trusted_hosts("127.0.0.1"), ingest_rate=rate)
-    port = free_port()
-    running = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not running.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        running.should_exit = True
-        thread.join(timeout=10)
+    with serving(app) as base:
+        yield base
 
 
 @pytest.fixture

@@ -4,20 +4,16 @@ token's name and the finding follows."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 
 import httpx
 import pytest
-import uvicorn
 
 from coverwatch.web.app import create_app
 from coverwatch.web.server import trusted_hosts
-from tests.conftest import free_port
 from tests.web.conftest import Estate
-from tests.web.helpers import hidden
+from tests.web.helpers import hidden, serving
 
 POLICY_WAIVER = """\
 waivers:
@@ -32,17 +28,8 @@ def base(estate: Estate, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
     policy = tmp_path_factory.mktemp("waiver-policy") / "site.yaml"
     policy.write_text(estate.policy.read_text() + POLICY_WAIVER)
     app = create_app(str(estate.db), str(policy), trusted=trusted_hosts("127.0.0.1"))
-    port = free_port()
-    running = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not running.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    running.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as url:
+        yield url
     app.state.dashboard.inventory.close()
 
 
