@@ -199,7 +199,7 @@ def test_captures_dropped_in_the_folder_are_read_once_and_shipped(cli: Cli, tmp_
 
     folder = tmp_path / "captures"
     folder.mkdir()
-    write_lab_capture(build_site(12, seed=5), str(folder / "site.pcap"), seed=5)
+    planted = write_lab_capture(build_site(12, seed=5), str(folder / "site.pcap"), seed=5)
     (folder / "junk.pcap").write_bytes(b"not a capture at all")
     settled = time.time() - CAPTURE_SETTLE_SECONDS - 5
     for path in folder.iterdir():
@@ -214,14 +214,40 @@ def test_captures_dropped_in_the_folder_are_read_once_and_shipped(cli: Cli, tmp_
     with serving(db, port):
         first = cli(*args, db=False, env={"COVERWATCH_TOKEN": token})
         assert first.returncode == 0, first.stderr
-        assert "junk.pcap" in first.stderr and "1 delivered" in first.stderr
+        assert "junk.pcap" in first.stderr and "0 refused, 0 waiting" in first.stderr
         again = cli(*args, db=False, env={"COVERWATCH_TOKEN": token})
         assert again.returncode == 0 and "0 new batches" in again.stderr
     inventory = open_inventory(db)
     try:
-        (run,) = inventory.scans()
+        (run,) = inventory.scans()  # the flows' batches recorded no run of their own
         devices = inventory.devices("depot")
     finally:
         inventory.close()
     assert run.kind == "capture" and run.targets == ["site.pcap"]
     assert devices and all(d.sources == ("capture",) for d in devices)
+    # The server's egress statement from the sensor's aggregates is the one a local import of
+    # the raw capture gives: same verdicts, destinations, bytes, times and coverage.
+    central = cli("--db", db, "traffic", "egress", "--json", db=False)
+    local = ["--db", str(tmp_path / "local.db"), "--traffic-dir", str(tmp_path / "local")]
+    imported = cli(*local, "traffic", "import", str(folder / "site.pcap"), db=False)
+    assert imported.returncode == 0, imported.stderr
+    raw = cli(*local, "traffic", "egress", "--json", db=False)
+    assert central.returncode == 0 and raw.returncode == 0, central.stderr + raw.stderr
+    shipped, direct = _egress(central.stdout), _egress(raw.stdout)
+    assert shipped == direct
+    assert {ip: e["verdict"] for ip, e in shipped.items() if ip in planted.egress} == {
+        ip: truth.verdict for ip, truth in planted.egress.items()
+    }
+    assert any(e["destinations"] for e in shipped.values())
+
+
+def _egress(text: str) -> dict[str, dict[str, object]]:
+    """``traffic egress --json`` per device, less the counts of flow rows (a sensor's row
+    stands for every flow of one conversation in one minute)."""
+    found = {}
+    for e in json.loads(text):
+        e.pop("flows_seen")
+        for d in e["destinations"]:
+            d.pop("flows")
+        found[e["ip"]] = e
+    return found

@@ -1,6 +1,7 @@
 """A site sensor (issue #15): runs the site's scans and discovery locally, reads what the
 captures dropped in its capture folder show passively, and ships what it observed to the
-central ``coverwatch serve`` (``POST /api/v1/ingest``) as batches.
+central ``coverwatch serve`` (``POST /api/v1/ingest``) as batches: observations, and the
+captures' flows as per-device aggregates (``traffic.aggregate``), never raw flows.
 
 Every batch is written to the spool before it is sent, under an idempotency key (a UUID) kept
 inside the file, and leaves the spool only once the server has acknowledged it: when the server
@@ -20,7 +21,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from coverwatch.errors import CoverwatchError, InputError
 from coverwatch.models import Observation
@@ -29,12 +30,17 @@ from coverwatch.pipeline import CollectedRun, collect_discovery, collect_scan
 from coverwatch.sources.active import ScanOptions
 from coverwatch.targets import DEFAULT_MAX_HOSTS, expand_targets
 
+if TYPE_CHECKING:
+    from coverwatch.traffic.aggregate import Aggregates
+
 logger = logging.getLogger(__name__)
 
 BATCH_HOSTS = 500
 """Hosts in one batch at most (the server takes up to 2,000)."""
 BATCH_BYTES = 1_500_000
 """A batch's JSON at most this large (the server's body cap is 2 MB)."""
+BATCH_FLOW_ROWS = 4000
+"""Flow aggregates, DNS answers and port mappings in one batch at most (about 1 MB)."""
 DEFAULT_SPOOL_BATCHES = 1000
 """Batches the spool keeps by default; beyond, the oldest are dropped."""
 #: Answers after which a batch will never be accepted as it is: it is set aside, not resent.
@@ -67,14 +73,15 @@ _SEEN_FILE = ".captures-read"
 
 def collect_captures(
     folder: Path, state: Path, observer: Observer = NULL_OBSERVER
-) -> CollectedRun | None:
-    """The passive observations of the captures in ``folder`` not read before (remembered in
-    ``state``: name, size, time), as one capture run; None when there is no new capture. A
-    file that is not a capture is reported and not read again."""
+) -> tuple[CollectedRun, Aggregates] | None:
+    """The captures in ``folder`` not read before (remembered in ``state``: name, size, time),
+    each read once: the passive observations as one capture run, and their flows as per-device
+    aggregates; None when there is no new capture. A file that is not a capture is reported
+    and not read again."""
     from datetime import UTC, datetime
 
     from coverwatch.models import SourceKind
-    from coverwatch.traffic.passive import passive_observations
+    from coverwatch.traffic.aggregate import Aggregates, read_capture
 
     seen = set(state.read_text(encoding="utf-8").splitlines()) if state.exists() else set()
     now = time.time()
@@ -90,27 +97,32 @@ def collect_captures(
         return None
     started = datetime.now(UTC)
     found: dict[str, list[Observation]] = {}
+    flows = Aggregates()
     read: list[str] = []
     for path, mark in fresh:
         try:
-            for ip, observations in passive_observations([str(path)]).items():
-                found.setdefault(ip, []).extend(observations)
-            read.append(path.name)
+            observed, aggregates = read_capture(str(path))
         except CoverwatchError as e:
             observer.note(f"capture {path.name}: {e}")
+        else:
+            for ip, observations in observed.items():
+                found.setdefault(ip, []).extend(observations)
+            flows.extend(aggregates)
+            read.append(path.name)
         seen.add(mark)
     state.write_text("".join(f"{m}\n" for m in sorted(seen)), encoding="utf-8")
     options: dict[str, object] = {"files": read}
-    return CollectedRun(SourceKind.CAPTURE, found, read, options, started)
+    return CollectedRun(SourceKind.CAPTURE, found, read, options, started), flows
 
 
 def collect(
     plan: SensorPlan, observer: Observer = NULL_OBSERVER, state: Path | None = None
-) -> list[CollectedRun]:
+) -> tuple[list[CollectedRun], Aggregates | None]:
     """One cycle's runs: discovery (with an interface), the scan of the targets, and the new
-    captures of the capture folder (remembered in ``state``)."""
+    captures of the capture folder (remembered in ``state``), with the captures' flows."""
     hosts = expand_targets(plan.targets, plan.max_hosts) if plan.targets else []
     runs = []
+    flows = None
     if plan.interface:
         run, _warnings = collect_discovery(
             hosts or None, plan.interface, plan.options.timeout, observer, plan.targets or None
@@ -121,8 +133,9 @@ def collect(
     if plan.capture_dir is not None and state is not None:
         passive = collect_captures(plan.capture_dir, state, observer)
         if passive is not None:
-            runs.append(passive)
-    return runs
+            runs.append(passive[0])
+            flows = passive[1]
+    return runs, flows
 
 
 def _host_json(ip: str, observations: list[Observation]) -> dict[str, Any]:
@@ -155,6 +168,29 @@ def batches_of(run: CollectedRun, site: str) -> Iterator[dict[str, Any]]:
         hosts.append(host)
         size += length
     yield {"batch_key": str(uuid.uuid4()), **head, "hosts": hosts}
+
+
+def flow_batches(flows: Aggregates, site: str, started: str) -> Iterator[dict[str, Any]]:
+    """The captures' flow aggregates, DNS answers and port mappings as ingest batches of at
+    most ``BATCH_FLOW_ROWS`` rows, each with its own idempotency key (they record no run)."""
+    rows = [("flows", r) for r in flows.flows]
+    rows += [("dns", r) for r in flows.dns]
+    rows += [("portmaps", r) for r in flows.portmaps]
+    for at in range(0, len(rows), BATCH_FLOW_ROWS):
+        batch: dict[str, Any] = {
+            "batch_key": str(uuid.uuid4()),
+            "site": site,
+            "kind": "capture",
+            "targets": [],
+            "started_at": started,
+            "hosts": [],
+            "flows": [],
+            "dns": [],
+            "portmaps": [],
+        }
+        for table, row in rows[at : at + BATCH_FLOW_ROWS]:
+            batch[table].append(row)
+        yield batch
 
 
 class Spool:

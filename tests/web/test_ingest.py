@@ -237,3 +237,89 @@ def test_each_sensor_s_last_contact_and_lag_are_shown(server: tuple[str, Path]) 
         nonce = hidden(browser.get("/signin").text, "nonce")
         refused = browser.post("/signin", data={"token": depot, "nonce": nonce, "next": "/"})
     assert refused.status_code == 403
+
+
+def _flows(site: str, key: str | None = None, **changed: Any) -> dict[str, Any]:
+    """A batch of a capture's flow aggregates alone: a camera's upload to a remote address."""
+    flow = {
+        "first_ts": 1_764_583_200.0,
+        "last_ts": 1_764_583_290.0,
+        "proto": "tcp",
+        "src_ip": "10.9.0.7",
+        "dst_ip": "203.0.113.9",
+        "dst_port": 443,
+        "bytes_out": 4_000_000,
+        "packets_out": 3000,
+        "bytes_in": 90_000,
+        "packets_in": 1500,
+        "dns_name": "upload.example.net",
+        **changed,
+    }
+    dns = {"ts": 1_764_583_199.0, "client": "10.9.0.7", "name": "upload.example.net"}
+    return {
+        **_batch(site, hosts=0, key=key),
+        "kind": "capture",
+        "flows": [flow],
+        "dns": [{**dns, "address": "203.0.113.9"}],
+    }
+
+
+def test_flow_aggregates_reach_the_flow_store_once_and_record_no_run(tmp_path: Path) -> None:
+    pytest.importorskip("duckdb", reason="the pcap extra is not installed")
+    from coverwatch.traffic.table import connect
+
+    db, store = tmp_path / "central.db", tmp_path / "flows"
+    token = _token(db, "sensor", "depot")
+    app = create_app(str(db), None, trusted=trusted_hosts("127.0.0.1"), traffic_dir=str(store))
+    body = _flows("depot")
+    with serving(app) as base:
+        first = _post(base, token, body)
+        again = _post(base, token, body)
+    assert first.status_code == 201, first.text
+    assert first.json()["run_id"] is None and not first.json()["duplicate"]
+    assert again.status_code == 200 and again.json()["duplicate"]
+    con = connect(str(store), read_only=True)
+    try:
+        flows = con.execute("SELECT src_ip, dst_ip, bytes_out, source FROM flows").fetchall()
+        names = con.execute("SELECT name, address FROM dns").fetchall()
+    finally:
+        con.close()
+    assert flows == [("10.9.0.7", "203.0.113.9", 4_000_000, "sensor")]
+    assert names == [("upload.example.net", "203.0.113.9")]
+    inventory = open_inventory(str(db))
+    try:
+        assert inventory.scans() == []
+    finally:
+        inventory.close()
+
+
+@pytest.mark.parametrize(
+    ("changed", "status", "where"),
+    [
+        ({"dst_ip": "203.0.113.999"}, 422, "body.flows.0.dst_ip"),
+        ({"bytes_out": -5}, 422, "body.flows.0.bytes_out"),
+        ({"first_ts": float("1e300")}, 422, "body.flows.0.first_ts"),
+        ({"last_ts": 1_764_583_000.0}, 422, "body.flows.0"),
+        ({"first_ts": 9e9, "last_ts": 9e9}, 422, "body.flows.0: more than a day"),
+        ({"proto": "tcp; DROP"}, 422, "body.flows.0.proto"),
+    ],
+)
+def test_damaged_flow_aggregates_are_refused_and_nothing_is_stored(
+    tmp_path: Path, changed: dict[str, Any], status: int, where: str
+) -> None:
+    pytest.importorskip("duckdb", reason="the pcap extra is not installed")
+    db, store = tmp_path / "central.db", tmp_path / "flows"
+    token = _token(db, "sensor", "depot")
+    app = create_app(str(db), None, trusted=trusted_hosts("127.0.0.1"), traffic_dir=str(store))
+    with serving(app) as base:
+        answer = _post(base, token, _flows("depot", **changed))
+    assert answer.status_code == status
+    detail = answer.json()["detail"]
+    assert detail.startswith(where) and "\n" not in detail, detail
+    assert not (store / "manifest.json").exists()
+
+
+def test_flows_to_a_server_without_a_flow_store_are_refused(server: tuple[str, Path]) -> None:
+    base, db = server
+    answer = _post(base, _token(db, "sensor", "depot"), _flows("depot"))
+    assert answer.status_code == 501 and "flow store" in answer.json()["detail"]

@@ -211,6 +211,17 @@ def _db(ctx: click.Context) -> str:
     return str(ctx.obj.get("db") or default_db())
 
 
+def need_pcap() -> None:
+    """Refuse (exit code 2) when the pcap extra that reads captures is not installed."""
+    from coverwatch.errors import InputError
+
+    try:
+        import dpkt  # noqa: F401
+        import duckdb  # noqa: F401
+    except ImportError as e:
+        raise InputError("traffic analysis needs the pcap extra: pip install -e '.[pcap]'") from e
+
+
 def _traffic_dir(ctx: click.Context) -> str:
     from coverwatch.pipeline import default_traffic_dir
 

@@ -16,6 +16,7 @@ from coverwatch.cli.base import (
     ProgressObserver,
     _parse_ports,
     cli,
+    need_pcap,
     say,
 )
 
@@ -49,7 +50,9 @@ EXIT_UNDELIVERED = 3
     "--capture-dir",
     type=click.Path(file_okay=False, exists=True),
     help="Folder where captures (pcap, pcapng) are dropped, e.g. by tcpdump -G: each is read "
-    "once, passively (ARP, DHCP, discovery replies, DNS, TLS SNI), 30 s after it last changed.",
+    "once, passively (ARP, DHCP, discovery replies, DNS, TLS SNI), 30 s after it last changed; "
+    "its flows are sent as per-device aggregates (one row per conversation and minute) for the "
+    "server's `traffic egress`. Needs the pcap extra.",
 )
 @PORTS_OPTION
 @TIMEOUT_OPTION
@@ -124,6 +127,8 @@ def sensor(
     if scope:
         expand_targets(scope, max_hosts)  # out-of-scope or oversized lists fail here, at once
     options = ScanOptions(_parse_ports(ports_text), timeout=timeout, rate=rate)
+    if capture_dir:
+        need_pcap()
     captures = Path(capture_dir) if capture_dir else None
     plan = SensorPlan(site, scope, options, interface, max_hosts, captures)
     # NOTE: the site name becomes a folder name: nothing in it may climb out of the spool root.
@@ -141,15 +146,16 @@ def sensor(
 
 def _cycle(plan: SensorPlan, spool: Spool, server: str, token: str) -> bool:
     """Collect, spool, deliver; say what happened. True when nothing was left behind."""
-    from coverwatch.sensor import batches_of, collect, deliver
+    from coverwatch.sensor import batches_of, collect, deliver, flow_batches
 
     dropped: list[str] = []
-    runs = collect(plan, ProgressObserver(), spool.state)
-    made = 0
-    for run in runs:
-        for batch in batches_of(run, plan.site):
-            dropped += spool.put(batch)
-            made += 1
+    runs, flows = collect(plan, ProgressObserver(), spool.state)
+    batches = [b for run in runs for b in batches_of(run, plan.site)]
+    if flows:
+        batches += flow_batches(flows, plan.site, runs[-1].started.isoformat())
+    for batch in batches:
+        dropped += spool.put(batch)
+    made = len(batches)
     if dropped:
         say(
             f"sensor: spool full ({spool.max_batches} batches): dropped the {len(dropped)} "

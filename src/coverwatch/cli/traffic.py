@@ -14,6 +14,7 @@ from coverwatch.cli.base import (
     _known_site,
     _traffic_dir,
     cli,
+    need_pcap,
     one_format,
     print_documents,
     say,
@@ -30,14 +31,6 @@ def traffic() -> None:
     observed (with the window and hours of coverage), vendor cloud, third party, or unknown
     destination. Needs the pcap extra: pip install -e '.[pcap]'.
     """
-
-
-def _need_pcap() -> None:
-    try:
-        import dpkt  # noqa: F401
-        import duckdb  # noqa: F401
-    except ImportError as e:
-        raise InputError("traffic analysis needs the pcap extra: pip install -e '.[pcap]'") from e
 
 
 @traffic.command("import")
@@ -58,7 +51,7 @@ def traffic_import(ctx: click.Context, files: tuple[str, ...], site: str) -> Non
     and addresses that are not addresses) are counted and skipped, per file on stderr; a file
     that is not a capture or a supported log is a one-line error, and then nothing is stored.
     """
-    _need_pcap()
+    need_pcap()
     from coverwatch.models import SourceKind
     from coverwatch.pipeline import record_run
     from coverwatch.store import open_inventory
@@ -172,7 +165,7 @@ def traffic_egress(
     """Per device: every flow to an address outside the internal ranges, whether it matches
     a known vendor cloud, P2P relay, NTP or update endpoint, bytes, country, first/last seen,
     large uploads and UPnP port mappings; and a verdict."""
-    _need_pcap()
+    need_pcap()
     one_format(json=as_json, jsonl=jsonl)
     from coverwatch.policy.loader import load_policy
     from coverwatch.store import open_inventory

@@ -202,25 +202,45 @@ class Staging:
         """Publish every staged (closed) file at once, replacing older rows of the same files."""
         try:
             with _locked(self.root):
-                listed = read_manifest(self.root)
-                for writer in self.writers:
-                    os.replace(writer.tmp, writer.path)
-                    listed.setdefault(writer.table, {})[writer.fid] = writer.path.name
-                staged = self.root / f".{MANIFEST}.{uuid.uuid4().hex[:12]}.tmp"
-                with staged.open("w", encoding="utf-8") as handle:
-                    json.dump({"schema_version": SCHEMA_VERSION, "tables": listed}, handle)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(staged, self.root / MANIFEST)  # the commit point
-                _drop_unlisted(self.root, listed)
+                self._publish()
                 # NOTE: safe: an import holds the store's DuckDB file, which DuckDB locks
-                # against other processes, so staged files other than ours are a killed
-                # import's leftovers.
+                # against other processes, and ``replace_rows`` stages only under the lock,
+                # so staged files other than ours are a killed import's leftovers.
                 _drop_stale(self.root)
         except OSError as e:
             self.abort()
             raise InputError(f"{self.root}: cannot write the flow store: {e.strerror or e}") from e
+
+    def _publish(self) -> None:
+        """Rename the staged files into place and replace the manifest (under the lock)."""
+        listed = read_manifest(self.root)
+        for writer in self.writers:
+            os.replace(writer.tmp, writer.path)
+            listed.setdefault(writer.table, {})[writer.fid] = writer.path.name
+        staged = self.root / f".{MANIFEST}.{uuid.uuid4().hex[:12]}.tmp"
+        with staged.open("w", encoding="utf-8") as handle:
+            json.dump({"schema_version": SCHEMA_VERSION, "tables": listed}, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(staged, self.root / MANIFEST)  # the commit point
+        _drop_unlisted(self.root, listed)
         self.writers = []
+
+
+def replace_rows(store_dir: str, fid: str, tables: dict[str, pa.Table]) -> None:
+    """Make ``tables`` the rows of ``fid`` (replacing any it had) in one commit, written whole
+    under the store's lock and without opening its DuckDB file: several processes (the central
+    server's workers) may add rows to one store at the same time."""
+    staging = Staging(store_dir)
+    try:
+        staging.root.mkdir(parents=True, exist_ok=True)
+        with _locked(staging.root):
+            for table, data in tables.items():
+                pq.write_table(data, str(staging.writer(table, fid).tmp), compression="zstd")
+            staging._publish()
+    except OSError as e:
+        staging.abort()
+        raise InputError(f"{store_dir}: cannot write the flow store: {e.strerror or e}") from e
 
 
 class _locked:
@@ -282,7 +302,7 @@ def connect(store_dir: str, read_only: bool = False) -> duckdb.DuckDBPyConnectio
     """Open the store's DuckDB database with current views over its Parquet files."""
     root = Path(store_dir)
     db = root / DB_NAME
-    if read_only and not db.exists():
+    if read_only and not db.exists() and not (root / MANIFEST).exists():
         raise InputError(f"{store_dir}: not a flow store (no {DB_NAME}); run traffic import first")
     try:
         root.mkdir(parents=True, exist_ok=True)

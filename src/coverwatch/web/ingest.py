@@ -8,6 +8,11 @@ with the run it already became and records nothing twice, even when two copies r
 Only ``sensor`` tokens may send, each to the sites it is bound to (403 otherwise). A batch over
 ``MAX_HOSTS`` hosts or ``MAX_OBSERVATIONS`` observations is 413 (the app's body cap applies
 first); each token gets ``rate`` batches a minute, in bursts of at most that many (429 beyond).
+
+A batch may also carry flow aggregates, DNS answers and port mappings from the site's captures
+(``traffic.aggregate``): they go to the server's flow store under the batch's key, before its
+run is recorded, so a retry replaces them rather than adding them twice. A batch of flows
+alone records no run.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
-from coverwatch.errors import StoreError
+from coverwatch.errors import CoverwatchError, StoreError
 from coverwatch.models import Observation
 from coverwatch.pipeline import CollectedRun, record_collected
 from coverwatch.web.api import _COMMON, Board, _bearer, token_role
@@ -36,6 +41,8 @@ MAX_HOSTS = 2_000
 """Hosts in one batch at most (a sensor splits a larger run)."""
 MAX_OBSERVATIONS = 40_000
 """Observations in one batch at most."""
+MAX_FLOW_ROWS = 20_000
+"""Flow aggregates, DNS answers and port mappings in one batch at most."""
 DEFAULT_RATE = 120
 """Batches a minute per sensor token by default."""
 _FUTURE = timedelta(days=1)
@@ -79,7 +86,7 @@ def sensor_token(
     return credentials.credentials
 
 
-def _acknowledge(run_id: int, key: str, hosts: int, duplicate: bool) -> JSONResponse:
+def _acknowledge(run_id: int | None, key: str, hosts: int, duplicate: bool) -> JSONResponse:
     body = {"run_id": run_id, "batch_key": key, "hosts": hosts, "duplicate": duplicate}
     return JSONResponse(body, 200 if duplicate else 201)
 
@@ -103,7 +110,8 @@ def _known(board: Board, body: IngestIn) -> JSONResponse | None:
         200: {"model": IngestOut, "description": "Already recorded under this key (a retry)"},
         403: {"model": ErrorOut, "description": "Not a sensor token, or not one of its sites"},
         409: {"model": ErrorOut, "description": "The key was used for another site"},
-        413: {"model": ErrorOut, "description": "Too many hosts or observations in one batch"},
+        413: {"model": ErrorOut, "description": "Too many hosts, observations or flows"},
+        501: {"model": ErrorOut, "description": "Flows sent to a server without a flow store"},
         429: {"model": ErrorOut, "description": "Too many batches a minute from this token"},
     },
 )
@@ -126,13 +134,23 @@ def ingest(
             f"batch of {len(body.hosts)} hosts, {observations} observations: at most "
             f"{MAX_HOSTS} hosts and {MAX_OBSERVATIONS} observations a batch",
         )
-    if body.started_at > datetime.now(UTC) + _FUTURE:
+    rows = len(body.flows) + len(body.dns) + len(body.portmaps)
+    if rows > MAX_FLOW_ROWS:
+        raise HTTPException(
+            413, f"batch of {rows} flow, DNS and port mapping rows: at most {MAX_FLOW_ROWS}"
+        )
+    latest = datetime.now(UTC) + _FUTURE
+    if body.started_at > latest:
         raise HTTPException(422, "body.started_at: more than a day in the future")
+    sensor = inventory.token_name(token) or "sensor"
+    if rows:
+        stored = _store_flows(board, body, sensor, latest.timestamp())
+        if not body.hosts:
+            return _acknowledge(None, body.batch_key, 0, stored)
     known = _known(board, body)
     if known is not None:
         return known
     run = CollectedRun(body.kind, _found(body), body.targets, _options(body), body.started_at)
-    sensor = inventory.token_name(token) or "sensor"
     try:
         run_id, results = record_collected(
             inventory, body.site, run, batch=(body.batch_key, sensor)
@@ -144,6 +162,42 @@ def ingest(
         raise
     logger.info("sensor %s: batch %s recorded as run %d", sensor, body.batch_key, run_id)
     return _acknowledge(run_id, body.batch_key, len(results), False)
+
+
+def _store_flows(board: Board, body: IngestIn, sensor: str, latest: float) -> bool:
+    """Add the batch's flow aggregates, DNS answers and port mappings to the server's flow
+    store under its key (a retry replaces its own rows); True when the key was stored before.
+    Written before the batch's run is recorded, so a retry after any failure completes it."""
+    store_dir = board.traffic_dir
+    if store_dir is None:
+        raise HTTPException(501, "this server keeps no flow store: flows cannot be recorded")
+    try:
+        from coverwatch.traffic import aggregate
+    except ImportError as e:
+        raise HTTPException(
+            501, "this server cannot store flows: install the pcap extra (duckdb, pyarrow)"
+        ) from e
+    times = (
+        ("flows", [r.last_ts for r in body.flows]),
+        ("dns", [r.ts for r in body.dns]),
+        ("portmaps", [r.ts for r in body.portmaps]),
+    )
+    for name, ends in times:
+        late = next((i for i, ts in enumerate(ends) if ts > latest), None)
+        if late is not None:
+            raise HTTPException(422, f"body.{name}.{late}: more than a day in the future")
+    stored = aggregate.stored(store_dir, body.batch_key)
+    found = aggregate.Aggregates(
+        [r.model_dump() for r in body.flows],
+        [r.model_dump() for r in body.dns],
+        [r.model_dump() for r in body.portmaps],
+    )
+    try:
+        aggregate.store(store_dir, body.batch_key, f"sensor {sensor} site {body.site}", found)
+    except CoverwatchError as e:
+        logger.error("sensor %s: batch %s: %s", sensor, body.batch_key, e)
+        raise HTTPException(503, "the flow store cannot be written right now") from e
+    return stored
 
 
 def _found(body: IngestIn) -> dict[str, list[Observation]]:

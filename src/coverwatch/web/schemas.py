@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
 from coverwatch.models import MAX_VALUE, ObsStatus, ScanRecord, SourceKind
 from coverwatch.policy.model import Action, FindingStatus, Severity
-from coverwatch.traffic.model import EgressVerdict, EndpointCategory, MatchKind
+from coverwatch.traffic.model import (
+    MAX_COUNT,
+    MIN_RECORD_TIME,
+    EgressVerdict,
+    EndpointCategory,
+    MatchKind,
+)
+
+#: Latest time a Python datetime can hold (9999-12-31T23:59:59Z).
+_LAST_TIME = 253_402_300_799.0
 
 TRAFFIC_NOTE = (
     "No traffic data: the dashboard was started without a flow store (--traffic-dir), so it "
@@ -367,19 +376,75 @@ class IngestObservationIn(BaseModel):
     observed_at: AwareDatetime | None = None
 
 
+def _ip(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError as e:
+        raise ValueError("not an IP address") from e
+
+
 class IngestHostIn(BaseModel):
     """One address and what it said."""
 
     ip: str = Field(min_length=1, max_length=64, description="An IPv4 or IPv6 address")
     observations: list[IngestObservationIn]
 
-    @field_validator("ip")
-    @classmethod
-    def _address(cls, value: str) -> str:
-        try:
-            return str(ipaddress.ip_address(value))
-        except ValueError as e:
-            raise ValueError("not an IP address") from e
+    _address = field_validator("ip")(_ip)
+
+
+_Time = Annotated[float, Field(ge=MIN_RECORD_TIME, le=_LAST_TIME, description="UTC epoch s")]
+_Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+_Port = Annotated[int | None, Field(ge=0, le=65535)]
+_Address = Annotated[str, Field(max_length=64, description="An IPv4 or IPv6 address")]
+
+
+class IngestFlowIn(BaseModel):
+    """One flow aggregate: the flows of one conversation that began in one minute, summed."""
+
+    first_ts: _Time
+    last_ts: _Time
+    proto: str = Field(min_length=1, max_length=16, pattern=r"^[a-z0-9-]+$")
+    src_ip: _Address = Field(description="The side that opened the flows")
+    dst_ip: _Address
+    dst_port: _Port = None
+    bytes_out: _Count
+    packets_out: _Count
+    bytes_in: _Count
+    packets_in: _Count
+    dns_name: str | None = Field(default=None, max_length=253)
+
+    _addresses = field_validator("src_ip", "dst_ip")(_ip)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> IngestFlowIn:
+        if self.last_ts < self.first_ts:
+            raise ValueError("last_ts is before first_ts")
+        return self
+
+
+class IngestDnsIn(BaseModel):
+    """A DNS answer: ``client`` learned that ``name`` is at ``address``."""
+
+    ts: _Time
+    client: _Address
+    name: str = Field(min_length=1, max_length=253)
+    address: _Address
+
+    _addresses = field_validator("client", "address")(_ip)
+
+
+class IngestPortmapIn(BaseModel):
+    """A UPnP/NAT-PMP port mapping request a device sent to its router."""
+
+    ts: _Time
+    device_ip: _Address
+    router_ip: _Address
+    kind: str = Field(min_length=1, max_length=32)
+    external_port: _Port = None
+    internal_port: _Port = None
+    protocol: str | None = Field(default=None, max_length=16)
+
+    _addresses = field_validator("device_ip", "router_ip")(_ip)
 
 
 class IngestIn(BaseModel):
@@ -398,6 +463,15 @@ class IngestIn(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict, description="How it ran")
     started_at: AwareDatetime
     hosts: list[IngestHostIn] = Field(description="Hosts that said something (bounded: 413)")
+    flows: list[IngestFlowIn] = Field(
+        default_factory=list,
+        description="Flow aggregates from the site's captures, added to the server's flow "
+        "store (a batch with flows and no hosts records no run)",
+    )
+    dns: list[IngestDnsIn] = Field(default_factory=list, description="DNS answers seen")
+    portmaps: list[IngestPortmapIn] = Field(
+        default_factory=list, description="UPnP port mapping requests seen"
+    )
 
 
 class SensorOut(BaseModel):
@@ -415,7 +489,10 @@ class SensorOut(BaseModel):
 class IngestOut(BaseModel):
     """Where a batch went."""
 
-    run_id: int = Field(description="The run it was recorded as (the same on a retry)")
+    run_id: int | None = Field(
+        description="The run it was recorded as (the same on a retry); null for a batch of "
+        "flows alone"
+    )
     batch_key: str
     hosts: int = Field(description="Hosts the run recorded")
     duplicate: bool = Field(description="True when the key was already recorded (nothing new)")
