@@ -299,14 +299,19 @@ def _drop_unlisted(root: Path, listed: dict[str, dict[str, str]]) -> None:
 
 
 def connect(store_dir: str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the store's DuckDB database with current views over its Parquet files."""
+    """Open the store's DuckDB database with current views over its Parquet files.
+
+    ``read_only``: an in-memory database with the same views instead, which writes nothing
+    and takes no lock, so any number of processes may read the store at once (the store's
+    DuckDB file admits one process at a time); a store not written yet reads as empty."""
     root = Path(store_dir)
-    db = root / DB_NAME
-    if read_only and not db.exists() and not (root / MANIFEST).exists():
-        raise InputError(f"{store_dir}: not a flow store (no {DB_NAME}); run traffic import first")
+    if read_only:
+        con = duckdb.connect()
+        _views(con, root)
+        return con
     try:
         root.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(db))
+        con = duckdb.connect(str(root / DB_NAME))
     except (OSError, duckdb.Error) as e:
         raise InputError(f"{store_dir}: cannot open the flow store: {e}") from e
     con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
@@ -315,6 +320,12 @@ def connect(store_dir: str, read_only: bool = False) -> duckdb.DuckDBPyConnectio
         "CREATE TABLE IF NOT EXISTS ingests (file_id VARCHAR PRIMARY KEY, path VARCHAR, "
         "kind VARCHAR, report VARCHAR, ingested_at TIMESTAMP DEFAULT current_timestamp)"
     )
+    _views(con, root)
+    return con
+
+
+def _views(con: duckdb.DuckDBPyConnection, root: Path) -> None:
+    """(Re)create the views ``flows``, ``dns`` and ``portmaps`` over the manifest's files."""
     manifest = read_manifest(root)
     for table, schema in TABLES.items():
         files = sorted(str(root / table / name) for name in manifest[table].values())
@@ -327,7 +338,6 @@ def connect(store_dir: str, read_only: bool = False) -> duckdb.DuckDBPyConnectio
         else:
             columns = ", ".join(f"CAST(NULL AS {_sql_type(f.type)}) AS {f.name}" for f in schema)
             con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT {columns} WHERE false")
-    return con
 
 
 def _literal(text: str) -> str:
