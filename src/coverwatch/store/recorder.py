@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from coverwatch.identity import Claim, Identity, IdentityIndex, normal_mac, normal_serial
@@ -66,7 +65,7 @@ def within(conn: Connection, column: Any, values: list[Any]) -> Iterator[Any]:
     if not values:
         return
     if conn.dialect.name == "postgresql":
-        yield column == sa.any_(sa.bindparam(None, values, type_=ARRAY(column.type)))
+        yield column == sa.any_(sa.bindparam(None, values, type_=sa.ARRAY(column.type)))
         return
     for start in range(0, len(values), _CHUNK):
         yield column.in_(values[start : start + _CHUNK])
