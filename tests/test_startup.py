@@ -10,7 +10,17 @@ from pathlib import Path
 from tests.conftest import free_port
 
 #: Libraries no plain scan needs (each costs tens to hundreds of milliseconds to import).
-HEAVY = ("duckdb", "pyarrow", "jinja2", "openpyxl", "fastapi", "uvicorn", "dns", "dpkt")
+HEAVY = (
+    "duckdb",
+    "pyarrow",
+    "jinja2",
+    "openpyxl",
+    "fastapi",
+    "uvicorn",
+    "dns",
+    "dpkt",
+    "alembic",
+)
 
 
 def test_a_scan_loads_none_of_the_heavy_libraries(tmp_path: Path) -> None:
