@@ -49,7 +49,14 @@ def db_version(ctx: click.Context) -> None:
 )
 @click.pass_context
 def db_upgrade(ctx: click.Context, as_sql: bool) -> None:
-    """Create or upgrade the inventory to this coverwatch's schema, in one transaction."""
+    """Create or upgrade the inventory to this coverwatch's schema, in one transaction.
+
+    The transaction holds a lock (PostgreSQL: an advisory lock; SQLite: the write lock), so
+    workers starting at once upgrade once; a failed upgrade leaves the inventory as it was.
+
+    \b
+    Example: coverwatch --db postgresql+psycopg://coverwatch@db/cw db upgrade --sql > up.sql
+    """
     from coverwatch.store.schema import HEAD
 
     db = _db(ctx)

@@ -7,7 +7,8 @@ change to a table in ``store.schema`` needs a new revision here (a test compares
 built by the chain with the tables and fails otherwise) and a higher ``SCHEMA_VERSION``.
 
 Revisions describe the tables as they were at their version, never today's ``store.schema``
-objects, so an old step does the same thing whatever the tables later become.
+objects, so an old step does the same thing whatever the tables later become. They only go
+forward (no ``downgrade``): going back is restoring the backup taken before upgrading.
 """
 
 from __future__ import annotations
