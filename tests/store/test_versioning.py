@@ -9,6 +9,8 @@ not from the revisions under test.
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -132,6 +134,18 @@ def test_workers_opening_one_new_database_at_once_create_one_schema(
     for t in threads:
         t.join()
     assert errors == []
+    assert markers(engine) == (str(SCHEMA_VERSION), [HEAD])
+    assert differences(engine) == []
+
+
+def test_two_processes_upgrading_one_new_database_at_once_create_it_once(
+    engine: sa.Engine, url: str
+) -> None:
+    command = [sys.executable, "-m", "coverwatch", "--db", url, "db", "upgrade"]
+    workers = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    said = sorted(w.communicate(timeout=120)[1] for w in workers)
+    assert [w.returncode for w in workers] == [0, 0], said
+    assert said == [f"{url}: already at {HEAD}.\n", f"{url}: created at {HEAD}.\n"]
     assert markers(engine) == (str(SCHEMA_VERSION), [HEAD])
     assert differences(engine) == []
 
