@@ -26,8 +26,9 @@ from coverwatch.observer import Observer
 from coverwatch.pipeline import diff_scans, record_run
 from coverwatch.policy.loader import load_policy
 from coverwatch.store import Inventory, open_inventory
-from coverwatch.store.schema import SCHEMA_VERSION
+from coverwatch.store.rows import SCHEMA_VERSION
 from tests.conftest import Cli
+from tests.store.released import old_inventory
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -215,24 +216,12 @@ def test_identity_contradictions_reach_the_user_and_the_run(inventory: Inventory
 
 def test_a_version_4_inventory_keeps_its_devices_and_allows_moves(tmp_path: Path) -> None:
     path = tmp_path / "v4.db"
-    inventory = open_inventory(str(path))
-    _run(inventory, "hq", {"10.0.0.5": [_obs("10.0.0.5", "tcp.port", "554", SourceKind.SCAN)]})
-    inventory.close()
-    with sqlite3.connect(path) as conn:  # rebuild the version 4 layout: one device per address
-        conn.execute("DROP TABLE addresses")
-        for index in ("ix_devices_site_ip", "ix_devices_site_mac", "ix_devices_serial"):
-            conn.execute(f"DROP INDEX {index}")
-        conn.execute("ALTER TABLE devices DROP COLUMN serial")
-        conn.execute("ALTER TABLE devices DROP COLUMN sources")
-        conn.execute("ALTER TABLE observations DROP COLUMN ip")
-        conn.execute("ALTER TABLE sightings DROP COLUMN ip")
-        conn.execute("CREATE UNIQUE INDEX uq_devices_site_ip ON devices (site, ip)")
-        conn.execute("UPDATE coverwatch_meta SET value = '4' WHERE key = 'schema_version'")
+    old_inventory(str(path), 4)  # one device per address, as version 4 kept them
     inventory = open_inventory(str(path))
     try:
         (device,) = inventory.devices("hq")
         assert [a.ip for a in device.addresses] == ["10.0.0.5"] and device.sources == ("scan",)
-        assert inventory.observations("10.0.0.5", "hq")[0].value == "554"
+        assert inventory.observations("10.0.0.5", "hq")[0].value == "Hikvision RTSP"
         # Two devices may now have held one address.
         _run(
             inventory,
@@ -258,12 +247,7 @@ def test_a_mac_stored_in_another_spelling_still_identifies_its_device(tmp_path: 
     # Earlier versions kept a MAC as the source spelt it; version 7 spells them all one way,
     # so a camera that moved is still found by its MAC.
     path = tmp_path / "v6.db"
-    inventory = open_inventory(str(path))
-    _run(inventory, "hq", {"10.0.0.5": [_obs("10.0.0.5", "tcp.port", "554", SourceKind.SCAN)]})
-    inventory.close()
-    with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE devices SET mac = 'C0-56-E3-00-00-01'")
-        conn.execute("UPDATE coverwatch_meta SET value = '6' WHERE key = 'schema_version'")
+    old_inventory(str(path), 6)  # its device's MAC spelt C0-56-E3-00-00-01
     inventory = open_inventory(str(path))
     try:
         moved = {"10.0.0.9": [_obs("10.0.0.9", "mac", "c0:56:e3:00:00:01", SourceKind.SCAN)]}

@@ -21,6 +21,7 @@ HEAVY = (
     "dns",
     "dpkt",
     "sqlalchemy.dialects.postgresql",
+    "alembic",
 )
 
 

@@ -25,7 +25,8 @@ from coverwatch.models import (
 )
 from coverwatch.store import Inventory, open_inventory
 from coverwatch.store.interface import HostResult
-from coverwatch.store.sql import SCHEMA_VERSION, SqlInventory, database_url
+from coverwatch.store.rows import SCHEMA_VERSION
+from coverwatch.store.sql import SqlInventory, database_url
 
 T0 = datetime(2024, 3, 1, 9, 0, 0, tzinfo=UTC)
 CAMERA = "127.31.0.10"

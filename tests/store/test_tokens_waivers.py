@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date
 from pathlib import Path
 
 from coverwatch.store import open_inventory
-from coverwatch.store.schema import SCHEMA_VERSION
 from tests.conftest import Cli
 
 
@@ -43,41 +41,6 @@ def test_stored_waivers_round_trip(tmp_path: Path) -> None:
         inventory.close()
 
 
-def test_a_version_2_inventory_is_migrated_forward(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    open_inventory(str(path)).close()
-    with sqlite3.connect(path) as conn:  # make it look like a version 2 inventory
-        conn.execute("DROP TABLE tokens")
-        conn.execute("DROP TABLE waivers")
-        conn.execute("UPDATE coverwatch_meta SET value = '2' WHERE key = 'schema_version'")
-    inventory = open_inventory(str(path))
-    try:
-        assert inventory.create_token("x", "viewer")
-    finally:
-        inventory.close()
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT value FROM coverwatch_meta").fetchone()[0] == str(
-            SCHEMA_VERSION
-        )
-
-
-def test_a_version_3_inventory_gains_the_covered_component_column(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    open_inventory(str(path)).close()
-    with sqlite3.connect(path) as conn:  # a version 3 inventory had no covered_component
-        for table in ("devices", "sightings"):
-            conn.execute(f"ALTER TABLE {table} DROP COLUMN covered_component")
-        conn.execute("UPDATE coverwatch_meta SET value = '3' WHERE key = 'schema_version'")
-    open_inventory(str(path)).close()
-    with sqlite3.connect(path) as conn:
-        for table in ("devices", "sightings"):
-            columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
-            assert "covered_component" in columns
-        assert conn.execute("SELECT value FROM coverwatch_meta").fetchone()[0] == str(
-            SCHEMA_VERSION
-        )
-
-
 def test_token_commands(cli: Cli) -> None:
     created = cli("token", "create", "--role", "admin", "--name", "ops")
     assert created.returncode == 0 and created.stdout.strip().startswith("cw_")
@@ -105,57 +68,6 @@ def test_a_waiver_is_revoked_once_and_kept_with_who_and_when(tmp_path: Path) -> 
         assert stored["revoked_at"] is not None and stored["revoked_at"].tzinfo is not None
     finally:
         inventory.close()
-
-
-def test_a_version_5_inventory_keeps_its_waivers_and_gains_the_audit_trail(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    inventory = open_inventory(str(path))
-    try:
-        inventory.add_waiver("covered-vendor", "10.0.0.5", "hq", "old", "CISO", date(2027, 1, 31))
-    finally:
-        inventory.close()
-    with sqlite3.connect(path) as conn:  # a version 5 inventory's waivers had no trail
-        for column in ("author", "revoked_at", "revoked_by"):
-            conn.execute(f"ALTER TABLE waivers DROP COLUMN {column}")
-        conn.execute("UPDATE coverwatch_meta SET value = '5' WHERE key = 'schema_version'")
-    inventory = open_inventory(str(path))
-    try:
-        (old,) = inventory.waivers()
-        assert (old["reason"], old["author"], old["revoked_at"]) == ("old", None, None)
-        assert inventory.revoke_waiver(old["id"], "auditor")
-        assert inventory.waivers()[0]["revoked_by"] == "auditor"
-    finally:
-        inventory.close()
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT value FROM coverwatch_meta").fetchone()[0] == str(
-            SCHEMA_VERSION
-        )
-
-
-def test_a_version_7_inventory_gains_sensor_sites_and_the_batch_keys(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    inventory = open_inventory(str(path))
-    try:
-        viewer = inventory.create_token("alice", "viewer")
-    finally:
-        inventory.close()
-    with sqlite3.connect(path) as conn:  # a version 7 inventory: no token sites, no batch keys
-        conn.execute("DROP TABLE ingests")
-        conn.execute("ALTER TABLE tokens DROP COLUMN sites")
-        conn.execute("UPDATE coverwatch_meta SET value = '7' WHERE key = 'schema_version'")
-    inventory = open_inventory(str(path))
-    try:
-        assert inventory.token_role(viewer) == "viewer" and inventory.token_sites(viewer) == []
-        sensor = inventory.create_token("depot", "sensor", ("depot", "annex"))
-        assert inventory.token_sites(sensor) == ["annex", "depot"]
-        assert inventory.ingests() == [] and inventory.ingested("k" * 36) is None
-        assert [t["sites"] for t in inventory.tokens()] == [[], ["annex", "depot"]]
-    finally:
-        inventory.close()
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT value FROM coverwatch_meta").fetchone()[0] == str(
-            SCHEMA_VERSION
-        )
 
 
 def test_sensor_tokens_are_bound_to_sites_on_the_command_line(cli: Cli) -> None:

@@ -6,6 +6,7 @@ Each module registers its commands on the ``cli`` group from ``base``.
 
 from coverwatch.cli import (  # noqa: F401 - importing registers the commands
     compliance,
+    database,
     inventory,
     lab,
     monitor,

@@ -155,7 +155,7 @@ def _parse_ports(text: str) -> tuple[int, ...]:
     envvar="COVERWATCH_DB",
     help="Inventory database: a SQLite file path or a SQLAlchemy URL "
     "(postgresql+psycopg://...). Default: inventory.db in the user data folder. "
-    "Env: COVERWATCH_DB.",
+    "An older inventory is upgraded when opened (see `db upgrade`). Env: COVERWATCH_DB.",
 )
 @click.option(
     "--traffic-dir",

@@ -15,7 +15,7 @@ from typing import Any
 from coverwatch.models import Address, Attribution, DeviceRecord, DeviceType, Evidence
 from coverwatch.targets import ip_key
 
-#: The inventory schema this coverwatch writes (the migrations live in ``store.schema``).
+#: The inventory schema this coverwatch writes (one Alembic revision each: ``store.migrations``).
 SCHEMA_VERSION = 8
 
 

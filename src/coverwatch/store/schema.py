@@ -1,4 +1,6 @@
-"""The inventory's tables, and the forward-only migrations between schema versions.
+"""The inventory's tables at this coverwatch's schema version (``rows.SCHEMA_VERSION``).
+
+How each version came about (one Alembic revision each, in ``store.migrations``):
 
 Version 1: scans, devices, observations. Version 2 adds sightings (each device as each scan
 saw it: the basis of diffs and trends), audits and findings. Version 3 adds API tokens
@@ -18,10 +20,7 @@ sensor batch's idempotency key with the run it became, so a retried batch is rec
 
 from __future__ import annotations
 
-import json
-
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from coverwatch.store.rows import SCHEMA_VERSION
 
@@ -178,117 +177,21 @@ waivers = sa.Table(
 )
 
 
-def migrate(conn: Connection, version: int) -> None:
-    """Bring a schema of ``version`` up to SCHEMA_VERSION (forward only, in one transaction)."""
-    if version < 2:
-        for table in (sightings, audits, findings):
-            table.create(conn)
-    if version < 3:
-        tokens.create(conn)
-        waivers.create(conn)
-    if version < 4:
-        for name in ("devices", "sightings"):
-            _add_column(conn, name, "covered_component VARCHAR(256)")
-    if version < 5:
-        _one_row_per_device(conn)
-    if version < 6:
-        _add_column(conn, "waivers", "author VARCHAR(128)")
-        _add_column(conn, "waivers", "revoked_at TIMESTAMP WITH TIME ZONE")
-        _add_column(conn, "waivers", "revoked_by VARCHAR(128)")
-    if version < 7:
-        _macs_in_one_spelling(conn)
-    if version < 8:
-        _add_column(conn, "tokens", "sites TEXT")
-        ingests.create(conn, checkfirst=True)
-    conn.execute(
-        meta.update().where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION))
-    )
-
-
-def _add_column(conn: Connection, table: str, definition: str) -> None:
-    """Add a column unless the table has it (tables created during this migration, from
-    today's metadata, already do)."""
-    name = definition.split()[0]
-    if name not in {c["name"] for c in sa.inspect(conn).get_columns(table)}:
-        conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {definition}"))
-
-
-_V5_COPIED = (
-    "id, site, ip, mac, maker, brand, model, firmware, device_type, covered, covered_component, "
-    "confidence, evidence, open_ports, first_seen, last_seen, last_scan_id"
+#: Alembic's marker of the revision a database is at, as Alembic itself creates it. Declared
+#: here so that a new inventory is created at head without importing Alembic (a scan into a
+#: new file must start fast); upgrades go through Alembic (``store.versioning``).
+alembic_version = sa.Table(
+    "alembic_version",
+    sa.MetaData(),
+    sa.Column("version_num", sa.String(32), nullable=False),
+    sa.PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
 )
 
 
-def _one_row_per_device(conn: Connection) -> None:
-    """Version 5: drop the one-device-per-address constraint, add serials, sources and the
-    address history (seeded with each device's current address)."""
-    if conn.dialect.name == "sqlite":
-        # SQLite cannot drop a table constraint: rebuild the table (its ids kept, so every
-        # observation, sighting and finding still points at its device). NOTE: the new table
-        # is renamed into place, not the old one away: renaming the old table would make
-        # SQLite repoint the other tables' foreign keys at it.
-        rebuilt = sa.MetaData()
-        scans.to_metadata(rebuilt)  # the table devices refer to
-        table = devices.to_metadata(rebuilt, name="devices_v5")
-        table.indexes.clear()  # created below, once the table has its final name
-        table.create(conn)
-        conn.execute(
-            sa.text(
-                f"INSERT INTO devices_v5 ({_V5_COPIED}, sources) "
-                f"SELECT {_V5_COPIED}, '[]' FROM devices"
-            )
-        )
-        conn.execute(sa.text("DROP TABLE devices"))
-        conn.execute(sa.text("ALTER TABLE devices_v5 RENAME TO devices"))
-    else:
-        conn.execute(sa.text("ALTER TABLE devices DROP CONSTRAINT IF EXISTS uq_devices_site_ip"))
-        _add_column(conn, "devices", "serial VARCHAR(128)")
-        _add_column(conn, "devices", "sources TEXT NOT NULL DEFAULT '[]'")
-    for index in devices.indexes:
-        index.create(conn, checkfirst=True)
-    for name in ("observations", "sightings"):
-        _add_column(conn, name, "ip VARCHAR(64)")
-    addresses.create(conn, checkfirst=True)
-    conn.execute(
-        addresses.insert().from_select(
-            ["device_id", "ip", "first_seen", "last_seen"],
-            sa.select(devices.c.id, devices.c.ip, devices.c.first_seen, devices.c.last_seen).where(
-                ~sa.exists().where(addresses.c.device_id == devices.c.id)
-            ),
-        )
-    )
-    kinds: dict[int, list[str]] = {}
-    for device_id, source in conn.execute(
-        sa.select(observations.c.device_id, observations.c.source).distinct()
-    ):
-        kinds.setdefault(device_id, []).append(source)
-    if kinds:
-        conn.execute(
-            devices.update().where(devices.c.id == sa.bindparam("b_id")),
-            [
-                {"b_id": device_id, "sources": json.dumps(sorted(found))}
-                for device_id, found in kinds.items()
-            ],
-        )
+def revision_of(version: int) -> str:
+    """The Alembic revision that brings the schema to ``version`` (one revision per version)."""
+    return f"{version:04d}"
 
 
-def _macs_in_one_spelling(conn: Connection) -> None:
-    """Version 7: devices' MACs as ``identity.normalise_mac`` spells them (anything that is not
-    a MAC is kept as it was)."""
-    from coverwatch.identity import normalise_mac
-
-    changed = [
-        {"b_id": device_id, "mac": spelt}
-        for device_id, mac in conn.execute(
-            sa.select(devices.c.id, devices.c.mac).where(devices.c.mac.is_not(None))
-        )
-        for spelt in (normalise_mac(mac),)
-        if spelt and spelt != mac
-    ]
-    if changed:
-        conn.execute(
-            devices.update()
-            .where(devices.c.id == sa.bindparam("b_id"))
-            .values(mac=sa.bindparam("mac")),
-            changed,
-        )
+#: The revision of the tables above.
+HEAD = revision_of(SCHEMA_VERSION)

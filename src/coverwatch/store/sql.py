@@ -43,21 +43,19 @@ from coverwatch.store.recorder import (
     latest_observations,
     sites_of,
 )
-from coverwatch.store.rows import SCHEMA_VERSION, attribution_of, aware, devices_of
+from coverwatch.store.rows import attribution_of, aware, devices_of
 from coverwatch.store.schema import (
     addresses,
     audits,
     devices,
     findings,
     ingests,
-    meta,
-    metadata,
-    migrate,
     scans,
     sightings,
     tokens,
     waivers,
 )
+from coverwatch.store.versioning import Stored, prepare
 from coverwatch.targets import ip_key
 
 
@@ -86,6 +84,8 @@ class SqlInventory(Inventory):
             self.engine: Engine = sa.create_engine(url)
         except (ArgumentError, SQLAlchemyError, ImportError) as e:
             raise StoreError(f"{db}: cannot open database: {e.__class__.__name__}") from e
+        self.upgraded_from: Stored | None = None
+        """The schema the inventory was at when opened (None: created by this opening)."""
         self._prepare()
 
     def _fail(self, action: str, e: Exception) -> StoreError:
@@ -94,28 +94,10 @@ class SqlInventory(Inventory):
         return StoreError(f"{self.label}: cannot {action}: {text}")
 
     def _prepare(self) -> None:
-        """Create the schema in an empty database; refuse foreign or newer ones."""
+        """Create the schema in an empty database, upgrade an older one (``versioning``);
+        refuse foreign or newer ones."""
         try:
-            with self.engine.begin() as conn:
-                existing = set(sa.inspect(conn).get_table_names())
-                if not existing:
-                    metadata.create_all(conn)
-                    conn.execute(
-                        meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION))
-                    )
-                    return
-                if meta.name not in existing:
-                    raise StoreError(f"{self.label}: is a database but not a coverwatch inventory")
-                version = conn.execute(
-                    sa.select(meta.c.value).where(meta.c.key == "schema_version")
-                ).scalar_one_or_none()
-                if version is None or not version.isdigit() or int(version) > SCHEMA_VERSION:
-                    raise StoreError(
-                        f"{self.label}: inventory schema {version} is newer than this coverwatch "
-                        f"understands ({SCHEMA_VERSION}); upgrade coverwatch"
-                    )
-                if int(version) < SCHEMA_VERSION:
-                    migrate(conn, int(version))
+            self.upgraded_from = prepare(self.engine, self.label)
         except (DBAPIError, SQLAlchemyError) as e:
             raise self._fail("open it as a database", e) from e
 

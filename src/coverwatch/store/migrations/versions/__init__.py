@@ -1,0 +1,1 @@
+"""One Alembic revision per inventory schema version (see ``store.migrations``)."""
