@@ -143,6 +143,9 @@ class EndpointCategory(str, Enum):
     UPDATE = "update"
     NTP = "ntp"
     DNS = "dns"
+    NETWORK = "network"
+    """The operator's own network as a whole (matched by AS number, ``networks.yaml``): none of
+    its named services, but its infrastructure, so its own devices' traffic stays its own."""
 
 
 class MatchKind(str, Enum):
@@ -154,6 +157,10 @@ class MatchKind(str, Enum):
     """The address lies in a range the endpoint entry lists."""
     PORT = "port"
     """Only the port matches the endpoint's known service port (weak)."""
+    ASN = "asn"
+    """No DNS name or listed range, but the address lies in a prefix of an autonomous system
+    the entry's operator runs (``knowledge/networks.yaml``): the fallback for flows without DNS
+    (NetFlow, hard-coded addresses). Weaker than a name or a range, but it names the operator."""
 
 
 @dataclass(frozen=True)
@@ -296,6 +303,7 @@ OWN_SERVICE_KINDS = frozenset(
         EndpointCategory.P2P_RELAY,
         EndpointCategory.DDNS,
         EndpointCategory.UPDATE,
+        EndpointCategory.NETWORK,
     }
 )
 
