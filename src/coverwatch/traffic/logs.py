@@ -28,6 +28,7 @@ import math
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, BinaryIO
 
 from coverwatch.traffic.flows import NameMap
@@ -308,10 +309,20 @@ def _zeek_time(value: Any) -> float:
 def _address(value: Any) -> str:
     """The canonical text of an IP address field; ``bad_address`` when it is none."""
     text = value.strip() if isinstance(value, str) and len(value) <= 64 else ""
+    canonical = _canonical(text)
+    if canonical is None:
+        raise Rejected(IngestWarning.BAD_ADDRESS)
+    return canonical
+
+
+@lru_cache(maxsize=1 << 16)
+def _canonical(text: str) -> str | None:
+    # NOTE: cached: flow logs repeat the same few thousand addresses millions of times, and
+    # ipaddress parsing was a quarter of a NetFlow import's time.
     try:
         return str(ipaddress.ip_address(text))
     except ValueError:
-        raise Rejected(IngestWarning.BAD_ADDRESS) from None
+        return None
 
 
 def _port(value: Any) -> int:
@@ -342,6 +353,12 @@ def _count_field(value: Any) -> int:
 
 
 def _nfdump_time(text: str) -> float:
+    """UTC epoch seconds of nfdump's ``YYYY-MM-DD HH:MM:SS[.fff]``; ValueError for anything else.
+
+    NOTE: ``fromisoformat`` (C) rather than ``strptime`` (a third of the import's time); the
+    shape check keeps it to nfdump's form, without the zones and bare dates ISO 8601 allows.
+    """
     value = text.strip()
-    fmt = "%Y-%m-%d %H:%M:%S.%f" if "." in value else "%Y-%m-%d %H:%M:%S"
-    return datetime.strptime(value, fmt).replace(tzinfo=UTC).timestamp()
+    if len(value) < 19 or value[10] != " " or value.count("-") != 2 or "+" in value:
+        raise ValueError("not an nfdump time")
+    return datetime.fromisoformat(value).replace(tzinfo=UTC).timestamp()
