@@ -154,6 +154,19 @@ def test_pairing_memory_is_bounded() -> None:
     assert all(r.src == CAMERA and r.dst_port == 53 for r in out)
 
 
+def test_pairing_state_stays_bounded_at_a_high_rate() -> None:
+    """50,000 connections in one second, every one answered: nothing waits, and the expiry
+    heap does not keep an entry per record either."""
+    out: list[Record] = []
+    pairer = FlowPairer(out.append, max_pending=100)
+    for i in range(50_000):
+        pairer.add(_record(T0 + i / 50_000, CAMERA, 1024 + i % 60_000, f"198.51.100.{i % 200}", 53))
+        pairer.add(_record(T0 + i / 50_000, f"198.51.100.{i % 200}", 53, CAMERA, 1024 + i % 60_000))
+        assert len(pairer.expiry) <= 2 * 100 + 1024 + 1
+    pairer.finish()
+    assert pairer.paired == len(out) == 50_000
+
+
 @pytest.mark.parametrize(
     ("head", "nfcapd"),
     [

@@ -68,17 +68,28 @@ class Record:
     """One checked NetFlow record, in the direction it was exported."""
 
     first: float
+    """First packet (UTC epoch seconds)."""
     last: float
+    """Last packet."""
     proto: str
+    """tcp, udp, icmp, ..."""
     src: str
+    """Source address (canonical text)."""
     src_port: int
+    """Source port (0 for protocols without ports)."""
     dst: str
+    """Destination address."""
     dst_port: int
+    """Destination port (the ICMP type for ICMP)."""
     bytes: int
+    """IP bytes from source to destination."""
     packets: int
+    """Packets from source to destination."""
     bytes_back: int = 0
-    """Bytes of the reverse direction, only in records that carry both (``obyt``)."""
+    """Bytes of the reverse direction: a reply paired in, or ``obyt`` of a record that
+    carries both directions."""
     packets_back: int = 0
+    """Packets of the reverse direction."""
 
     @property
     def key(self) -> Key:
@@ -148,6 +159,11 @@ class FlowPairer:
         self.seq += 1
         self.pending[record.key] = (self.seq, record)
         heapq.heappush(self.expiry, (record.last + PAIR_SLACK, self.seq, record.key))
+        if len(self.expiry) > 2 * self.max_pending + 1024:
+            # entries of records that left by pairing stay until they expire: drop them, so
+            # the heap, like ``pending``, stays bounded however fast records arrive
+            self.expiry = [(r.last + PAIR_SLACK, n, k) for k, (n, r) in self.pending.items()]
+            heapq.heapify(self.expiry)
 
     def finish(self) -> None:
         """Emit every record still waiting, in arrival order."""
