@@ -26,6 +26,7 @@ FLOWS = [
     ("10.0.0.14", "Hikvision", "216.239.35.4", 123),  # Google's NTP address: third party
     ("10.0.0.15", "Hikvision", "198.51.100.20", 443),  # nothing known: stays unknown
     ("10.0.0.16", "Dahua", "104.16.0.9", 443),  # behind Cloudflare (AS13335)
+    ("10.0.0.17", None, "142.250.74.46", 443),  # make unknown: Google's network is not its own
 ]
 
 
@@ -56,6 +57,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         ("10.0.0.14", EgressVerdict.THIRD_PARTY, "Google", MatchKind.ADDRESS, "US"),
         ("10.0.0.15", EgressVerdict.UNKNOWN_DESTINATION, None, None, None),
         ("10.0.0.16", EgressVerdict.THIRD_PARTY, "Cloudflare", MatchKind.ASN, None),
+        ("10.0.0.17", EgressVerdict.THIRD_PARTY, "Google", MatchKind.ASN, "US"),
     ],
 )
 def test_verdicts_without_dns(

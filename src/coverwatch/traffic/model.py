@@ -303,7 +303,6 @@ OWN_SERVICE_KINDS = frozenset(
         EndpointCategory.P2P_RELAY,
         EndpointCategory.DDNS,
         EndpointCategory.UPDATE,
-        EndpointCategory.NETWORK,
     }
 )
 
@@ -315,5 +314,9 @@ def beyond_maker(destination: Destination, maker: str | None) -> bool:
     match = destination.endpoint
     if match is None or match.match is MatchKind.PORT:
         return True
+    if match.category is EndpointCategory.NETWORK:
+        # a whole network (matched by AS number) is the device's own only when the device is
+        # known to be the operator's: for a device of unknown make it is someone else's
+        return maker is None or match.operator.casefold() != maker.casefold()
     own = maker is None or match.operator.casefold() == maker.casefold()
     return match.category not in OWN_SERVICE_KINDS or not own
