@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 # apt); without them those tests skip with a reason. PostgreSQL: the inventory tests start a
 # throwaway cluster of their own. Chromium: the HTML report and the dashboard are rendered in
 # a real browser. tshark and nfdump: captures are re-read through Wireshark's and nfdump's
-# own tools to check the traffic import against them.
+# own tools to check the traffic import against them; the same nfdump package brings nfcapd,
+# which collects the NetFlow v5/v9/IPFIX datagrams the NetFlow tests send it on loopback.
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)

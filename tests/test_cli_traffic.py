@@ -126,3 +126,43 @@ def test_window_counts_back_from_the_last_record_unless_told_now(cli: Cli, tmp_p
     now = cli(*traffic, "traffic", "egress", "--window", "1h", "--window-from", "now", "--json")
     assert now.returncode == 0 and "back from now" in now.stderr
     assert {v["verdict"] for v in json.loads(now.stdout)} == {"no traffic observed"}
+
+
+def test_nfcapd_import_and_verdicts_without_dns(cli: Cli, tmp_path: Path) -> None:
+    """Issue #15: a NetFlow v9 nfcapd file (Debian's nfcapd, fed on loopback) imports directly;
+    with no DNS anywhere, the camera's HTTPS to a Google address is named by AS number."""
+    import shutil
+
+    if shutil.which("nfcapd") is None or shutil.which("nfdump") is None:
+        pytest.skip("nfdump not installed (apt-get install nfdump)")
+    from tests.traffic.test_netflow import collect, netflow_v9
+
+    exported = [
+        ("10.0.0.5", "142.250.74.46", 50000, 443, 5, 1000, 590_000),
+        ("142.250.74.46", "10.0.0.5", 443, 50000, 6, 2000, 590_050),
+    ]
+    nfcapd = collect(tmp_path / "collected", [netflow_v9(exported, uptime=600_000)])
+    traffic = ["--traffic-dir", str(tmp_path / "flows")]
+    imported = cli(*traffic, "traffic", "import", str(nfcapd))
+    assert imported.returncode == 0, imported.stderr
+    assert f"{nfcapd}: netflow, 2 packets/records, 1 flows" in imported.stderr
+    register = tmp_path / "assets.csv"
+    register.write_text("IP Address,Make\n10.0.0.5,Hikvision\n")
+    assert cli("import", "csv", str(register), "--map", "ip=IP Address,brand=Make").returncode == 0
+    (camera,) = json.loads(cli(*traffic, "traffic", "egress", "--json").stdout)
+    assert camera["verdict"] == "third party"
+    (dest,) = camera["destinations"]
+    assert (dest["remote_ip"], dest["port"], dest["dns_name"], dest["country"]) == (
+        "142.250.74.46",
+        443,
+        None,
+        "US",
+    )
+    assert (dest["bytes_sent"], dest["bytes_received"], dest["initiated_by_device"]) == (
+        1000,
+        2000,
+        True,
+    )
+    assert dest["endpoint"]["operator"] == "Google" and dest["endpoint"]["match"] == "asn"
+    text = cli(*traffic, "traffic", "egress").stdout
+    assert "Google network (by asn)" in text

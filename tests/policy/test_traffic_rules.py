@@ -108,6 +108,18 @@ def test_each_verdict_meets_its_rule() -> None:
     assert ("10.0.3.1", "egress-sensitive-site") not in found
 
 
+def test_a_finding_says_when_the_operator_was_known_by_network_not_name() -> None:
+    """NetFlow without DNS (issue #15): the finding names the operator and that the address
+    was placed by its autonomous system."""
+    google = EndpointMatch(
+        "google-network", EndpointCategory.NETWORK, "Google", MatchKind.ASN, "AS15169"
+    )
+    facts = TrafficFacts({"10.0.3.1": egress("10.0.3.1", EgressVerdict.THIRD_PARTY, None, google)})
+    found = findings([cam("10.0.3.1", "Hikvision")], facts)
+    detail = found[("10.0.3.1", "egress-third-party")].detail  # type: ignore[attr-defined]
+    assert "203.0.113.10 (Google network, by asn) tcp/443" in detail
+
+
 def test_no_traffic_data_is_silence_but_a_silent_sensitive_device_is_unverified() -> None:
     devices = [cam("10.0.1.5"), cam("10.0.3.5")]
     assert not [k for k in findings(devices, None) if k[1].startswith("egress")]

@@ -26,10 +26,11 @@ from coverwatch.errors import InputError
 def traffic() -> None:
     """Verify from traffic what each device sends outside the organisation.
 
-    Import captures (pcap, pcapng) and flow logs (Zeek conn.log + dns.log, NetFlow exported by
-    `nfdump -o csv`); then `traffic egress` gives each device a measured verdict: no egress
-    observed (with the window and hours of coverage), vendor cloud, third party, or unknown
-    destination. Needs the pcap extra: pip install -e '.[pcap]'.
+    Import captures (pcap, pcapng) and flow logs (Zeek conn.log + dns.log, NetFlow v5/v9/IPFIX
+    as nfcapd files, read through nfdump, or exported by `nfdump -o csv`); then `traffic egress`
+    gives each device a measured verdict: no egress observed (with the window and hours of
+    coverage), vendor cloud, third party, or unknown destination. Needs the pcap extra:
+    pip install -e '.[pcap]'.
     """
 
 
@@ -196,7 +197,9 @@ def traffic_egress(
         )
         for d in e.destinations:
             known = (
-                f"{d.endpoint.operator} {d.endpoint.category.value}" if d.endpoint else ("unknown")
+                f"{d.endpoint.operator} {d.endpoint.category.value} (by {d.endpoint.match.value})"
+                if d.endpoint
+                else "unknown"
             )
             click.echo(
                 f"    -> {d.dns_name or d.remote_ip} ({d.remote_ip}, "

@@ -101,6 +101,8 @@ def _category_label(category: EndpointCategory) -> str:
             return "NTP"
         case EndpointCategory.DNS:
             return "DNS"
+        case EndpointCategory.NETWORK:
+            return "operator network"
         case _:
             assert_never(category)
 

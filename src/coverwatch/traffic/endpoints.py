@@ -2,7 +2,9 @@
 
 Every entry carries its public source; a bad entry stops loading with file, entry and field.
 A destination matches by the DNS name that resolved to it (exact name first, then the longest
-suffix), else by address range, else, weakly, by the entry's service port alone.
+suffix), else by address range (the most specific one), else by the autonomous system its address
+lies in (an entry's ``asns``, resolved through ``knowledge/networks.yaml``: the fallback for flows
+without DNS, such as NetFlow), else, weakly, by the entry's service port alone.
 
 ``endpoint_for_name(name)`` answers the identify engine's question about a ``dns.query`` or
 ``tls.sni`` value (which endpoint, of which category, run by whom). This module needs only
@@ -21,9 +23,10 @@ import yaml
 
 from coverwatch.errors import KnowledgeError
 from coverwatch.traffic.model import EndpointCategory, EndpointMatch, MatchKind
+from coverwatch.traffic.networks import AutonomousSystem, PrefixIndex, load_networks
 
 _FILE = "endpoints.yaml"
-_KEYS = {"id", "category", "operator", "names", "suffixes", "addresses", "ports", "source"}
+_KEYS = {"id", "category", "operator", "names", "suffixes", "addresses", "asns", "ports", "source"}
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 #: libyaml's parser when PyYAML was built with it, else pure Python (as identify.knowledge).
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -41,6 +44,7 @@ class Endpoint:
     addresses: tuple[Network, ...]
     ports: frozenset[str]
     source: str
+    asns: tuple[int, ...] = ()
 
     def as_match(self, how: MatchKind) -> EndpointMatch:
         """The match record for a destination."""
@@ -50,8 +54,21 @@ class Endpoint:
 class EndpointBook:
     """All endpoint entries, indexed for matching."""
 
-    def __init__(self, endpoints: list[Endpoint]) -> None:
+    def __init__(
+        self, endpoints: list[Endpoint], networks: dict[int, AutonomousSystem] | None = None
+    ) -> None:
         self.endpoints = tuple(endpoints)
+        self.by_address = PrefixIndex([(net, e) for e in endpoints for net in e.addresses])
+        known = networks or {}
+        self.by_asn = PrefixIndex(
+            [
+                (net, (e, known[asn]))
+                for e in endpoints
+                for asn in e.asns
+                if asn in known
+                for net in known[asn].prefixes
+            ]
+        )
         self.by_name = {n: e for e in endpoints for n in e.names}
         self.by_suffix = sorted(
             ((s, e) for e in endpoints for s in e.suffixes), key=lambda p: -len(p[0])
@@ -84,14 +101,19 @@ class EndpointBook:
             named = self.by_dns_name(name)
             if named is not None:
                 return named.as_match(MatchKind.DNS_NAME)
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            ip = None
-        if ip is not None:
-            for entry in self.endpoints:
-                if any(ip in net for net in entry.addresses):
-                    return entry.as_match(MatchKind.ADDRESS)
+        entry = self.by_address.get(address)
+        if entry is not None:
+            return entry.as_match(MatchKind.ADDRESS)
+        network = self.by_asn.get(address)
+        if network is not None:
+            entry, system = network
+            return EndpointMatch(
+                entry.id,
+                entry.category,
+                entry.operator,
+                MatchKind.ASN,
+                f"address in AS{system.asn} ({system.holder}): {system.source}",
+            )
         by_port = self.by_port.get(f"{proto}/{port}")
         return by_port.as_match(MatchKind.PORT) if by_port else None
 
@@ -134,9 +156,14 @@ def parse_entry(raw: Any, index: int) -> Endpoint:
         proto, _, number = port.partition("/")
         if proto not in ("tcp", "udp") or not number.isdigit() or not 0 < int(number) < 65536:
             raise _fail(f"{where}.ports", f"{port!r} is not tcp/N or udp/N")
+    asns = raw.get("asns") or []
+    if not isinstance(asns, list) or not all(
+        isinstance(n, int) and not isinstance(n, bool) and 0 < n < 1 << 32 for n in asns
+    ):
+        raise _fail(f"{where}.asns", "must be a list of AS numbers")
     names, suffixes = _strings(raw, "names", where), _strings(raw, "suffixes", where)
-    if not (names or suffixes or addresses):
-        raise _fail(where, "needs names, suffixes or addresses")
+    if not (names or suffixes or addresses or asns):
+        raise _fail(where, "needs names, suffixes, addresses or asns")
     return Endpoint(
         raw["id"],
         category,
@@ -146,11 +173,14 @@ def parse_entry(raw: Any, index: int) -> Endpoint:
         addresses,
         frozenset(ports),
         raw["source"].strip(),
+        tuple(asns),
     )
 
 
-def parse_book(text: str) -> EndpointBook:
-    """Validate an endpoints document."""
+def parse_book(text: str, networks: dict[int, AutonomousSystem] | None = None) -> EndpointBook:
+    """Validate an endpoints document; the ``asns`` it names must be in ``networks`` (by
+    default the shipped ``networks.yaml``)."""
+    networks = load_networks() if networks is None else networks
     try:
         document = yaml.load(text, Loader=_SafeLoader)
     except yaml.YAMLError as e:
@@ -167,11 +197,15 @@ def parse_book(text: str) -> EndpointBook:
             raise _fail(f"endpoint {entry.id!r}", "duplicate id")
         seen.add(entry.id)
         claims = sorted(entry.names) + [f"*.{s}" for s in entry.suffixes] + sorted(entry.ports)
+        claims += [f"AS{n}" for n in entry.asns]
+        for n in entry.asns:
+            if n not in networks:
+                raise _fail(f"endpoint {entry.id!r}.asns", f"AS{n} is not in networks.yaml")
         for name in claims:
             if name in claimed:
                 raise _fail(f"endpoint {entry.id!r}", f"{name!r} is already in {claimed[name]!r}")
             claimed[name] = entry.id
-    return EndpointBook(entries)
+    return EndpointBook(entries, networks)
 
 
 @cache

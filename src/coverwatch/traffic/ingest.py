@@ -1,7 +1,8 @@
 """``traffic.ingest``: captures and flow logs into a store's columnar flow table.
 
 The format of each file is recognised from its content (capture magic, ``#separator`` for Zeek
-TSV, ``{`` for Zeek JSON, an ``ts,te,`` header for nfdump CSV). A file that is none of these,
+TSV, ``{`` for Zeek JSON, an ``ts,te,`` header for nfdump CSV, the nfdump file magic for nfcapd
+files, which are read through ``nfdump``: ``netflow.nfdump_csv``). A file that is none of these,
 or cannot be opened, raises InputError naming it; damage inside a file is counted per reason.
 Zeek DNS logs are read before the other files of the same call, so their names label the flows.
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import asdict
 from typing import BinaryIO
 
@@ -21,6 +23,7 @@ from coverwatch.errors import InputError
 from coverwatch.traffic.flows import CaptureIngest, NameMap
 from coverwatch.traffic.logs import LogIngest
 from coverwatch.traffic.model import FileReport, IngestReport, RecordSource
+from coverwatch.traffic.netflow import is_nfcapd, nfdump_csv
 from coverwatch.traffic.pcap import sniff
 from coverwatch.traffic.table import RowWriter, Staging, connect, file_id, record_ingest
 
@@ -28,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 
 def _format(path: str) -> str:
-    """``pcap``, ``zeek-tsv``, ``zeek-json``, ``zeek-dns-*`` or ``nfdump-csv``."""
+    """``pcap``, ``zeek-tsv``, ``zeek-json``, ``zeek-dns-*``, ``nfdump-csv`` or ``nfcapd``."""
     try:
         with open(path, "rb") as handle:
             head = handle.read(4096)
@@ -44,8 +47,11 @@ def _format(path: str) -> str:
         return "zeek-dns-json" if b'"query"' in head.split(b"\n", 1)[0] else "zeek-json"
     if text.startswith(b"ts,te,"):
         return "nfdump-csv"
+    if is_nfcapd(head):
+        return "nfcapd"
     raise InputError(
-        f"{path}: not a pcap/pcapng capture, Zeek log or nfdump CSV (starts {head[:8]!r})"
+        f"{path}: not a pcap/pcapng capture, Zeek log, nfcapd file or nfdump CSV "
+        f"(starts {head[:8]!r})"
     )
 
 
@@ -99,8 +105,11 @@ def _ingest_one(
 ) -> FileReport:
     fid = file_id(path)
     writers = {t: staging.writer(t, fid) for t in ("flows", "dns", "portmaps")}
+    source: AbstractContextManager[BinaryIO] = (
+        nfdump_csv(path) if fmt == "nfcapd" else open(path, "rb")  # noqa: SIM115
+    )
     try:
-        with open(path, "rb") as handle:
+        with source as handle:
             report = _read(path, fmt, handle, writers, names, idle_timeout, max_flows, on_frame)
         for writer in writers.values():
             writer.close()
@@ -137,7 +146,7 @@ def _read(
         )
     log = LogIngest(path, writers["flows"], writers["dns"], names)
     try:
-        if fmt == "nfdump-csv":
+        if fmt in ("nfdump-csv", "nfcapd"):
             log.nfdump_csv(handle)
         elif fmt.endswith("json"):
             log.zeek_json(handle)
@@ -147,7 +156,7 @@ def _read(
         raise InputError(f"{path}: {e}") from e
     return FileReport(
         path,
-        RecordSource.NETFLOW if fmt == "nfdump-csv" else RecordSource.ZEEK,
+        RecordSource.NETFLOW if fmt in ("nfdump-csv", "nfcapd") else RecordSource.ZEEK,
         packets=log.records,
         flows=writers["flows"].rows,
         dns_answers=writers["dns"].rows,

@@ -143,6 +143,9 @@ class EndpointCategory(str, Enum):
     UPDATE = "update"
     NTP = "ntp"
     DNS = "dns"
+    NETWORK = "network"
+    """The operator's own network as a whole (matched by AS number, ``networks.yaml``): none of
+    its named services, but its infrastructure, so its own devices' traffic stays its own."""
 
 
 class MatchKind(str, Enum):
@@ -154,6 +157,10 @@ class MatchKind(str, Enum):
     """The address lies in a range the endpoint entry lists."""
     PORT = "port"
     """Only the port matches the endpoint's known service port (weak)."""
+    ASN = "asn"
+    """No DNS name or listed range, but the address lies in a prefix of an autonomous system
+    the entry's operator runs (``knowledge/networks.yaml``): the fallback for flows without DNS
+    (NetFlow, hard-coded addresses). Weaker than a name or a range, but it names the operator."""
 
 
 @dataclass(frozen=True)
@@ -307,5 +314,9 @@ def beyond_maker(destination: Destination, maker: str | None) -> bool:
     match = destination.endpoint
     if match is None or match.match is MatchKind.PORT:
         return True
+    if match.category is EndpointCategory.NETWORK:
+        # a whole network (matched by AS number) is the device's own only when the device is
+        # known to be the operator's: for a device of unknown make it is someone else's
+        return maker is None or match.operator.casefold() != maker.casefold()
     own = maker is None or match.operator.casefold() == maker.casefold()
     return match.category not in OWN_SERVICE_KINDS or not own

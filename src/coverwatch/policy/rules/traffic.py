@@ -8,7 +8,7 @@ from coverwatch.models import VIDEO_TYPES, DeviceRecord
 from coverwatch.policy.interface import Rule, Verdict, rule_fact
 from coverwatch.policy.model import Action, FindingStatus, Zone
 from coverwatch.policy.rules.options import Choices, Flag, Options
-from coverwatch.traffic.model import DeviceEgress, EgressVerdict
+from coverwatch.traffic.model import DeviceEgress, EgressVerdict, MatchKind
 
 _OUTSIDE = {
     EgressVerdict.VENDOR_CLOUD,
@@ -25,7 +25,11 @@ def _where(egress: DeviceEgress) -> str:
     shown = []
     for d in egress.destinations[:3]:
         name = d.dns_name or d.remote_ip
-        known = f" ({d.endpoint.operator} {d.endpoint.category.value})" if d.endpoint else ""
+        known = ""
+        if d.endpoint is not None:
+            # a name is the usual evidence; say so when it was an address range or a network
+            how = "" if d.endpoint.match is MatchKind.DNS_NAME else f", by {d.endpoint.match.value}"
+            known = f" ({d.endpoint.operator} {d.endpoint.category.value}{how})"
         shown.append(f"{name}{known} {d.proto}/{d.port}, {_mb(d.bytes_sent)} sent")
     more = len(egress.destinations) - len(shown)
     return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
