@@ -147,27 +147,38 @@ def _host_json(ip: str, observations: list[Observation]) -> dict[str, Any]:
     }
 
 
-def batches_of(run: CollectedRun, site: str) -> Iterator[dict[str, Any]]:
-    """The run as ingest batches (one unless it is large), each with its own idempotency key.
+def batches_of(run: CollectedRun, site: str) -> list[dict[str, Any]]:
+    """The run as ingest batches, each with its own idempotency key: one, or for a large run
+    several parts sharing a ``run_key`` that the server records as one run once all are in.
     A run with no host is still one (empty) batch: the server learns the scope was looked at."""
-    head = {
+    head: dict[str, Any] = {
         "site": site,
         "kind": run.kind.value,
         "targets": run.targets,
         "options": run.options,
         "started_at": run.started.isoformat(),
     }
-    hosts: list[dict[str, Any]] = []
+    groups: list[list[dict[str, Any]]] = [[]]
     size = 0
     for ip, observations in run.found.items():
         host = _host_json(ip, observations)
         length = len(json.dumps(host))
-        if hosts and (len(hosts) >= BATCH_HOSTS or size + length > BATCH_BYTES):
-            yield {"batch_key": str(uuid.uuid4()), **head, "hosts": hosts}
-            hosts, size = [], 0
-        hosts.append(host)
+        if groups[-1] and (len(groups[-1]) >= BATCH_HOSTS or size + length > BATCH_BYTES):
+            groups.append([])
+            size = 0
+        groups[-1].append(host)
         size += length
-    yield {"batch_key": str(uuid.uuid4()), **head, "hosts": hosts}
+    if len(groups) > 1:
+        head |= {"run_key": str(uuid.uuid4()), "parts": len(groups)}
+    return [
+        {
+            "batch_key": str(uuid.uuid4()),
+            **head,
+            **({"part": n} if len(groups) > 1 else {}),
+            "hosts": hosts,
+        }
+        for n, hosts in enumerate(groups, 1)
+    ]
 
 
 def flow_batches(flows: Aggregates, site: str, started: str) -> Iterator[dict[str, Any]]:
@@ -279,12 +290,12 @@ def deliver(spool: Spool, server: str, token: str, timeout: float = 30.0) -> Del
             except httpx.HTTPError as e:
                 result.problem = f"{server}: cannot reach the server ({e.__class__.__name__})"
                 break
-            if answer.status_code in (200, 201):
+            if answer.status_code in (200, 201, 202):  # 202: a part kept for its run
                 path.unlink(missing_ok=True)
-                if answer.status_code == 201:
-                    result.sent += 1
-                else:
+                if answer.status_code == 200:
                     result.already += 1
+                else:
+                    result.sent += 1
                 continue
             detail = _detail(answer)
             if answer.status_code in _REFUSED:

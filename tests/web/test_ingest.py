@@ -323,3 +323,79 @@ def test_flows_to_a_server_without_a_flow_store_are_refused(server: tuple[str, P
     base, db = server
     answer = _post(base, _token(db, "sensor", "depot"), _flows("depot"))
     assert answer.status_code == 501 and "flow store" in answer.json()["detail"]
+
+
+def _parts_of(site: str, hosts: int) -> list[dict[str, Any]]:
+    """A scan of ``hosts`` hosts split as ``coverwatch sensor`` splits a large run."""
+    from datetime import UTC, datetime
+
+    from coverwatch.models import Observation, SourceKind
+    from coverwatch.pipeline import CollectedRun
+    from coverwatch.sensor import BATCH_HOSTS, batches_of
+
+    found = {
+        f"10.9.{i // 250}.{i % 250 + 1}": [
+            Observation(f"10.9.{i // 250}.{i % 250 + 1}", "http.server", "App-webs/", 80, "http")
+        ]
+        for i in range(hosts)
+    }
+    run = CollectedRun(SourceKind.SCAN, found, ["10.9.0.0/20"], {}, datetime.now(UTC))
+    batches = batches_of(run, site)
+    assert len(batches) == -(-hosts // BATCH_HOSTS)  # the sensor did split it
+    return batches
+
+
+def test_a_run_sent_in_parts_is_recorded_whole_once_the_last_part_is_in(
+    server: tuple[str, Path],
+) -> None:
+    base, db = server
+    token = _token(db, "sensor", "depot")
+    first, second, last = _parts_of("depot", 1200)
+    assert first["run_key"] == last["run_key"] and (first["part"], last["parts"]) == (1, 3)
+
+    def recorded() -> tuple[int, int]:
+        inventory = open_inventory(str(db))
+        try:
+            return len(inventory.scans()), len(inventory.devices("depot"))
+        finally:
+            inventory.close()
+
+    assert [_post(base, token, b).status_code for b in (second, first, second)] == [202] * 3
+    assert recorded() == (0, 0)  # half a run is never a run
+    done = _post(base, token, last)
+    assert done.status_code == 201 and done.json()["hosts"] == 1200, done.text
+    assert recorded() == (1, 1200)
+    again = _post(base, token, first)  # a part resent after its answer was lost
+    assert again.status_code == 200 and again.json()["run_id"] == done.json()["run_id"]
+    assert recorded() == (1, 1200)
+
+
+@pytest.mark.parametrize(
+    ("changed", "problem"),
+    [({"part": 4}, "part is beyond parts"), ({"run_key": None}, "needs a run_key")],
+)
+def test_inconsistent_parts_are_refused(
+    server: tuple[str, Path], changed: dict[str, Any], problem: str
+) -> None:
+    base, db = server
+    part = {**_parts_of("depot", 600)[0], **changed}
+    answer = _post(base, _token(db, "sensor", "depot"), part)
+    assert answer.status_code == 422 and problem in answer.json()["detail"]
+
+
+def test_last_parts_racing_into_postgres_record_the_run_once(postgres_url: str) -> None:
+    from tests.pg import fresh_database
+
+    db = fresh_database(postgres_url)
+    token = _token(db, "sensor", "depot")
+    first, *rest = _parts_of("depot", 1500)
+    with running_app(db) as base, ThreadPoolExecutor(4) as pool:
+        assert _post(base, token, first).status_code == 202
+        answers = list(pool.map(lambda b: _post(base, token, b), rest + rest))
+    assert all(a.status_code in (200, 201, 202) for a in answers), [a.text for a in answers]
+    assert len({a.json()["run_id"] for a in answers if a.json()["run_id"]}) == 1
+    inventory = open_inventory(db)
+    try:
+        assert len(inventory.scans()) == 1 and len(inventory.devices("depot")) == 1500
+    finally:
+        inventory.close()

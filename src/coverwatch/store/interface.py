@@ -11,6 +11,9 @@ from coverwatch.errors import StoreError
 from coverwatch.identity import Claim
 from coverwatch.models import DeviceRecord, HostResult, Observation, ScanRecord, SourceKind
 
+PART_DAYS = 7
+"""Days the parts of an incomplete sensor run are kept (a sensor resends within its spool)."""
+
 __all__ = [
     "AuditRow",
     "AuditStore",
@@ -265,6 +268,16 @@ class TokenStore(ABC):
     @abstractmethod
     def ingested(self, key: str) -> IngestRow | None:
         """The sensor batch recorded under idempotency key ``key``, else None."""
+
+    @abstractmethod
+    def stage_part(self, run_key: str, part: int, parts: int, site: str, body: str) -> list[str]:
+        """Keep part ``part`` of ``parts`` of a sensor run sent in several batches (a part
+        already kept is kept once); returns every part's body, in order, once all are in,
+        else an empty list. Parts older than ``PART_DAYS`` days are forgotten."""
+
+    @abstractmethod
+    def drop_parts(self, run_key: str) -> None:
+        """Forget the parts of a run (it has been recorded)."""
 
     @abstractmethod
     def ingests(self) -> list[IngestRow]:

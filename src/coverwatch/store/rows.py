@@ -16,7 +16,7 @@ from coverwatch.models import Address, Attribution, DeviceRecord, DeviceType, Ev
 from coverwatch.targets import ip_key
 
 #: The inventory schema this coverwatch writes (one Alembic revision each: ``store.migrations``).
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 
 def aware(value: datetime | str | None) -> datetime | None:

@@ -16,6 +16,8 @@ so that a run finds the devices it meets by MAC in SQL.
 Version 8 adds site sensors (issue #15): a token may be bound to the sites it may write
 (``tokens.sites``, a JSON list; NULL for viewer and admin tokens), and ``ingests`` keeps each
 sensor batch's idempotency key with the run it became, so a retried batch is recorded once.
+Version 9 adds ``ingest_parts``: the parts of a sensor run too large for one batch wait there
+until the last arrives, and the run is then recorded whole.
 """
 
 from __future__ import annotations
@@ -157,6 +159,18 @@ ingests = sa.Table(
     sa.Column("run_id", sa.Integer, sa.ForeignKey("scans.id"), nullable=False),
     sa.Column("site", sa.String(128), nullable=False),
     sa.Column("sensor", sa.String(128), nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+#: Parts of a sensor run sent in several batches, waiting for the last part (schema 9).
+ingest_parts = sa.Table(
+    "ingest_parts",
+    metadata,
+    sa.Column("run_key", sa.String(64), primary_key=True),
+    sa.Column("part", sa.Integer, primary_key=True),
+    sa.Column("parts", sa.Integer, nullable=False),
+    sa.Column("site", sa.String(128), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
 )
 

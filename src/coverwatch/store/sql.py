@@ -11,7 +11,7 @@ import json
 import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from coverwatch.models import (
     SourceKind,
 )
 from coverwatch.store.interface import (
+    PART_DAYS,
     AuditRow,
     IngestRow,
     Inventory,
@@ -49,6 +50,7 @@ from coverwatch.store.schema import (
     audits,
     devices,
     findings,
+    ingest_parts,
     ingests,
     scans,
     sightings,
@@ -352,6 +354,33 @@ class SqlInventory(Inventory):
         rows = self._read(query, "read the sensor batches")
         return _ingest_row(rows[0]) if rows else None
 
+    def stage_part(self, run_key: str, part: int, parts: int, site: str, body: str) -> list[str]:
+        now = datetime.now(UTC)
+        kept = sa.select(ingest_parts.c.part, ingest_parts.c.body).where(
+            ingest_parts.c.run_key == run_key, ingest_parts.c.site == site
+        )
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    ingest_parts.delete().where(
+                        ingest_parts.c.received_at < now - timedelta(days=PART_DAYS)
+                    )
+                )
+                row = dict(run_key=run_key, part=part, parts=parts, site=site, body=body)
+                conn.execute(_insert_new(conn, ingest_parts).values(**row, received_at=now))
+                rows = conn.execute(kept.order_by(ingest_parts.c.part)).all()
+        except (DBAPIError, SQLAlchemyError) as e:
+            raise self._fail("keep the part of the sensor run", e) from e
+        have = {int(r.part) for r in rows}
+        return [str(r.body) for r in rows] if have == set(range(1, parts + 1)) else []
+
+    def drop_parts(self, run_key: str) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(ingest_parts.delete().where(ingest_parts.c.run_key == run_key))
+        except (DBAPIError, SQLAlchemyError) as e:
+            raise self._fail("forget the parts of a recorded sensor run", e) from e
+
     def ingests(self) -> list[IngestRow]:
         query = sa.select(ingests).order_by(ingests.c.received_at, ingests.c.run_id)
         return [_ingest_row(r) for r in self._read(query, "read the sensor batches")]
@@ -488,6 +517,18 @@ class SqlInventory(Inventory):
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _insert_new(conn: sa.Connection, table: sa.Table) -> Any:
+    """An INSERT that leaves a row already there (same primary key) as it is, even when two
+    transactions insert it at once."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing()
 
 
 def _ingest_row(r: Any) -> IngestRow:

@@ -13,11 +13,16 @@ A batch may also carry flow aggregates, DNS answers and port mappings from the s
 (``traffic.aggregate``): they go to the server's flow store under the batch's key, before its
 run is recorded, so a retry replaces them rather than adding them twice. A batch of flows
 alone records no run.
+
+A run too large for one batch comes in parts sharing a ``run_key`` (``part`` of ``parts``): each
+part is kept in the inventory (202) until the last is in, and the run is then recorded whole,
+once, under the run key, so a diff or a watch never compares half a run.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import threading
 import time
@@ -33,7 +38,7 @@ from coverwatch.models import Observation
 from coverwatch.pipeline import CollectedRun, record_collected
 from coverwatch.web.api import _COMMON, Board, _bearer, token_role
 from coverwatch.web.auth import Role
-from coverwatch.web.schemas import ErrorOut, IngestIn, IngestOut
+from coverwatch.web.schemas import ErrorOut, IngestHostIn, IngestIn, IngestOut
 
 logger = logging.getLogger(__name__)
 
@@ -86,19 +91,22 @@ def sensor_token(
     return credentials.credentials
 
 
-def _acknowledge(run_id: int | None, key: str, hosts: int, duplicate: bool) -> JSONResponse:
+def _acknowledge(
+    run_id: int | None, key: str, hosts: int, duplicate: bool, status: int = 201
+) -> JSONResponse:
     body = {"run_id": run_id, "batch_key": key, "hosts": hosts, "duplicate": duplicate}
-    return JSONResponse(body, 200 if duplicate else 201)
+    return JSONResponse(body, 200 if duplicate else status)
 
 
 def _known(board: Board, body: IngestIn) -> JSONResponse | None:
-    """The acknowledgement of a batch already recorded under its key, else None (409 when the
-    key was used for another site)."""
-    done = board.inventory.ingested(body.batch_key)
+    """The acknowledgement of a batch (or of the run its parts make) already recorded under
+    its key, else None (409 when the key was used for another site)."""
+    key, field = (body.run_key, "run_key") if body.parts > 1 else (body.batch_key, "batch_key")
+    done = board.inventory.ingested(key or "")
     if done is None:
         return None
     if done["site"] != body.site:
-        raise HTTPException(409, "batch_key: already used for another site")
+        raise HTTPException(409, f"{field}: already used for another site")
     return _acknowledge(done["run_id"], body.batch_key, len(body.hosts), True)
 
 
@@ -108,6 +116,7 @@ def _known(board: Board, body: IngestIn) -> JSONResponse | None:
     status_code=201,
     responses={
         200: {"model": IngestOut, "description": "Already recorded under this key (a retry)"},
+        202: {"model": IngestOut, "description": "A part kept until the run's last part is in"},
         403: {"model": ErrorOut, "description": "Not a sensor token, or not one of its sites"},
         409: {"model": ErrorOut, "description": "The key was used for another site"},
         413: {"model": ErrorOut, "description": "Too many hosts, observations or flows"},
@@ -150,17 +159,28 @@ def ingest(
     known = _known(board, body)
     if known is not None:
         return known
-    run = CollectedRun(body.kind, _found(body), body.targets, _options(body), body.started_at)
+    whole = body
+    if body.run_key is not None and body.parts > 1:
+        kept = inventory.stage_part(
+            body.run_key, body.part, body.parts, body.site, body.model_dump_json(include={"hosts"})
+        )
+        if not kept:
+            return _acknowledge(None, body.batch_key, len(body.hosts), False, 202)
+        hosts = [IngestHostIn.model_validate(h) for part in kept for h in json.loads(part)["hosts"]]
+        whole = body.model_copy(update={"hosts": hosts, "batch_key": body.run_key})
+    run = CollectedRun(whole.kind, _found(whole), whole.targets, _options(whole), whole.started_at)
     try:
         run_id, results = record_collected(
-            inventory, body.site, run, batch=(body.batch_key, sensor)
+            inventory, body.site, run, batch=(whole.batch_key, sensor)
         )
     except StoreError:
         known = _known(board, body)  # the same batch, recorded by a concurrent request
         if known is not None:
             return known
         raise
-    logger.info("sensor %s: batch %s recorded as run %d", sensor, body.batch_key, run_id)
+    if whole is not body:
+        inventory.drop_parts(whole.batch_key)
+    logger.info("sensor %s: batch %s recorded as run %d", sensor, whole.batch_key, run_id)
     return _acknowledge(run_id, body.batch_key, len(results), False)
 
 

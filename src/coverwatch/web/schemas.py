@@ -392,6 +392,9 @@ class IngestHostIn(BaseModel):
     _address = field_validator("ip")(_ip)
 
 
+MAX_PARTS = 1000
+"""Parts one sensor run may be sent in at most."""
+
 _Time = Annotated[float, Field(ge=MIN_RECORD_TIME, le=_LAST_TIME, description="UTC epoch s")]
 _Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 _Port = Annotated[int | None, Field(ge=0, le=65535)]
@@ -457,6 +460,16 @@ class IngestIn(BaseModel):
         description="Idempotency key, stable across retries (a UUID): a batch already recorded "
         "under it is acknowledged again and recorded nothing twice",
     )
+    run_key: str | None = Field(
+        default=None,
+        min_length=16,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="A run too large for one batch is sent in parts sharing this key: each "
+        "part is kept until the last is in, then the run is recorded whole (202 until then)",
+    )
+    part: int = Field(default=1, ge=1, le=MAX_PARTS, description="This part's number, from 1")
+    parts: int = Field(default=1, ge=1, le=MAX_PARTS, description="How many parts the run has")
     site: str = Field(min_length=1, max_length=128, description="A site the token may write")
     kind: SourceKind = Field(description="The run's source kind (scan, discovery, capture, ...)")
     targets: list[str] = Field(max_length=4096, description="The declared scope it covered")
@@ -472,6 +485,14 @@ class IngestIn(BaseModel):
     portmaps: list[IngestPortmapIn] = Field(
         default_factory=list, description="UPnP port mapping requests seen"
     )
+
+    @model_validator(mode="after")
+    def _in_parts(self) -> IngestIn:
+        if self.part > self.parts:
+            raise ValueError("part is beyond parts")
+        if self.parts > 1 and self.run_key is None:
+            raise ValueError("a run in several parts needs a run_key")
+        return self
 
 
 class SensorOut(BaseModel):
