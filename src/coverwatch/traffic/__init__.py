@@ -5,7 +5,8 @@ The record types are importable from here without the `pcap` extra; the analysis
 
 - ``ingest.ingest(paths, store_dir)`` -> ``IngestReport``
 - ``passive.passive_observations(paths)`` -> ``{ip: [Observation]}``
-- ``egress.egress(store_dir, devices, internal, window)`` -> ``[DeviceEgress]``
+- ``egress.egress(store_dir, devices, internal, window, engine=...)`` -> ``[DeviceEgress]``
+  (``engines``: DuckDB by default, or Spark)
 - ``linkage.linkage(store_dir, zones)`` -> ``[ZoneLink]``
 """
 
