@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from coverwatch.errors import InputError
 from coverwatch.lab.capture import LabCapture
 from coverwatch.models import Address, Attribution
 from coverwatch.store.interface import DeviceRecord
@@ -162,10 +163,18 @@ def test_estate_window_and_thresholds(
     start = datetime.fromtimestamp(T0, UTC) + timedelta(minutes=50)
     window = (start, start + timedelta(minutes=20))
     options = EgressOptions(upload_bps=4e6, upload_min_seconds=30, coverage_gap=10)
+    url = f"file://{store}"  # as Spark reads any Hadoop file system: the manifest, then files
     runs = [
-        egress(str(store), devices, INTERNAL, window, options, engine=engine)
-        for engine in (DuckDbEngine(), spark_engine)
+        egress(str(store), devices, INTERNAL, window, options, engine=DuckDbEngine()),
+        egress(url, devices, INTERNAL, window, options, engine=spark_engine),
     ]
     assert documents(runs[1]) == documents(runs[0])
     assert any(e.large_uploads for e in runs[1])
-    assert last_record(str(store), spark_engine) == last_record(str(store))
+    assert last_record(url, spark_engine) == last_record(str(store))
+
+
+def test_unreadable_store_is_one_line(spark_engine: SparkEngine, tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_text('{"tables": {"flows": {"x": "gone.parquet"}}}')
+    with pytest.raises(InputError) as caught:
+        egress(f"file://{tmp_path}", [], INTERNAL, engine=spark_engine)
+    assert str(tmp_path) in str(caught.value) and "\n" not in str(caught.value)

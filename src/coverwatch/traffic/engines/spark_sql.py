@@ -94,14 +94,17 @@ class SparkQueries(EgressQueries):
         self.spark = spark
         self.store = store_dir
         self.dflows: DataFrame | None = None
-        for table, files in _files(spark, store_dir).items():
-            schema = _ddl(TABLES[table])
-            frame = (
-                spark.read.schema(schema).parquet(*files)
-                if files
-                else spark.createDataFrame([], schema)
-            )
-            frame.where(SANE[table]).createOrReplaceTempView(table)
+        try:
+            for table, files in _files(spark, store_dir).items():
+                schema = _ddl(TABLES[table])
+                frame = (
+                    spark.read.schema(schema).parquet(*files)
+                    if files
+                    else spark.createDataFrame([], schema)
+                )
+                frame.where(SANE[table]).createOrReplaceTempView(table)
+        except _errors() as e:
+            _fail(store_dir, e)
 
     def span(self) -> tuple[float | None, float | None]:
         """First and last flow time in the store."""
@@ -176,9 +179,11 @@ def _files(spark: SparkSession, store_dir: str) -> dict[str, list[str]]:
     """The Parquet files of each table: those the manifest lists (a store written before the
     manifest: every ``*.parquet`` of the table's folder)."""
     if "://" not in store_dir:
-        root = Path(store_dir)
+        root = Path(store_dir).absolute()
         listed = read_manifest(root)
-        return {t: sorted(str(root / t / n) for n in listed[t].values()) for t in TABLES}
+        # NOTE: file: explicitly, or a cluster whose default file system is HDFS would look
+        # for the path there; as a string, not as_uri(): Hadoop does not decode %20.
+        return {t: sorted(f"file://{root / t / n}" for n in listed[t].values()) for t in TABLES}
     base = store_dir.rstrip("/")
     try:
         rows = spark.read.text(f"{base}/{MANIFEST}", wholetext=True).collect()
