@@ -159,7 +159,7 @@ def test_egress_and_audit_on_spark_match_duckdb(cli: Cli, tmp_path: Path) -> Non
 
 def test_spark_engine_without_java_or_with_a_stray_master(cli: Cli, tmp_path: Path) -> None:
     """Missing Java is a one-line error naming the package (exit 2), not a JVM traceback;
-    --master without --engine spark is a usage error."""
+    so is a master URL Spark would refuse; --master without --engine spark is a usage error."""
     pytest.importorskip("pyspark", reason="the spark extra is not installed")
     traffic = ["--traffic-dir", str(tmp_path / "flows")]
     no_java = {"PATH": str(tmp_path), "JAVA_HOME": ""}
@@ -169,3 +169,6 @@ def test_spark_engine_without_java_or_with_a_stray_master(cli: Cli, tmp_path: Pa
     assert len(lines) == 1 and "openjdk-17-jre-headless" in lines[0], result.stderr
     stray = cli(*traffic, "traffic", "egress", "--master", "spark://h:7077")
     assert stray.returncode == 2 and "--engine spark" in stray.stderr
+    bogus = cli(*traffic, "traffic", "egress", "--engine", "spark", "--master", "bogus://h")
+    assert bogus.returncode == 2 and bogus.stderr.count("\n") == 1, bogus.stderr
+    assert "not a Spark master URL" in bogus.stderr

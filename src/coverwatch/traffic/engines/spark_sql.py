@@ -9,6 +9,7 @@ Java runtime.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -71,6 +72,9 @@ GROUP BY f.device, f.remote
 HAVING max(f.last_ts) - min(f.first_ts) >= :min_seconds
    AND CAST(sum(f.sent) AS DOUBLE) * 8.0 / (max(f.last_ts) - min(f.first_ts)) >= :bps
 """
+
+#: The master URLs spark-submit accepts (else it exits with a Java stack trace on stderr).
+_MASTER = re.compile(r"local(\[[^\]\s]+\])?|local-cluster\[[^\]\s]+\]|yarn|(spark|mesos|k8s)://\S+")
 
 #: Spark's driver log configuration: errors only (the progress bar is off too).
 _LOG = (Path(__file__).parent / "log4j2.properties").as_uri()
@@ -238,6 +242,11 @@ def builder(master: str, **conf: str) -> SparkSession.Builder:
         from pyspark.sql import SparkSession
     except ImportError as e:
         raise InputError("--engine spark needs the spark extra: pip install -e '.[spark]'") from e
+    if not _MASTER.fullmatch(master):
+        raise InputError(
+            f"--master {master!r} is not a Spark master URL: local[N], spark://host:7077, yarn, "
+            "k8s://https://host:443 or mesos://host:5050"
+        )
     if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
         raise InputError(
             "--engine spark needs Java 17 or later: apt install openjdk-17-jre-headless"
