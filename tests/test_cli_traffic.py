@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -158,7 +159,8 @@ def test_egress_and_audit_on_spark_match_duckdb(cli: Cli, tmp_path: Path) -> Non
 
 
 def test_spark_engine_without_java_or_with_a_stray_master(cli: Cli, tmp_path: Path) -> None:
-    """Missing Java is a one-line error naming the package (exit 2), not a JVM traceback;
+    """Missing Java or pyspark is a one-line error naming what to install (exit 2), not a
+    traceback;
     so is a master URL Spark would refuse; --master without --engine spark is a usage error."""
     pytest.importorskip("pyspark", reason="the spark extra is not installed")
     traffic = ["--traffic-dir", str(tmp_path / "flows")]
@@ -172,3 +174,10 @@ def test_spark_engine_without_java_or_with_a_stray_master(cli: Cli, tmp_path: Pa
     bogus = cli(*traffic, "traffic", "egress", "--engine", "spark", "--master", "bogus://h")
     assert bogus.returncode == 2 and bogus.stderr.count("\n") == 1, bogus.stderr
     assert "not a Spark master URL" in bogus.stderr
+    # pyspark missing: a package of that name that cannot be imported stands in for it
+    (tmp_path / "hide" / "pyspark").mkdir(parents=True)
+    (tmp_path / "hide" / "pyspark" / "__init__.py").write_text("raise ImportError('hidden')\n")
+    path = os.pathsep.join([str(tmp_path / "hide"), os.environ.get("PYTHONPATH", "")])
+    no_spark = cli(*traffic, "traffic", "egress", "--engine", "spark", env={"PYTHONPATH": path})
+    assert no_spark.returncode == 2 and no_spark.stderr.count("\n") == 1, no_spark.stderr
+    assert "pip install -e '.[spark]'" in no_spark.stderr
