@@ -160,8 +160,8 @@ def test_egress_and_audit_on_spark_match_duckdb(cli: Cli, tmp_path: Path) -> Non
 
 def test_spark_engine_without_java_or_with_a_stray_master(cli: Cli, tmp_path: Path) -> None:
     """Missing Java or pyspark is a one-line error naming what to install (exit 2), not a
-    traceback;
-    so is a master URL Spark would refuse; --master without --engine spark is a usage error."""
+    traceback; so is a master URL Spark would refuse; --master without --engine spark is a
+    usage error."""
     pytest.importorskip("pyspark", reason="the spark extra is not installed")
     traffic = ["--traffic-dir", str(tmp_path / "flows")]
     no_java = {"PATH": str(tmp_path), "JAVA_HOME": ""}
