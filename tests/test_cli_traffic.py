@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -166,3 +168,56 @@ def test_nfcapd_import_and_verdicts_without_dns(cli: Cli, tmp_path: Path) -> Non
     assert dest["endpoint"]["operator"] == "Google" and dest["endpoint"]["match"] == "asn"
     text = cli(*traffic, "traffic", "egress").stdout
     assert "Google network (by asn)" in text
+
+
+@pytest.mark.slow
+def test_egress_and_audit_on_spark_match_duckdb(cli: Cli, tmp_path: Path) -> None:
+    """Issue #15: `--engine spark` gives the same verdict documents and the same traffic
+    findings as the default engine, and keeps Spark's own log off stderr."""
+    pytest.importorskip("pyspark", reason="the spark extra is not installed")
+    if shutil.which("java") is None:
+        pytest.skip("no Java runtime: apt install openjdk-17-jre-headless")
+    from coverwatch.lab.capture import write_lab_capture
+    from coverwatch.lab.site import build_site
+
+    capture = tmp_path / "site.pcap"
+    write_lab_capture(build_site(16, 7, "127.51.0.0"), str(capture), 7)
+    traffic = ["--traffic-dir", str(tmp_path / "flows")]
+    assert cli(*traffic, "traffic", "import", str(capture), "--site", "lab").returncode == 0
+    spark = ["--engine", "spark", "--master", "local[2]"]
+    duck = cli(*traffic, "traffic", "egress", "--json")
+    on_spark = cli(*traffic, "traffic", "egress", *spark, "--json")
+    assert on_spark.returncode == 0, on_spark.stderr
+    assert json.loads(on_spark.stdout) == json.loads(duck.stdout)
+    assert on_spark.stderr == duck.stderr  # the window statement, and no Spark log
+    findings = [
+        {(f["ip"], f["rule"], f["status"]) for f in cli.json(*traffic, "audit", *args, "--json")}  # type: ignore[union-attr]
+        for args in ([], spark)
+    ]
+    assert findings[1] == findings[0]
+    assert any(rule.startswith("egress") for _, rule, _ in findings[1])
+
+
+def test_spark_engine_without_java_or_with_a_stray_master(cli: Cli, tmp_path: Path) -> None:
+    """Missing Java or pyspark is a one-line error naming what to install (exit 2), not a
+    traceback; so is a master URL Spark would refuse; --master without --engine spark is a
+    usage error."""
+    pytest.importorskip("pyspark", reason="the spark extra is not installed")
+    traffic = ["--traffic-dir", str(tmp_path / "flows")]
+    no_java = {"PATH": str(tmp_path), "JAVA_HOME": ""}
+    result = cli(*traffic, "traffic", "egress", "--engine", "spark", env=no_java)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "openjdk-17-jre-headless" in lines[0], result.stderr
+    stray = cli(*traffic, "traffic", "egress", "--master", "spark://h:7077")
+    assert stray.returncode == 2 and "--engine spark" in stray.stderr
+    bogus = cli(*traffic, "traffic", "egress", "--engine", "spark", "--master", "bogus://h")
+    assert bogus.returncode == 2 and bogus.stderr.count("\n") == 1, bogus.stderr
+    assert "not a Spark master URL" in bogus.stderr
+    # pyspark missing: a package of that name that cannot be imported stands in for it
+    (tmp_path / "hide" / "pyspark").mkdir(parents=True)
+    (tmp_path / "hide" / "pyspark" / "__init__.py").write_text("raise ImportError('hidden')\n")
+    path = os.pathsep.join([str(tmp_path / "hide"), os.environ.get("PYTHONPATH", "")])
+    no_spark = cli(*traffic, "traffic", "egress", "--engine", "spark", env={"PYTHONPATH": path})
+    assert no_spark.returncode == 2 and no_spark.stderr.count("\n") == 1, no_spark.stderr
+    assert "pip install -e '.[spark]'" in no_spark.stderr

@@ -44,6 +44,7 @@ from coverwatch.targets import DEFAULT_MAX_HOSTS, expand_targets, ip_key
 
 if TYPE_CHECKING:
     from coverwatch.report.interface import ReportData
+    from coverwatch.traffic.engines.interface import FlowEngine
 
 
 @dataclass(frozen=True)
@@ -430,11 +431,14 @@ def run_audit(
     site: str | None = None,
     today: date | None = None,
     traffic_dir: str | None = None,
+    engine: FlowEngine | None = None,
 ) -> AuditOutcome:
-    """Evaluate ``policy`` over the inventory (one site or all) and store the findings."""
+    """Evaluate ``policy`` over the inventory (one site or all) and store the findings
+    (``engine``: where the traffic rules' flows are aggregated, default DuckDB)."""
     policy = with_stored_waivers(policy, inventory)
     devices = inventory.devices(site)
-    findings = evaluate(policy, devices, today, traffic=traffic_facts(policy, devices, traffic_dir))
+    traffic = traffic_facts(policy, devices, traffic_dir, engine)
+    findings = evaluate(policy, devices, today, traffic=traffic)
     audit_id = inventory.record_audit(
         site, policy.name, policy.version, policy.source, [finding_to_json(f) for f in findings]
     )
@@ -577,18 +581,24 @@ def default_traffic_dir(db: str) -> str:
 
 
 def traffic_facts(
-    policy: Policy, devices: list[DeviceRecord], traffic_dir: str | None
+    policy: Policy,
+    devices: list[DeviceRecord],
+    traffic_dir: str | None,
+    engine: FlowEngine | None = None,
 ) -> TrafficFacts | None:
-    """Egress verdicts and zone links from the traffic store, or None when it holds no data
-    (then the traffic rules say nothing: no data is not a clean bill)."""
+    """Egress verdicts (aggregated by ``engine``, default DuckDB) and zone links from the
+    traffic store, or None when it holds no data (then the traffic rules say nothing: no data
+    is not a clean bill). A store at a URL (Spark) is taken to hold data."""
     from pathlib import Path
 
-    if not traffic_dir or not any(Path(traffic_dir, "flows").glob("*.parquet")):
+    if not traffic_dir:
+        return None
+    if "://" not in traffic_dir and not any(Path(traffic_dir, "flows").glob("*.parquet")):
         return None
     from coverwatch.traffic.egress import egress
     from coverwatch.traffic.linkage import linkage
 
-    results = egress(traffic_dir, devices, [str(n) for n in policy.internal])
+    results = egress(traffic_dir, devices, [str(n) for n in policy.internal], engine=engine)
     zones = [(z.name, [str(n) for n in z.networks]) for z in policy.zones]
     links = tuple(linkage(traffic_dir, zones)) if zones else ()
     return TrafficFacts(
@@ -604,6 +614,7 @@ def build_report_data(
     unit_cost: float | None = None,
     today: date | None = None,
     traffic_dir: str | None = None,
+    engine: FlowEngine | None = None,
 ) -> ReportData:
     """Everything a report shows: devices, scans, trend, the policy's findings and, when
     traffic was imported, each device's egress verdict and the links between zones."""
@@ -611,7 +622,7 @@ def build_report_data(
 
     devices = inventory.devices(site)
     policy = with_stored_waivers(policy, inventory) if policy else None
-    traffic = traffic_facts(policy, devices, traffic_dir) if policy else None
+    traffic = traffic_facts(policy, devices, traffic_dir, engine) if policy else None
     findings = evaluate(policy, devices, today, traffic=traffic) if policy else []
     history = [
         ScanPoint(**point) for point in inventory.history() if site is None or point["site"] == site

@@ -21,6 +21,7 @@ from coverwatch.targets import DEFAULT_MAX_HOSTS, DEFAULT_PORTS
 # that use them, so `coverwatch identify` in a shell pipeline starts fast.
 if TYPE_CHECKING:
     from coverwatch.store import DeviceReader
+    from coverwatch.traffic.engines.interface import FlowEngine
 
 
 def quiet() -> bool:
@@ -306,3 +307,32 @@ MAX_HOSTS_OPTION = click.option(
     show_default=True,
     help="Refuse target lists that expand to more hosts than this.",
 )
+
+
+#: Where the egress aggregations run (``traffic egress``, and the traffic rules of ``audit`` and
+#: ``report``); the names of ``traffic.engines.EngineKind``, not imported here to start fast.
+ENGINE_OPTION = click.option(
+    "--engine",
+    type=click.Choice(["duckdb", "spark"]),
+    default="duckdb",
+    show_default=True,
+    help="Where the flows are aggregated: DuckDB on this machine, or Apache Spark "
+    "(needs the spark extra and Java 17+).",
+)
+MASTER_OPTION = click.option(
+    "--master",
+    metavar="URL",
+    help="With --engine spark: the Spark master, e.g. spark://host:7077 or yarn "
+    "(default: local[*], every core of this machine). The executors must be able to read "
+    "the flow store (--traffic-dir: a shared path or an hdfs://, s3a://... URL).",
+)
+
+
+def _flow_engine(engine: str, master: str | None) -> FlowEngine:
+    """The engine the --engine and --master options name."""
+    from coverwatch.traffic.engines import ENGINES, EngineKind
+
+    kind = EngineKind(engine)
+    if master is not None and kind is not EngineKind.SPARK:
+        raise click.UsageError("--master is for --engine spark")
+    return ENGINES[kind](master)

@@ -11,9 +11,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from coverwatch.cli.base import (
+    ENGINE_OPTION,
     JSONL_HELP,
+    MASTER_OPTION,
     FiniteFloat,
     _db,
+    _flow_engine,
     _known_site,
     _traffic_dir,
     cli,
@@ -93,6 +96,8 @@ def policy_show(policy_file: str | None, as_json: bool) -> None:
     show_default=True,
     help="Exit with code 1 when an open finding is at or above this severity.",
 )
+@ENGINE_OPTION
+@MASTER_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as a JSON array.")
 @click.option("--jsonl", is_flag=True, help=JSONL_HELP)
 @click.pass_context
@@ -101,6 +106,8 @@ def audit(
     policy_file: str | None,
     site: str | None,
     fail_on: str,
+    engine: str,
+    master: str | None,
     as_json: bool,
     jsonl: bool,
 ) -> None:
@@ -116,6 +123,7 @@ def audit(
     Example: coverwatch audit --policy site.yaml --fail-on high || echo "gate failed"
     """
     one_format(json=as_json, jsonl=jsonl)
+    engine_used = _flow_engine(engine, master)
     from coverwatch.pipeline import run_audit
     from coverwatch.policy.engine import worst_open
     from coverwatch.policy.loader import load_policy
@@ -126,7 +134,9 @@ def audit(
     inventory = open_inventory(_db(ctx))
     try:
         _known_site(inventory, site)
-        outcome = run_audit(inventory, loaded, site, traffic_dir=_traffic_dir(ctx))
+        outcome = run_audit(
+            inventory, loaded, site, traffic_dir=_traffic_dir(ctx), engine=engine_used
+        )
     finally:
         inventory.close()
     findings = sorted(
@@ -228,6 +238,8 @@ def findings_table(findings: list[Any], width: int) -> Any:
     show_default=True,
     help="Title printed at the top of the report.",
 )
+@ENGINE_OPTION
+@MASTER_OPTION
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -238,6 +250,8 @@ def report(
     unit_cost: float | None,
     title: str,
     summary: bool,
+    engine: str,
+    master: str | None,
 ) -> None:
     """Write the compliance report: html (self-contained), json (versioned schema), csv (one
     row per finding) or md (a summary for a ticket). HTML, JSON and Markdown state in their
@@ -268,7 +282,13 @@ def report(
     try:
         _known_site(inventory, site)
         data = build_report_data(
-            inventory, loaded, site, title, unit_cost, traffic_dir=_traffic_dir(ctx)
+            inventory,
+            loaded,
+            site,
+            title,
+            unit_cost,
+            traffic_dir=_traffic_dir(ctx),
+            engine=_flow_engine(engine, master),
         )
     finally:
         inventory.close()

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from coverwatch.cli.base import (
+    ENGINE_OPTION,
     JSONL_HELP,
+    MASTER_OPTION,
     ProgressObserver,
     _db,
+    _flow_engine,
     _known_site,
     _traffic_dir,
     cli,
@@ -20,6 +23,9 @@ from coverwatch.cli.base import (
     say,
 )
 from coverwatch.errors import InputError
+
+if TYPE_CHECKING:
+    from coverwatch.traffic.engines.interface import FlowEngine
 
 
 @cli.group()
@@ -104,7 +110,7 @@ def _capture_kind(path: str) -> bool:
 
 
 def _window(
-    text: str | None, anchor: str, store: str
+    text: str | None, anchor: str, store: str, engine: FlowEngine
 ) -> tuple[tuple[datetime, datetime] | None, str]:
     """The analysis window and a sentence saying what it is: a duration counts back from the
     data's last record (so a replayed old capture still shows its traffic), or from now with
@@ -126,7 +132,7 @@ def _window(
         origin = "as given"
     else:
         seconds = parse_duration(text)
-        latest = last_record(store) if anchor == "data" else None
+        latest = last_record(store, engine) if anchor == "data" else None
         end_at = latest or datetime.now(UTC)
         span = (end_at - timedelta(seconds=seconds), end_at)
         origin = f"{text} back from " + ("the last record" if latest else "now")
@@ -151,6 +157,8 @@ def _window(
     show_default=True,
     help="Where a --window duration ends: the last record in the flow store, or now.",
 )
+@ENGINE_OPTION
+@MASTER_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Per-device verdicts as JSON.")
 @click.option("--jsonl", is_flag=True, help=JSONL_HELP)
 @click.pass_context
@@ -160,6 +168,8 @@ def traffic_egress(
     site: str | None,
     window: str | None,
     window_from: str,
+    engine: str,
+    master: str | None,
     as_json: bool,
     jsonl: bool,
 ) -> None:
@@ -168,6 +178,7 @@ def traffic_egress(
     large uploads and UPnP port mappings; and a verdict."""
     need_pcap()
     one_format(json=as_json, jsonl=jsonl)
+    engine_used = _flow_engine(engine, master)
     from coverwatch.policy.loader import load_policy
     from coverwatch.store import open_inventory
     from coverwatch.traffic.egress import egress
@@ -180,8 +191,9 @@ def traffic_egress(
     finally:
         inventory.close()
     store = _traffic_dir(ctx)
-    span, statement = _window(window, window_from, store)
-    results = egress(store, devices, [str(n) for n in loaded.internal], span)
+    span, statement = _window(window, window_from, store, engine_used)
+    internal = [str(n) for n in loaded.internal]
+    results = egress(store, devices, internal, span, engine=engine_used)
     if as_json or jsonl:
         say(statement)
         print_documents([_egress_json(e) for e in results], jsonl)

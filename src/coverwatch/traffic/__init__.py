@@ -7,7 +7,8 @@ The record types are importable from here without the `pcap` extra; the analysis
 - ``passive.passive_observations(paths)`` -> ``{ip: [Observation]}``
 - ``aggregate.read_capture(path)`` -> observations and per-device flow ``Aggregates`` (what
   a site sensor ships); ``aggregate.store(store_dir, key, label, aggregates)`` on the server
-- ``egress.egress(store_dir, devices, internal, window)`` -> ``[DeviceEgress]``
+- ``egress.egress(store_dir, devices, internal, window, engine=...)`` -> ``[DeviceEgress]``
+  (``engines``: DuckDB by default, or Spark)
 - ``linkage.linkage(store_dir, zones)`` -> ``[ZoneLink]``
 """
 

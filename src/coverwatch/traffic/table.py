@@ -93,12 +93,15 @@ _LAST_TIME = 253_402_300_799.0
 
 
 def _time_sql(column: str) -> str:
-    return f"(isfinite({column}) AND {column} BETWEEN {MIN_RECORD_TIME} AND {_LAST_TIME})"
+    # NOTE: no isfinite(): NaN sorts above every number in DuckDB and in Spark SQL, so BETWEEN
+    # two finite bounds already drops NaN and infinities, in the dialect both engines share.
+    return f"({column} BETWEEN {MIN_RECORD_TIME} AND {_LAST_TIME})"
 
 
-#: What every reader sees of each table. Ingest rejects bad records before they are written;
-#: this keeps a store written by an earlier version, before those checks, usable (issue #11).
-_SANE = {
+#: What every reader (DuckDB or Spark) sees of each table. Ingest rejects bad records before
+#: they are written; this keeps a store written by an earlier version, before those checks,
+#: usable (issue #11).
+SANE = {
     "flows": " AND ".join(
         [
             _time_sql("first_ts"),
@@ -266,10 +269,20 @@ def read_manifest(root: Path) -> dict[str, dict[str, str]]:
     """
     path = root / MANIFEST
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return {t: {p.stem: p.name for p in (root / t).glob("*.parquet")} for t in TABLES}
-    except (OSError, ValueError) as e:
+    except OSError as e:
+        raise InputError(f"{path}: unreadable flow store manifest ({e})") from e
+    return parse_manifest(text, str(path))
+
+
+def parse_manifest(text: str, path: str) -> dict[str, dict[str, str]]:
+    """``{table: {file_id: parquet file name}}`` from a manifest's text (read from ``path``,
+    a local file or a URL); InputError when it is not one this version wrote."""
+    try:
+        document = json.loads(text)
+    except ValueError as e:
         raise InputError(f"{path}: unreadable flow store manifest ({e})") from e
     tables = document.get("tables") if isinstance(document, dict) else None
     if not isinstance(tables, dict) or not all(
@@ -333,7 +346,7 @@ def _views(con: duckdb.DuckDBPyConnection, root: Path) -> None:
             listed = ", ".join(_literal(f) for f in files)
             con.execute(
                 f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet([{listed}]) "
-                f"WHERE {_SANE[table]}"
+                f"WHERE {SANE[table]}"
             )
         else:
             columns = ", ".join(f"CAST(NULL AS {_sql_type(f.type)}) AS {f.name}" for f in schema)
