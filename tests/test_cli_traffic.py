@@ -221,3 +221,37 @@ def test_spark_engine_without_java_or_with_a_stray_master(cli: Cli, tmp_path: Pa
     no_spark = cli(*traffic, "traffic", "egress", "--engine", "spark", env={"PYTHONPATH": path})
     assert no_spark.returncode == 2 and no_spark.stderr.count("\n") == 1, no_spark.stderr
     assert "pip install -e '.[spark]'" in no_spark.stderr
+
+
+def test_egress_reads_the_store_while_another_process_holds_it(cli: Cli, tmp_path: Path) -> None:
+    """An import (or a server process) holding the store's DuckDB file does not stop a report
+    or a dashboard in another process from reading the store."""
+    import subprocess
+    import sys
+
+    from coverwatch.lab.capture import write_lab_capture
+    from coverwatch.lab.site import build_site
+
+    capture = tmp_path / "site.pcap"
+    planted = write_lab_capture(build_site(8, 3, "127.51.0.0"), str(capture), 3)
+    store = tmp_path / "flows"
+    assert cli("--traffic-dir", str(store), "traffic", "import", str(capture)).returncode == 0
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom coverwatch.traffic.table import connect\n"
+            f"con = connect({str(store)!r})\nprint('holding', flush=True)\ntime.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+        egress = cli("--traffic-dir", str(store), "traffic", "egress", "--json")
+        assert egress.returncode == 0, egress.stderr
+        got = {v["ip"]: v["verdict"] for v in json.loads(egress.stdout)}
+        assert all(got[ip] == truth.verdict for ip, truth in planted.egress.items())
+    finally:
+        holder.kill()
+        holder.wait()

@@ -26,7 +26,7 @@ def linkage(
 ) -> list[ZoneLink]:
     """Flows between zones, most bytes first; addresses in no zone are ignored."""
     parsed = [(name, networks(cidrs, f"zone {name}")) for name, cidrs in zones]
-    con = connect(store_dir)
+    con = connect(store_dir, read_only=True)
     try:
         where = "last_ts >= $start AND first_ts <= $end" if window else "true"
         params = {"start": window[0].timestamp(), "end": window[1].timestamp()} if window else {}

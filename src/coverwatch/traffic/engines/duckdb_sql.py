@@ -136,4 +136,4 @@ class DuckDbEngine(FlowEngine):
 
     def open(self, store_dir: str) -> EgressQueries:
         """A connection with the store's views."""
-        return DuckDbQueries(connect(store_dir))
+        return DuckDbQueries(connect(store_dir, read_only=True))
