@@ -4,7 +4,8 @@ A sensor reads each capture into a scratch flow store and sums its flows per dev
 address, protocol, remote port, DNS name and minute (``BUCKET_SECONDS``): one row stands for
 every flow of that conversation that began in that minute, with their bytes and packets
 summed and the earliest start and latest end. The central server adds the rows to its own flow
-store, where ``traffic egress`` reads them as it reads imported flows.
+store, where ``traffic egress`` reads them as it reads imported flows, for the devices of the
+sensor's site only (sites often reuse the same private addresses).
 
 What the egress statement keeps: destinations, bytes each way, first and last seen, large
 uploads (bytes and span per remote) and the verdict are the same as from the raw flows; the
@@ -27,6 +28,7 @@ from typing import Any
 import pyarrow as pa
 
 from coverwatch.models import Observation
+from coverwatch.traffic.model import RecordSource, sensor_file
 from coverwatch.traffic.table import (
     DNS_SCHEMA,
     FLOW_SCHEMA,
@@ -139,16 +141,21 @@ def stored(store_dir: str, key: str) -> bool:
     return any(fid in files for files in read_manifest(Path(store_dir)).values())
 
 
-def store(store_dir: str, key: str, label: str, aggregates: Aggregates) -> None:
-    """Add a batch's aggregates to the flow store at ``store_dir`` under its idempotency
-    ``key``: storing the same key again replaces its rows (a retried batch counts once).
-    ``label`` names the origin in the rows' ``file`` column (e.g. ``sensor NAME site S``)."""
+def store(store_dir: str, key: str, site: str, aggregates: Aggregates) -> None:
+    """Add a batch's aggregates from ``site`` to the flow store at ``store_dir`` under its
+    idempotency ``key``: storing the same key again replaces its rows (a retried batch counts
+    once). The rows are marked as the site's (``source`` sensor, ``file`` the site): the same
+    address at another site is another device, whose egress they are not."""
+    label = sensor_file(site)
     replace_rows(
         store_dir,
         _file_id(key),
         {
             "flows": _table(
-                FLOW_SCHEMA, aggregates.flows, {"src_port": None, "source": "sensor"}, label
+                FLOW_SCHEMA,
+                aggregates.flows,
+                {"src_port": None, "source": RecordSource.SENSOR.value},
+                label,
             ),
             "dns": _table(DNS_SCHEMA, aggregates.dns, {}, label),
             "portmaps": _table(PORTMAP_SCHEMA, aggregates.portmaps, {}, label),

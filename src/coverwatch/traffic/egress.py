@@ -67,7 +67,8 @@ def egress(
     queries = (engine or DuckDbEngine()).open(store_dir)
     try:
         start, end = (window[0].timestamp(), window[1].timestamp()) if window else queries.span()
-        remotes = queries.select(device_addresses(devices), start, end)
+        sites = sorted({d.site for d in devices})
+        remotes = queries.select(device_addresses(devices), sites, start, end)
         outside = external(remotes, inside)
         limits = Thresholds(
             lo=start if start is not None else -1e18,

@@ -39,6 +39,18 @@ class RecordSource(str, Enum):
     PCAPNG = "pcapng"
     ZEEK = "zeek"
     NETFLOW = "netflow"
+    SENSOR = "sensor"
+    """Flow aggregates a site sensor sent (``traffic.aggregate``); the row's ``file`` names
+    its site (``sensor_file``), and only that site's devices are matched with them."""
+
+
+def sensor_file(site: str) -> str:
+    """The ``file`` value of the flow rows a sensor sent for ``site``."""
+    return f"{SENSOR_FILE_PREFIX}{site}"
+
+
+#: What the ``file`` of every row a sensor sent begins with (no input file's name does).
+SENSOR_FILE_PREFIX = "sensor://"
 
 
 class IngestWarning(str, Enum):

@@ -213,7 +213,7 @@ def _store_flows(board: Board, body: IngestIn, sensor: str, latest: float) -> bo
         [r.model_dump() for r in body.portmaps],
     )
     try:
-        aggregate.store(store_dir, body.batch_key, f"sensor {sensor} site {body.site}", found)
+        aggregate.store(store_dir, body.batch_key, body.site, found)
     except CoverwatchError as e:
         logger.error("sensor %s: batch %s: %s", sensor, body.batch_key, e)
         raise HTTPException(503, "the flow store cannot be written right now") from e

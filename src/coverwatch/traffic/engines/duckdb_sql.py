@@ -6,11 +6,14 @@ import duckdb
 import pyarrow as pa
 
 from coverwatch.traffic.engines.interface import (
+    MAPPING_SITE_SQL,
+    SITE_SQL,
     Aggregates,
     EgressQueries,
     FlowEngine,
     Thresholds,
 )
+from coverwatch.traffic.model import sensor_file
 from coverwatch.traffic.table import connect
 
 _STATS = """
@@ -67,9 +70,14 @@ class DuckDbQueries(EgressQueries):
         rows = self.con.execute("SELECT min(first_ts), max(last_ts) FROM flows").fetchall()
         return (rows[0][0], rows[0][1]) if rows else (None, None)
 
-    def select(self, held: dict[str, str], start: float | None, end: float | None) -> list[str]:
-        """Temp tables ``devices`` and ``dflows``; the distinct remotes."""
+    def select(
+        self, held: dict[str, str], sites: list[str], start: float | None, end: float | None
+    ) -> list[str]:
+        """Temp tables ``devices``, ``sensor_files`` and ``dflows``; the distinct remotes."""
         con = self.con
+        files = pa.table({"file": pa.array([sensor_file(s) for s in sites], pa.string())})
+        con.register("sensor_files_arrow", files)
+        con.execute("CREATE TEMP TABLE sensor_files AS SELECT * FROM sensor_files_arrow")
         con.register(
             "devices_arrow",
             pa.table(
@@ -81,6 +89,7 @@ class DuckDbQueries(EgressQueries):
         )
         con.execute("CREATE TEMP TABLE devices AS SELECT DISTINCT ip, addr FROM devices_arrow")
         window = "f.last_ts >= $start AND f.first_ts <= $end" if start is not None else "true"
+        window += f" AND {SITE_SQL}"
         con.execute(
             f"""
             CREATE TEMP TABLE dflows AS
@@ -120,7 +129,8 @@ class DuckDbQueries(EgressQueries):
         mappings = con.execute(
             f"""
             SELECT d.ip, p.router_ip, p.kind, p.ts, p.external_port, p.internal_port, p.protocol
-            FROM portmaps p JOIN devices d ON p.device_ip = d.addr WHERE {window}
+            FROM portmaps p JOIN devices d ON p.device_ip = d.addr
+            WHERE {window} AND {MAPPING_SITE_SQL}
             """,
             {"lo": limits.lo, "hi": limits.hi} if windowed else {},
         ).fetchall()

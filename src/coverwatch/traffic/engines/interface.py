@@ -11,6 +11,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from coverwatch.traffic.model import SENSOR_FILE_PREFIX, RecordSource
+
 StatsRow = tuple[str, int, float]
 """device, flow rows, covered seconds."""
 DestinationRow = tuple[
@@ -54,6 +56,19 @@ class Aggregates:
     """UPnP port-mapping requests of the devices in the window."""
 
 
+#: The condition (SQL both engines read alike) that keeps a flow row ``f`` for the selected
+#: devices: every imported row, and a sensor's rows only when they come from one of the
+#: devices' sites (table ``sensor_files``): an address reused at another site is not theirs.
+SITE_SQL = (
+    f"(coalesce(f.source, '') <> '{RecordSource.SENSOR.value}' "
+    "OR f.file IN (SELECT file FROM sensor_files))"
+)
+#: The same for a port mapping row ``p`` (the table has no ``source``: the file tells).
+MAPPING_SITE_SQL = (
+    f"(p.file NOT LIKE '{SENSOR_FILE_PREFIX}%' OR p.file IN (SELECT file FROM sensor_files))"
+)
+
+
 class EgressQueries(ABC):
     """The aggregations over one flow store, in the order ``traffic.egress`` calls them."""
 
@@ -62,9 +77,12 @@ class EgressQueries(ABC):
         """First and last flow time in the store (None, None when it holds no flows)."""
 
     @abstractmethod
-    def select(self, held: dict[str, str], start: float | None, end: float | None) -> list[str]:
-        """Keep the flows of the devices (``held``: address -> device address) in the window
-        (None: all), as initiator or responder; return their distinct remote addresses."""
+    def select(
+        self, held: dict[str, str], sites: list[str], start: float | None, end: float | None
+    ) -> list[str]:
+        """Keep the flows of the devices (``held``: address -> device address; ``sites``: the
+        devices' sites, whose sensors' flows count) in the window (None: all), as initiator or
+        responder; return their distinct remote addresses."""
 
     @abstractmethod
     def aggregate(

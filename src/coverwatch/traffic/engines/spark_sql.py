@@ -18,11 +18,14 @@ import pyarrow as pa
 
 from coverwatch.errors import InputError
 from coverwatch.traffic.engines.interface import (
+    MAPPING_SITE_SQL,
+    SITE_SQL,
     Aggregates,
     EgressQueries,
     FlowEngine,
     Thresholds,
 )
+from coverwatch.traffic.model import sensor_file
 from coverwatch.traffic.table import MANIFEST, SANE, TABLES, parse_manifest, read_manifest
 
 if TYPE_CHECKING:
@@ -115,14 +118,20 @@ class SparkQueries(EgressQueries):
         row = self._rows("SELECT min(first_ts), max(last_ts) FROM flows")[0]
         return row[0], row[1]
 
-    def select(self, held: dict[str, str], start: float | None, end: float | None) -> list[str]:
-        """Views ``devices`` and ``dflows`` (cached: every aggregation reads it)."""
+    def select(
+        self, held: dict[str, str], sites: list[str], start: float | None, end: float | None
+    ) -> list[str]:
+        """Views ``devices``, ``sensor_files`` and ``dflows`` (cached: every aggregation reads
+        it)."""
         from pyspark import StorageLevel
 
         spark = self.spark
         devices = spark.createDataFrame(list(held.items()), "addr STRING, ip STRING")
         devices.distinct().createOrReplaceTempView("devices")
+        files = [(sensor_file(s),) for s in sites]
+        spark.createDataFrame(files, "file STRING").createOrReplaceTempView("sensor_files")
         window = "f.last_ts >= :start AND f.first_ts <= :end" if start is not None else "true"
+        window += f" AND {SITE_SQL}"
         sql = f"""
             SELECT /*+ BROADCAST(d) */ d.ip AS device, f.first_ts, f.last_ts, true AS outbound,
                    f.dst_ip AS remote, f.proto, f.dst_port AS port, f.bytes_out AS sent,
@@ -160,7 +169,8 @@ class SparkQueries(EgressQueries):
                 f"""
                 SELECT d.ip, p.router_ip, p.kind, p.ts, p.external_port, p.internal_port,
                        p.protocol
-                FROM portmaps p JOIN devices d ON p.device_ip = d.addr WHERE {window}
+                FROM portmaps p JOIN devices d ON p.device_ip = d.addr
+                WHERE {window} AND {MAPPING_SITE_SQL}
                 """,
                 **({"lo": limits.lo, "hi": limits.hi} if windowed else {}),
             ),
