@@ -601,9 +601,8 @@ def traffic_facts(
     results = egress(traffic_dir, devices, [str(n) for n in policy.internal], engine=engine)
     zones = [(z.name, [str(n) for n in z.networks]) for z in policy.zones]
     links = tuple(linkage(traffic_dir, zones)) if zones else ()
-    return TrafficFacts(
-        {e.ip: e for e in results}, links, frozenset(z.name for z in policy.zones if z.core)
-    )
+    core = frozenset(z.name for z in policy.zones if z.core)
+    return TrafficFacts({(e.site, e.ip): e for e in results}, links, core)
 
 
 def build_report_data(

@@ -91,12 +91,12 @@ def test_each_verdict_meets_its_rule() -> None:
     devices = [cam("10.0.3.1", "Hikvision"), cam("10.0.3.2"), cam("10.0.3.3"), cam("10.0.1.4")]
     facts = TrafficFacts(
         {
-            "10.0.3.1": egress(
+            ("hq", "10.0.3.1"): egress(
                 "10.0.3.1", EgressVerdict.VENDOR_CLOUD, "litedev.hik-connect.com", HIK_CLOUD
             ),
-            "10.0.3.2": egress("10.0.3.2", EgressVerdict.UNKNOWN_DESTINATION),
-            "10.0.3.3": egress("10.0.3.3", EgressVerdict.NO_EGRESS),
-            "10.0.1.4": egress("10.0.1.4", EgressVerdict.THIRD_PARTY, "pool.ntp.org"),
+            ("hq", "10.0.3.2"): egress("10.0.3.2", EgressVerdict.UNKNOWN_DESTINATION),
+            ("hq", "10.0.3.3"): egress("10.0.3.3", EgressVerdict.NO_EGRESS),
+            ("hq", "10.0.1.4"): egress("10.0.1.4", EgressVerdict.THIRD_PARTY, "pool.ntp.org"),
         }
     )
     found = findings(devices, facts)
@@ -114,7 +114,9 @@ def test_a_finding_says_when_the_operator_was_known_by_network_not_name() -> Non
     google = EndpointMatch(
         "google-network", EndpointCategory.NETWORK, "Google", MatchKind.ASN, "AS15169"
     )
-    facts = TrafficFacts({"10.0.3.1": egress("10.0.3.1", EgressVerdict.THIRD_PARTY, None, google)})
+    facts = TrafficFacts(
+        {("hq", "10.0.3.1"): egress("10.0.3.1", EgressVerdict.THIRD_PARTY, None, google)}
+    )
     found = findings([cam("10.0.3.1", "Hikvision")], facts)
     detail = found[("10.0.3.1", "egress-third-party")].detail  # type: ignore[attr-defined]
     assert "203.0.113.10 (Google network, by asn) tcp/443" in detail
@@ -123,7 +125,7 @@ def test_a_finding_says_when_the_operator_was_known_by_network_not_name() -> Non
 def test_no_traffic_data_is_silence_but_a_silent_sensitive_device_is_unverified() -> None:
     devices = [cam("10.0.1.5"), cam("10.0.3.5")]
     assert not [k for k in findings(devices, None) if k[1].startswith("egress")]
-    facts = TrafficFacts({"10.0.1.5": egress("10.0.1.5", EgressVerdict.NO_TRAFFIC)})
+    facts = TrafficFacts({("hq", "10.0.1.5"): egress("10.0.1.5", EgressVerdict.NO_TRAFFIC)})
     found = findings(devices, facts)
     assert found[("10.0.1.5", "egress-sensitive-site")].status is FindingStatus.UNVERIFIED  # type: ignore[attr-defined]
     assert ("10.0.3.5", "egress-sensitive-site") not in found
@@ -132,7 +134,7 @@ def test_no_traffic_data_is_silence_but_a_silent_sensitive_device_is_unverified(
 def test_upnp_port_mapping_and_core_linkage() -> None:
     mapping = PortMapping("10.0.3.9", "10.0.3.254", "soap-add-port-mapping", T0, 8080, 80, "TCP")
     facts = TrafficFacts(
-        {"10.0.3.9": egress("10.0.3.9", EgressVerdict.NO_EGRESS, port_mappings=(mapping,))},
+        {("hq", "10.0.3.9"): egress("10.0.3.9", EgressVerdict.NO_EGRESS, port_mappings=(mapping,))},
         (
             ZoneLink(
                 "office", "core", T0, T1, ("tcp/445",), 9000, 3000, 4, (("10.0.3.8", "10.0.2.20"),)

@@ -90,7 +90,7 @@ def test_egress_json_has_every_field() -> None:
     document = egress_to_json(TRAFFIC[1])
     assert set(document) == {
         "ip", "verdict", "window", "coverage_hours", "flows_seen", "destinations",
-        "large_uploads", "port_mappings", "mac", "maker",
+        "large_uploads", "port_mappings", "mac", "maker", "site",
     }  # fmt: skip
     assert egress_to_json(replace(TRAFFIC[5], window=None))["window"] is None
 

@@ -48,8 +48,8 @@ def rule_fact(signal: str, value: str, matched: str, source: str) -> dict[str, o
 class TrafficFacts:
     """What captures and flow logs showed, for the traffic rules (absent: no traffic data)."""
 
-    egress: dict[str, DeviceEgress]
-    """Per device address: its egress verdict and destinations."""
+    egress: dict[tuple[str | None, str], DeviceEgress]
+    """Per device (site, address): its egress verdict and destinations."""
     links: tuple[ZoneLink, ...] = ()
     """Observed traffic between the policy's zones."""
     core_zones: frozenset[str] = frozenset()

@@ -188,13 +188,13 @@ class TrafficOverview:
 
 def build_traffic(data: ReportData) -> TrafficOverview:
     """The traffic section of ``data`` (empty rows when no traffic data was imported)."""
-    records: dict[str, DeviceRecord] = {}
-    for d in sorted(data.devices, key=lambda d: d.site):
-        records.setdefault(d.ip, d)
+    records: dict[tuple[str | None, str], DeviceRecord] = {}
+    for d in sorted(data.devices, key=lambda d: d.site, reverse=True):
+        records[(d.site, d.ip)] = records[(None, d.ip)] = d  # no site: the first site's
     rank = {v: i for i, v in enumerate(VERDICTS)}
     rows = []
     for e in data.traffic:
-        record = records.get(e.ip)
+        record = records.get((e.site, e.ip))
         zone = data.policy.zone_of(e.ip, record.site if record else "") if data.policy else None
         rows.append(TrafficRow(e, record, zone))
     rows.sort(key=lambda r: (rank[r.egress.verdict], ip_key(r.egress.ip)))
@@ -269,6 +269,7 @@ def egress_to_json(e: DeviceEgress) -> dict[str, Any]:
         "port_mappings": [_mapping_json(p) for p in e.port_mappings],
         "mac": e.mac,
         "maker": e.maker,
+        "site": e.site,
     }
 
 

@@ -19,6 +19,7 @@ from coverwatch.traffic.endpoints import EndpointBook, load_endpoints
 from coverwatch.traffic.engines import DuckDbEngine, FlowEngine
 from coverwatch.traffic.engines.interface import (
     DestinationRow,
+    Held,
     MappingRow,
     Thresholds,
     UploadRow,
@@ -31,6 +32,7 @@ from coverwatch.traffic.model import (
     MatchKind,
     PortMapping,
     beyond_maker,
+    sensor_file,
 )
 
 
@@ -67,8 +69,7 @@ def egress(
     queries = (engine or DuckDbEngine()).open(store_dir)
     try:
         start, end = (window[0].timestamp(), window[1].timestamp()) if window else queries.span()
-        sites = sorted({d.site for d in devices})
-        remotes = queries.select(device_addresses(devices), sites, start, end)
+        remotes = queries.select(device_addresses(devices), start, end)
         outside = external(remotes, inside)
         limits = Thresholds(
             lo=start if start is not None else -1e18,
@@ -87,8 +88,9 @@ def egress(
     shown = (_ts(start), _ts(end)) if start is not None and end is not None else None
     results = []
     for device in devices:
-        flows, coverage = stats.get(device.ip, (0, 0.0))
-        mine = tuple(sorted(dests.get(device.ip, []), key=_largest_first))
+        key = device_key(device)
+        flows, coverage = stats.get(key, (0, 0.0))
+        mine = tuple(sorted(dests.get(key, []), key=_largest_first))
         results.append(
             DeviceEgress(
                 ip=device.ip,
@@ -97,29 +99,41 @@ def egress(
                 coverage_hours=round(coverage / 3600.0, 4),
                 flows_seen=flows,
                 destinations=mine,
-                large_uploads=tuple(uploads.get(device.ip, [])),
-                port_mappings=tuple(mappings.get(device.ip, [])),
+                large_uploads=tuple(uploads.get(key, [])),
+                port_mappings=tuple(mappings.get(key, [])),
                 mac=device.mac,
                 maker=device.attribution.maker,
+                site=device.site,
             )
         )
     return results
 
 
-def device_addresses(devices: list[DeviceRecord]) -> dict[str, str]:
-    """Address -> the current address of the device whose traffic it carries: every address a
-    device has held counts as the device's (a DHCP renewal does not split its egress), an
-    address several devices have held as the latest holder's, a current address as its own."""
-    latest: dict[str, tuple[datetime, str]] = {}
+def device_key(device: DeviceRecord) -> str:
+    """How the aggregations name a device: its site and current address (an address has no
+    "/", so no two devices share a key)."""
+    return f"{device.site}/{device.ip}"
+
+
+def device_addresses(devices: list[DeviceRecord]) -> list[Held]:
+    """Per site, every address -> the device whose traffic it carries: every address a device
+    has held counts as the device's (a DHCP renewal does not split its egress), an address
+    several devices of the site have held as the latest holder's, a current address as its
+    own. Sites reuse addresses: the same address at two sites is two devices' (a sensor's flows
+    go to its own site's; imported flows, which name no site, to both)."""
+    latest: dict[tuple[str, str], tuple[datetime, str]] = {}
     never = datetime.min.replace(tzinfo=UTC)
     for device in devices:
         for address in device.addresses:
             seen = (address.last_seen or never, device.ip)
-            if address.ip not in latest or seen > latest[address.ip]:
-                latest[address.ip] = seen
-    held = {addr: ip for addr, (_, ip) in latest.items()}
-    held.update((d.ip, d.ip) for d in devices)
-    return held
+            where = (device.site, address.ip)
+            if where not in latest or seen > latest[where]:
+                latest[where] = seen
+    held = {where: ip for where, (_, ip) in latest.items()}
+    held.update(((d.site, d.ip), d.ip) for d in devices)
+    return [
+        Held(addr, f"{site}/{ip}", sensor_file(site)) for (site, addr), ip in sorted(held.items())
+    ]  # NOTE: the key as ``device_key`` spells it
 
 
 def last_record(store_dir: str, engine: FlowEngine | None = None) -> datetime | None:

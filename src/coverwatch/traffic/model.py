@@ -282,6 +282,8 @@ class DeviceEgress:
     """The device's MAC address from the inventory."""
     maker: str | None = None
     """The device's attributed maker (decides vendor cloud versus third party)."""
+    site: str | None = None
+    """The device's site: with its address, which device this is (sites reuse addresses)."""
 
 
 @dataclass(frozen=True)

@@ -208,6 +208,7 @@ class DeviceEgressOut(BaseModel):
     port_mappings: list[PortMappingOut]
     mac: str | None
     maker: str | None
+    site: str | None = Field(default=None, description="The device's site (sites reuse addresses)")
 
 
 class ZoneLinkOut(BaseModel):

@@ -81,3 +81,28 @@ def test_a_sites_sensor_flows_are_its_own_devices_egress_only(
     assert [m.router_ip for m in at_annex.port_mappings] == ["10.9.0.1"]
     assert elsewhere.verdict is EgressVerdict.NO_TRAFFIC
     assert at_depot.destinations[0].first_seen == datetime.fromtimestamp(T0, UTC)
+    # The whole estate at once (an audit of every site): still each camera its own site's.
+    both = egress(flows, [_camera("depot"), _camera("annex")], ["10.0.0.0/8"], engine=engine)
+    assert [(e.site, e.verdict, e.destinations) for e in both] == [
+        ("depot", at_depot.verdict, at_depot.destinations),
+        ("annex", at_annex.verdict, at_annex.destinations),
+    ]
+    assert [len(e.port_mappings) for e in both] == [0, 1]
+
+
+def test_an_audit_of_every_site_finds_each_cameras_own_egress(tmp_path: Path) -> None:
+    """The traffic rules look a device's egress up by site and address, not address alone."""
+    from coverwatch.pipeline import traffic_facts
+    from coverwatch.policy.engine import evaluate
+    from coverwatch.policy.loader import load_policy
+
+    flows = str(tmp_path / "flows")
+    annex = Aggregates([_flow("198.51.100.7", None, 443)], [], [])
+    store(flows, "batch-annex-0001", "annex", annex)
+    devices = [_camera("depot"), _camera("annex")]
+    policy = load_policy(None)
+    facts = traffic_facts(policy, devices, flows)
+    assert facts is not None
+    found = {(f.site, f.rule) for f in evaluate(policy, devices, traffic=facts)}
+    assert ("annex", "egress-third-party") in found
+    assert ("depot", "egress-third-party") not in found

@@ -48,7 +48,7 @@ class EgressRule(Rule):
             return []
         if self.config.options.get("sensitive_only") and not (zone and zone.sensitive):
             return []
-        egress = self.traffic.egress.get(device.ip)
+        egress = self.traffic.egress.get((device.site, device.ip))
         listed = self.config.options.get("verdicts", [v.value for v in _OUTSIDE])
         wanted = {EgressVerdict(v) for v in listed} if isinstance(listed, list) else _OUTSIDE
         if egress is None or egress.verdict is EgressVerdict.NO_TRAFFIC:
@@ -97,7 +97,7 @@ class UpnpPortMappingRule(Rule):
     OPTIONS = Options()
 
     def check(self, device: DeviceRecord, zone: Zone | None) -> list[Verdict]:
-        egress = self.traffic.egress.get(device.ip) if self.traffic else None
+        egress = self.traffic.egress.get((device.site, device.ip)) if self.traffic else None
         if egress is None or not egress.port_mappings:
             return []
         ports = ", ".join(str(m.external_port) for m in egress.port_mappings if m.external_port)

@@ -11,9 +11,9 @@ from coverwatch.traffic.engines.interface import (
     Aggregates,
     EgressQueries,
     FlowEngine,
+    Held,
     Thresholds,
 )
-from coverwatch.traffic.model import sensor_file
 from coverwatch.traffic.table import connect
 
 _STATS = """
@@ -70,24 +70,22 @@ class DuckDbQueries(EgressQueries):
         rows = self.con.execute("SELECT min(first_ts), max(last_ts) FROM flows").fetchall()
         return (rows[0][0], rows[0][1]) if rows else (None, None)
 
-    def select(
-        self, held: dict[str, str], sites: list[str], start: float | None, end: float | None
-    ) -> list[str]:
-        """Temp tables ``devices``, ``sensor_files`` and ``dflows``; the distinct remotes."""
+    def select(self, held: list[Held], start: float | None, end: float | None) -> list[str]:
+        """Temp tables ``devices`` and ``dflows``; the distinct remotes."""
         con = self.con
-        files = pa.table({"file": pa.array([sensor_file(s) for s in sites], pa.string())})
-        con.register("sensor_files_arrow", files)
-        con.execute("CREATE TEMP TABLE sensor_files AS SELECT * FROM sensor_files_arrow")
+        columns = list(zip(*held, strict=True)) if held else [(), (), ()]
         con.register(
             "devices_arrow",
             pa.table(
                 {
-                    "ip": pa.array(list(held.values()), pa.string()),
-                    "addr": pa.array(list(held), pa.string()),
+                    name: pa.array(values, pa.string())
+                    for name, values in zip(("addr", "ip", "site_file"), columns, strict=True)
                 }
             ),
         )
-        con.execute("CREATE TEMP TABLE devices AS SELECT DISTINCT ip, addr FROM devices_arrow")
+        con.execute(
+            "CREATE TEMP TABLE devices AS SELECT DISTINCT addr, ip, site_file FROM devices_arrow"
+        )
         window = "f.last_ts >= $start AND f.first_ts <= $end" if start is not None else "true"
         window += f" AND {SITE_SQL}"
         con.execute(

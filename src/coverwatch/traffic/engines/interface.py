@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from coverwatch.traffic.model import SENSOR_FILE_PREFIX, RecordSource
 
@@ -56,17 +57,23 @@ class Aggregates:
     """UPnP port-mapping requests of the devices in the window."""
 
 
-#: The condition (SQL both engines read alike) that keeps a flow row ``f`` for the selected
-#: devices: every imported row, and a sensor's rows only when they come from one of the
-#: devices' sites (table ``sensor_files``): an address reused at another site is not theirs.
-SITE_SQL = (
-    f"(coalesce(f.source, '') <> '{RecordSource.SENSOR.value}' "
-    "OR f.file IN (SELECT file FROM sensor_files))"
-)
+class Held(NamedTuple):
+    """An address a selected device holds (table ``devices``: ``addr``, ``ip``, ``site_file``)."""
+
+    addr: str
+    """The address its flows carry."""
+    key: str
+    """The device (``egress.device_key``): what the aggregations group by, column ``ip``."""
+    site_file: str
+    """The ``file`` its site's sensor rows carry (``model.sensor_file``)."""
+
+
+#: The condition (SQL both engines read alike) that keeps a flow row ``f`` for the device ``d``
+#: it was joined to by address: every imported row, and a sensor's rows only when they come
+#: from the device's own site (an address reused at another site is another device).
+SITE_SQL = f"(coalesce(f.source, '') <> '{RecordSource.SENSOR.value}' OR f.file = d.site_file)"
 #: The same for a port mapping row ``p`` (the table has no ``source``: the file tells).
-MAPPING_SITE_SQL = (
-    f"(p.file NOT LIKE '{SENSOR_FILE_PREFIX}%' OR p.file IN (SELECT file FROM sensor_files))"
-)
+MAPPING_SITE_SQL = f"(p.file NOT LIKE '{SENSOR_FILE_PREFIX}%' OR p.file = d.site_file)"
 
 
 class EgressQueries(ABC):
@@ -77,12 +84,9 @@ class EgressQueries(ABC):
         """First and last flow time in the store (None, None when it holds no flows)."""
 
     @abstractmethod
-    def select(
-        self, held: dict[str, str], sites: list[str], start: float | None, end: float | None
-    ) -> list[str]:
-        """Keep the flows of the devices (``held``: address -> device address; ``sites``: the
-        devices' sites, whose sensors' flows count) in the window (None: all), as initiator or
-        responder; return their distinct remote addresses."""
+    def select(self, held: list[Held], start: float | None, end: float | None) -> list[str]:
+        """Keep the flows of the devices (``held``: the addresses each holds) in the window
+        (None: all), as initiator or responder; return their distinct remote addresses."""
 
     @abstractmethod
     def aggregate(

@@ -23,9 +23,9 @@ from coverwatch.traffic.engines.interface import (
     Aggregates,
     EgressQueries,
     FlowEngine,
+    Held,
     Thresholds,
 )
-from coverwatch.traffic.model import sensor_file
 from coverwatch.traffic.table import MANIFEST, SANE, TABLES, parse_manifest, read_manifest
 
 if TYPE_CHECKING:
@@ -118,18 +118,14 @@ class SparkQueries(EgressQueries):
         row = self._rows("SELECT min(first_ts), max(last_ts) FROM flows")[0]
         return row[0], row[1]
 
-    def select(
-        self, held: dict[str, str], sites: list[str], start: float | None, end: float | None
-    ) -> list[str]:
-        """Views ``devices``, ``sensor_files`` and ``dflows`` (cached: every aggregation reads
-        it)."""
+    def select(self, held: list[Held], start: float | None, end: float | None) -> list[str]:
+        """Views ``devices`` and ``dflows`` (cached: every aggregation reads it)."""
         from pyspark import StorageLevel
 
         spark = self.spark
-        devices = spark.createDataFrame(list(held.items()), "addr STRING, ip STRING")
+        rows = [tuple(h) for h in held]
+        devices = spark.createDataFrame(rows, "addr STRING, ip STRING, site_file STRING")
         devices.distinct().createOrReplaceTempView("devices")
-        files = [(sensor_file(s),) for s in sites]
-        spark.createDataFrame(files, "file STRING").createOrReplaceTempView("sensor_files")
         window = "f.last_ts >= :start AND f.first_ts <= :end" if start is not None else "true"
         window += f" AND {SITE_SQL}"
         sql = f"""
