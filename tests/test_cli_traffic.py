@@ -255,3 +255,15 @@ def test_egress_reads_the_store_while_another_process_holds_it(cli: Cli, tmp_pat
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_egress_over_an_empty_flow_store_says_so(cli: Cli, tmp_path: Path) -> None:
+    """A mistyped --traffic-dir is not a quiet estate: stderr says the store holds no flows."""
+    register = tmp_path / "assets.csv"
+    register.write_text("IP Address,Make\n10.0.0.5,Hikvision\n")
+    assert cli("import", "csv", str(register), "--map", "ip=IP Address,brand=Make").returncode == 0
+    store = tmp_path / "no-such-store"
+    result = cli("--traffic-dir", str(store), "traffic", "egress", "--json")
+    assert result.returncode == 0, result.stderr
+    assert f"{store}: no flows in this flow store yet" in result.stderr
+    assert [e["verdict"] for e in json.loads(result.stdout)] == ["no traffic observed"]

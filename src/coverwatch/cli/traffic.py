@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -182,6 +183,7 @@ def traffic_egress(
     from coverwatch.policy.loader import load_policy
     from coverwatch.store import open_inventory
     from coverwatch.traffic.egress import egress
+    from coverwatch.traffic.table import read_manifest
 
     loaded = load_policy(policy_file)
     inventory = open_inventory(_db(ctx))
@@ -191,6 +193,8 @@ def traffic_egress(
     finally:
         inventory.close()
     store = _traffic_dir(ctx)
+    if "://" not in store and not read_manifest(Path(store))["flows"]:
+        say(f"{store}: no flows in this flow store yet (coverwatch traffic import FILE)")
     span, statement = _window(window, window_from, store, engine_used)
     internal = [str(n) for n in loaded.internal]
     results = egress(store, devices, internal, span, engine=engine_used)
