@@ -193,11 +193,11 @@ def traffic_egress(
     finally:
         inventory.close()
     store = _traffic_dir(ctx)
-    if "://" not in store and not read_manifest(Path(store))["flows"]:
-        say(f"{store}: no flows in this flow store yet (coverwatch traffic import FILE)")
     span, statement = _window(window, window_from, store, engine_used)
     internal = [str(n) for n in loaded.internal]
     results = egress(store, devices, internal, span, engine=engine_used)
+    if "://" not in store and not read_manifest(Path(store))["flows"]:
+        say(f"{store}: no flows in this flow store yet (coverwatch traffic import FILE)")
     if as_json or jsonl:
         say(statement)
         print_documents([_egress_json(e) for e in results], jsonl)
