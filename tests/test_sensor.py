@@ -243,11 +243,34 @@ def test_captures_dropped_in_the_folder_are_read_once_and_shipped(cli: Cli, tmp_
 
 def _egress(text: str) -> dict[str, dict[str, object]]:
     """``traffic egress --json`` per device, less the counts of flow rows (a sensor's row
-    stands for every flow of one conversation in one minute)."""
+    stands for every flow of one conversation in one minute) and the site (the local import's
+    devices are at the default site)."""
     found = {}
     for e in json.loads(text):
         e.pop("flows_seen")
+        e.pop("site")
         for d in e["destinations"]:
             d.pop("flows")
         found[e["ip"]] = e
     return found
+
+
+def test_a_capture_counts_as_read_only_once_its_batches_are_spooled(tmp_path: Path) -> None:
+    """A sensor killed between reading a capture and spooling its batches reads it again next
+    cycle: the capture is remembered as read only by ``remember_captures``, after spooling."""
+    from coverwatch.lab.capture import write_lab_capture
+    from coverwatch.lab.site import build_site
+    from coverwatch.sensor import CAPTURE_SETTLE_SECONDS, collect_captures, remember_captures
+
+    folder, state = tmp_path / "captures", tmp_path / "spool" / ".captures-read"
+    folder.mkdir()
+    state.parent.mkdir()
+    write_lab_capture(build_site(4, seed=3), str(folder / "site.pcap"), seed=3)
+    settled = time.time() - CAPTURE_SETTLE_SECONDS - 5
+    os.utime(folder / "site.pcap", (settled, settled))
+    first = collect_captures(folder, state)
+    assert first is not None and first[0].targets == ["site.pcap"] and first[1].flows
+    again = collect_captures(folder, state)  # nothing remembered yet: read again
+    assert again is not None and again[2] == first[2]
+    remember_captures(state, first[2])
+    assert collect_captures(folder, state) is None

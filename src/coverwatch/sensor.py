@@ -71,19 +71,47 @@ _CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap")
 _SEEN_FILE = ".captures-read"
 
 
+@dataclass
+class Collected:
+    """What one cycle observed, before it is spooled."""
+
+    runs: list[CollectedRun] = field(default_factory=list)
+    """The runs: discovery, the scan, the captures' passive observations."""
+    flows: Aggregates | None = None
+    """The captures' flows as per-device aggregates (None without new captures)."""
+    captures: list[str] = field(default_factory=list)
+    """Marks of the captures read (``remember_captures`` once their batches are spooled)."""
+
+
+def _marks(state: Path) -> set[str]:
+    return set(state.read_text(encoding="utf-8").splitlines()) if state.exists() else set()
+
+
+def remember_captures(state: Path, marks: list[str]) -> None:
+    """Note the captures of ``marks`` as read, so they are not read again; called once their
+    batches are in the spool (a crash before then reads them again: a capture's batches may be
+    sent twice under new keys, never lost)."""
+    if not marks:
+        return
+    seen = _marks(state) | set(marks)
+    partial = state.with_name(state.name + ".part")
+    partial.write_text("".join(f"{m}\n" for m in sorted(seen)), encoding="utf-8")
+    os.replace(partial, state)
+
+
 def collect_captures(
     folder: Path, state: Path, observer: Observer = NULL_OBSERVER
-) -> tuple[CollectedRun, Aggregates] | None:
-    """The captures in ``folder`` not read before (remembered in ``state``: name, size, time),
-    each read once: the passive observations as one capture run, and their flows as per-device
-    aggregates; None when there is no new capture. A file that is not a capture is reported
-    and not read again."""
+) -> tuple[CollectedRun, Aggregates, list[str]] | None:
+    """The captures in ``folder`` not read before (``remember_captures`` notes them in
+    ``state``: name, size, time), each read once: the passive observations as one capture run,
+    their flows as per-device aggregates, and the captures' marks; None when there is no new
+    capture. A file that is not a capture is reported (and remembered with the others)."""
     from datetime import UTC, datetime
 
     from coverwatch.models import SourceKind
     from coverwatch.traffic.aggregate import Aggregates, read_capture
 
-    seen = set(state.read_text(encoding="utf-8").splitlines()) if state.exists() else set()
+    seen = _marks(state)
     now = time.time()
     fresh: list[tuple[Path, str]] = []
     for path in sorted(folder.glob("*")):
@@ -99,7 +127,7 @@ def collect_captures(
     found: dict[str, list[Observation]] = {}
     flows = Aggregates()
     read: list[str] = []
-    for path, mark in fresh:
+    for path, _ in fresh:
         try:
             observed, aggregates = read_capture(str(path))
         except CoverwatchError as e:
@@ -109,33 +137,31 @@ def collect_captures(
                 found.setdefault(ip, []).extend(observations)
             flows.extend(aggregates)
             read.append(path.name)
-        seen.add(mark)
-    state.write_text("".join(f"{m}\n" for m in sorted(seen)), encoding="utf-8")
     options: dict[str, object] = {"files": read}
-    return CollectedRun(SourceKind.CAPTURE, found, read, options, started), flows
+    run = CollectedRun(SourceKind.CAPTURE, found, read, options, started)
+    return run, flows, [mark for _, mark in fresh]
 
 
 def collect(
     plan: SensorPlan, observer: Observer = NULL_OBSERVER, state: Path | None = None
-) -> tuple[list[CollectedRun], Aggregates | None]:
-    """One cycle's runs: discovery (with an interface), the scan of the targets, and the new
-    captures of the capture folder (remembered in ``state``), with the captures' flows."""
+) -> Collected:
+    """One cycle: discovery (with an interface), the scan of the targets, and the captures of
+    the capture folder not read before (``state``), with their flows."""
     hosts = expand_targets(plan.targets, plan.max_hosts) if plan.targets else []
-    runs = []
-    flows = None
+    cycle = Collected()
     if plan.interface:
         run, _warnings = collect_discovery(
             hosts or None, plan.interface, plan.options.timeout, observer, plan.targets or None
         )
-        runs.append(run)
+        cycle.runs.append(run)
     if hosts:
-        runs.append(collect_scan(hosts, plan.targets, plan.options, observer))
+        cycle.runs.append(collect_scan(hosts, plan.targets, plan.options, observer))
     if plan.capture_dir is not None and state is not None:
         passive = collect_captures(plan.capture_dir, state, observer)
         if passive is not None:
-            runs.append(passive[0])
-            flows = passive[1]
-    return runs, flows
+            run, cycle.flows, cycle.captures = passive
+            cycle.runs.append(run)
+    return cycle
 
 
 def _host_json(ip: str, observations: list[Observation]) -> dict[str, Any]:

@@ -146,15 +146,22 @@ def sensor(
 
 def _cycle(plan: SensorPlan, spool: Spool, server: str, token: str) -> bool:
     """Collect, spool, deliver; say what happened. True when nothing was left behind."""
-    from coverwatch.sensor import batches_of, collect, deliver, flow_batches
+    from coverwatch.sensor import (
+        batches_of,
+        collect,
+        deliver,
+        flow_batches,
+        remember_captures,
+    )
 
     dropped: list[str] = []
-    runs, flows = collect(plan, ProgressObserver(), spool.state)
-    batches = [b for run in runs for b in batches_of(run, plan.site)]
-    if flows:
-        batches += flow_batches(flows, plan.site, runs[-1].started.isoformat())
+    cycle = collect(plan, ProgressObserver(), spool.state)
+    batches = [b for run in cycle.runs for b in batches_of(run, plan.site)]
+    if cycle.flows:
+        batches += flow_batches(cycle.flows, plan.site, cycle.runs[-1].started.isoformat())
     for batch in batches:
         dropped += spool.put(batch)
+    remember_captures(spool.state, cycle.captures)  # only now: their batches are spooled
     made = len(batches)
     if dropped:
         say(

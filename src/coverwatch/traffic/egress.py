@@ -192,8 +192,9 @@ def _in_time_order(row: MappingRow) -> tuple[float, str, str, str, int, int, str
 def _port_mappings(rows: list[MappingRow]) -> dict[str, list[PortMapping]]:
     found: dict[str, list[PortMapping]] = {}
     for device, router, kind, ts, ext, internal, proto in sorted(rows, key=_in_time_order):
+        ip = device.rsplit("/", 1)[-1]  # the device's address, from its ``device_key``
         found.setdefault(device, []).append(
-            PortMapping(device, router, kind, _ts(ts), ext, internal, proto)
+            PortMapping(ip, router, kind, _ts(ts), ext, internal, proto)
         )
     return found
 

@@ -78,7 +78,7 @@ def test_a_sites_sensor_flows_are_its_own_devices_egress_only(
     assert not at_depot.port_mappings
     assert at_annex.verdict is EgressVerdict.UNKNOWN_DESTINATION
     assert [d.remote_ip for d in at_annex.destinations] == ["198.51.100.7"]
-    assert [m.router_ip for m in at_annex.port_mappings] == ["10.9.0.1"]
+    assert [(m.device_ip, m.router_ip) for m in at_annex.port_mappings] == [(CAMERA, "10.9.0.1")]
     assert elsewhere.verdict is EgressVerdict.NO_TRAFFIC
     assert at_depot.destinations[0].first_seen == datetime.fromtimestamp(T0, UTC)
     # The whole estate at once (an audit of every site): still each camera its own site's.
