@@ -580,6 +580,14 @@ def default_traffic_dir(db: str) -> str:
     return str(Path(db).expanduser()) + ".traffic"
 
 
+def holds_flows(traffic_dir: str) -> bool:
+    """Whether the flow store at ``traffic_dir`` holds any flow file (without importing the
+    traffic engines). A store at a URL (read by Spark) is taken to."""
+    from pathlib import Path
+
+    return "://" in traffic_dir or any(Path(traffic_dir, "flows").glob("*.parquet"))
+
+
 def traffic_facts(
     policy: Policy,
     devices: list[DeviceRecord],
@@ -589,11 +597,7 @@ def traffic_facts(
     """Egress verdicts (aggregated by ``engine``, default DuckDB) and zone links from the
     traffic store, or None when it holds no data (then the traffic rules say nothing: no data
     is not a clean bill). A store at a URL (Spark) is taken to hold data."""
-    from pathlib import Path
-
-    if not traffic_dir:
-        return None
-    if "://" not in traffic_dir and not any(Path(traffic_dir, "flows").glob("*.parquet")):
+    if not traffic_dir or not holds_flows(traffic_dir):
         return None
     from coverwatch.traffic.egress import egress
     from coverwatch.traffic.linkage import linkage

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -180,10 +179,10 @@ def traffic_egress(
     need_pcap()
     one_format(json=as_json, jsonl=jsonl)
     engine_used = _flow_engine(engine, master)
+    from coverwatch.pipeline import holds_flows
     from coverwatch.policy.loader import load_policy
     from coverwatch.store import open_inventory
     from coverwatch.traffic.egress import egress
-    from coverwatch.traffic.table import read_manifest
 
     loaded = load_policy(policy_file)
     inventory = open_inventory(_db(ctx))
@@ -196,7 +195,7 @@ def traffic_egress(
     span, statement = _window(window, window_from, store, engine_used)
     internal = [str(n) for n in loaded.internal]
     results = egress(store, devices, internal, span, engine=engine_used)
-    if "://" not in store and not read_manifest(Path(store))["flows"]:
+    if not holds_flows(store):
         say(f"{store}: no flows in this flow store yet (coverwatch traffic import FILE)")
     if as_json or jsonl:
         say(statement)

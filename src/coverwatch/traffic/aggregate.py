@@ -42,30 +42,12 @@ from coverwatch.traffic.table import (
 BUCKET_SECONDS = 60
 """Flows of one conversation starting within this many seconds become one row."""
 
-#: The fields a shipped row has, per table (the flow store's columns, less its bookkeeping).
-FLOW_FIELDS = (
-    "first_ts",
-    "last_ts",
-    "proto",
-    "src_ip",
-    "dst_ip",
-    "dst_port",
-    "bytes_out",
-    "packets_out",
-    "bytes_in",
-    "packets_in",
-    "dns_name",
-)
-DNS_FIELDS = ("ts", "client", "name", "address")
-PORTMAP_FIELDS = (
-    "ts",
-    "device_ip",
-    "router_ip",
-    "kind",
-    "external_port",
-    "internal_port",
-    "protocol",
-)
+#: The fields a shipped row has, per table: the flow store's columns, less those the server
+#: fills in itself (``_SERVER_FILLS``).
+_SERVER_FILLS = ("file", "source", "src_port")
+FLOW_FIELDS = tuple(n for n in FLOW_SCHEMA.names if n not in _SERVER_FILLS)
+DNS_FIELDS = tuple(n for n in DNS_SCHEMA.names if n not in _SERVER_FILLS)
+PORTMAP_FIELDS = tuple(n for n in PORTMAP_SCHEMA.names if n not in _SERVER_FILLS)
 
 
 @dataclass
@@ -109,7 +91,7 @@ def summarise(store_dir: str) -> Aggregates:
             f"""
             SELECT min(first_ts), max(last_ts), proto, src_ip, dst_ip, dst_port,
                    sum(bytes_out)::BIGINT, sum(packets_out)::BIGINT, sum(bytes_in)::BIGINT,
-                   sum(packets_in)::BIGINT, dns_name
+                   sum(packets_in)::BIGINT, dns_name  -- in FLOW_FIELDS' order
             FROM flows
             GROUP BY proto, src_ip, dst_ip, dst_port, dns_name,
                      floor(first_ts / {BUCKET_SECONDS})
@@ -146,32 +128,24 @@ def store(store_dir: str, key: str, site: str, aggregates: Aggregates) -> None:
     idempotency ``key``: storing the same key again replaces its rows (a retried batch counts
     once). The rows are marked as the site's (``source`` sensor, ``file`` the site): the same
     address at another site is another device, whose egress they are not."""
-    label = sensor_file(site)
+    filled = {"file": sensor_file(site), "source": RecordSource.SENSOR.value, "src_port": None}
     replace_rows(
         store_dir,
         _file_id(key),
         {
-            "flows": _table(
-                FLOW_SCHEMA,
-                aggregates.flows,
-                {"src_port": None, "source": RecordSource.SENSOR.value},
-                label,
-            ),
-            "dns": _table(DNS_SCHEMA, aggregates.dns, {}, label),
-            "portmaps": _table(PORTMAP_SCHEMA, aggregates.portmaps, {}, label),
+            "flows": _table(FLOW_SCHEMA, aggregates.flows, filled),
+            "dns": _table(DNS_SCHEMA, aggregates.dns, filled),
+            "portmaps": _table(PORTMAP_SCHEMA, aggregates.portmaps, filled),
         },
     )
 
 
-def _table(
-    schema: pa.Schema, rows: list[dict[str, Any]], fixed: dict[str, Any], label: str
-) -> pa.Table:
+def _table(schema: pa.Schema, rows: list[dict[str, Any]], filled: dict[str, Any]) -> pa.Table:
+    """The rows as a table of ``schema``; the columns in ``filled`` take its value."""
     columns = {}
     for column in schema:
-        if column.name == "file":
-            values: list[Any] = [label] * len(rows)
-        elif column.name in fixed:
-            values = [fixed[column.name]] * len(rows)
+        if column.name in filled:
+            values: list[Any] = [filled[column.name]] * len(rows)
         else:
             values = [row[column.name] for row in rows]
         columns[column.name] = pa.array(values, column.type)

@@ -110,9 +110,14 @@ def egress(
 
 
 def device_key(device: DeviceRecord) -> str:
-    """How the aggregations name a device: its site and current address (an address has no
-    "/", so no two devices share a key)."""
-    return f"{device.site}/{device.ip}"
+    """How the aggregations name a device: its site and current address."""
+    return _key(device.site, device.ip)
+
+
+def _key(site: str, ip: str) -> str:
+    # NOTE: an address has no "/", so no two devices share a key, and the address is the part
+    # after the last "/".
+    return f"{site}/{ip}"
 
 
 def device_addresses(devices: list[DeviceRecord]) -> list[Held]:
@@ -132,8 +137,8 @@ def device_addresses(devices: list[DeviceRecord]) -> list[Held]:
     held = {where: ip for where, (_, ip) in latest.items()}
     held.update(((d.site, d.ip), d.ip) for d in devices)
     return [
-        Held(addr, f"{site}/{ip}", sensor_file(site)) for (site, addr), ip in sorted(held.items())
-    ]  # NOTE: the key as ``device_key`` spells it
+        Held(addr, _key(site, ip), sensor_file(site)) for (site, addr), ip in sorted(held.items())
+    ]
 
 
 def last_record(store_dir: str, engine: FlowEngine | None = None) -> datetime | None:
