@@ -19,17 +19,13 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from coverwatch.errors import KnowledgeError
 from coverwatch.traffic.model import EndpointCategory, EndpointMatch, MatchKind
-from coverwatch.traffic.networks import AutonomousSystem, PrefixIndex, load_networks
+from coverwatch.traffic.networks import AutonomousSystem, PrefixIndex, dated_list, load_networks
 
 _FILE = "endpoints.yaml"
 _KEYS = {"id", "category", "operator", "names", "suffixes", "addresses", "asns", "ports", "source"}
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-#: libyaml's parser when PyYAML was built with it, else pure Python (as identify.knowledge).
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -181,15 +177,8 @@ def parse_book(text: str, networks: dict[int, AutonomousSystem] | None = None) -
     """Validate an endpoints document; the ``asns`` it names must be in ``networks`` (by
     default the shipped ``networks.yaml``)."""
     networks = load_networks() if networks is None else networks
-    try:
-        document = yaml.load(text, Loader=_SafeLoader)
-    except yaml.YAMLError as e:
-        raise _fail("", f"not valid YAML: {e}") from e
-    if not isinstance(document, dict) or not isinstance(document.get("endpoints"), list):
-        raise _fail("", "needs a top-level 'endpoints' list")
-    if "updated" not in document:
-        raise _fail("updated", "is required (the date the file was last checked)")
-    entries = [parse_entry(raw, i) for i, raw in enumerate(document["endpoints"])]
+    raws = dated_list(text, "endpoints", _fail)
+    entries = [parse_entry(raw, i) for i, raw in enumerate(raws)]
     seen: set[str] = set()
     claimed: dict[str, str] = {}
     for entry in entries:

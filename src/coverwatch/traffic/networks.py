@@ -15,6 +15,7 @@ carry" with one dict look-up per distinct prefix length, not a scan of every pre
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -102,18 +103,24 @@ def _entry(raw: Any, index: int) -> AutonomousSystem:
     return AutonomousSystem(asn, raw["holder"].strip(), parsed, raw["source"].strip())
 
 
-def parse_networks(text: str) -> dict[int, AutonomousSystem]:
-    """Validate a networks document: AS number -> entry."""
+def dated_list(text: str, key: str, fail: Callable[[str, str], KnowledgeError]) -> list[Any]:
+    """The top-level ``key`` list of a traffic knowledge document (safe YAML, with the date it
+    was last checked in ``updated``); ``fail(where, message)`` makes the error."""
     try:
         document = yaml.load(text, Loader=_SafeLoader)
     except yaml.YAMLError as e:
-        raise _fail("", f"not valid YAML: {e}") from e
-    if not isinstance(document, dict) or not isinstance(document.get("networks"), list):
-        raise _fail("", "needs a top-level 'networks' list")
+        raise fail("", f"not valid YAML: {e}") from e
+    if not isinstance(document, dict) or not isinstance(document.get(key), list):
+        raise fail("", f"needs a top-level '{key}' list")
     if "updated" not in document:
-        raise _fail("updated", "is required (the date the file was last checked)")
+        raise fail("updated", "is required (the date the file was last checked)")
+    return list(document[key])
+
+
+def parse_networks(text: str) -> dict[int, AutonomousSystem]:
+    """Validate a networks document: AS number -> entry."""
     table: dict[int, AutonomousSystem] = {}
-    for i, raw in enumerate(document["networks"]):
+    for i, raw in enumerate(dated_list(text, "networks", _fail)):
         entry = _entry(raw, i)
         if entry.asn in table:
             raise _fail(f"network AS{entry.asn}", "duplicate asn")
