@@ -180,6 +180,10 @@ def test_a_camera_that_moves_address_stays_one_device_with_its_history(
     # The diff between the two scans shows a moved device, not one removed and one added.
     changes = diff_scans(inventory, first, second, load_policy(None)).devices
     assert [(c.change, c.fields["ip"]) for c in changes] == [("changed", ("10.0.0.5", "10.0.0.23"))]
+    # Read by run or by address (what scan, show and waivers ask), the store answers with the
+    # device as it is now, its whole address history included.
+    assert inventory.devices("hq", run=first) == inventory.devices(ip="10.0.0.41") == [device]
+    assert inventory.devices(ip="10.0.0.23") == [] and inventory.devices("branch", run=first) == []
 
 
 def test_an_address_given_to_another_device_makes_a_new_row(inventory: Inventory) -> None:

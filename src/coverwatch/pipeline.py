@@ -681,8 +681,8 @@ def explain(
     from coverwatch.errors import InputError
 
     at: dict[str, DeviceRecord] = {}
-    for d in inventory.devices(site):  # per site, the device seen at the address last
-        if d.ip == ip and (d.site not in at or _seen(d) > _seen(at[d.site])):
+    for d in inventory.devices(site, ip=ip):  # per site, the device seen at the address last
+        if d.site not in at or _seen(d) > _seen(at[d.site]):
             at[d.site] = d
     if not at:
         raise InputError(f"no device {ip} in the inventory" + (f" (site {site})" if site else ""))

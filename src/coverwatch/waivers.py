@@ -180,7 +180,7 @@ def grant(
         raise InputError(f"device: {ask.device[:60]!r} is not an address") from e
     if ask.rule not in {r.id for r in policy.rules}:
         raise InputError(f"rule: {ask.rule[:60]!r} is not a rule of the policy")
-    if not any(d.ip == address for d in inventory.devices(ask.site or None)):
+    if not inventory.devices(ask.site or None, ip=address):
         raise InputError(f"device: no device {address} in the inventory")
     if ask.expires < today:
         raise InputError(f"expires: {ask.expires.isoformat()} is in the past")

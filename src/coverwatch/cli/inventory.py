@@ -129,9 +129,8 @@ def scan(
             discovery,
             interface,
         )
-        answered = {h.ip for h in outcome.hosts}
-        # NOTE: --jsonl prints this scan's hosts only: no read of the whole site's inventory.
-        stored = [] if jsonl else [d for d in inventory.devices(site) if d.ip in answered]
+        # NOTE: the devices this run recorded, read by run: not the whole site's inventory.
+        stored = [] if jsonl else inventory.devices(site, run=outcome.scan_id)
     finally:
         inventory.close()
     if jsonl:
@@ -639,8 +638,7 @@ def discover(
             ProgressObserver(),
             list(targets) or [f"multicast on {interface}"],
         )
-        answered = {h.ip for h in results}
-        stored = [] if jsonl else [d for d in inventory.devices(site) if d.ip in answered]
+        stored = [] if jsonl else inventory.devices(site, run=scan_id)
     finally:
         inventory.close()
     for key, count in sorted(warnings.items()):

@@ -185,8 +185,12 @@ class DeviceStore(ABC):
         return run_id
 
     @abstractmethod
-    def devices(self, site: str | None = None) -> list[DeviceRecord]:
-        """Devices, optionally of one site, ordered by site and address."""
+    def devices(
+        self, site: str | None = None, *, ip: str | None = None, run: int | None = None
+    ) -> list[DeviceRecord]:
+        """Devices, ordered by site and address; optionally only those of one site, those at
+        address ``ip`` now, or those run ``run`` recorded. Filters are read in the database:
+        a command about a few devices does no work in proportion to the inventory."""
 
     @abstractmethod
     def scans(self) -> list[ScanRecord]:

@@ -122,12 +122,22 @@ class SqlInventory(Inventory):
         except (DBAPIError, SQLAlchemyError) as e:
             raise self._fail(action, e) from e
 
-    def devices(self, site: str | None = None) -> list[DeviceRecord]:
+    def devices(
+        self, site: str | None = None, *, ip: str | None = None, run: int | None = None
+    ) -> list[DeviceRecord]:
         query = sa.select(devices)
         held = sa.select(addresses).join(devices, devices.c.id == addresses.c.device_id)
+        where = []
         if site is not None:
-            query = query.where(devices.c.site == site)
-            held = held.where(devices.c.site == site)
+            where.append(devices.c.site == site)
+        if ip is not None:
+            where.append(devices.c.ip == ip)
+        if run is not None:  # through the run's sightings (indexed by run), not every device
+            ran = sa.select(sightings.c.device_id).where(sightings.c.scan_id == run)
+            where.append(devices.c.id.in_(ran.scalar_subquery()))
+        if where:
+            query = query.where(*where)
+            held = held.where(*where)
         history = self._read(held.order_by(addresses.c.first_seen, addresses.c.id), "read devices")
         return devices_of(self._read(query, "read devices"), history)
 
