@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from typing import Any, cast
 
 import pytest
 
@@ -158,17 +159,19 @@ def test_source_registry_is_exhaustive() -> None:
 
 
 _PROBES_DURING_SWEEP = """
-import json, socket, subprocess, sys, threading
+import json, socket, subprocess, sys, threading, time
 from coverwatch.models import ObsStatus
 from coverwatch.observer import Observer
 from coverwatch.sources.active import ActiveScanSource, ScanOptions
 
 subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-# 127.0.0.3 drops every SYN: its port stays unanswered until the scan's timeout.
+# 127.0.0.3 drops every SYN, and so does 127.0.0.2's port 9: they stay unanswered until the
+# scan's timeout.
 rules = '''table inet filtered {
   chain input {
     type filter hook input priority 0; policy accept;
     ip daddr 127.0.0.3 tcp flags & (syn | ack) == syn drop
+    ip daddr 127.0.0.2 tcp dport 9 tcp flags & (syn | ack) == syn drop
   }
 }
 '''
@@ -185,6 +188,7 @@ class Steps(Observer):
 
 steps = Steps()
 seen = []
+after = []  # seconds from the scan's start to each request
 web = socket.create_server(("127.0.0.2", 8080))
 
 
@@ -197,30 +201,31 @@ def serve():
             request = b""
         if request:
             seen.append(steps.advanced)  # hosts finished when the probe arrived
+            after.append(time.monotonic() - started)
             reply = b"HTTP/1.1 200 OK\\r\\nServer: probe-order\\r\\nContent-Length: 0\\r\\n\\r\\n"
             conn.sendall(reply)
         conn.close()
 
 
 threading.Thread(target=serve, daemon=True).start()
-options = ScanOptions(ports=(8080,), timeout=2.0, concurrency=8)
-found = ActiveScanSource(["127.0.0.3", "127.0.0.2"], options).collect(steps)
+ports, hosts = json.loads(sys.argv[2])
+options = ScanOptions(ports=tuple(ports), timeout=TIMEOUT, concurrency=8)
+started = time.monotonic()
+found = ActiveScanSource(hosts, options).collect(steps)
 server = [o.value for o in found["127.0.0.2"] if o.signal == "http.server"]
-print(json.dumps({"seen": seen, "server": server, "hosts": sorted(found)}))
+print(json.dumps({"seen": seen, "after": after, "server": server, "hosts": sorted(found)}))
 """
+#: The sweep's timeout in the namespace scenarios: a filtered port is settled no sooner.
+TIMEOUT = 3.0
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(
-    not (shutil.which("nft") or shutil.which("nft", path="/usr/sbin:/sbin")),
-    reason="needs nftables (Debian: apt-get install nftables)",
-)
-def test_a_host_is_probed_while_a_filtered_host_still_holds_the_sweep() -> None:
-    """In a namespace of its own: the filtered host (listed first) is done only when the 2 s
-    timeout runs out, yet the HTTP probe of the answering host reached it before that."""
+def _in_namespace(ports: list[int], hosts: list[str]) -> dict[str, Any]:
+    """Scan ``hosts`` x ``ports`` in a network namespace of its own, with nftables dropping
+    the SYNs to 127.0.0.3 and to 127.0.0.2:9 and an HTTP server on 127.0.0.2:8080."""
     nft = shutil.which("nft") or shutil.which("nft", path="/usr/sbin:/sbin")
+    script = _PROBES_DURING_SWEEP.replace("TIMEOUT", repr(TIMEOUT))
     done = subprocess.run(
-        ["unshare", "-rn", sys.executable, "-c", _PROBES_DURING_SWEEP, str(nft)],
+        ["unshare", "-rn", sys.executable, "-c", script, str(nft), json.dumps([ports, hosts])],
         capture_output=True,
         text=True,
         timeout=60,
@@ -229,9 +234,35 @@ def test_a_host_is_probed_while_a_filtered_host_still_holds_the_sweep() -> None:
     if done.returncode != 0 and "unshare" in done.stderr:
         pytest.skip(f"no private network namespace here: {done.stderr.strip()[:200]}")
     assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)
+    return cast(dict[str, Any], json.loads(done.stdout))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (shutil.which("nft") or shutil.which("nft", path="/usr/sbin:/sbin")),
+    reason="needs nftables (Debian: apt-get install nftables)",
+)
+def test_a_host_is_probed_while_a_filtered_host_still_holds_the_sweep() -> None:
+    """The filtered host (listed first) is done only when the timeout runs out, yet the HTTP
+    probe of the answering host reached it before that."""
+    result = _in_namespace([8080], ["127.0.0.3", "127.0.0.2"])
     # every request (HTTP, then ONVIF) came while neither host was finished: the filtered one
     # was still being swept
     assert result["seen"] and set(result["seen"]) == {0}
     assert result["server"] == ["probe-order"]
     assert result["hosts"] == ["127.0.0.2"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (shutil.which("nft") or shutil.which("nft", path="/usr/sbin:/sbin")),
+    reason="needs nftables (Debian: apt-get install nftables)",
+)
+def test_an_open_port_is_probed_while_a_filtered_port_of_its_host_is_still_swept() -> None:
+    """A host with a filtered port settles only when the timeout runs out; its open web port
+    is asked at once, not after that (the sweep's answer starts the probe)."""
+    result = _in_namespace([9, 8080], ["127.0.0.2"])
+    assert result["server"] == ["probe-order"] and result["hosts"] == ["127.0.0.2"]
+    # the HTTP probe, then ONVIF once the host had settled: the first came long before the
+    # filtered port could have timed out
+    assert result["after"][0] < TIMEOUT / 2 <= TIMEOUT <= result["after"][-1]

@@ -84,11 +84,12 @@ class ActiveScanSource(Source):
         """The scan as a coroutine, for callers that already run an event loop.
 
         A connect sweep of every host and port (one poller, no task per connection, in a
-        worker thread) feeds the probes: each host is probed as soon as all its ports have
-        answered or timed out, while the sweep goes on, so a slow or filtered host never holds
-        up the others. The sweep and the probes share ``options.concurrency`` (three quarters
-        and a quarter). With ``options.rate``, the probes wait for the sweep (one pace for
-        both).
+        worker thread) feeds the probes: each port is probed as soon as the sweep finds it
+        open, and each host is asked for ONVIF and its management API once all its ports have
+        answered or timed out and its port probes are done, while the sweep goes on, so a slow
+        or filtered port never holds up the others. The sweep and the probes share
+        ``options.concurrency`` (three quarters and a quarter). With ``options.rate``, the
+        probes wait for the sweep (one pace for both).
         """
         ports = self.options.ports
         hosts = list(dict.fromkeys(self.hosts))
@@ -108,24 +109,31 @@ class ActiveScanSource(Source):
 
             limiter = AsyncLimiter(self.options.rate, 1.0)
         loop = asyncio.get_running_loop()
-        swept: asyncio.Queue[str | None] = asyncio.Queue()
+        # Work for the probe workers, in the order the sweep settled it: (ip, port) for an open
+        # port, (ip, None) once a host's every port has answered (always after its ports).
+        work: asyncio.Queue[tuple[str, int | None] | None] = asyncio.Queue()
         remaining = dict.fromkeys(hosts, len(ports))
         open_ports: dict[str, list[int]] = {}
+        records: dict[str, HostRecord] = {}
+        probing: dict[str, int] = {}  # port probes of a host not finished yet
+        probed: dict[str, asyncio.Event] = {}  # set once they are
         results: dict[str, list[Observation]] = {}
         observer.stage("scan", len(remaining))
 
         def answered(target: tuple[str, int], status: ObsStatus) -> None:
             # NOTE: runs in the sweep's thread; the loop reads a host's ports only after
-            # call_soon_threadsafe hands it over, and this thread no longer writes them.
+            # call_soon_threadsafe hands them over, and this thread no longer writes them.
             ip, port = target
             if status is ObsStatus.OK:
                 open_ports.setdefault(ip, []).append(port)
+                if overlap:
+                    loop.call_soon_threadsafe(work.put_nowait, (ip, port))
             remaining[ip] -= 1
             if remaining[ip] == 0:
                 if ip not in open_ports:
                     observer.advance()
                 elif overlap:
-                    loop.call_soon_threadsafe(swept.put_nowait, ip)
+                    loop.call_soon_threadsafe(work.put_nowait, (ip, None))
 
         async def paced(call: Awaitable[None], host: HostRecord, port: int, what: str) -> None:
             async with connections:
@@ -133,12 +141,21 @@ class ActiveScanSource(Source):
                     await limiter.acquire()
                 await self._guarded(call, host, port, what)
 
-        async def probe(ip: str) -> None:
-            host = HostRecord(ip, self.options.timeout)
-            found = sorted(open_ports[ip])
-            for port in found:
-                host.mark_open(port)
-            await asyncio.gather(*(paced(self._port(host, p), host, p, "probe") for p in found))
+        async def probe_port(ip: str, port: int) -> None:
+            host = records.get(ip) or records.setdefault(ip, HostRecord(ip, self.options.timeout))
+            host.mark_open(port)
+            probing[ip] = probing.get(ip, 0) + 1
+            try:
+                await paced(self._port(host, port), host, port, "probe")
+            finally:
+                probing[ip] -= 1
+                if not probing[ip] and ip in probed:
+                    probed[ip].set()
+
+        async def finish_host(ip: str) -> None:
+            host = records[ip]
+            if probing.get(ip):  # its last port probes are still talking
+                await probed.setdefault(ip, asyncio.Event()).wait()
             if host.web_ports:
                 credential = self.options.credentials.for_host(ip)
                 web = host.web_ports[0][0]
@@ -146,13 +163,19 @@ class ActiveScanSource(Source):
                 await paced(
                     conversations.probe_management(host, credential), host, web, "management"
                 )
+            # NOTE: probes answer in any order; a host's record is kept in port order.
+            host.observations.sort(key=lambda o: o.port if o.port is not None else -1)
             results[ip] = host.observations
             observer.advance()
 
         async def worker() -> None:
-            while (ip := await swept.get()) is not None:
-                await probe(ip)
-            swept.put_nowait(None)  # pass the end on to the next worker
+            # NOTE: a host's ports are queued before the host itself, so by the time a worker
+            # takes the host every port probe it waits for has started: no worker waits for
+            # work still queued behind it.
+            while (item := await work.get()) is not None:
+                ip, port = item
+                await (finish_host(ip) if port is None else probe_port(ip, port))
+            work.put_nowait(None)  # pass the end on to the next worker
 
         sweep = loop.run_in_executor(
             None,
@@ -175,9 +198,11 @@ class ActiveScanSource(Source):
             raise
         if not overlap:
             for ip in hosts:
+                for port in sorted(open_ports.get(ip, ())):
+                    work.put_nowait((ip, port))
                 if ip in open_ports:
-                    swept.put_nowait(ip)
-        swept.put_nowait(None)
+                    work.put_nowait((ip, None))
+        work.put_nowait(None)
         await asyncio.gather(*workers)
         observer.done()
         if self.failed_probes:
