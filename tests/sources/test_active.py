@@ -90,6 +90,19 @@ def test_scan_finds_the_open_ports_of_every_host(
         assert found == sorted(set(truth["ports"]) & set(DEFAULT_PORTS)), ip
 
 
+def test_a_sweep_without_probes_keeps_only_each_hosts_open_ports_in_order(
+    lab: LabProcess,
+) -> None:
+    hosts = [*lab.truth, "127.40.255.254"]  # no lab host there: nothing answers
+    swept = ActiveScanSource(hosts, ScanOptions(probes=False)).collect(NULL_OBSERVER)
+    assert set(swept) == set(lab.truth)
+    for ip, truth in lab.truth.items():
+        assert [(o.signal, o.status) for o in swept[ip]] == [("tcp.port", ObsStatus.OK)] * len(
+            swept[ip]
+        )
+        assert [o.port for o in swept[ip]] == sorted(set(truth["ports"]) & set(DEFAULT_PORTS)), ip
+
+
 def test_wrong_credentials_are_a_per_host_note_not_a_failure(lab: LabProcess) -> None:
     wrong = CredentialStore(default=Credential("admin", "not-the-password"))
     hosts = list(lab.truth)

@@ -94,12 +94,12 @@ class ActiveScanSource(Source):
         ports = self.options.ports
         hosts = list(dict.fromkeys(self.hosts))
         concurrency = self.options.concurrency
+        if not self.options.probes:
+            return await self._sweep_only(hosts, observer)
         overlap = self.options.rate is None and concurrency > 1
         # NOTE: a filtered port holds its place in the sweep for the whole timeout, so the
-        # sweep gets most of the budget; without probes (--no-probes) it gets all of it.
-        sweep_budget = concurrency
-        if overlap and self.options.probes:
-            sweep_budget = max(1, concurrency * 3 // 4)
+        # sweep gets most of the budget.
+        sweep_budget = max(1, concurrency * 3 // 4) if overlap else concurrency
         connections = asyncio.Semaphore(
             max(1, concurrency - sweep_budget) if overlap else concurrency
         )
@@ -212,6 +212,40 @@ class ActiveScanSource(Source):
             )
         return {ip: results[ip] for ip in hosts if ip in results}
 
+    async def _sweep_only(
+        self, hosts: list[str], observer: Observer
+    ) -> dict[str, list[Observation]]:
+        """Without probes the sweep's answers are the whole result: its open ports, in port
+        order, each host counted done as its last port answers (no probe machinery)."""
+        remaining = dict.fromkeys(hosts, len(self.options.ports))
+        observer.stage("scan", len(remaining))
+
+        def answered(target: tuple[str, int], _status: ObsStatus) -> None:
+            ip = target[0]
+            remaining[ip] -= 1
+            if remaining[ip] == 0:
+                observer.advance()
+
+        swept = await asyncio.get_running_loop().run_in_executor(
+            None,
+            partial(
+                connect_sweep,
+                ((ip, port) for ip in hosts for port in self.options.ports),
+                self.options.timeout,
+                self.options.concurrency,
+                self.options.rate,
+                on_result=answered,
+            ),
+        )
+        records: dict[str, HostRecord] = {}
+        for (ip, port), status in sorted(swept.items(), key=lambda r: r[0][1]):
+            if status is ObsStatus.OK:
+                if ip not in records:
+                    records[ip] = HostRecord(ip, self.options.timeout)
+                records[ip].add(port, "tcp", {"tcp.port": str(port)})
+        observer.done()
+        return {ip: records[ip].observations for ip in hosts if ip in records}
+
     async def _guarded(self, call: Awaitable[None], host: HostRecord, port: int, what: str) -> None:
         """The error boundary of one (host, port, probe): whatever a device's bytes make a
         parser raise becomes a note on that host, never the end of the scan."""
@@ -224,7 +258,7 @@ class ActiveScanSource(Source):
             host.fail(port, "probe", ObsStatus.ERROR, reason[:300])
 
     async def _port(self, host: HostRecord, port: int) -> None:
-        kind = PORT_PROBES.get(port) if self.options.probes else None
+        kind = PORT_PROBES.get(port)
         match kind:
             case None:
                 pass  # the sweep found it open; nothing more to ask

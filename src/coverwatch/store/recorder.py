@@ -174,18 +174,21 @@ def _driver_cursor(conn: Connection, statement: str) -> Iterator[Any]:
 
 
 def _executemany(
-    conn: Connection, table: sa.Table, statement: str, columns: list[str], rows: list[Any]
+    conn: Connection, table: sa.Table, statement: str, columns: list[str], rows: list[list[Any]]
 ) -> None:
-    """``statement`` (one ``?`` per column) once per row, by the driver's executemany (SQLite's
-    is one C loop) with each value bound as SQLAlchemy binds it (its spelling of a time), but
-    without SQLAlchemy's per-row parameter handling, which costs more than the writes."""
-    binds = [table.c[c].type.bind_processor(conn.dialect) for c in columns]
-    values = [
-        tuple(v if bind is None else bind(v) for bind, v in zip(binds, row, strict=True))
-        for row in rows
+    """``statement`` (one ``?`` per column) once per row (``rows`` are bound in place), by the
+    driver's executemany (SQLite's is one C loop) with each value bound as SQLAlchemy binds it,
+    but without SQLAlchemy's per-row parameter handling, which costs more than the writes."""
+    binds = [
+        (i, bind)
+        for i, c in enumerate(columns)
+        if (bind := table.c[c].type.bind_processor(conn.dialect)) is not None
     ]
+    for row in rows if binds else ():
+        for i, bind in binds:
+            row[i] = bind(row[i])
     with _driver_cursor(conn, statement) as cursor:
-        cursor.executemany(statement, values)
+        cursor.executemany(statement, rows)
 
 
 def bulk_insert(conn: Connection, table: sa.TableClause, rows: list[dict[str, Any]]) -> None:
@@ -239,6 +242,21 @@ def bulk_update(
         sa.text(f'UPDATE "{table.name}" AS t SET {assignments} FROM {scratch} AS s WHERE {matches}')
     )
     conn.execute(sa.text(f"DROP TABLE {scratch}"))
+
+
+def new_ids(conn: Connection, table: sa.Table, count: int) -> list[int]:
+    """``count`` fresh primary keys for rows of ``table`` this transaction is about to insert
+    (so that they can go in by ``bulk_insert``: a row-by-row INSERT ... RETURNING costs more
+    than the rows). PostgreSQL takes them from the column's sequence; SQLite lets one writer
+    at a time, and a transaction recording a run already is that writer (it wrote the run's
+    row first), so the keys above the largest stored one stay free until it commits."""
+    if conn.dialect.name == "postgresql":
+        query = sa.text(
+            "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
+        )
+        return [int(r[0]) for r in conn.execute(query, {"table": table.name, "n": count})]
+    top = conn.execute(sa.select(sa.func.max(table.c.id))).scalar_one_or_none() or 0
+    return list(range(top + 1, top + 1 + count))
 
 
 def insert_row(conn: Connection, statement: sa.Insert) -> int:
@@ -418,11 +436,11 @@ class SqlRecorder(RunRecorder):
             ids.append(device_id if device_id is not None else -1)
         bulk_update(self.conn, devices, updates, ("id",))
         if inserts:
-            # One multi-row INSERT ... RETURNING (SQLAlchemy "insertmanyvalues"), in order.
-            insert = devices.insert().returning(devices.c.id, sort_by_parameter_order=True)
-            fresh = [int(row.id) for row in self.conn.execute(insert, inserts)]
+            fresh = new_ids(self.conn, devices, len(inserts))
             for row, device_id in zip(inserts, fresh, strict=True):
+                row["id"] = device_id
                 run.stored[device_id] = (row["mac"], row["serial"], row["sources"])
+            bulk_insert(self.conn, devices, inserts)
             made = iter(fresh)
             ids = [device_id if device_id >= 0 else next(made) for device_id in ids]
         for host, claim, device_id in zip(hosts, claims, ids, strict=True):
