@@ -1,8 +1,8 @@
 """Active scan: every declared host and port, bounded in concurrency and rate.
 
-A port with a known service is probed directly (the probe's own connection tells whether it
-is open); any other port gets a plain connect. Web ports are then asked for ONVIF, once per
-host (conversations.py says what each probe sends). Every answer and every failure becomes
+A connect sweep finds the open ports; each open port with a known service is then probed as
+soon as it is found (any other is just recorded open), and a host's web ports are asked for
+ONVIF once its ports have settled (conversations.py says what each probe sends). Every answer and every failure becomes
 an Observation; nothing is decided here about who made the device.
 """
 
