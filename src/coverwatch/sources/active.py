@@ -2,15 +2,15 @@
 
 A connect sweep finds the open ports; each open port with a known service is then probed as
 soon as it is found (any other is just recorded open), and a host's web ports are asked for
-ONVIF once its ports have settled (conversations.py says what each probe sends). Every answer and every failure becomes
-an Observation; nothing is decided here about who made the device.
+ONVIF once its ports have settled (conversations.py says what each probe sends). Every answer
+and every failure becomes an Observation; nothing is decided here about who made the device.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import partial
@@ -177,17 +177,7 @@ class ActiveScanSource(Source):
                 await (finish_host(ip) if port is None else probe_port(ip, port))
             work.put_nowait(None)  # pass the end on to the next worker
 
-        sweep = loop.run_in_executor(
-            None,
-            partial(
-                connect_sweep,
-                ((ip, port) for ip in hosts for port in ports),
-                self.options.timeout,
-                sweep_budget,
-                self.options.rate,
-                on_result=answered,
-            ),
-        )
+        sweep = self._sweep(hosts, sweep_budget, answered)
         workers = [asyncio.create_task(worker()) for _ in range(max(1, concurrency // 2))]
         try:
             await sweep
@@ -226,25 +216,35 @@ class ActiveScanSource(Source):
             if remaining[ip] == 0:
                 observer.advance()
 
-        swept = await asyncio.get_running_loop().run_in_executor(
-            None,
-            partial(
-                connect_sweep,
-                ((ip, port) for ip in hosts for port in self.options.ports),
-                self.options.timeout,
-                self.options.concurrency,
-                self.options.rate,
-                on_result=answered,
-            ),
-        )
+        swept = await self._sweep(hosts, self.options.concurrency, answered)
         records: dict[str, HostRecord] = {}
         for (ip, port), status in sorted(swept.items(), key=lambda r: r[0][1]):
             if status is ObsStatus.OK:
                 if ip not in records:
                     records[ip] = HostRecord(ip, self.options.timeout)
-                records[ip].add(port, "tcp", {"tcp.port": str(port)})
+                records[ip].mark_open(port)
         observer.done()
         return {ip: records[ip].observations for ip in hosts if ip in records}
+
+    def _sweep(
+        self,
+        hosts: list[str],
+        budget: int,
+        answered: Callable[[tuple[str, int], ObsStatus], None],
+    ) -> asyncio.Future[dict[tuple[str, int], ObsStatus]]:
+        """The connect sweep of ``hosts`` x the ports, at most ``budget`` connects in flight,
+        in a worker thread (``answered`` is called there, as each target settles)."""
+        return asyncio.get_running_loop().run_in_executor(
+            None,
+            partial(
+                connect_sweep,
+                ((ip, port) for ip in hosts for port in self.options.ports),
+                self.options.timeout,
+                budget,
+                self.options.rate,
+                on_result=answered,
+            ),
+        )
 
     async def _guarded(self, call: Awaitable[None], host: HostRecord, port: int, what: str) -> None:
         """The error boundary of one (host, port, probe): whatever a device's bytes make a

@@ -255,7 +255,7 @@ def new_ids(conn: Connection, table: sa.Table, count: int) -> list[int]:
             "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
         )
         return [int(r[0]) for r in conn.execute(query, {"table": table.name, "n": count})]
-    top = conn.execute(sa.select(sa.func.max(table.c.id))).scalar_one_or_none() or 0
+    top = conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0
     return list(range(top + 1, top + 1 + count))
 
 
