@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install coverwatch with its test tools and run the whole test suite (slow tests included).
+# Install coverwatch with its test tools, check lint and types, and run the whole test suite
+# (slow tests included).
 # Extra arguments go to pytest, e.g. scripts/test.sh -m "not slow" for the quick loop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,4 +23,9 @@ if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/nu
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 scripts/setup.sh dev,postgres,web,pcap,spark
+# The code's own rules (STYLE: ruff's lint and format at line length 100, strict mypy), before
+# the tests: a lint or type error fails CI as a failing test does.
+.venv/bin/ruff check src tests bench
+.venv/bin/ruff format --check src tests bench
+.venv/bin/mypy src
 exec .venv/bin/python -m pytest "$@"
