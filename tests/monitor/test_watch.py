@@ -4,6 +4,7 @@ sink; webhooks retry; digests collect."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import date
 
@@ -284,3 +285,57 @@ def test_a_waiver_revoked_between_rounds_reaches_the_sink(tmp_path, webhook: Web
     assert any(
         e["kind"] == "waiver-revoked" and e["details"]["waiver"]["id"] == waiver_id for e in sent
     )
+
+
+@pytest.fixture
+def local_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    """Sets this process's local time zone (TZ) for the test, restored after it."""
+
+    def use(zone: str) -> None:
+        monkeypatch.setenv("TZ", zone)
+        time.tzset()
+
+    yield use
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_a_waiver_expires_in_the_watch_on_the_day_the_audit_reopens_its_finding(
+    tmp_path,  # type: ignore[no-untyped-def]
+    webhook: Webhook,
+    local_zone: Callable[[str], None],
+) -> None:
+    """A waiver holds through its expiry day on the local calendar, as `audit` reads it: the
+    round whose audit opens the waived finding again is the round that says the waiver
+    expired (the local day moves on here by moving the clock 26 hours east between rounds)."""
+    inventory = open_inventory(str(tmp_path / "expiry.db"))
+    plan = WatchPlan(
+        ["127.55.0.1"],
+        "hq",
+        0.01,
+        load_policy(None),
+        ScanOptions(timeout=1),
+        [WebhookSink(webhook.url, backoff=0.01)],
+        rounds=3,
+    )
+    try:
+        with LabProcess(
+            hosts=1, seed=2, base="127.55.0.0", duration=300, profiles=["hikvision-ipc"]
+        ):
+            local_zone("Etc/GMT+12")  # UTC-12: the last day of the waiver, for a day still
+            loop = watch(inventory, plan)
+            baseline = next(loop)
+            inventory.add_waiver(
+                "covered-vendor", "127.55.0.1", None, "PO 4411", "CISO", date.today(), "ann"
+            )
+            waived = next(loop)
+            local_zone("Etc/GMT-14")  # UTC+14: the day after (or the one after that)
+            expired = next(loop)
+    finally:
+        inventory.close()
+    assert baseline.events == []
+    assert [e.kind for e in waived.events] == []
+    kinds = {e.kind for e in expired.events if e.ip == "127.55.0.1"}
+    assert kinds == {EventKind.WAIVER_EXPIRED, EventKind.NEW_FINDING}
+    (notice,) = [e for e in expired.events if e.kind is EventKind.WAIVER_EXPIRED]
+    assert "covered-vendor" in notice.summary

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 
 from coverwatch.monitor.events import (
     Event,
@@ -131,9 +131,9 @@ def _destinations(
     }
 
 
-def _site_waivers(inventory: Inventory, plan: WatchPlan) -> list[WaiverEntry]:
-    """The waivers that can apply at the watched site (its own and those for any site)."""
-    today = datetime.now(UTC).date()
+def _site_waivers(inventory: Inventory, plan: WatchPlan, today: date) -> list[WaiverEntry]:
+    """The waivers that can apply at the watched site (its own and those for any site), as
+    they stand on ``today``."""
     return [w for w in list_waivers(plan.policy, inventory, today) if w.site in (None, plan.site)]
 
 
@@ -158,10 +158,13 @@ def _rounds(
     number = 0
     known_destinations: set[DestinationKey] | None = None
     last_audit: int | None = None
-    known_waivers = _site_waivers(inventory, plan)
+    known_waivers = _site_waivers(inventory, plan, date.today())
     while plan.rounds is None or number < plan.rounds:
         number += 1
         started = time.monotonic()
+        # NOTE: one reading of the local calendar per round, the one `audit` uses: a waiver
+        # holds through its expiry day there, so the round's audit and its waiver events agree.
+        today = date.today()
         before = inventory.devices(plan.site)
         policy = with_stored_waivers(plan.policy, inventory)
         old_open = _previous_open(inventory, plan.site, last_audit)
@@ -170,11 +173,11 @@ def _rounds(
             # the policy and the traffic store as they stand before the round.
             facts = traffic_facts(policy, before, plan.traffic_dir) if before else None
             if old_open is None:
-                old_open = open_finding_keys(evaluate(policy, before, traffic=facts))
+                old_open = open_finding_keys(evaluate(policy, before, today, traffic=facts))
             if known_destinations is None:  # what the traffic store already showed is not new
                 known_destinations = set(_destinations(facts))
         outcome = run_scan(plan.targets, plan.options, plan.site, inventory, observer)
-        audit = run_audit(inventory, plan.policy, plan.site, traffic_dir=plan.traffic_dir)
+        audit = run_audit(inventory, plan.policy, plan.site, today, traffic_dir=plan.traffic_dir)
         last_audit = audit.audit_id
         after = inventory.devices(plan.site)
         events = (
@@ -203,11 +206,10 @@ def _rounds(
                 if (ip, remote, port) not in known_destinations
             ]
         known_destinations = set(seen)
-        waivers_now = _site_waivers(inventory, plan)
+        waivers_now = _site_waivers(inventory, plan, today)
         events += waiver_changes(known_waivers, waivers_now)
         known_waivers = waivers_now
         result = RoundResult(number, outcome.scan_id, events, sent=False)
-        today = datetime.now(UTC).date()
         if plan.digest:
             pending.extend(events)
             digest_day = digest_day or today
