@@ -97,9 +97,10 @@ def collect_discovery(
     timeout: float,
     observer: Observer = NULL_OBSERVER,
     targets: list[str] | None = None,
-) -> tuple[CollectedRun, dict[str, int]]:
+) -> CollectedRun:
     """Ask ``hosts`` (unicast) and/or the link on ``interface`` (multicast) to introduce
-    themselves; store nothing. Returns the run and the drop counts."""
+    themselves; store nothing. The run's options keep the drop counts (``warnings``); the
+    observer is told them as a note."""
     from coverwatch.sources.discovery import discover
 
     started = datetime.now(UTC)
@@ -113,7 +114,7 @@ def collect_discovery(
     run = CollectedRun(
         SourceKind.DISCOVERY, found, targets or hosts or [interface or ""], options, started
     )
-    return run, report.warnings
+    return run
 
 
 def run_scan(
@@ -148,12 +149,11 @@ def run_discovery(
     timeout: float,
     observer: Observer = NULL_OBSERVER,
     targets: list[str] | None = None,
-) -> tuple[int, list[HostResult], dict[str, int]]:
+) -> tuple[int, list[HostResult]]:
     """Ask ``hosts`` (unicast) and/or the link on ``interface`` (multicast) to introduce
-    themselves; store the answers as a discovery run. Returns its id, hosts and drop counts."""
-    run, warnings = collect_discovery(hosts, interface, timeout, observer, targets)
-    scan_id, results = record_collected(inventory, site, run, observer)
-    return scan_id, results, warnings
+    themselves; store the answers as a discovery run. Returns its id and hosts."""
+    run = collect_discovery(hosts, interface, timeout, observer, targets)
+    return record_collected(inventory, site, run, observer)
 
 
 def record_collected(

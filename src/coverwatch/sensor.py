@@ -150,7 +150,7 @@ def collect(
     hosts = expand_targets(plan.targets, plan.max_hosts) if plan.targets else []
     cycle = Collected()
     if plan.interface:
-        run, _warnings = collect_discovery(
+        run = collect_discovery(
             hosts or None, plan.interface, plan.options.timeout, observer, plan.targets or None
         )
         cycle.runs.append(run)

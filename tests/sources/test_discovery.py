@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 
@@ -28,6 +29,7 @@ from coverwatch.sources.discovery import (
     DiscoverySource,
     discover,
 )
+from tests.conftest import Cli
 
 #: Discovery signals that name the device's maker or brand (the rest only prove a responder).
 IDENTITY_PROTOCOLS = tuple(p.value for p, spec in PROTOCOLS.items() if spec.identity)
@@ -263,6 +265,43 @@ class _Hostile(asyncio.DatagramProtocol):
         )
         for _ in range(300):
             send(valid, addr)
+
+
+@pytest.fixture
+def hostile_dhip() -> Iterator[str]:
+    """The hostile DHIP 'device' on 127.41.0.10, answering from a thread of its own (for
+    tests that run the command line in a subprocess)."""
+    ip = "127.41.0.10"
+    loop = asyncio.new_event_loop()
+    transport, _ = loop.run_until_complete(
+        loop.create_datagram_endpoint(_Hostile, local_addr=(ip, dhip.PORT))
+    )
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield ip
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        transport.close()
+        loop.close()
+
+
+def test_discover_says_once_what_it_dropped_and_why(cli: Cli, hostile_dhip: str) -> None:
+    result = cli("discover", hostile_dhip, "--timeout", "0.5")
+    assert result.returncode == 0, result.stderr
+    drops = [line for line in result.stderr.splitlines() if "dropped" in line]
+    assert drops == [
+        "note: discovery: dropped 2 reply(ies) (dhip.malformed: 1 encoding, 1 truncated)",
+        "note: discovery: dropped 1 reply(ies) (dhip.oversized)",
+    ], result.stderr
+    quiet = cli("--quiet", "discover", hostile_dhip, "--timeout", "0.5")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    runs = cli.json("runs", "--json")
+    assert isinstance(runs, list)
+    assert [r["options"]["warnings"] for r in runs] == [
+        {"dhip.malformed": 2, "dhip.oversized": 1}
+    ] * 2
 
 
 def test_hostile_replies_are_dropped_and_counted() -> None:

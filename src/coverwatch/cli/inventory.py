@@ -629,7 +629,7 @@ def discover(
         raise click.UsageError("give TARGETS to ask, --interface to search the link, or both")
     inventory = open_inventory(_db(ctx))
     try:
-        scan_id, results, warnings = run_discovery(
+        scan_id, results = run_discovery(
             inventory,
             site,
             hosts,
@@ -641,8 +641,6 @@ def discover(
         stored = [] if jsonl else inventory.devices(site, run=scan_id)
     finally:
         inventory.close()
-    for key, count in sorted(warnings.items()):
-        say(f"coverwatch: warning: {count} {key.replace('.', ' replies dropped: ', 1)}")
     if jsonl:
         for host in results:
             obj = _flat_observations(host.ip, host.observations)

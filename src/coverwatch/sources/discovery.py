@@ -152,7 +152,6 @@ class DiscoverySource(Source):
             ]
             detail = f": {', '.join(why)}" if why else ""
             observer.note(f"discovery: dropped {count} reply(ies) ({key}{detail})")
-            logger.warning("discovery dropped %d reply(ies): %s", count, key)
         observer.done()
         targets = set(self.options.targets)
         order = [ip for ip in self.options.targets if ip in report.observations]
