@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from coverwatch.models import (
@@ -104,14 +104,21 @@ class SqlInventory(Inventory):
             raise self._fail("open it as a database", e) from e
 
     @contextmanager
-    def recording(self) -> Iterator[RunRecorder]:
+    def _writing(self, action: str) -> Iterator[Connection]:
+        """One transaction: committed when the block ends, rolled back if it raises; a
+        database error is a one-line StoreError saying what could not be done."""
         try:
             with self.engine.begin() as conn:
-                recorder = SqlRecorder(conn)
-                yield recorder
-                recorder.close()
+                yield conn
         except (DBAPIError, SQLAlchemyError) as e:
-            raise self._fail("record the run (nothing was written)", e) from e
+            raise self._fail(action, e) from e
+
+    @contextmanager
+    def recording(self) -> Iterator[RunRecorder]:
+        with self._writing("record the run (nothing was written)") as conn:
+            recorder = SqlRecorder(conn)
+            yield recorder
+            recorder.close()
 
     def _read(
         self, query: sa.Select[Any] | sa.CompoundSelect[Any], action: str
@@ -271,36 +278,33 @@ class SqlInventory(Inventory):
         policy_source: str,
         documents: list[dict[str, Any]],
     ) -> int:
-        try:
-            with self.engine.begin() as conn:
-                latest = conn.execute(sa.select(sa.func.max(scans.c.id))).scalar()
-                audit_id = insert_row(
-                    conn,
-                    audits.insert().values(
-                        at=datetime.now(UTC),
-                        site=site,
-                        policy_name=policy_name,
-                        policy_version=policy_version,
-                        policy_source=policy_source,
-                        scan_id=latest,
-                    ),
-                )
-                rows = [
-                    {
-                        "audit_id": audit_id,
-                        "site": d["site"],
-                        "ip": d["ip"],
-                        "rule": d["rule"],
-                        "severity": d["severity"],
-                        "status": d["status"],
-                        "document": json.dumps(d, default=str),
-                    }
-                    for d in documents
-                ]
-                if rows:
-                    conn.execute(findings.insert(), rows)
-        except (DBAPIError, SQLAlchemyError) as e:
-            raise self._fail("record the audit (nothing was written)", e) from e
+        with self._writing("record the audit (nothing was written)") as conn:
+            latest = conn.execute(sa.select(sa.func.max(scans.c.id))).scalar()
+            audit_id = insert_row(
+                conn,
+                audits.insert().values(
+                    at=datetime.now(UTC),
+                    site=site,
+                    policy_name=policy_name,
+                    policy_version=policy_version,
+                    policy_source=policy_source,
+                    scan_id=latest,
+                ),
+            )
+            rows = [
+                {
+                    "audit_id": audit_id,
+                    "site": d["site"],
+                    "ip": d["ip"],
+                    "rule": d["rule"],
+                    "severity": d["severity"],
+                    "status": d["status"],
+                    "document": json.dumps(d, default=str),
+                }
+                for d in documents
+            ]
+            if rows:
+                conn.execute(findings.insert(), rows)
         return audit_id
 
     def audits(self) -> list[AuditRow]:
@@ -324,20 +328,17 @@ class SqlInventory(Inventory):
 
     def create_token(self, name: str, role: str, sites: tuple[str, ...] = ()) -> str:
         token = "cw_" + secrets.token_urlsafe(32)
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    tokens.insert().values(
-                        name=name,
-                        role=role,
-                        token_hash=_token_hash(token),
-                        created_at=datetime.now(UTC),
-                        revoked=False,
-                        sites=json.dumps(sorted(set(sites))) if sites else None,
-                    )
+        with self._writing("store the token") as conn:
+            conn.execute(
+                tokens.insert().values(
+                    name=name,
+                    role=role,
+                    token_hash=_token_hash(token),
+                    created_at=datetime.now(UTC),
+                    revoked=False,
+                    sites=json.dumps(sorted(set(sites))) if sites else None,
                 )
-        except (DBAPIError, SQLAlchemyError) as e:
-            raise self._fail("store the token", e) from e
+            )
         return token
 
     def _valid_token(self, token: str, column: sa.Column[Any]) -> Any:
@@ -369,27 +370,21 @@ class SqlInventory(Inventory):
         kept = sa.select(ingest_parts.c.part, ingest_parts.c.body).where(
             ingest_parts.c.run_key == run_key, ingest_parts.c.site == site
         )
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    ingest_parts.delete().where(
-                        ingest_parts.c.received_at < now - timedelta(days=PART_DAYS)
-                    )
+        with self._writing("keep the part of the sensor run") as conn:
+            conn.execute(
+                ingest_parts.delete().where(
+                    ingest_parts.c.received_at < now - timedelta(days=PART_DAYS)
                 )
-                row = dict(run_key=run_key, part=part, parts=parts, site=site, body=body)
-                conn.execute(_insert_new(conn, ingest_parts).values(**row, received_at=now))
-                rows = conn.execute(kept.order_by(ingest_parts.c.part)).all()
-        except (DBAPIError, SQLAlchemyError) as e:
-            raise self._fail("keep the part of the sensor run", e) from e
+            )
+            row = dict(run_key=run_key, part=part, parts=parts, site=site, body=body)
+            conn.execute(_insert_new(conn, ingest_parts).values(**row, received_at=now))
+            rows = conn.execute(kept.order_by(ingest_parts.c.part)).all()
         have = {int(r.part) for r in rows}
         return [str(r.body) for r in rows] if have == set(range(1, parts + 1)) else []
 
     def drop_parts(self, run_key: str) -> None:
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(ingest_parts.delete().where(ingest_parts.c.run_key == run_key))
-        except (DBAPIError, SQLAlchemyError) as e:
-            raise self._fail("forget the parts of a recorded sensor run", e) from e
+        with self._writing("forget the parts of a recorded sensor run") as conn:
+            conn.execute(ingest_parts.delete().where(ingest_parts.c.run_key == run_key))
 
     def ingests(self) -> list[IngestRow]:
         query = sa.select(ingests).order_by(ingests.c.received_at, ingests.c.run_id)
@@ -457,13 +452,8 @@ class SqlInventory(Inventory):
         ]
 
     def revoke_token(self, token_id: int) -> bool:
-        try:
-            with self.engine.begin() as conn:
-                done = conn.execute(
-                    tokens.update().where(tokens.c.id == token_id).values(revoked=True)
-                )
-        except (DBAPIError, SQLAlchemyError) as e:
-            raise self._fail("revoke the token", e) from e
+        with self._writing("revoke the token") as conn:
+            done = conn.execute(tokens.update().where(tokens.c.id == token_id).values(revoked=True))
         return bool(done.rowcount)
 
     def add_waiver(
@@ -476,23 +466,20 @@ class SqlInventory(Inventory):
         expires: date,
         author: str | None = None,
     ) -> int:
-        try:
-            with self.engine.begin() as conn:
-                return insert_row(
-                    conn,
-                    waivers.insert().values(
-                        rule=rule,
-                        device=device,
-                        site=site,
-                        reason=reason,
-                        approver=approver,
-                        expires=expires,
-                        created_at=datetime.now(UTC),
-                        author=author,
-                    ),
-                )
-        except (DBAPIError, SQLAlchemyError) as e:
-            raise self._fail("store the waiver", e) from e
+        with self._writing("store the waiver") as conn:
+            return insert_row(
+                conn,
+                waivers.insert().values(
+                    rule=rule,
+                    device=device,
+                    site=site,
+                    reason=reason,
+                    approver=approver,
+                    expires=expires,
+                    created_at=datetime.now(UTC),
+                    author=author,
+                ),
+            )
 
     def waivers(self) -> list[WaiverRow]:
         rows = self._read(sa.select(waivers).order_by(waivers.c.id), "read waivers")
@@ -514,15 +501,12 @@ class SqlInventory(Inventory):
         ]
 
     def revoke_waiver(self, waiver_id: int, by: str) -> bool:
-        try:
-            with self.engine.begin() as conn:
-                done = conn.execute(
-                    waivers.update()
-                    .where(waivers.c.id == waiver_id, waivers.c.revoked_at.is_(None))
-                    .values(revoked_at=datetime.now(UTC), revoked_by=by)
-                )
-        except (DBAPIError, SQLAlchemyError) as e:
-            raise self._fail("revoke the waiver", e) from e
+        with self._writing("revoke the waiver") as conn:
+            done = conn.execute(
+                waivers.update()
+                .where(waivers.c.id == waiver_id, waivers.c.revoked_at.is_(None))
+                .values(revoked_at=datetime.now(UTC), revoked_by=by)
+            )
         return bool(done.rowcount)
 
     def close(self) -> None:
