@@ -18,10 +18,14 @@ from typing import BinaryIO
 
 import dpkt
 
-from coverwatch.traffic.decode import decode
+from coverwatch.traffic.decode import Packet, decode
 from coverwatch.traffic.model import IngestWarning, RecordSource
 from coverwatch.traffic.pcap import read_frames
 from coverwatch.traffic.table import RowWriter
+
+#: What else reads each frame of a capture in the flows' pass (passive discovery): the frame's
+#: time, link type and bytes, and its headers as ``decode`` read them (read once for both).
+FrameHook = Callable[[float, int, bytes, Packet | IngestWarning], None]
 
 PROTO_NAMES = {6: "tcp", 17: "udp", 1: "icmp", 58: "ipv6-icmp", 47: "gre", 50: "esp", 132: "sctp"}
 _SWEEP_EVERY = 65_536
@@ -86,7 +90,7 @@ class CaptureIngest:
         self.packets = 0
         self.kind = RecordSource.PCAP
         self.source = ""
-        self.on_frame: Callable[[float, int, bytes], None] | None = None
+        self.on_frame: FrameHook | None = None
         """Also given every frame (passive discovery reading the same pass)."""
 
     def warn(self, reason: IngestWarning, n: int = 1) -> None:
@@ -104,9 +108,9 @@ class CaptureIngest:
         for ts, linktype, data in frames:
             self.packets += 1
             last_ts = ts
-            if on_frame is not None:
-                on_frame(ts, linktype, data)
             packet = decode(linktype, data)
+            if on_frame is not None:
+                on_frame(ts, linktype, data, packet)
             if isinstance(packet, IngestWarning):
                 self.warn(packet)
                 continue

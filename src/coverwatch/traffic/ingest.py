@@ -14,13 +14,12 @@ turns out not to be readable, or a crash, leaves the store exactly as it was bef
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import asdict
 from typing import BinaryIO
 
 from coverwatch.errors import InputError
-from coverwatch.traffic.flows import CaptureIngest, NameMap
+from coverwatch.traffic.flows import CaptureIngest, FrameHook, NameMap
 from coverwatch.traffic.logs import LogIngest
 from coverwatch.traffic.model import FileReport, IngestReport, RecordSource
 from coverwatch.traffic.netflow import is_nfcapd, nfdump_csv
@@ -60,7 +59,7 @@ def ingest(
     store_dir: str,
     idle_timeout: float = 300.0,
     max_flows: int = 200_000,
-    on_frame: Callable[[float, int, bytes], None] | None = None,
+    on_frame: FrameHook | None = None,
 ) -> IngestReport:
     """Read every file into the flow store at ``store_dir``; one ``FileReport`` per file.
 
@@ -101,7 +100,7 @@ def _ingest_one(
     names: NameMap,
     idle_timeout: float,
     max_flows: int,
-    on_frame: Callable[[float, int, bytes], None] | None,
+    on_frame: FrameHook | None,
 ) -> FileReport:
     fid = file_id(path)
     writers = {t: staging.writer(t, fid) for t in ("flows", "dns", "portmaps")}
@@ -126,7 +125,7 @@ def _read(
     names: NameMap,
     idle_timeout: float,
     max_flows: int,
-    on_frame: Callable[[float, int, bytes], None] | None = None,
+    on_frame: FrameHook | None = None,
 ) -> FileReport:
     if fmt == "pcap":
         capture = CaptureIngest(

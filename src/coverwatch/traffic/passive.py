@@ -33,7 +33,7 @@ from coverwatch.errors import InputError
 from coverwatch.models import Observation, SourceKind
 from coverwatch.probes.http import clean_text
 from coverwatch.probes.protocol import Signals
-from coverwatch.traffic.decode import ETH_ARP, ETH_IPV4, ETH_IPV6, decode, link_payload
+from coverwatch.traffic.decode import ETH_ARP, ETH_IPV4, ETH_IPV6, Packet, decode, link_payload
 from coverwatch.traffic.flows import ip_text
 from coverwatch.traffic.model import IngestWarning
 from coverwatch.traffic.pcap import read_frames
@@ -174,9 +174,16 @@ class PassiveCollector:
     def __init__(self) -> None:
         self._collector = _Collector()
 
-    def frame(self, ts: float, linktype: int, data: bytes) -> None:
-        """Read one captured frame."""
-        _frame(self._collector, ts, linktype, data)
+    def frame(
+        self,
+        ts: float,
+        linktype: int,
+        data: bytes,
+        packet: Packet | IngestWarning | None = None,
+    ) -> None:
+        """Read one captured frame (``packet``: its headers as ``decode`` read them, when the
+        caller has read them already)."""
+        _frame(self._collector, ts, linktype, data, packet)
 
     def finish(self) -> dict[str, list[Observation]]:
         """Observations per IP address, from every frame read."""
@@ -208,14 +215,21 @@ def _is_global(ip: str) -> bool:
         return True
 
 
-def _frame(collector: _Collector, ts: float, linktype: int, data: bytes) -> None:
+def _frame(
+    collector: _Collector,
+    ts: float,
+    linktype: int,
+    data: bytes,
+    packet: Packet | IngestWarning | None,
+) -> None:
     ethertype, offset, src_mac, _ = link_payload(linktype, data)
     if ethertype == ETH_ARP:
         _arp(collector, ts, data[offset:])
         return
     if ethertype not in (ETH_IPV4, ETH_IPV6):
         return
-    packet = decode(linktype, data)
+    if packet is None:
+        packet = decode(linktype, data)
     if isinstance(packet, IngestWarning):
         return
     proto, src, _dst, sport, dport, ip_length, payload_at, _ = packet
@@ -246,7 +260,7 @@ def _frame(collector: _Collector, ts: float, linktype: int, data: bytes) -> None
         return
     handlers = _HANDLERS.get(sport, []) + _HANDLERS.get(dport, [])
     if not handlers:
-        handlers = [h for at, magic, h in _MAGIC if payload[at : at + len(magic)] == magic]
+        handlers = [h for at, n, table in _MAGIC for h in table.get(payload[at : at + n], ())]
     for protocol, parse in handlers:
         try:
             results = parse(payload)
@@ -426,10 +440,14 @@ def _tcp(collector: _Collector, ts: float, src: str, sport: int, payload: bytes)
                 collector.seen(src, signal, server, sport, protocol, ts)
 
 
-def _handlers() -> dict[int, list[tuple[str, Callable[[bytes], list[Signals]]]]]:
+#: A registered protocol's name and reply parser.
+_Handler = tuple[str, Callable[[bytes], list[Signals]]]
+
+
+def _handlers() -> dict[int, list[_Handler]]:
     """UDP port -> the registered protocols whose replies arrive there (several may share one:
     Vivotek and Foscam both use 10000)."""
-    found: dict[int, list[tuple[str, Callable[[bytes], list[Signals]]]]] = {}
+    found: dict[int, list[_Handler]] = {}
     for spec in PROTOCOLS.values():
         for port in spec.capture_ports():
             found.setdefault(port, []).append((spec.name, spec.parse))
@@ -437,9 +455,19 @@ def _handlers() -> dict[int, list[tuple[str, Callable[[bytes], list[Signals]]]]]
 
 
 _HANDLERS = _handlers()
-#: (offset, magic, handler) of protocols recognisable by content on any port.
-_MAGIC = [
-    (spec.magic[0], spec.magic[1], (spec.name, spec.parse))
-    for spec in PROTOCOLS.values()
-    if spec.magic is not None
-]
+
+
+def _magic() -> list[tuple[int, int, dict[bytes, list[_Handler]]]]:
+    """Protocols recognisable by content on any port: (offset, length, magic -> handlers), one
+    table per place a magic sits (every UDP datagram on another port is looked up in each)."""
+    tables: dict[tuple[int, int], dict[bytes, list[_Handler]]] = {}
+    for spec in PROTOCOLS.values():
+        if spec.magic is not None:
+            at, magic = spec.magic
+            tables.setdefault((at, len(magic)), {}).setdefault(magic, []).append(
+                (spec.name, spec.parse)
+            )
+    return [(at, n, table) for (at, n), table in tables.items()]
+
+
+_MAGIC = _magic()
