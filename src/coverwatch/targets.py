@@ -70,11 +70,21 @@ def _expand_one(target: str) -> Iterator[IPAddress]:
 
 def ip_key(ip: str) -> tuple[int, int, str]:
     """Sort key for addresses: IPv4 before IPv6, numerically; anything unparsable last."""
+    # NOTE: reports sort every device and finding by address; the C parser is ten times
+    # faster than ipaddress, which still reads what it does not (IPv6 scope ids).
+    for family, version in _FAMILIES:
+        try:
+            return (version, int.from_bytes(socket.inet_pton(family, ip), "big"), "")
+        except (OSError, ValueError):
+            pass
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
         return (9, 0, ip)
     return (address.version, int(address), "")
+
+
+_FAMILIES = ((socket.AF_INET, 4), (socket.AF_INET6, 6))
 
 
 def _is_address(text: str) -> bool:

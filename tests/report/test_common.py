@@ -18,6 +18,29 @@ def test_addresses_sort_numerically() -> None:
     assert sorted(ips, key=ip_sort_string) == expected
 
 
+def test_address_order_reads_every_spelling_an_inventory_may_hold() -> None:
+    ips = [
+        "fe80::1%eth0",  # a link-local address with its scope (zone) id
+        "::ffff:10.0.0.1",  # IPv4-mapped: an IPv6 address
+        "10.0.0.010",  # leading zeros are not an address (they once meant octal)
+        "2001:DB8::1",
+        "10.0.0.2",
+        "2001:db8:0:0:0:0:0:0",
+        "10.0.0.2 ",
+        "",
+    ]
+    assert sorted(ips, key=ip_key) == [
+        "10.0.0.2",
+        "::ffff:10.0.0.1",
+        "2001:db8:0:0:0:0:0:0",
+        "2001:DB8::1",
+        "fe80::1%eth0",
+        "",
+        "10.0.0.010",
+        "10.0.0.2 ",
+    ]
+
+
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [

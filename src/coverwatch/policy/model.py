@@ -24,7 +24,10 @@ class Severity(str, Enum):
     @property
     def rank(self) -> int:
         """0 (info) to 4 (critical)."""
-        return list(Severity).index(self)
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {s: n for n, s in enumerate(Severity)}
 
 
 class FindingStatus(str, Enum):
