@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import ipaddress
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coverwatch.identify import load_knowledge
 from coverwatch.identify.knowledge import Cve, Knowledge
 from coverwatch.models import Attribution, DeviceType, Evidence
 from coverwatch.policy.engine import evaluate, worst_open
 from coverwatch.policy.loader import parse_policy
-from coverwatch.policy.model import Action, FindingStatus, Severity
+from coverwatch.policy.model import Action, FindingStatus, Severity, Waiver
 from coverwatch.store import DeviceRecord
 
 TODAY = date(2026, 11, 29)
@@ -111,6 +115,67 @@ def test_waivers_suppress_only_what_they_name_and_only_until_expiry() -> None:
     assert found[("10.0.3.7", "covered-vendor")].status is FindingStatus.OPEN
     # The zone waiver covers insecure-management in the yard, not covered-vendor.
     assert found[("10.0.3.5", "insecure-management")].status is FindingStatus.WAIVED
+
+
+def _reference_waiver(waivers: Any, rule: str, d: DeviceRecord, zone: str | None) -> Any:
+    """What a waiver covers, read straight from its definition (README, "Waivers"): every
+    waiver in turn; an active one before an expired one, the latest expiry, the first on a tie."""
+
+    def covers(w: Waiver) -> bool:
+        if (w.site is not None and w.site != d.site) or (w.zone is not None and w.zone != zone):
+            return False
+        if w.maker is not None and w.maker != d.attribution.maker:
+            return False
+        address = ipaddress.ip_address(d.ip)
+        return not w.devices or any(
+            address in ipaddress.ip_network(n, strict=False) for n in w.devices
+        )
+
+    matching = [w for w in waivers if w.rule in (rule, "*") and covers(w)]
+    active = [w for w in matching if w.active(TODAY)]
+    return max(active or matching, key=lambda w: w.expires, default=None)
+
+
+_ADDRESSES = ["10.0.3.5", "10.0.3.6", "10.0.1.5", "10.0.9.9", "2001:db8::5"]
+_WAIVER = st.builds(
+    lambda rule, devices, zone, maker, site, expires: (rule, devices, zone, maker, site, expires),
+    st.sampled_from(["covered-vendor", "insecure-management", "*"]),
+    st.lists(
+        st.sampled_from([*_ADDRESSES, "10.0.3.0/29", "10.0.0.0/16", "10.0.3.5/32", "::/0"]),
+        max_size=3,
+    ),
+    st.sampled_from([None, "yard", "secure"]),
+    st.sampled_from([None, "Hikvision", "Axis"]),
+    st.sampled_from([None, "hq", "depot"]),
+    st.sampled_from([date(2026, 6, 30), date(2027, 1, 31), date(2027, 3, 31)]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_WAIVER, max_size=12))
+def test_each_finding_gets_the_waiver_its_definition_picks(specs: list[Any]) -> None:
+    base = parse_policy(POLICY, "test.yaml")
+    waivers = tuple(
+        Waiver(rule, f"waiver {i}", "CISO", expires, tuple(devices), zone, maker, site)
+        for i, (rule, devices, zone, maker, site, expires) in enumerate(specs)
+    )
+    policy = replace(base, waivers=waivers)
+    devices = [
+        replace(device(ip, maker, HIK if maker == "Hikvision" else None, ports=(23, 80)), site=site)
+        for ip in _ADDRESSES
+        for maker in ("Hikvision", "Axis")
+        for site in ("hq", "depot")
+    ]
+    found = evaluate(policy, devices, TODAY)
+    assert found
+    for f in found:
+        d = next(
+            x for x in devices if (x.ip, x.site, x.attribution.maker) == (f.ip, f.site, f.maker)
+        )
+        expected = _reference_waiver(waivers, f.rule, d, f.zone)
+        assert f.waiver is expected, (f.ip, f.site, f.rule)
+        if expected is not None and expected.active(TODAY):
+            assert f.status is FindingStatus.WAIVED
 
 
 def test_insecure_management() -> None:

@@ -154,14 +154,14 @@ def _waiver_views(data: ReportData, today: date) -> tuple[WaiverView, ...]:
     """The policy's waivers with their state on ``today`` and the findings naming them."""
     if data.policy is None:
         return ()
-    findings = sort_findings(data.findings)
+    # NOTE: grouped once: an estate may hold a waiver per device (findings x waivers would be
+    # quadratic).
+    by_waiver: dict[Waiver, list[Finding]] = {}
+    for f in sort_findings(data.findings):
+        if f.waiver is not None:
+            by_waiver.setdefault(f.waiver, []).append(f)
     views = [
-        WaiverView(
-            w,
-            not w.active(today),
-            (w.expires - today).days,
-            tuple(f for f in findings if f.waiver == w),
-        )
+        WaiverView(w, not w.active(today), (w.expires - today).days, tuple(by_waiver.get(w, ())))
         for w in data.policy.waivers
     ]
     return tuple(sorted(views, key=lambda v: (v.waiver.expires, v.waiver.rule)))
