@@ -256,3 +256,12 @@ def test_default_rules_cite_public_references_only() -> None:
         for reference in rule.references:
             assert reference.startswith("https://") or " " in reference, reference
             assert not reference.lower().split()[0].endswith((".yaml", ".md")), reference
+
+
+def test_a_waiver_naming_no_real_address_covers_nothing_and_the_audit_goes_on() -> None:
+    """An inventory edited by hand may hold a waiver whose device is not an address."""
+    base = parse_policy(POLICY, "test.yaml")
+    broken = Waiver("*", "typo", "CISO", date(2027, 1, 31), ("10.0.3.5x",))
+    policy = replace(base, waivers=(broken,))
+    found = evaluate(policy, [device("10.0.3.5", "Hikvision", HIK)], TODAY)
+    assert found and all(f.waiver is None and f.status is not FindingStatus.WAIVED for f in found)
