@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,12 +13,15 @@ from coverwatch.errors import InputError
 from coverwatch.models import Observation, SourceKind
 from coverwatch.pipeline import (
     EVIDENCE_HORIZON,
+    build_report_data,
     changed_fields,
     diff_scans,
     explain,
     record_run,
 )
 from coverwatch.policy.loader import load_policy
+from coverwatch.policy.model import FindingStatus
+from coverwatch.report.overview import build_overview
 from coverwatch.store import HostResult, Inventory, open_inventory
 
 IP = "10.9.8.7"
@@ -278,3 +282,44 @@ def test_the_default_diff_pair_is_two_runs_of_one_kind_and_scope() -> None:
     assert [r.id for r in latest_comparable_runs(runs) or ()] == [1, 2]
     assert latest_comparable_runs([_run(1, "scan"), _run(2, "scan", "lab")]) is None
     assert latest_comparable_runs(runs, kind="discovery") is None
+
+
+@pytest.fixture
+def calendars_apart(monkeypatch: pytest.MonkeyPatch) -> Iterator[date]:
+    """A local time zone in which today is not today in UTC (restored after the test); yields
+    the earlier of the two dates."""
+    utc_today = datetime.now(UTC).date()
+    monkeypatch.setenv("TZ", "Etc/GMT+12" if datetime.now(UTC).hour < 12 else "Etc/GMT-14")
+    time.tzset()
+    try:
+        if date.today() == utc_today:  # the UTC hour turned over between the two readings
+            pytest.skip("the clock crossed noon UTC while the test set its zone")
+        yield min(date.today(), utc_today)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_a_reports_waivers_are_judged_on_the_day_its_findings_are(
+    tmp_path: Path, calendars_apart: date
+) -> None:
+    """The report lists a waiver as expired exactly when its finding is no longer waived."""
+    inventory = open_inventory(str(tmp_path / "inv.db"))
+    try:
+        record_run(
+            inventory,
+            "hq",
+            {IP: [_obs("http.server", "App-webs/", SourceKind.SCAN)]},
+            SourceKind.SCAN,
+            [IP],
+            {},
+            datetime.now(UTC),
+        )
+        inventory.add_waiver("covered-vendor", IP, None, "PO 4411", "CISO", calendars_apart)
+        data = build_report_data(inventory, load_policy(None), None, "audit")
+    finally:
+        inventory.close()
+    (finding,) = [f for f in data.findings if f.rule == "covered-vendor"]
+    (view,) = build_overview(data).waivers
+    assert view.expired == (finding.status is not FindingStatus.WAIVED)
+    assert view.findings == (finding,)

@@ -623,6 +623,7 @@ def build_report_data(
     traffic was imported, each device's egress verdict and the links between zones."""
     from coverwatch.report.interface import ReportData, ScanPoint
 
+    today = today or date.today()
     devices = inventory.devices(site)
     policy = with_stored_waivers(policy, inventory) if policy else None
     traffic = traffic_facts(policy, devices, traffic_dir, engine) if policy else None
@@ -644,6 +645,7 @@ def build_report_data(
         sorted(traffic.egress.values(), key=lambda e: e.ip) if traffic else [],
         list(traffic.links) if traffic else [],
         site,
+        today,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from coverwatch.errors import CoverwatchError
@@ -59,6 +59,9 @@ class ReportData:
     site: str | None = None
     """The site filter the report was made with (``--site``); None: every site. Every format
     with a header states it there, so a one-site report never reads as the whole estate."""
+    today: date | None = None
+    """The day waivers were judged on (the local calendar, as the findings' evaluation reads
+    it); None: the date of ``generated_at``."""
 
 
 class Report(ABC):

@@ -117,7 +117,7 @@ def sort_findings(findings: list[Finding]) -> list[Finding]:
 
 def build_overview(data: ReportData) -> Overview:
     """Everything the HTML and Markdown reports show beyond ``data`` itself."""
-    today = data.generated_at.date()
+    today = data.today or data.generated_at.date()
     plan = build_plan(data.findings, data.policy, data.unit_cost, data.devices)
     by_device: dict[tuple[str, str], list[Finding]] = {}
     for f in sort_findings(data.findings):
