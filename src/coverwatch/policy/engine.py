@@ -32,11 +32,11 @@ class _Waivers:
     def __init__(self, waivers: tuple[Waiver, ...]) -> None:
         self.waivers = waivers
         self._by_address: dict[Address, list[int]] = {}
-        self._ranges: dict[int, list[Network]] = {}
-        """Waivers checked against every device: their networks (none: zone or maker)."""
+        self._ranges: dict[int, list[Network] | None] = {}
+        """Waivers checked against every device: their networks, or None for a waiver naming
+        no devices (a zone or a maker: it covers every device)."""
         for i, waiver in enumerate(waivers):
-            if not waiver.devices:
-                self._ranges[i] = []
+            networks: list[Network] = []
             for text in waiver.devices:
                 try:
                     network = ipaddress.ip_network(text, strict=False)
@@ -45,15 +45,17 @@ class _Waivers:
                 if network.num_addresses == 1:
                     self._by_address.setdefault(network.network_address, []).append(i)
                 else:
-                    self._ranges.setdefault(i, []).append(network)
+                    networks.append(network)
+            if not waiver.devices:
+                self._ranges[i] = None
+            elif networks:
+                self._ranges[i] = networks
 
-    def find(
-        self, rule: str, device: DeviceRecord, zone: Zone | None, today: date
-    ) -> Waiver | None:
-        """The waiver covering this rule and device: an active one if any, else an expired
-        one (the latest expiry; on a tie, the first in the policy)."""
+    def covering(self, device: DeviceRecord, zone: Zone | None) -> list[Waiver]:
+        """The waivers whose devices, site, zone and maker (those each names) take in
+        ``device``, whatever their rule, in the policy's order."""
         if not self.waivers:
-            return None
+            return []
         try:
             # NOTE: a scope id (fe80::1%eth0) names the link, not another address
             address: Address | None = ipaddress.ip_address(device.ip.split("%", 1)[0])
@@ -62,17 +64,22 @@ class _Waivers:
         named = self._by_address.get(address, ()) if address is not None else ()
         # NOTE: in the policy's order, so that a tie on expiry goes to the same waiver.
         candidates = sorted({*named, *self._ranges}) if named else self._ranges
-        matching = [
+        return [
             w
             for i in candidates
-            if (w := self.waivers[i]).rule in (rule, "*")
-            and _covers(w, device, zone)
-            and (i in named or _in_ranges(address, w, self._ranges[i]))
+            if _covers(w := self.waivers[i], device, zone)
+            and (i in named or _in_networks(address, self._ranges[i]))
         ]
-        active = [w for w in matching if w.active(today)]
-        if active:
-            return max(active, key=lambda w: w.expires)
-        return max(matching, key=lambda w: w.expires) if matching else None
+
+
+def _waiver_for(covering: list[Waiver], rule: str, today: date) -> Waiver | None:
+    """The waiver of ``rule`` among those covering a device: an active one if any, else an
+    expired one (the latest expiry; on a tie, the first in the policy)."""
+    matching = [w for w in covering if w.rule in (rule, "*")]
+    active = [w for w in matching if w.active(today)]
+    if active:
+        return max(active, key=lambda w: w.expires)
+    return max(matching, key=lambda w: w.expires) if matching else None
 
 
 def _covers(waiver: Waiver, device: DeviceRecord, zone: Zone | None) -> bool:
@@ -84,16 +91,17 @@ def _covers(waiver: Waiver, device: DeviceRecord, zone: Zone | None) -> bool:
     return waiver.maker is None or waiver.maker == device.attribution.maker
 
 
-def _in_ranges(address: Address | None, waiver: Waiver, ranges: list[Network]) -> bool:
-    """A waiver naming no devices covers every one; else the address must be in a network."""
-    if not waiver.devices:
+def _in_networks(address: Address | None, networks: list[Network] | None) -> bool:
+    """None (a waiver naming no devices) takes in every device; else one of the networks must
+    hold the address."""
+    if networks is None:
         return True
-    return address is not None and any(address in network for network in ranges)
+    return address is not None and any(address in network for network in networks)
 
 
 def _finding(
     policy: Policy,
-    waivers: _Waivers,
+    covering: list[Waiver],
     config: RuleConfig,
     device: DeviceRecord,
     zone: Zone | None,
@@ -101,7 +109,7 @@ def _finding(
     today: date,
 ) -> Finding:
     a = device.attribution
-    waiver = waivers.find(config.id, device, zone, today)
+    waiver = _waiver_for(covering, config.id, today)
     status = verdict.status
     if waiver is not None and waiver.active(today):
         status = FindingStatus.WAIVED
@@ -146,9 +154,10 @@ def evaluate(
     findings = []
     for device in devices:
         zone = policy.zone_of(device.ip, device.site)
+        covering = waivers.covering(device, zone)
         for config, rule in rules:
             for verdict in rule.check(device, zone):
-                findings.append(_finding(policy, waivers, config, device, zone, verdict, today))
+                findings.append(_finding(policy, covering, config, device, zone, verdict, today))
     return findings
 
 
