@@ -119,8 +119,9 @@ def build_overview(data: ReportData) -> Overview:
     """Everything the HTML and Markdown reports show beyond ``data`` itself."""
     today = data.today or data.generated_at.date()
     plan = build_plan(data.findings, data.policy, data.unit_cost, data.devices)
+    ordered = sort_findings(data.findings)
     by_device: dict[tuple[str, str], list[Finding]] = {}
-    for f in sort_findings(data.findings):
+    for f in ordered:
         by_device.setdefault((f.site, f.ip), []).append(f)
     views = tuple(
         DeviceView(
@@ -144,20 +145,21 @@ def build_overview(data: ReportData) -> Overview:
         open_by_severity={s: severities[s] for s in SEVERITIES},
         by_status={s: statuses[s] for s in FindingStatus},
         devices=views,
-        waivers=_waiver_views(data, today),
+        waivers=_waiver_views(data, ordered, today),
         plan=plan,
         today=today,
     )
 
 
-def _waiver_views(data: ReportData, today: date) -> tuple[WaiverView, ...]:
-    """The policy's waivers with their state on ``today`` and the findings naming them."""
+def _waiver_views(data: ReportData, ordered: list[Finding], today: date) -> tuple[WaiverView, ...]:
+    """The policy's waivers with their state on ``today`` and the findings naming them
+    (``ordered``: the findings as ``sort_findings`` orders them)."""
     if data.policy is None:
         return ()
     # NOTE: grouped once: an estate may hold a waiver per device (findings x waivers would be
     # quadratic).
     by_waiver: dict[Waiver, list[Finding]] = {}
-    for f in sort_findings(data.findings):
+    for f in ordered:
         if f.waiver is not None:
             by_waiver.setdefault(f.waiver, []).append(f)
     views = [
