@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -285,19 +284,14 @@ def test_the_default_diff_pair_is_two_runs_of_one_kind_and_scope() -> None:
 
 
 @pytest.fixture
-def calendars_apart(monkeypatch: pytest.MonkeyPatch) -> Iterator[date]:
-    """A local time zone in which today is not today in UTC (restored after the test); yields
+def calendars_apart(local_zone: Callable[[str], None]) -> date:
+    """A local time zone in which today is not today in UTC (``local_zone`` restores it);
     the earlier of the two dates."""
     utc_today = datetime.now(UTC).date()
-    monkeypatch.setenv("TZ", "Etc/GMT+12" if datetime.now(UTC).hour < 12 else "Etc/GMT-14")
-    time.tzset()
-    try:
-        if date.today() == utc_today:  # the UTC hour turned over between the two readings
-            pytest.skip("the clock crossed noon UTC while the test set its zone")
-        yield min(date.today(), utc_today)
-    finally:
-        monkeypatch.undo()
-        time.tzset()
+    local_zone("Etc/GMT+12" if datetime.now(UTC).hour < 12 else "Etc/GMT-14")
+    if date.today() == utc_today:  # the UTC hour turned over between the two readings
+        pytest.skip("the clock crossed noon UTC while the test set its zone")
+    return min(date.today(), utc_today)
 
 
 def test_a_reports_waivers_are_judged_on_the_day_its_findings_are(

@@ -4,7 +4,7 @@ sink; webhooks retry; digests collect."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 
@@ -285,19 +285,6 @@ def test_a_waiver_revoked_between_rounds_reaches_the_sink(tmp_path, webhook: Web
     assert any(
         e["kind"] == "waiver-revoked" and e["details"]["waiver"]["id"] == waiver_id for e in sent
     )
-
-
-@pytest.fixture
-def local_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
-    """Sets this process's local time zone (TZ) for the test, restored after it."""
-
-    def use(zone: str) -> None:
-        monkeypatch.setenv("TZ", zone)
-        time.tzset()
-
-    yield use
-    monkeypatch.undo()
-    time.tzset()
 
 
 def test_a_waiver_expires_in_the_watch_on_the_day_the_audit_reopens_its_finding(
