@@ -307,3 +307,82 @@ def test_protocols_and_words_move_the_type(
     signals: dict[str, str], device_type: DeviceType | None
 ) -> None:
     assert attribute(signals.items()).device_type == device_type
+
+
+@pytest.mark.parametrize(
+    ("realm", "maker", "brand"),
+    [
+        ("4419b6000001", "Hikvision", None),  # a Hikvision registry block
+        ("64f2fb000001", "Hikvision", "EZVIZ"),  # Hikvision's EZVIZ block
+        ("6CF17E000001", "Uniview", None),
+        ("020000000001", None, None),  # locally administered: in no registry
+        ("4419b6000001ab", None, None),  # 14 digits: not an address
+    ],
+)
+def test_a_realm_that_is_the_devices_own_mac_names_its_maker(
+    realm: str, maker: str | None, brand: str | None
+) -> None:
+    challenge = f'Digest realm="{realm}", nonce="f37a39304b09e7fd81c5f2bdf593897c", stale="FALSE"'
+    for signal in ("rtsp.www_authenticate", "http.www_authenticate"):
+        result = attribute([(signal, challenge)])
+        assert (result.maker, result.brand) == (maker, brand)
+
+
+def test_a_realm_mac_and_an_observed_mac_of_one_block_are_one_piece_of_evidence() -> None:
+    realm = ("rtsp.www_authenticate", 'Digest realm="4419b6000001", stale="FALSE"')
+    mac = ("mac", "44:19:b6:00:00:01")
+    both, alone = attribute([realm, mac]), attribute([mac])
+    assert both.maker == alone.maker == "Hikvision"
+    assert both.confidence == alone.confidence
+    assert [e.matched for e in both.evidence if e.maker == "Hikvision"] == [
+        "oui:^Hangzhou Hikvision Digital Technology"
+    ]
+
+
+HIK_SCOPES = (
+    "onvif://www.onvif.org/type/video_encoder onvif://www.onvif.org/Profile/Streaming "
+    "onvif://www.onvif.org/hardware/DS-2CD2385G1-I "
+    "onvif://www.onvif.org/name/HIKVISION%20DS-2CD2385G1-I "
+    "onvif://www.onvif.org/location/city/hangzhou"
+)
+
+
+def test_a_scope_list_as_one_string_says_what_its_parts_say() -> None:
+    parts = [
+        ("onvif.scope.hardware", "DS-2CD2385G1-I"),
+        ("onvif.scope.name", "HIKVISION DS-2CD2385G1-I"),
+        ("onvif.scope.location", "city/hangzhou"),
+    ]
+    whole, split = attribute([("onvif.scopes", HIK_SCOPES)]), attribute(parts)
+    assert whole.maker == "Hikvision" and whole.model == "DS-2CD2385G1-I"
+    assert (whole.maker, whole.model, whole.device_type, whole.confidence) == (
+        split.maker,
+        split.model,
+        split.device_type,
+        split.confidence,
+    )
+    # discovery emits the list and its parts together: each piece of evidence still counts once
+    assert attribute([("onvif.scopes", HIK_SCOPES), *parts]).confidence == split.confidence
+
+
+def test_a_mac_scope_in_a_scope_list_is_read_as_the_devices_mac() -> None:
+    result = attribute([("onvif.scopes", "onvif://www.onvif.org/MAC/44:19:b6:00:00:01")])
+    assert result.maker == "Hikvision"
+
+
+@pytest.mark.parametrize(
+    ("signal", "value", "maker"),
+    [
+        # a time-based (version 1) UUID: its node field is the device's MAC (RFC 4122 4.1.6)
+        ("onvif.endpoint", "urn:uuid:aa85c000-6324-11b3-819e-4419b6000001", "Hikvision"),
+        ("upnp.usn", "uuid:0e823c87-0f10-11b3-8133-4419b6000001::upnp:rootdevice", "Hikvision"),
+        # a random (version 4) UUID ending in the same digits says nothing
+        ("onvif.endpoint", "urn:uuid:6b8f7c2e-3a1d-4e5f-9a7b-4419b6000001", None),
+        # a version 1 UUID with a random node (multicast bit set): in no registry
+        ("onvif.endpoint", "urn:uuid:aa85c000-6324-11b3-819e-4519b6000001", None),
+    ],
+)
+def test_a_version_1_uuid_names_the_maker_of_its_node_address(
+    signal: str, value: str, maker: str | None
+) -> None:
+    assert attribute([(signal, value)]).maker == maker

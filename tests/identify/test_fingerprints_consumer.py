@@ -204,7 +204,11 @@ CASES: list[tuple[list[tuple[str, str]], object, object, object]] = [
     ([("snmp.sysobjectid", ".1.3.6.1.4.1.11863.1.1.3")], "TP-Link", "TP-Link", ANY),
     # github.com/fusioninventory/sysobject.ids/issues/53
     ([("upnp.model_name", "EAP225")], "TP-Link", "TP-Link", DeviceType.ACCESS_POINT),
+    # github.com/JurajNyiri/HomeAssistant-Tapo-Control/issues/1207: a Tapo C210's certificate
+    ([("tls.subject", "CN=TPRI-DEVICE,O=TPRI,C=US")], "TP-Link", ANY, ANY),
     # --- Reolink -----------------------------------------------------------------------------
+    # github.com/AlexxIT/go2rtc/issues/763: RTSP challenge of a Reolink doorbell / camera
+    ([("rtsp.www_authenticate", 'Digest realm="BC Streaming Media"')], "Reolink", ANY, ANY),
     # github.com/geerlingguy/pi-nvr/issues/14
     ([("register.model", "Reolink Duo 3")], "Reolink", "Reolink", DeviceType.CAMERA),
     # --- negatives: generic strings name no maker --------------------------------------------

@@ -63,6 +63,19 @@ CASES: list[tuple[Signals, object, object, bool]] = [
         DeviceType.CAMERA,
         True,
     ),
+    # github.com/xisobreaker/rtsp-stream-service README.md: newer Dahua firmware's 32-hex realm
+    (
+        [
+            (
+                "rtsp.www_authenticate",
+                'Digest realm="Login to edbba66a86f75696d122e195153df0a2", '
+                'nonce="ba0294a902ef637b4ac19025d26d0a05"',
+            )
+        ],
+        "Dahua",
+        DeviceType.CAMERA,
+        True,
+    ),
     # github.com/rroller/dahua/issues/59: XVR (HDCVI DVR) model
     ([("onvif.model", "DH-XVR5108C-X")], "Dahua", DeviceType.DVR, True),
     # github.com/rroller/dahua/issues/344: door station DHI-VTO2111D-P-S2
@@ -184,6 +197,8 @@ CASES: list[tuple[Signals, object, object, bool]] = [
     # github.com/coolrecep/Huawei-HG8245X6-Root/issues/3: ONT HG8245W5-6T
     ([("upnp.model_name", "HG8245W5-6T")], "Huawei", DeviceType.ROUTER, True),
     # --- ZTE ---------------------------------------------------------------------------------
+    # github.com/mkst/zte-config-utility/issues/44: a ZXHN H118N home gateway names itself
+    ([("http.www_authenticate", 'Basic realm="ZXHN H118N"')], "ZTE", DeviceType.ROUTER, True),
     # librenms/librenms/pull/4381: ZXR10 sysDescr; ZXR10 T64G router (public SNMP test data)
     (
         [

@@ -76,9 +76,9 @@ def test_every_data_file_carries_its_updated_date(name: str) -> None:
     assert isinstance(data.get("updated"), datetime.date), f"{name} has no 'updated:' date"
 
 
-def test_capture_groups_are_only_model_firmware_and_brand() -> None:
+def test_capture_groups_are_only_model_firmware_brand_and_mac() -> None:
     groups = {name for fp in KNOWLEDGE.fingerprints for name in fp.pattern.groupindex}
-    assert groups <= {"model", "firmware", "brand"}
+    assert groups <= {"model", "firmware", "brand", "mac"}
 
 
 @pytest.mark.parametrize("brand", KNOWLEDGE.oem, ids=[b.brand for b in KNOWLEDGE.oem])

@@ -82,6 +82,21 @@ def test_without_credentials_no_wrong_maker_and_no_false_camera(
     assert identified >= len(lab.truth) // 2
 
 
+def test_a_camera_whose_rtsp_realm_is_its_mac_is_named_without_credentials(
+    lab: LabProcess, anonymous: dict[str, list]
+) -> None:
+    # The Uniview profile's HTTP side says nothing about its maker; its RTSP challenge's realm
+    # is the camera's own MAC, and the registry names the maker of that address.
+    hosts = [ip for ip, truth in lab.truth.items() if truth["profile"] == "uniview-ipc"]
+    assert hosts
+    for ip in hosts:
+        attribution = identify_host(anonymous[ip])
+        assert attribution.maker == "Uniview", ip
+        realm = [e for e in attribution.evidence if e.signal == "rtsp.www_authenticate" and e.maker]
+        assert [e.maker for e in realm] == ["Uniview"], ip
+        assert lab.truth[ip]["mac"].replace(":", "") in realm[0].value, ip
+
+
 def test_scan_finds_the_open_ports_of_every_host(
     lab: LabProcess, anonymous: dict[str, list]
 ) -> None:

@@ -18,7 +18,7 @@ from typing import Literal
 
 from netaddr import EUI, AddrFormatError, NotRegisteredError
 
-from coverwatch.identify.knowledge import Knowledge, load_knowledge
+from coverwatch.identify.knowledge import Fingerprint, Knowledge, load_knowledge
 from coverwatch.models import VIDEO_TYPES, Attribution, DeviceType, Evidence
 
 #: Below this combined weight a maker is not claimed at all: unknown is an honest answer.
@@ -151,6 +151,25 @@ def _read(signal: str, value: str, kb: Knowledge) -> _Said:
     """Everything one observation says, against the whole knowledge base."""
     if signal == "mac":
         return _read_mac(value, kb)
+    said = _read_text(signal, value, kb)
+    if signal == "onvif.scopes":
+        # A WS-Discovery scope list as one string (an import, the JSONL contract) says what
+        # its parts say: name, hardware, location and MAC scopes, as discovery splits them.
+        from coverwatch.probes.wsdiscovery import scope_signals
+
+        parts = scope_signals(value.split())
+        said = _merge(said, *(_read(k, v, kb) for k, values in parts.items() for v in values))
+    return said
+
+
+def _merge(*said: _Said) -> _Said:
+    found = tuple(c for s in said for c in s[0])
+    models = tuple(m for s in said for m in s[1])
+    firmware = tuple(f for s in said for f in s[2])
+    return (found, models, firmware) if found else _NOTHING
+
+
+def _read_text(signal: str, value: str, kb: Knowledge) -> _Said:
     found: list[_Claim] = []
     models: list[tuple[float, str]] = []
     firmware: list[tuple[float, str]] = []
@@ -159,6 +178,9 @@ def _read(signal: str, value: str, kb: Knowledge) -> _Said:
     named: set[str] = set()
     shown = value[:_SHOW]
     for fp, groups in kb.matches(signal, value):
+        if "mac" in groups:  # the device names its own MAC address (a realm that is its MAC)
+            found += _registry_claims(groups["mac"], kb, signal, shown, fp)
+            continue
         maker, brand = fp.maker, fp.brand
         if "brand" in groups:  # a free-text brand (asset register): resolve it by name
             named_maker, brand = kb.resolve_brand(groups["brand"])
@@ -197,21 +219,35 @@ def _read_endpoint(signal: str, name: str, kb: Knowledge) -> list[_Claim]:
 
 
 def _read_mac(mac: str, kb: Knowledge) -> _Said:
+    found = _registry_claims(mac, kb, "mac", None, None)
+    return (tuple(found), (), ()) if found else _NOTHING
+
+
+def _registry_claims(
+    mac: str, kb: Knowledge, signal: str, shown: str | None, fp: Fingerprint | None
+) -> list[_Claim]:
+    """What a MAC address's IEEE registry organisation claims (``oui.yaml``). For an address a
+    string names (``fp`` captured it as ``(?P<mac>...)``) the claim keeps the observed MAC's
+    key, so the same prefix seen twice is one piece of evidence, at the weaker of the entry's
+    and the organisation's weights."""
     org = oui_organisation(mac)
     alias = kb.oui_alias(org) if org else None
     if alias is None:
-        return _NOTHING
+        return []
+    source, weight = alias.source, alias.weight
+    if fp is not None:
+        source, weight = f"{fp.source}; {alias.source}", min(fp.weight, alias.weight)
     evidence = Evidence(
-        "mac",
-        f"{mac} ({org})",
+        signal,
+        shown if shown is not None else f"{mac} ({org})",
         f"oui:{alias.pattern.pattern}",
-        alias.source,
+        source,
         alias.maker,
         alias.brand,
-        alias.weight,
+        weight,
         component=alias.component,
     )
-    return ((evidence, None),), (), ()
+    return [(evidence, fp.device_type if fp else None)]
 
 
 def _apply_oem(claims: _Claims, kb: Knowledge, brands: dict[str, float]) -> None:

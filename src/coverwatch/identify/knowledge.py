@@ -347,7 +347,7 @@ def _names_automaton(kb: Knowledge) -> Any:
 
 
 def _claims_something(values: dict[str, Any]) -> str | None:
-    groups = {"model", "firmware", "brand"} & set(values["pattern"].groupindex)
+    groups = {"model", "firmware", "brand", "mac"} & set(values["pattern"].groupindex)
     if values["maker"] or values["brand"] or values["component"] or values["device_type"]:
         return None
     return None if groups else "claims nothing (no maker, brand, component, device_type or group)"

@@ -37,6 +37,7 @@ class LabHost:
             "serial": self.serial,
             "mac": self.mac,
             "mac_plain": self.mac.replace(":", "").upper(),
+            "mac_hex": self.mac.replace(":", ""),
             "model": self.profile.truth.get("model") or "",
         }
 
