@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from functools import cache
 from operator import attrgetter
+from pathlib import Path
 from typing import Literal
 
 from netaddr import EUI, AddrFormatError, NotRegisteredError
@@ -34,7 +35,8 @@ def _combine(weights: Iterable[float]) -> float:
 
 
 def oui_organisation(mac: str) -> str | None:
-    """The IEEE registry organisation for a MAC address (from netaddr's bundled registry)."""
+    """The IEEE registry organisation for a MAC address: netaddr's bundled registry, then the
+    assignments made since its copy (``knowledge/oui-newer.txt``)."""
     prefix = _HEX.sub("", mac)[:6].upper()
     if len(prefix) != 6:
         return None
@@ -42,6 +44,7 @@ def oui_organisation(mac: str) -> str | None:
 
 
 _HEX = re.compile(r"[^0-9A-Fa-f]")
+_NEWER = Path(__file__).resolve().parent.parent / "knowledge" / "oui-newer.txt"
 
 
 @cache
@@ -51,7 +54,18 @@ def _registry_org(prefix: str) -> str | None:
     try:
         return str(EUI(prefix + "000000").oui.registration().org)
     except (AddrFormatError, NotRegisteredError, ValueError, TypeError, IndexError):
-        return None
+        return _newer_registry().get(prefix)
+
+
+@cache
+def _newer_registry() -> dict[str, str]:
+    """``oui-newer.txt``: prefix -> organisation (read once, on the first prefix netaddr lacks)."""
+    newer = {}
+    for line in _NEWER.read_text(encoding="utf-8").splitlines():
+        prefix, tab, org = line.partition("\t")
+        if tab and not line.startswith("#"):
+            newer[prefix] = org
+    return newer
 
 
 class _Claims:
