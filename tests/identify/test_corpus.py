@@ -51,7 +51,7 @@ THRESHOLDS: dict[str, dict[str, float]] = {
     },
     "mdns": {"false_video": 0.02, "maker": 0.68},
     "nmap": {"video_typed": 0.58, "maker": 0.16},
-    "onvif": {"video_typed": 0.90, "maker": 0.93, "covered_recall": 0.97},
+    "onvif": {"video_typed": 0.94, "maker": 0.93, "covered_recall": 0.97},
     "rtsp": {"video_typed": 0.97, "maker": 0.71, "covered_recall": 0.97},
     "snmp": {
         "video_typed": 0.97,
