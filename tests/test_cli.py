@@ -65,6 +65,29 @@ def test_identify_streams_the_jsonl_contract(cli: Cli) -> None:
     assert out[2]["maker"] is None and out[2]["confidence"] == 0 and out[2]["evidence"] == []
 
 
+def test_identify_reads_what_a_device_says_of_itself_in_composite_strings(cli: Cli) -> None:
+    # A scope list as one string, a realm that is the device's MAC, the node of a version-1
+    # UUID: what other tools hand over as they received it.
+    lines = [
+        {
+            "ip": "10.0.0.5",
+            "onvif.scopes": "onvif://www.onvif.org/Profile/Streaming "
+            "onvif://www.onvif.org/name/Amcrest onvif://www.onvif.org/hardware/IP2M-8200",
+        },
+        {"ip": "10.0.0.6", "rtsp.www_authenticate": 'Digest realm="4419b6000001", stale="FALSE"'},
+        {"ip": "10.0.0.7", "onvif.endpoint": "urn:uuid:aa85c000-6324-11b3-819e-4419b6000001"},
+    ]
+    result = cli("identify", "-", input="\n".join(json.dumps(x) for x in lines) + "\n", db=False)
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(o["maker"], o["brand"], o["model"]) for o in out] == [
+        ("Dahua", "Amcrest", "IP2M-8200"),
+        ("Hikvision", None, None),
+        ("Hikvision", None, None),
+    ]
+    assert all(o["covered"] for o in out)
+
+
 def test_identify_output_can_be_fed_back(cli: Cli) -> None:
     first = cli("identify", "-", input='{"http.server": "DNVRS-Webs"}\n', db=False)
     second = cli("identify", "-", input=first.stdout, db=False)
