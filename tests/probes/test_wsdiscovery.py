@@ -40,6 +40,16 @@ def test_probe_match_signals() -> None:
     assert match["onvif.types"] == ["dn:NetworkVideoTransmitter tds:Device"]
 
 
+def test_a_hello_announcement_says_what_a_probe_match_says() -> None:
+    # WS-Discovery (April 2005) section 4.1: a device joining the network multicasts Hello
+    hello = MATCH.replace("<d:ProbeMatches><d:ProbeMatch>", "<d:Hello>").replace(
+        "</d:ProbeMatch></d:ProbeMatches>", "<d:MetadataVersion>1</d:MetadataVersion></d:Hello>"
+    )
+    assert wsdiscovery.parse_probe_matches(hello.encode()) == wsdiscovery.parse_probe_matches(
+        MATCH.encode()
+    )
+
+
 LAUGHS = (
     '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
     '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
@@ -54,7 +64,8 @@ LAUGHS = (
         LAUGHS.encode(),
         b"<Envelope><Body><ProbeMatches><ProbeMatch>",  # truncated
         b"\xff\xfe\x00garbage",  # invalid UTF-8
-        b"<Envelope><Body><Hello/></Body></Envelope>",  # not a ProbeMatch
+        b"<Envelope><Body><Hello/></Body></Envelope>",  # a Hello that says nothing
+        b"<Envelope><Body><Probe><Types>dn:NetworkVideoTransmitter</Types></Probe></Body></Envelope>",
         b"<Envelope><Body><ProbeMatches><ProbeMatch/></ProbeMatches></Body></Envelope>",
         b"",
     ],

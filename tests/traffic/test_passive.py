@@ -290,3 +290,36 @@ def test_traffic_import_reads_each_capture_once_for_flows_and_devices(
     finally:
         inventory.close()
     assert alone and alone <= recorded
+
+
+def test_a_ws_discovery_hello_in_a_capture_names_its_sender(tmp_path: Path) -> None:
+    # a camera joining the segment multicasts Hello (WS-Discovery 2005, section 4.1); the PC's
+    # Probe on the same port names nobody
+    hello = (
+        '<?xml version="1.0" encoding="UTF-8"?><env:Envelope '
+        'xmlns:env="http://www.w3.org/2003/05/soap-envelope" '
+        'xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing" '
+        'xmlns:d="http://schemas.xmlsoap.org/ws/2005/04/discovery"><env:Body><d:Hello>'
+        "<wsa:EndpointReference><wsa:Address>urn:uuid:aa85c000-6324-11b3-819e-4419b6000001"
+        "</wsa:Address></wsa:EndpointReference><d:Types>dn:NetworkVideoTransmitter</d:Types>"
+        "<d:Scopes>onvif://www.onvif.org/hardware/DS-2CD2385G1-I</d:Scopes>"
+        f"<d:XAddrs>http://{CAM_IP}/onvif/device_service</d:XAddrs>"
+        "<d:MetadataVersion>1</d:MetadataVersion></d:Hello></env:Body></env:Envelope>"
+    ).encode()
+    probe = (
+        b'<?xml version="1.0"?><env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope" '
+        b'xmlns:d="http://schemas.xmlsoap.org/ws/2005/04/discovery"><env:Body><d:Probe>'
+        b"<d:Types>dn:NetworkVideoTransmitter</d:Types></d:Probe></env:Body></env:Envelope>"
+    )
+    frames = [
+        _udp(CAM_IP, 3702, "239.255.255.250", 3702, hello),
+        _udp(PC, 50010, "239.255.255.250", 3702, probe),
+    ]
+    found = passive_observations([_write(tmp_path / "hello.pcap", frames)])
+    camera = _signals(found, CAM_IP)
+    assert {
+        ("onvif.endpoint", "urn:uuid:aa85c000-6324-11b3-819e-4419b6000001"),
+        ("onvif.scope.hardware", "DS-2CD2385G1-I"),
+        ("mac", "b0:c5:54:00:00:01"),
+    } <= camera
+    assert PC not in found

@@ -7,6 +7,8 @@ Wire format (facts from the specifications, code our own):
   ``239.255.255.250:3702`` (or unicast to a device's port 3702) with WS-Addressing (2004/08)
   ``Action``/``MessageID``/``To``; devices answer the sender with ``ProbeMatches``, each
   ``ProbeMatch`` carrying ``EndpointReference/Address``, ``Types``, ``Scopes``, ``XAddrs``.
+  A device joining the network multicasts a ``Hello`` (section 4.1) with the same four fields:
+  a capture of the segment sees it without anyone probing.
 - ONVIF Core Specification, section 7 ("Device discovery"): a device is of type
   ``dn:NetworkVideoTransmitter`` (``http://www.onvif.org/ver10/network/wsdl``) and carries
   scopes ``onvif://www.onvif.org/name/<name>``, ``/hardware/<model>``, ``/location/<where>``,
@@ -85,7 +87,8 @@ def scope_signals(scopes: list[str]) -> dict[str, list[str]]:
 
 
 def parse_probe_matches(data: bytes) -> list[dict[str, list[str]]]:
-    """Signals for each ProbeMatch in a ProbeMatches datagram (defusedxml: no DTD, no entities).
+    """Signals for each ProbeMatch of a ProbeMatches datagram, or of a Hello announcement
+    (defusedxml: no DTD, no entities).
 
     Keys: ``onvif.xaddrs``, ``onvif.types``, ``onvif.scopes``, ``onvif.endpoint``, the scope
     signals and ``mac``. Raises MalformedProbeMatch for anything else.
@@ -94,9 +97,9 @@ def parse_probe_matches(data: bytes) -> list[dict[str, list[str]]]:
         root = parse_envelope(data)
     except MalformedSoap as e:
         raise MalformedProbeMatch(str(e)) from e
-    matches = [e for e in root.iter() if local(e.tag) == "ProbeMatch"]
+    matches = [e for e in root.iter() if local(e.tag) in ("ProbeMatch", "Hello")]
     if not matches:
-        raise MalformedProbeMatch("no ProbeMatch in the reply")
+        raise MalformedProbeMatch("no ProbeMatch or Hello in the message")
     results = []
     for match in matches[:16]:
         texts: dict[str, str] = {}
@@ -117,7 +120,7 @@ def parse_probe_matches(data: bytes) -> list[dict[str, list[str]]]:
         if signals:
             results.append(signals)
     if not results:
-        raise MalformedProbeMatch("ProbeMatch without XAddrs, Types or Scopes")
+        raise MalformedProbeMatch("ProbeMatch or Hello without XAddrs, Types or Scopes")
     return results
 
 
