@@ -32,36 +32,36 @@ from tests.corpus.accuracy import (
 #: rows are held; covered precision is held at 0.99 wherever it is measured.
 THRESHOLDS: dict[str, dict[str, float]] = {
     "overall": {
-        "video_typed": 0.76,
+        "video_typed": 0.69,
         "false_video": 0.02,
-        "maker": 0.82,
-        "covered_recall": 0.88,
+        "maker": 0.78,
+        "covered_recall": 0.84,
         "covered_precision": 0.99,
     },
     "api": {"video_typed": 0.97, "maker": 0.97, "covered_recall": 0.97, "covered_precision": 0.99},
     "banners": {},
     "dhcp": {"false_video": 0.02},
-    "http": {"video_typed": 0.82, "maker": 0.86, "covered_recall": 0.87},
+    "http": {"video_typed": 0.82, "maker": 0.82, "covered_recall": 0.87},
     "mac": {
-        "video_typed": 0.52,
+        "video_typed": 0.45,
         "false_video": 0.02,
-        "maker": 0.82,
-        "covered_recall": 0.88,
+        "maker": 0.77,
+        "covered_recall": 0.85,
         "covered_precision": 0.99,
     },
     "mdns": {"false_video": 0.02, "maker": 0.68},
-    "nmap": {"video_typed": 0.58, "maker": 0.16},
-    "onvif": {"video_typed": 0.94, "maker": 0.93, "covered_recall": 0.97},
-    "rtsp": {"video_typed": 0.97, "maker": 0.71, "covered_recall": 0.97},
+    "nmap": {"video_typed": 0.47, "maker": 0.16},
+    "onvif": {"video_typed": 0.83, "maker": 0.93, "covered_recall": 0.97},
+    "rtsp": {"video_typed": 0.97, "maker": 0.71, "covered_recall": 0.86},
     "snmp": {
         "video_typed": 0.97,
         "false_video": 0.02,
-        "maker": 0.90,
+        "maker": 0.87,
         "covered_recall": 0.92,
         "covered_precision": 0.99,
     },
     "tls": {},
-    "upnp": {"false_video": 0.02, "maker": 0.97},
+    "upnp": {"false_video": 0.02, "maker": 0.89, "covered_recall": 0.80},
 }
 
 #: Canonical maker names (issue #9 brief); a row naming another spelling is a typo.
