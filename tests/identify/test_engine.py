@@ -301,6 +301,8 @@ def test_a_name_a_specific_entry_already_read_is_not_counted_twice() -> None:
         ({"onvif.manufacturer": "Some OEM"}, DeviceType.CAMERA),
         ({"onvif.scopes": "onvif://www.onvif.org/Profile/Streaming"}, DeviceType.CAMERA),
         ({"onvif.scope.name": "IPCAM"}, DeviceType.CAMERA),
+        ({"onvif.xaddrs": "http://192.0.2.1:8899/onvif/device_service"}, DeviceType.CAMERA),
+        ({"onvif.scope.hardware": "IPC-model"}, DeviceType.CAMERA),
         ({"onvif.scope.name": "Network Video Recorder"}, DeviceType.NVR),
         ({"rtsp.server": "AirTunes/377.40.00"}, None),  # an AirPlay receiver, not a camera
         ({"snmp.sysdescr": "AXIS 1234 Network Document Server"}, DeviceType.SERVER),
