@@ -303,6 +303,8 @@ def test_a_name_a_specific_entry_already_read_is_not_counted_twice() -> None:
         ({"onvif.scope.name": "IPCAM"}, DeviceType.CAMERA),
         ({"onvif.xaddrs": "http://192.0.2.1:8899/onvif/device_service"}, DeviceType.CAMERA),
         ({"onvif.scope.hardware": "IPC-model"}, DeviceType.CAMERA),
+        # a Windows computer's WS-Discovery service address is not an ONVIF device's
+        ({"onvif.xaddrs": "http://192.0.2.20:5357/6b3c2a10-1234-4f5e-9a7b-001122334455/"}, None),
         ({"onvif.scope.name": "Network Video Recorder"}, DeviceType.NVR),
         ({"rtsp.server": "AirTunes/377.40.00"}, None),  # an AirPlay receiver, not a camera
         ({"snmp.sysdescr": "AXIS 1234 Network Document Server"}, DeviceType.SERVER),

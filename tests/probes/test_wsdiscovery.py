@@ -50,6 +50,41 @@ def test_a_hello_announcement_says_what_a_probe_match_says() -> None:
     )
 
 
+def _wsd(body: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><soap:Envelope '
+        'xmlns:soap="http://www.w3.org/2003/05/soap-envelope" '
+        'xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing" '
+        'xmlns:wsd="http://schemas.xmlsoap.org/ws/2005/04/discovery" '
+        'xmlns:wsdp="http://schemas.xmlsoap.org/ws/2006/02/devprof" '
+        f"><soap:Body>{body}</soap:Body></soap:Envelope>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # a Windows computer announcing itself (Function Discovery: pub:Computer on port 5357)
+        _wsd(
+            "<wsd:Hello><wsa:EndpointReference><wsa:Address>urn:uuid:6b3c2a10-1234-4f5e-9a7b-"
+            "001122334455</wsa:Address></wsa:EndpointReference><wsd:Types>wsdp:Device "
+            "pub:Computer</wsd:Types><wsd:XAddrs>http://192.0.2.20:5357/6b3c2a10-1234-4f5e-9a7b-"
+            "001122334455/</wsd:XAddrs><wsd:MetadataVersion>2</wsd:MetadataVersion></wsd:Hello>"
+        ),
+        # a WSD printer answering a Windows probe for print devices
+        _wsd(
+            "<wsd:ProbeMatches><wsd:ProbeMatch><wsa:EndpointReference><wsa:Address>urn:uuid:"
+            "16a65700-007c-1000-bb49-0022f8000001</wsa:Address></wsa:EndpointReference>"
+            "<wsd:Types>wsdp:Device wprt:PrintDeviceType</wsd:Types><wsd:XAddrs>"
+            "http://192.0.2.30:3911/</wsd:XAddrs></wsd:ProbeMatch></wsd:ProbeMatches>"
+        ),
+    ],
+)
+def test_other_ws_discovery_devices_are_not_onvif_devices(data: bytes) -> None:
+    with pytest.raises(MalformedProbeMatch, match="no ONVIF device"):
+        wsdiscovery.parse_probe_matches(data)
+
+
 LAUGHS = (
     '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
     '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'

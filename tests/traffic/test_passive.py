@@ -294,7 +294,7 @@ def test_traffic_import_reads_each_capture_once_for_flows_and_devices(
 
 def test_a_ws_discovery_hello_in_a_capture_names_its_sender(tmp_path: Path) -> None:
     # a camera joining the segment multicasts Hello (WS-Discovery 2005, section 4.1); the PC's
-    # Probe on the same port names nobody
+    # Probe and its own Hello (a Windows computer, not an ONVIF device) name nothing
     hello = (
         '<?xml version="1.0" encoding="UTF-8"?><env:Envelope '
         'xmlns:env="http://www.w3.org/2003/05/soap-envelope" '
@@ -311,9 +311,19 @@ def test_a_ws_discovery_hello_in_a_capture_names_its_sender(tmp_path: Path) -> N
         b'xmlns:d="http://schemas.xmlsoap.org/ws/2005/04/discovery"><env:Body><d:Probe>'
         b"<d:Types>dn:NetworkVideoTransmitter</d:Types></d:Probe></env:Body></env:Envelope>"
     )
+    computer = (
+        b'<?xml version="1.0"?><soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"'
+        b' xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing"'
+        b' xmlns:wsd="http://schemas.xmlsoap.org/ws/2005/04/discovery"><soap:Body><wsd:Hello>'
+        b"<wsa:EndpointReference><wsa:Address>urn:uuid:6b3c2a10-1234-4f5e-9a7b-001122334455"
+        b"</wsa:Address></wsa:EndpointReference><wsd:Types>wsdp:Device pub:Computer</wsd:Types>"
+        b"<wsd:XAddrs>http://192.168.0.50:5357/6b3c2a10-1234-4f5e-9a7b-001122334455/</wsd:XAddrs>"
+        b"</wsd:Hello></soap:Body></soap:Envelope>"
+    )
     frames = [
         _udp(CAM_IP, 3702, "239.255.255.250", 3702, hello),
         _udp(PC, 50010, "239.255.255.250", 3702, probe),
+        _udp(PC, 3702, "239.255.255.250", 3702, computer),
     ]
     found = passive_observations([_write(tmp_path / "hello.pcap", frames)])
     camera = _signals(found, CAM_IP)

@@ -91,7 +91,9 @@ def parse_probe_matches(data: bytes) -> list[dict[str, list[str]]]:
     (defusedxml: no DTD, no entities).
 
     Keys: ``onvif.xaddrs``, ``onvif.types``, ``onvif.scopes``, ``onvif.endpoint``, the scope
-    signals and ``mac``. Raises MalformedProbeMatch for anything else.
+    signals and ``mac``. Only ONVIF devices count: a match whose types, scopes and service
+    addresses say nothing of ONVIF (a Windows computer's Hello, a WSD printer's answer) is left
+    out. Raises MalformedProbeMatch when nothing is left.
     """
     try:
         root = parse_envelope(data)
@@ -117,11 +119,23 @@ def parse_probe_matches(data: bytes) -> list[dict[str, list[str]]]:
             if texts.get(name, "").strip():
                 signals[key] = [clean_text(texts[name], 1024)]
         signals.update(scope_signals(texts.get("Scopes", "").split()))
-        if signals:
+        if signals and _is_onvif(texts):
             results.append(signals)
     if not results:
-        raise MalformedProbeMatch("ProbeMatch or Hello without XAddrs, Types or Scopes")
+        raise MalformedProbeMatch("no ONVIF device's ProbeMatch or Hello in the message")
     return results
+
+
+def _is_onvif(texts: dict[str, str]) -> bool:
+    """ONVIF Core 7.3: a device is a NetworkVideoTransmitter (or announces the device service),
+    carries onvif:// scopes, or serves the ONVIF device service under /onvif/."""
+    types = texts.get("Types", "")
+    return (
+        "NetworkVideoTransmitter" in types
+        or "tds:Device" in types.split()
+        or _SCOPE_PREFIX in texts.get("Scopes", "").lower()
+        or "/onvif/" in texts.get("XAddrs", "").lower()
+    )
 
 
 SPEC = ProtocolSpec(
