@@ -393,3 +393,39 @@ def test_a_version_1_uuid_names_the_maker_of_its_node_address(
     signal: str, value: str, maker: str | None
 ) -> None:
     assert attribute([(signal, value)]).maker == maker
+
+
+@pytest.mark.parametrize(
+    "wire_mac",
+    [
+        "50:c7:bf:00:00:01",  # a TP-Link router forwarding port 554 to a camera behind it
+        "00:00:00:00:00:01",  # a registered organisation no oui.yaml entry maps
+    ],
+)
+def test_a_stated_mac_the_wire_contradicts_says_nothing(wire_mac: str) -> None:
+    realm = ("rtsp.www_authenticate", 'Digest realm="4419b6000001", stale="FALSE"')
+    result = attribute([("mac", wire_mac), realm])
+    assert result.maker != "Hikvision" and result.covered is None
+    assert not [e for e in result.evidence if e.signal == "rtsp.www_authenticate" and e.maker]
+    # a randomised (locally administered) MAC on the wire contradicts nothing
+    assert attribute([("mac", "02:11:22:33:44:55"), realm]).maker == "Hikvision"
+
+
+@pytest.mark.parametrize(
+    "scopes",
+    [
+        "onvif://www.onvif.org/MAC/4419B6-not-a-mac",
+        "onvif://www.onvif.org/MAC/%34%34%31%39%62%36zz",
+        "onvif://www.onvif.org/MAC/45:19:b6:00:00:01",  # multicast: in no registry block
+    ],
+)
+def test_a_malformed_stated_mac_names_nobody(scopes: str) -> None:
+    assert attribute([("onvif.scopes", scopes)]).maker is None
+
+
+def test_a_model_an_entry_reads_twice_counts_once() -> None:
+    # discovery emits the scope list and its parts; the hardware scope must not outvote the
+    # device's own ONVIF model by being read twice
+    own = [("onvif.model", "DH-IPC-HFW1230S"), ("onvif.scope.hardware", "HW1")]
+    scopes = ("onvif.scopes", "onvif://www.onvif.org/hardware/HW1")
+    assert attribute(own).model == attribute([*own, scopes]).model == "IPC-HFW1230S"

@@ -269,6 +269,13 @@ CASES: list[Any] = [
         "oui", {"maker": DROP}, None, ["a maker, a brand or a component"], id="oui-claims-nothing"
     ),
     pytest.param(
+        "fingerprint",
+        {"pattern": 'realm="(?P<mac>[0-9a-f]{12})"'},
+        None,
+        ["(?P<mac>...)", "registry"],
+        id="fingerprint-mac-group-with-a-maker",
+    ),
+    pytest.param(
         "oem", {"relation": "reseller"}, "relation", ["'reseller'"], id="oem-bad-relation"
     ),
     pytest.param("oem", {"relation": DROP}, "relation", ["None"], id="oem-missing-relation"),

@@ -9,10 +9,11 @@ device's own firmware evidence decides between several.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 from operator import attrgetter
 from pathlib import Path
 from typing import Literal
@@ -21,6 +22,8 @@ from netaddr import EUI, AddrFormatError, NotRegisteredError
 
 from coverwatch.identify.knowledge import Fingerprint, Knowledge, load_knowledge
 from coverwatch.models import VIDEO_TYPES, Attribution, DeviceType, Evidence
+
+logger = logging.getLogger(__name__)
 
 #: Below this combined weight a maker is not claimed at all: unknown is an honest answer.
 MIN_MAKER_SCORE = 0.35
@@ -47,7 +50,7 @@ _HEX = re.compile(r"[^0-9A-Fa-f]")
 _NEWER = Path(__file__).resolve().parent.parent / "knowledge" / "oui-newer.txt"
 
 
-@cache
+@lru_cache(maxsize=65_536)
 def _registry_org(prefix: str) -> str | None:
     # NOTE: netaddr reads its registry file on every look-up; an estate repeats a few hundred
     # prefixes, so each is looked up once per process.
@@ -60,8 +63,13 @@ def _registry_org(prefix: str) -> str | None:
 @cache
 def _newer_registry() -> dict[str, str]:
     """``oui-newer.txt``: prefix -> organisation (read once, on the first prefix netaddr lacks)."""
-    newer = {}
-    for line in _NEWER.read_text(encoding="utf-8").splitlines():
+    newer: dict[str, str] = {}
+    try:
+        text = _NEWER.read_text(encoding="utf-8")
+    except OSError as e:  # an installation without it still has netaddr's registry
+        logger.warning("cannot read %s: %s", _NEWER, e)
+        return newer
+    for line in text.splitlines():
         prefix, tab, org = line.partition("\t")
         if tab and not line.startswith("#"):
             newer[prefix] = org
@@ -74,13 +82,23 @@ class _Claims:
 
     def __init__(self) -> None:
         self.by_entry: dict[str, tuple[Evidence, DeviceType | None]] = {}
-        self.models: list[tuple[float, str]] = []
-        self.firmware: list[tuple[float, str]] = []
+        self.models: dict[tuple[str, str], float] = {}
+        self.firmware: dict[tuple[str, str], float] = {}
+        """(entry, value) -> weight: an entry naming the same model twice says it once."""
 
     def add(self, evidence: Evidence, device_type: DeviceType | None = None) -> None:
         known = self.by_entry.get(evidence.matched)
-        if known is None or evidence.weight > known[0].weight:
+        if (
+            known is None
+            or evidence.weight > known[0].weight
+            or (evidence.weight == known[0].weight and evidence.signal == "mac")
+        ):
             self.by_entry[evidence.matched] = (evidence, device_type)
+
+    @staticmethod
+    def name(table: dict[tuple[str, str], float], said: tuple[_Named, ...]) -> None:
+        for weight, value, entry in said:
+            table[entry, value] = max(weight, table.get((entry, value), 0.0))
 
     @property
     def evidence(self) -> list[Evidence]:
@@ -136,11 +154,15 @@ _NAMED_WEIGHT = 0.45
 
 #: One piece of evidence with the device type it claims.
 _Claim = tuple[Evidence, DeviceType | None]
+#: A model or firmware string an entry read: (weight, value, entry id).
+_Named = tuple[float, str, str]
 #: What one (signal, value) says: its claims, and model / firmware strings with their weights.
-_Said = tuple[tuple[_Claim, ...], tuple[tuple[float, str], ...], tuple[tuple[float, str], ...]]
+_Said = tuple[tuple[_Claim, ...], tuple[_Named, ...], tuple[_Named, ...]]
 _NOTHING: _Said = ((), (), ())
-#: Remembered (signal, value) -> what it says; evidence is immutable, so it is shared.
+#: Remembered (signal, value) -> what it says; evidence is immutable, so it is shared. Values
+#: longer than ``_SAID_VALUE`` (a page body, a hostile megabyte) are read but not remembered.
 _SAID_CACHE = 65_536
+_SAID_VALUE = 4096
 
 
 def _match_signals(claims: _Claims, signals: Iterable[tuple[str, str]], kb: Knowledge) -> None:
@@ -151,14 +173,15 @@ def _match_signals(claims: _Claims, signals: Iterable[tuple[str, str]], kb: Know
         said = remembered.get((signal, value))
         if said is None:
             said = _read(signal, value, kb)
-            if len(remembered) >= _SAID_CACHE:
-                remembered.clear()
-            remembered[(signal, value)] = said
+            if len(value) <= _SAID_VALUE:  # long values are rarely repeated: not kept
+                if len(remembered) >= _SAID_CACHE:
+                    remembered.clear()
+                remembered[(signal, value)] = said
         found, models, firmware = said
         for evidence, device_type in found:
             claims.add(evidence, device_type)
-        claims.models.extend(models)
-        claims.firmware.extend(firmware)
+        claims.name(claims.models, models)
+        claims.name(claims.firmware, firmware)
 
 
 def _read(signal: str, value: str, kb: Knowledge) -> _Said:
@@ -185,8 +208,8 @@ def _merge(*said: _Said) -> _Said:
 
 def _read_text(signal: str, value: str, kb: Knowledge) -> _Said:
     found: list[_Claim] = []
-    models: list[tuple[float, str]] = []
-    firmware: list[tuple[float, str]] = []
+    models: list[_Named] = []
+    firmware: list[_Named] = []
     if signal in _ENDPOINT_SIGNALS:
         found += _read_endpoint(signal, value, kb)
     named: set[str] = set()
@@ -205,9 +228,9 @@ def _read_text(signal: str, value: str, kb: Knowledge) -> _Said:
         found.append((evidence, fp.device_type))
         named.update(n for n in (maker, brand) if n)
         if "model" in groups:
-            models.append((fp.weight, groups["model"].strip()))
+            models.append((fp.weight, groups["model"].strip(), fp.id))
         if "firmware" in groups:
-            firmware.append((fp.weight, groups["firmware"].strip()))
+            firmware.append((fp.weight, groups["firmware"].strip(), fp.id))
     if signal in _SELF_DESCRIBED:
         for name, maker, brand in kb.named_in(value):
             if (maker or brand) in named:
@@ -232,6 +255,37 @@ def _read_endpoint(signal: str, name: str, kb: Knowledge) -> list[_Claim]:
     return [(evidence, None)]
 
 
+_MAC_SEPARATORS = re.compile(r"[:\-. ]")
+_TWELVE_HEX = re.compile(r"[0-9a-fA-F]{12}")
+
+
+def _unicast_mac(text: str) -> str | None:
+    """The 12 hex digits of a globally administered unicast MAC address, or None: a random or
+    multicast address (RFC 4122 4.5 random UUID nodes, RFC 7042 2.1) names no registry block."""
+    digits = _MAC_SEPARATORS.sub("", text)
+    if not _TWELVE_HEX.fullmatch(digits) or int(digits[:2], 16) & 0b11:
+        return None
+    return digits.lower()
+
+
+def _drop_contradicted(claims: _Claims, signals: list[tuple[str, str]], kb: Knowledge) -> None:
+    """A MAC a string states (a realm, a UUID) is the device's own only if the MAC seen on the
+    wire agrees: when the host's observed MAC belongs to another organisation, the answer came
+    from another box (a router forwarding the port, a proxy) and its stated MAC says nothing."""
+    observed = set()
+    for signal, value in signals:
+        address = _unicast_mac(value) if signal == "mac" else None
+        org = _registry_org(address[:6].upper()) if address else None
+        if org:
+            alias = kb.oui_alias(org)
+            observed.add(f"oui:{alias.pattern.pattern}" if alias else f"org:{org}")
+    if not observed:
+        return
+    for key, (evidence, _) in list(claims.by_entry.items()):
+        if key.startswith("oui:") and evidence.signal != "mac" and key not in observed:
+            del claims.by_entry[key]
+
+
 def _read_mac(mac: str, kb: Knowledge) -> _Said:
     found = _registry_claims(mac, kb, "mac", None, None)
     return (tuple(found), (), ()) if found else _NOTHING
@@ -244,7 +298,8 @@ def _registry_claims(
     string names (``fp`` captured it as ``(?P<mac>...)``) the claim keeps the observed MAC's
     key, so the same prefix seen twice is one piece of evidence, at the weaker of the entry's
     and the organisation's weights."""
-    org = oui_organisation(mac)
+    address = _unicast_mac(mac)
+    org = _registry_org(address[:6].upper()) if address else None
     alias = kb.oui_alias(org) if org else None
     if alias is None:
         return []
@@ -292,11 +347,11 @@ def _best(scores: dict[str, float]) -> tuple[str | None, float, float]:
     return ranked[0][0], ranked[0][1], runner_up
 
 
-def _pick(values: list[tuple[float, str]]) -> str | None:
+def _pick(values: dict[tuple[str, str], float]) -> str | None:
     if not values:
         return None
     totals: dict[str, float] = defaultdict(float)
-    for weight, value in values:
+    for (_, value), weight in values.items():
         totals[value] += weight
     return max(totals.items(), key=lambda kv: (kv[1], len(kv[0])))[0]
 
@@ -305,7 +360,9 @@ def attribute(signals: Iterable[tuple[str, str]], kb: Knowledge | None = None) -
     """Attribute one host from its ``(signal, value)`` pairs."""
     kb = kb or load_knowledge()
     claims = _Claims()
+    signals = list(signals)
     _match_signals(claims, signals, kb)
+    _drop_contradicted(claims, signals, kb)
     # NOTE: OEM claims name makers, never brands: the brand scores are the same after them.
     all_brands = claims.scores("brand")
     _apply_oem(claims, kb, all_brands)

@@ -353,6 +353,14 @@ def _claims_something(values: dict[str, Any]) -> str | None:
     return None if groups else "claims nothing (no maker, brand, component, device_type or group)"
 
 
+def _mac_claims_through_the_registry(values: dict[str, Any]) -> str | None:
+    if "mac" in values["pattern"].groupindex and (
+        values["maker"] or values["brand"] or values["component"]
+    ):
+        return "a (?P<mac>...) entry claims through the IEEE registry: no maker, brand or component"
+    return None
+
+
 def _names_maker_or_brand(values: dict[str, Any]) -> str | None:
     if values["maker"] or values["brand"] or values["component"]:
         return None
@@ -385,7 +393,7 @@ FINGERPRINTS: schema.Spec[Fingerprint] = schema.Spec(
         "source": schema.source,
     },
     label="id",
-    checks=(_claims_something,),
+    checks=(_claims_something, _mac_claims_through_the_registry),
 )
 OUI: schema.Spec[OuiAlias] = schema.Spec(
     "orgs",

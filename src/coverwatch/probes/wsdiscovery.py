@@ -75,7 +75,8 @@ def scope_signals(scopes: list[str]) -> dict[str, list[str]]:
         if not scope.lower().startswith(_SCOPE_PREFIX):
             continue
         kind, _, value = scope[len(_SCOPE_PREFIX) :].partition("/")
-        text = clean_text(unquote(value, errors="replace"), _FIELD)
+        # NOTE: cut before decoding: a hostile megabyte of %XX is not decoded to keep 256 chars
+        text = clean_text(unquote(value[: _FIELD * 3], errors="replace"), _FIELD)
         if not text:
             continue
         key = SCOPE_SIGNALS.get(kind.lower())
