@@ -197,8 +197,6 @@ CASES: list[tuple[Signals, object, object, bool]] = [
     # github.com/coolrecep/Huawei-HG8245X6-Root/issues/3: ONT HG8245W5-6T
     ([("upnp.model_name", "HG8245W5-6T")], "Huawei", DeviceType.ROUTER, True),
     # --- ZTE ---------------------------------------------------------------------------------
-    # github.com/mkst/zte-config-utility/issues/44: a ZXHN H118N home gateway names itself
-    ([("http.www_authenticate", 'Basic realm="ZXHN H118N"')], "ZTE", DeviceType.ROUTER, True),
     # librenms/librenms/pull/4381: ZXR10 sysDescr; ZXR10 T64G router (public SNMP test data)
     (
         [
