@@ -14,6 +14,10 @@ and scores, per signal family (one YAML file) and overall:
 - ``covered_precision``: of the rows flagged covered whose status the source establishes, the
   share really covered.
 
+Besides each family and ``overall``, ``independent`` scores the rows whose source page no
+knowledge file cites: a row from a page the knowledge base also learned from measures nothing,
+so that line is the honest one.
+
 Run ``python -m tests.corpus.accuracy`` from the repository root for the Markdown table;
 ``--misses`` also lists every row attributed wrongly, ``--write-readme`` refreshes the table in
 ``tests/corpus/README.md``.
@@ -22,9 +26,11 @@ Run ``python -m tests.corpus.accuracy`` from the repository root for the Markdow
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -34,6 +40,9 @@ from coverwatch.models import VIDEO_TYPES, Attribution
 
 #: Where the corpus lives: one YAML file per signal family.
 CORPUS_DIR = Path(__file__).resolve().parent
+
+#: The knowledge base whose sources a row must not share to count as independent.
+KNOWLEDGE_DIR = CORPUS_DIR.parents[1] / "src" / "coverwatch" / "knowledge"
 
 #: Keys a row's ``expect`` may carry.
 EXPECT_KEYS = frozenset({"maker", "brand", "device_type", "covered"})
@@ -202,6 +211,23 @@ def load_corpus(directory: Path = CORPUS_DIR) -> list[CorpusRow]:
     return rows
 
 
+def _bare_url(text: str) -> str:
+    """A URL without scheme, ``www.`` or a commit in a GitHub file link, to compare citations."""
+    text = re.sub(r"https?://(?:www\.)?", "", text)
+    return re.sub(r"/blob/[0-9a-f]{7,40}/", "/blob/", text)
+
+
+@cache
+def _knowledge_citations() -> str:
+    return _bare_url("\n".join(p.read_text("utf-8") for p in sorted(KNOWLEDGE_DIR.rglob("*.yaml"))))
+
+
+def cited_by_knowledge(row: CorpusRow) -> bool:
+    """Whether a knowledge file cites the page this row comes from (then it measures nothing)."""
+    page = _bare_url(row.source.split()[0]).rstrip("/.,;)")
+    return re.search(re.escape(page) + r"(?![\w/.-])", _knowledge_citations()) is not None
+
+
 def evaluate(rows: Iterable[CorpusRow], knowledge: Knowledge | None = None) -> list[Outcome]:
     """Attribute every row."""
     kb = knowledge or load_knowledge()
@@ -209,11 +235,14 @@ def evaluate(rows: Iterable[CorpusRow], knowledge: Knowledge | None = None) -> l
 
 
 def score(outcomes: Sequence[Outcome]) -> dict[str, FamilyScore]:
-    """Per-family scores plus ``overall``."""
+    """Per-family scores plus ``overall`` and ``independent``."""
     ratios: dict[str, dict[str, Ratio]] = {}
     counts: dict[str, int] = {}
     for outcome in outcomes:
-        for family in (outcome.row.family, "overall"):
+        families = [outcome.row.family, "overall"]
+        if not cited_by_knowledge(outcome.row):
+            families.append("independent")
+        for family in families:
             counts[family] = counts.get(family, 0) + 1
             family_ratios = ratios.setdefault(family, {})
             for metric, hit in outcome.verdicts():
@@ -227,8 +256,9 @@ def measure(knowledge: Knowledge | None = None) -> dict[str, FamilyScore]:
 
 
 def table(scores: Mapping[str, FamilyScore]) -> str:
-    """The scores as a Markdown table, families in name order, overall last."""
-    names = [*sorted(f for f in scores if f != "overall"), "overall"]
+    """The scores as a Markdown table, families in name order, then overall and independent."""
+    totals = ("overall", "independent")
+    names = [*sorted(f for f in scores if f not in totals), *(t for t in totals if t in scores)]
     header = "| family | rows | " + " | ".join(m for m, _ in METRICS) + " |"
     lines = [header, "|" + "---|" * (len(METRICS) + 2)]
     for name in names:
