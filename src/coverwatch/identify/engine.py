@@ -20,7 +20,7 @@ from typing import Literal
 
 from netaddr import EUI, AddrFormatError, NotRegisteredError
 
-from coverwatch.identify.knowledge import Fingerprint, Knowledge, load_knowledge
+from coverwatch.identify.knowledge import Fingerprint, Knowledge, OuiAlias, load_knowledge
 from coverwatch.models import VIDEO_TYPES, Attribution, DeviceType, Evidence
 
 logger = logging.getLogger(__name__)
@@ -268,22 +268,40 @@ def _unicast_mac(text: str) -> str | None:
     return digits.lower()
 
 
+def _registry_entry(mac: str, kb: Knowledge) -> tuple[str, OuiAlias | None] | None:
+    """(IEEE organisation, its ``oui.yaml`` entry or None) of a unicast, globally administered
+    MAC address; None when the address is in no registry block."""
+    address = _unicast_mac(mac)
+    org = _registry_org(address[:6].upper()) if address else None
+    return (org, kb.oui_alias(org)) if org else None
+
+
+def _oui_key(alias: OuiAlias) -> str:
+    """The evidence key of an organisation's claim: one per ``oui.yaml`` entry."""
+    return f"oui:{alias.pattern.pattern}"
+
+
 def _drop_contradicted(claims: _Claims, signals: list[tuple[str, str]], kb: Knowledge) -> None:
     """A MAC a string states (a realm, a UUID) is the device's own only if the MAC seen on the
     wire agrees: when the host's observed MAC belongs to another organisation, the answer came
     from another box (a router forwarding the port, a proxy) and its stated MAC says nothing."""
+    stated = [
+        key
+        for key, (evidence, _) in claims.by_entry.items()
+        if key.startswith("oui:") and evidence.signal != "mac"
+    ]
+    if not stated:  # most hosts: nothing to check
+        return
     observed = set()
     for signal, value in signals:
-        address = _unicast_mac(value) if signal == "mac" else None
-        org = _registry_org(address[:6].upper()) if address else None
-        if org:
-            alias = kb.oui_alias(org)
-            observed.add(f"oui:{alias.pattern.pattern}" if alias else f"org:{org}")
-    if not observed:
-        return
-    for key, (evidence, _) in list(claims.by_entry.items()):
-        if key.startswith("oui:") and evidence.signal != "mac" and key not in observed:
-            del claims.by_entry[key]
+        found = _registry_entry(value, kb) if signal == "mac" else None
+        if found:
+            org, alias = found
+            observed.add(_oui_key(alias) if alias else f"org:{org}")
+    if observed:
+        for key in stated:
+            if key not in observed:
+                del claims.by_entry[key]
 
 
 def _read_mac(mac: str, kb: Knowledge) -> _Said:
@@ -298,9 +316,7 @@ def _registry_claims(
     string names (``fp`` captured it as ``(?P<mac>...)``) the claim keeps the observed MAC's
     key, so the same prefix seen twice is one piece of evidence, at the weaker of the entry's
     and the organisation's weights."""
-    address = _unicast_mac(mac)
-    org = _registry_org(address[:6].upper()) if address else None
-    alias = kb.oui_alias(org) if org else None
+    org, alias = _registry_entry(mac, kb) or ("", None)
     if alias is None:
         return []
     source, weight = alias.source, alias.weight
@@ -309,7 +325,7 @@ def _registry_claims(
     evidence = Evidence(
         signal,
         shown if shown is not None else f"{mac} ({org})",
-        f"oui:{alias.pattern.pattern}",
+        _oui_key(alias),
         source,
         alias.maker,
         alias.brand,
