@@ -10,13 +10,18 @@ cd "$(dirname "$0")/.."
 # a real browser. tshark and nfdump: captures are re-read through Wireshark's and nfdump's
 # own tools to check the traffic import against them; the same nfdump package brings nfcapd,
 # which collects the NetFlow v5/v9/IPFIX datagrams the NetFlow tests send it on loopback.
-# OpenJDK: Spark (the spark extra) runs the egress parity tests on a local JVM.
+# OpenJDK: Spark (the spark extra) runs the egress parity tests on a local JVM. nmap: its XML
+# is imported and compared with coverwatch's own scan of the same lab. nftables and iproute2:
+# the loss tests build a packet-dropping site in a network namespace of their own.
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v tshark >/dev/null || missing+=(tshark)
 command -v nfdump >/dev/null || missing+=(nfdump)
 command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+command -v nmap >/dev/null || missing+=(nmap)
+PATH="$PATH:/usr/sbin:/sbin" command -v nft >/dev/null || missing+=(nftables)
+PATH="$PATH:/usr/sbin:/sbin" command -v ip >/dev/null || missing+=(iproute2)
 if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "Installing Debian packages for the tests: ${missing[*]}..." >&2
     apt-get update -qq
