@@ -206,6 +206,29 @@ def test_scan_jsonl_output_feeds_identify(cli: Cli, lab: LabProcess) -> None:
     assert json.loads(again.stdout)["maker"] == "Dahua"
 
 
+def test_a_plain_port_sweep_names_only_vendors_whose_own_ports_it_sees(
+    cli: Cli, lab: LabProcess
+) -> None:
+    # --no-probes asks the devices nothing: only a vendor's default set of ports can name it
+    # (Dahua's 37777 and XM's 34567 beside a web or RTSP port); Hikvision's and Reolink's
+    # cameras both show 8000 and 554, so those ports name neither.
+    named = {"dahua-ipc": "Dahua", "lorex-nvr": "Dahua", "xiongmai-dvr": "Xiongmai"}
+    unnamed = {"hikvision-ipc", "reolink-ipc", "axis-ipc"}
+    hosts = {ip: t["profile"] for ip, t in lab.truth.items() if t["profile"] in {*named, *unnamed}}
+    assert set(hosts.values()) == {*named, *unnamed}
+    result = cli("scan", *hosts, "--site", "hq", "--no-probes")
+    assert result.returncode == 0, result.stderr
+    devices = cli.json("devices", "--json")
+    assert isinstance(devices, list) and len(devices) == len(hosts)
+    for device in devices:
+        profile = hosts[device["ip"]]
+        assert device["maker"] == named.get(profile), (profile, device["evidence"])
+        ports = [e for e in device["evidence"] if e["signal"] == "tcp.ports"]
+        assert bool(ports) == (profile in named)
+        if device["maker"] == "Dahua":
+            assert device["covered"] == "Dahua Technology Company"
+
+
 def test_help_teaches(cli: Cli) -> None:
     for command in ("scan", "devices", "identify", "lab", "demo"):
         result = cli(command, "--help", db=False)

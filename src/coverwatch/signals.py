@@ -20,6 +20,7 @@ SIGNALS: dict[str, str] = {
     "mac": "MAC address (aa:bb:cc:dd:ee:ff); matched against the IEEE registry",
     "hostname": "a host name given with the observation (JSONL)",
     "tcp.port": "an open TCP port number",
+    "tcp.ports": "a host's open TCP ports, ascending, space-separated (identify derives it)",
     "udp.port": "a UDP port the host answered or sent from (discovery, capture)",
     "tcp.banner": "greeting sent on connect by a service on a non-standard port",
     # HTTP(S)

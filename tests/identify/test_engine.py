@@ -429,3 +429,56 @@ def test_a_model_an_entry_reads_twice_counts_once() -> None:
     own = [("onvif.model", "DH-IPC-HFW1230S"), ("onvif.scope.hardware", "HW1")]
     scopes = ("onvif.scopes", "onvif://www.onvif.org/hardware/HW1")
     assert attribute(own).model == attribute([*own, scopes]).model == "IPC-HFW1230S"
+
+
+def _ports(*ports: str) -> list[tuple[str, str]]:
+    return [("tcp.port", p) for p in ports]
+
+
+@pytest.mark.parametrize(
+    ("ports", "maker", "brand", "covered"),
+    [
+        # Dahua's SDK port next to its web and RTSP ports (CVE-2013-6117 advisory: 37777)
+        (("80", "554", "37777"), "Dahua", None, DAHUA),
+        # XM's DVR-IP port next to its ONVIF port 8899
+        (("8899", "34567"), "Xiongmai", None, None),
+        # EZVIZ's signalling ports: a Hikvision sub-brand
+        (("8000", "9010", "9020"), "Hikvision", "EZVIZ", HIK),
+    ],
+)
+def test_a_vendors_default_set_of_ports_names_it(
+    ports: tuple[str, ...], maker: str, brand: str | None, covered: str | None
+) -> None:
+    result = attribute(_ports(*ports))
+    assert (result.maker, result.brand, result.covered) == (maker, brand, covered)
+    assert any(e.signal == "tcp.ports" and e.value == " ".join(ports) for e in result.evidence)
+
+
+@pytest.mark.parametrize("ports", [("37777",), ("34567",), ("5000", "37777"), ("22", "34567")])
+def test_a_private_port_without_the_devices_web_or_stream_port_names_nobody(
+    ports: tuple[str, ...],
+) -> None:
+    # alone, 37777 and 34567 are just ports in Linux's ephemeral range
+    assert attribute(_ports(*ports)).maker is None
+
+
+def test_a_host_that_accepts_every_connection_is_attributed_nothing() -> None:
+    # a tarpit, or a firewall answering for the addresses behind it: every port "open"
+    result = attribute(_ports(*map(str, range(1, 65536))))
+    assert (result.maker, result.device_type, result.covered) == (None, None, None)
+    assert result.evidence == ()
+
+
+def test_ports_that_name_two_makers_leave_what_the_host_itself_says() -> None:
+    ports = _ports("80", "554", "8899", "34567", "37777")
+    assert attribute(ports).maker is None
+    result = attribute([*ports, ("http.server", "App-webs/")])
+    assert (result.maker, result.covered) == ("Hikvision", HIK)
+    assert not [e for e in result.evidence if e.signal.startswith("tcp.")]
+
+
+@pytest.mark.parametrize(
+    "junk", ["37777x", "037777", "99999", "-1", "\uff13\uff17\uff17\uff17\uff17"]
+)
+def test_a_port_that_is_no_port_number_is_not_in_the_set(junk: str) -> None:
+    assert attribute(_ports("80", "554", junk)).maker is None

@@ -304,6 +304,38 @@ def _drop_contradicted(claims: _Claims, signals: list[tuple[str, str]], kb: Know
                 del claims.by_entry[key]
 
 
+#: Signals that are open ports: what a host listens on, not what it says.
+_PORT_SIGNALS = frozenset({"tcp.port", "tcp.ports"})
+_PORT_RANGE = frozenset(range(1, 65536))
+
+
+def _port_profile(ports: set[str]) -> str | None:
+    """A host's open TCP ports as one ``tcp.ports`` value, ascending and space-separated
+    ("80 443 554 37777"), so a knowledge entry can name a vendor's default set of ports; None
+    for fewer than two. Values that are no port number (a hostile import) are left out."""
+    numbers = {int(p) for p in ports if p.isascii() and p.isdigit() and len(p) <= 5}
+    numbers &= _PORT_RANGE
+    return " ".join(map(str, sorted(numbers))) if len(numbers) > 1 else None
+
+
+def _drop_port_conflicts(claims: _Claims, kb: Knowledge) -> None:
+    """Open ports that name two makers name none: no firmware listens on both Dahua's and
+    Xiongmai's private ports, but a host that accepts every connection (a tarpit, a firewall
+    answering for the addresses behind it) shows them all. Its port evidence, types included,
+    is dropped; what the host says (banners, realms, its MAC) still counts."""
+    makers: set[str] | None = None
+    for evidence, _ in claims.by_entry.values():
+        if evidence.signal not in _PORT_SIGNALS or not (evidence.maker or evidence.brand):
+            continue
+        brand = evidence.brand or ""
+        could_be = {evidence.maker} if evidence.maker else set(_oem_makers(kb, brand) or (brand,))
+        makers = could_be if makers is None else makers & could_be
+    if makers is not None and not makers:
+        for key, (evidence, _) in list(claims.by_entry.items()):
+            if evidence.signal in _PORT_SIGNALS:
+                del claims.by_entry[key]
+
+
 def _read_mac(mac: str, kb: Knowledge) -> _Said:
     found = _registry_claims(mac, kb, "mac", None, None)
     return (tuple(found), (), ()) if found else _NOTHING
@@ -377,8 +409,14 @@ def attribute(signals: Iterable[tuple[str, str]], kb: Knowledge | None = None) -
     kb = kb or load_knowledge()
     claims = _Claims()
     signals = list(signals)
+    ports = {value for signal, value in signals if signal == "tcp.port"}
+    profile = _port_profile(ports) if len(ports) > 1 else None
+    if profile:
+        signals.append(("tcp.ports", profile))
     _match_signals(claims, signals, kb)
     _drop_contradicted(claims, signals, kb)
+    if ports:
+        _drop_port_conflicts(claims, kb)
     # NOTE: OEM claims name makers, never brands: the brand scores are the same after them.
     all_brands = claims.scores("brand")
     _apply_oem(claims, kb, all_brands)
