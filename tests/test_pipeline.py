@@ -86,6 +86,21 @@ def test_each_source_kind_keeps_its_latest_run_and_all_are_fused(tmp_path: Path)
         inventory.close()
 
 
+def test_explain_counts_the_ports_of_a_matched_set_as_used(tmp_path: Path) -> None:
+    # a plain sweep names Dahua by its set of ports: none of those ports "moved nothing"
+    inventory = open_inventory(str(tmp_path / "inv.db"))
+    try:
+        ports = [_obs("tcp.port", p, SourceKind.SCAN) for p in ("80", "554", "37777")]
+        ports.append(_obs("http.server", "nginx", SourceKind.SCAN))
+        _, (host,) = record_run(
+            inventory, "hq", {IP: ports}, SourceKind.SCAN, [IP], {}, datetime.now(UTC)
+        )
+        assert host.attribution.maker == "Dahua"
+        assert [o.value for o in explain(inventory, IP).unmatched] == ["nginx"]
+    finally:
+        inventory.close()
+
+
 # --- Evidence accumulates (issue #10 part 3) -------------------------------------------------
 
 CAM = "10.9.8.20"

@@ -698,6 +698,9 @@ def explain(
     carried = carried_evidence(history, latest, datetime.now(UTC) - horizon)
     attribution = identify_host(carried + latest)
     used = {(e.signal, e.value) for e in attribution.evidence}
+    for e in attribution.evidence:  # a set of open ports that matched used each of its ports
+        if e.signal == "tcp.ports":
+            used.update(("tcp.port", port) for port in e.value.split())
     unmatched = [
         o
         for o in carried + latest

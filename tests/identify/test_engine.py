@@ -436,29 +436,35 @@ def _ports(*ports: str) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(
-    ("ports", "maker", "brand", "covered"),
+    ("ports", "maker", "covered"),
     [
-        # Dahua's SDK port next to its web and RTSP ports (CVE-2013-6117 advisory: 37777)
-        (("80", "554", "37777"), "Dahua", None, DAHUA),
-        # XM's DVR-IP port next to its ONVIF port 8899
-        (("8899", "34567"), "Xiongmai", None, None),
-        # EZVIZ's signalling ports: a Hikvision sub-brand
-        (("8000", "9010", "9020"), "Hikvision", "EZVIZ", HIK),
+        # Dahua's SDK port on a host that streams RTSP (CVE-2013-6117 advisory: 37777)
+        (("80", "443", "554", "37777"), "Dahua", DAHUA),
+        # XM's DVR-IP port beside its ONVIF port 8899
+        (("8899", "34567"), "Xiongmai", None),
     ],
 )
 def test_a_vendors_default_set_of_ports_names_it(
-    ports: tuple[str, ...], maker: str, brand: str | None, covered: str | None
+    ports: tuple[str, ...], maker: str, covered: str | None
 ) -> None:
     result = attribute(_ports(*ports))
-    assert (result.maker, result.brand, result.covered) == (maker, brand, covered)
-    assert any(e.signal == "tcp.ports" and e.value == " ".join(ports) for e in result.evidence)
+    assert (result.maker, result.covered) == (maker, covered)
+    assert ("tcp.ports", " ".join(ports)) in [(e.signal, e.value) for e in result.evidence]
 
 
-@pytest.mark.parametrize("ports", [("37777",), ("34567",), ("5000", "37777"), ("22", "34567")])
-def test_a_private_port_without_the_devices_web_or_stream_port_names_nobody(
-    ports: tuple[str, ...],
-) -> None:
-    # alone, 37777 and 34567 are just ports in Linux's ephemeral range
+@pytest.mark.parametrize(
+    "ports",
+    [
+        ("37777",),
+        ("34567",),
+        ("22", "80", "37777"),  # a Linux box: 37777 is just a port in the ephemeral range
+        ("80", "443", "34567"),
+        ("0554", "37777"),  # no port number as a scanner writes one
+        ("554", "37777", *map(str, range(1000, 1030))),  # a server with thirty services
+        ("9530", "34567", *map(str, range(1000, 1030))),
+    ],
+)
+def test_a_private_port_off_a_streaming_device_names_nobody(ports: tuple[str, ...]) -> None:
     assert attribute(_ports(*ports)).maker is None
 
 
@@ -467,18 +473,50 @@ def test_a_host_that_accepts_every_connection_is_attributed_nothing() -> None:
     result = attribute(_ports(*map(str, range(1, 65536))))
     assert (result.maker, result.device_type, result.covered) == (None, None, None)
     assert result.evidence == ()
+    # the same with only a camera port list swept: two vendors' private ports
+    assert attribute(_ports("80", "554", "8000", "8899", "34567", "37777")).evidence == ()
 
 
-def test_ports_that_name_two_makers_leave_what_the_host_itself_says() -> None:
-    ports = _ports("80", "554", "8899", "34567", "37777")
-    assert attribute(ports).maker is None
-    result = attribute([*ports, ("http.server", "App-webs/")])
+def test_ports_give_way_to_what_the_host_itself_says() -> None:
+    dahua_ports = _ports("80", "554", "37777")
+    # a Hikvision web server answering on a host with Dahua's ports
+    result = attribute([*dahua_ports, ("http.server", "App-webs/")])
     assert (result.maker, result.covered) == ("Hikvision", HIK)
-    assert not [e for e in result.evidence if e.signal.startswith("tcp.")]
+    assert not [e for e in result.evidence if e.maker == "Dahua"]
+    # a TP-Link router forwarding 554 and 37777 to a recorder behind it: its own MAC
+    router = attribute([*dahua_ports, ("mac", "50:c7:bf:00:00:01")])
+    assert router.maker == "TP-Link" and router.covered is None
+
+
+def test_a_weak_port_of_another_maker_does_not_silence_a_private_one() -> None:
+    # 2020 is Tapo's ONVIF port but also anyone's; it must not veto Dahua's 37777
+    assert attribute(_ports("80", "554", "2020", "37777")).maker == "Dahua"
+
+
+def test_a_port_set_is_identifys_own_to_derive() -> None:
+    # an import cannot state a set of ports the host was not seen with
+    assert attribute([("tcp.ports", "554 37777"), ("tcp.port", "37777")]).maker is None
+    assert attribute(_ports("554", "37777")).maker == "Dahua"
 
 
 @pytest.mark.parametrize(
-    "junk", ["37777x", "037777", "99999", "-1", "\uff13\uff17\uff17\uff17\uff17"]
+    ("signal", "text"),
+    [
+        # a company's legal form is nobody's name (an alias list once split "TVT CO., LTD")
+        ("upnp.manufacturer", "Shenzhen Bilian Electronic Co., Ltd."),
+        ("tls.issuer", "CN=BBL CA,O=BBL Technologies Co.\\, Ltd,C=CN"),  # a 3D printer
+        # acronyms count only as written: Dutch "een" is not Eagle Eye Networks (EEN)
+        ("http.title", "Welkom bij een nieuwe router"),
+        ("http.title", "Nice to meet you"),  # not NICE Systems
+        ("snmp.sysdescr", "Snort IDS sensor appliance"),  # not IDS Imaging
+    ],
 )
-def test_a_port_that_is_no_port_number_is_not_in_the_set(junk: str) -> None:
-    assert attribute(_ports("80", "554", junk)).maker is None
+def test_ordinary_words_name_no_maker(signal: str, text: str) -> None:
+    result = attribute([(signal, text)])
+    assert result.maker is None and result.device_type is not DeviceType.CAMERA
+
+
+def test_an_acronym_names_its_maker_as_written() -> None:
+    assert attribute([("http.title", "ZTE router")]).maker == "ZTE"
+    assert attribute([("upnp.manufacturer", "AXIS")]).maker == "Axis"
+    assert attribute([("upnp.manufacturer", "Axis")]).maker == "Axis"

@@ -284,6 +284,15 @@ CASES: list[Any] = [
         "fingerprint", {"signals": []}, "signals", ["signal"], id="fingerprint-no-signals"
     ),
     pytest.param("covered", {"maker": DROP}, None, ["maker"], id="covered-no-maker"),
+    # a YAML flow list splits an unquoted "Roadrunner Co., Ltd" at its comma: "Ltd" would
+    # then name the brand wherever a device writes its own company's legal form
+    pytest.param(
+        "oem",
+        {"aliases": ["Roadrunner Co.", "Ltd"]},
+        "aliases",
+        ["'Ltd'", "legal form", "quote"],
+        id="oem-alias-split-at-a-comma",
+    ),
 ]
 
 

@@ -306,33 +306,61 @@ def _drop_contradicted(claims: _Claims, signals: list[tuple[str, str]], kb: Know
 
 #: Signals that are open ports: what a host listens on, not what it says.
 _PORT_SIGNALS = frozenset({"tcp.port", "tcp.ports"})
-_PORT_RANGE = frozenset(range(1, 65536))
+#: A host with more open ports than this is a server, or accepts every connection (a tarpit, a
+#: firewall answering for the addresses behind it): its ports name nobody. Camera firmware opens
+#: a handful; a recorder's per-channel ports stay below it.
+_MAX_DEVICE_PORTS = 24
+#: A port entry at least this strong is a vendor's private protocol (Dahua's 37777, XM's 34567).
+_PRIVATE_PORT = 0.3
 
 
-def _port_profile(ports: set[str]) -> str | None:
-    """A host's open TCP ports as one ``tcp.ports`` value, ascending and space-separated
-    ("80 443 554 37777"), so a knowledge entry can name a vendor's default set of ports; None
-    for fewer than two. Values that are no port number (a hostile import) are left out."""
-    numbers = {int(p) for p in ports if p.isascii() and p.isdigit() and len(p) <= 5}
-    numbers &= _PORT_RANGE
-    return " ".join(map(str, sorted(numbers))) if len(numbers) > 1 else None
+def _open_ports(signals: list[tuple[str, str]]) -> list[int]:
+    """The host's open TCP ports, ascending; values that are no port number as a scanner
+    writes one (a hostile import: "0554", "99999", "5e4") are left out."""
+    values = {value for signal, value in signals if signal == "tcp.port"}
+    numbers = {
+        int(v) for v in values if v.isascii() and v.isdigit() and v[0] != "0" and len(v) <= 5
+    }
+    return sorted(n for n in numbers if n <= 65535)
 
 
-def _drop_port_conflicts(claims: _Claims, kb: Knowledge) -> None:
-    """Open ports that name two makers name none: no firmware listens on both Dahua's and
-    Xiongmai's private ports, but a host that accepts every connection (a tarpit, a firewall
-    answering for the addresses behind it) shows them all. Its port evidence, types included,
-    is dropped; what the host says (banners, realms, its MAC) still counts."""
-    makers: set[str] | None = None
+def _could_be(evidence: Evidence, kb: Knowledge) -> set[str]:
+    """The makers one piece of evidence points to (a brand: its OEM makers)."""
+    if evidence.maker:
+        return {evidence.maker}
+    if evidence.brand:
+        return set(_oem_makers(kb, evidence.brand) or (evidence.brand,))
+    return set()
+
+
+def _weigh_ports(claims: _Claims, kb: Knowledge, count: int) -> None:
+    """Open ports are the weakest evidence of who made a host, and give way:
+
+    - a host with more than ``_MAX_DEVICE_PORTS`` open ports, or with two vendors' private
+      protocol ports (no firmware listens on both Dahua's and XM's), is not a device whose
+      ports say anything: all its port evidence, types included, is dropped;
+    - a port claim for a maker the rest of the evidence does not name gives way to what the
+      host itself says (its banners, its MAC): a router forwarding 37777 to a recorder behind
+      it answers with the router's own MAC and pages."""
+    ports = [(k, e) for k, (e, _) in claims.by_entry.items() if e.signal in _PORT_SIGNALS]
+    if not ports:
+        return
+    private: set[str] | None = None
+    for _, evidence in ports:
+        if evidence.weight >= _PRIVATE_PORT and (makers := _could_be(evidence, kb)):
+            private = makers if private is None else private & makers
+    if count > _MAX_DEVICE_PORTS or private == set():
+        for key, _ in ports:
+            del claims.by_entry[key]
+        return
+    said: set[str] = set()
     for evidence, _ in claims.by_entry.values():
-        if evidence.signal not in _PORT_SIGNALS or not (evidence.maker or evidence.brand):
-            continue
-        brand = evidence.brand or ""
-        could_be = {evidence.maker} if evidence.maker else set(_oem_makers(kb, brand) or (brand,))
-        makers = could_be if makers is None else makers & could_be
-    if makers is not None and not makers:
-        for key, (evidence, _) in list(claims.by_entry.items()):
-            if evidence.signal in _PORT_SIGNALS:
+        if evidence.signal not in _PORT_SIGNALS:
+            said |= _could_be(evidence, kb)
+    if said:
+        for key, evidence in ports:
+            makers = _could_be(evidence, kb)
+            if makers and not makers & said:
                 del claims.by_entry[key]
 
 
@@ -409,14 +437,16 @@ def attribute(signals: Iterable[tuple[str, str]], kb: Knowledge | None = None) -
     kb = kb or load_knowledge()
     claims = _Claims()
     signals = list(signals)
-    ports = {value for signal, value in signals if signal == "tcp.port"}
-    profile = _port_profile(ports) if len(ports) > 1 else None
-    if profile:
-        signals.append(("tcp.ports", profile))
+    if any(signal == "tcp.ports" for signal, _ in signals):  # identify's own to derive
+        signals = [(signal, value) for signal, value in signals if signal != "tcp.ports"]
+    ports = _open_ports(signals)
+    if 1 < len(ports) <= _MAX_DEVICE_PORTS:
+        # All open ports as one value ("80 443 554 37777"): an entry can name a default set.
+        signals.append(("tcp.ports", " ".join(map(str, ports))))
     _match_signals(claims, signals, kb)
     _drop_contradicted(claims, signals, kb)
     if ports:
-        _drop_port_conflicts(claims, kb)
+        _weigh_ports(claims, kb, len(ports))
     # NOTE: OEM claims name makers, never brands: the brand scores are the same after them.
     all_brands = claims.scores("brand")
     _apply_oem(claims, kb, all_brands)

@@ -5,6 +5,7 @@ Every entry is checked on load; a bad one stops start-up with its file, entry an
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -215,12 +216,14 @@ class Knowledge:
             automaton = self._index["names_automaton"] = _names_automaton(self)
         folded = text.lower()
         found: dict[str, tuple[str, str | None, str | None]] = {}
-        for end, (length, maker, brand) in automaton.iter(folded):
+        for end, (length, maker, brand, exact) in automaton.iter(folded):
             start = end - length + 1
             before = folded[start - 1] if start > 0 else " "
             after = folded[end + 1] if end + 1 < len(folded) else " "
             if before.isalnum() or after.isalnum():
                 continue  # part of a longer word ("acti" in "active")
+            if exact is not None and text[start : end + 1] not in exact:
+                continue  # an acronym written as an ordinary word ("ids", "nice")
             key = maker or brand or ""
             if key not in found or length > len(found[key][0]):
                 found[key] = (text[start : end + 1], maker, brand)
@@ -326,22 +329,37 @@ class Knowledge:
         return None
 
 
+#: A name this short written in capitals is an acronym ("NICE", "EEN", "ZTE"): it names its
+#: maker only as written, never as the ordinary word it spells ("nice", Dutch "een").
+_ACRONYM = re.compile(r"[A-Z0-9]{1,4}")
+
+
 def _names_automaton(kb: Knowledge) -> Any:
     import ahocorasick
 
-    automaton = ahocorasick.Automaton()
+    # folded name -> (maker, brand, the exact spellings it counts in, or None for any case)
+    words: dict[str, tuple[str | None, str | None, frozenset[str] | None]] = {}
+
+    def add(name: str, maker: str | None, brand: str | None) -> None:
+        folded = " ".join(name.split()).lower()
+        if len(folded) < 3 or (folded in words and words[folded][:2] != (maker, brand)):
+            return  # too short, or a maker already holds it
+        exact = frozenset({name}) if _ACRONYM.fullmatch(name) else None
+        if folded in words:
+            known = words[folded][2]
+            exact = None if known is None or exact is None else known | exact
+        words[folded] = (maker, brand, exact)
+
     for info in kb.makers:
-        if not info.named_in_text:
-            continue
-        for name in (info.name, *info.aliases):
-            folded = " ".join(name.split()).lower()
-            if len(folded) >= 3:
-                automaton.add_word(folded, (len(folded), info.name, None))
+        if info.named_in_text:
+            for name in (info.name, *info.aliases):
+                add(name, info.name, None)
     for entry in kb.oem:
         for name in (entry.brand, *entry.aliases):
-            folded = " ".join(name.split()).lower()
-            if len(folded) >= 3 and not automaton.exists(folded):
-                automaton.add_word(folded, (len(folded), None, entry.brand))
+            add(name, None, entry.brand)
+    automaton = ahocorasick.Automaton()
+    for folded, (maker, brand, exact) in words.items():
+        automaton.add_word(folded, (len(folded), maker, brand, exact))
     automaton.make_automaton()
     return automaton
 
@@ -413,7 +431,7 @@ OEM: schema.Spec[OemBrand] = schema.Spec(
     OemBrand,
     {
         "brand": schema.text(),
-        "aliases": schema.texts(),
+        "aliases": schema.names(),
         "makers": schema.texts(required=True),
         "weight": schema.weight,
         "source": schema.source,
@@ -470,7 +488,7 @@ MAKERS: schema.Spec[MakerInfo] = schema.Spec(
         "headquarters": schema.text(required=False),
         "prc_national_intelligence_law": schema.flag,
         "source": schema.source,
-        "aliases": schema.texts(),
+        "aliases": schema.names(),
         "default_type": schema.device_type,
         "named_in_text": lambda raw: True if raw is None else schema.flag(raw),
     },

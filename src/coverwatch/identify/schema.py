@@ -151,6 +151,30 @@ def text(required: bool = True, default: str | None = None) -> Converter:
     return convert
 
 
+#: Words that name a company's legal form, never a company: an alias that is only one of them
+#: is a flow list that split "TVT CO., LTD" at its comma.
+_LEGAL_FORMS = re.compile(
+    r"(?i)(?:co|corp|corporation|inc|incorporated|ltd|limited|llc|gmbh|ag|sa|s\.a|company)\.?"
+)
+
+
+def names() -> Converter:
+    """Names a maker or brand goes by: non-empty strings, none a bare legal form ("Ltd")."""
+    listed = texts()
+
+    def convert(raw: Any) -> tuple[str, ...]:
+        found: tuple[str, ...] = listed(raw)
+        bare = [name for name in found if _LEGAL_FORMS.fullmatch(name)]
+        if bare:
+            raise Bad(
+                f"{bare[0]!r} is a legal form, not a name: quote a name with a comma in it "
+                '("TVT CO., LTD")'
+            )
+        return found
+
+    return convert
+
+
 def texts(required: bool = False) -> Converter:
     """A list of non-empty strings (a single string counts as one), as a tuple."""
 
