@@ -58,7 +58,7 @@ THRESHOLDS: dict[str, dict[str, float]] = {
         "covered_precision": 0.99,
     },
     "mdns": {"false_video": 0.02, "maker": 0.68},
-    "nmap": {"video_typed": 0.57, "maker": 0.48, "covered_recall": 0.55},
+    "nmap": {"video_typed": 0.49, "maker": 0.47},
     "onvif": {"video_typed": 0.94, "maker": 0.93, "covered_recall": 0.97},
     "rtsp": {"video_typed": 0.97, "maker": 0.71, "covered_recall": 0.86},
     "snmp": {
