@@ -516,7 +516,15 @@ def test_ordinary_words_name_no_maker(signal: str, text: str) -> None:
     assert result.maker is None and result.device_type is not DeviceType.CAMERA
 
 
-def test_an_acronym_names_its_maker_as_written() -> None:
-    assert attribute([("http.title", "ZTE router")]).maker == "ZTE"
-    assert attribute([("upnp.manufacturer", "AXIS")]).maker == "Axis"
-    assert attribute([("upnp.manufacturer", "Axis")]).maker == "Axis"
+@pytest.mark.parametrize(
+    ("signal", "text", "maker"),
+    [
+        ("http.title", "ZTE router", "ZTE"),
+        ("http.title", "zte router", "ZTE"),  # a name that is no word counts in any case
+        ("mdns.name", "qnap-nas._http._tcp.local.", "QNAP"),
+        ("http.title", "NICE Vision", "NICE Systems"),  # an acronym-word, as written
+        ("upnp.manufacturer", "AXIS", "Axis"),
+    ],
+)
+def test_a_device_naming_its_maker_names_it(signal: str, text: str, maker: str) -> None:
+    assert attribute([(signal, text)]).maker == maker

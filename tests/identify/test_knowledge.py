@@ -17,6 +17,7 @@ from coverwatch.identify.knowledge import (
     load_knowledge,
     parse_covered,
     parse_fingerprints,
+    parse_makers,
     parse_oem,
     parse_oui,
 )
@@ -368,3 +369,20 @@ def test_a_signal_no_source_emits_fails_loading(signal: str) -> None:
         parse_fingerprints("fingerprints/acme.yaml", document)
     assert "fingerprints[1] (acme-server).signals" in str(info.value)
     assert signal in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"aliases": ["Acme Co.", "Ltd"]}, ["makers[0] (Acme).aliases", "'Ltd'", "legal form"]),
+        ({"case_sensitive": ["ACM"]}, ["makers[0] (Acme)", "'ACM'", "not its name"]),
+    ],
+)
+def test_a_makers_names_are_checked(changes: dict[str, Any], words: list[str]) -> None:
+    maker = {"name": "Acme", "prc_national_intelligence_law": False, "source": "IEEE MA-L"}
+    with pytest.raises(KnowledgeError) as info:
+        parse_makers(
+            "makers.yaml", {"updated": datetime.date(2026, 1, 1), "makers": [maker | changes]}
+        )
+    for word in words:
+        assert word in str(info.value), str(info.value)

@@ -5,7 +5,6 @@ Every entry is checked on load; a bad one stops start-up with its file, entry an
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -138,6 +137,9 @@ class MakerInfo:
     named_in_text: bool = True
     """False when the maker's name inside a banner or title is no evidence (an ordinary word,
     an operating system's name)."""
+    case_sensitive: tuple[str, ...] = ()
+    """Names that count in a banner or title only as written: an acronym that is also an
+    ordinary word ("NICE", Dutch "een" for EEN)."""
 
 
 @dataclass(frozen=True)
@@ -223,7 +225,7 @@ class Knowledge:
             if before.isalnum() or after.isalnum():
                 continue  # part of a longer word ("acti" in "active")
             if exact is not None and text[start : end + 1] not in exact:
-                continue  # an acronym written as an ordinary word ("ids", "nice")
+                continue  # an acronym written as the ordinary word it spells ("nice")
             key = maker or brand or ""
             if key not in found or length > len(found[key][0]):
                 found[key] = (text[start : end + 1], maker, brand)
@@ -329,22 +331,17 @@ class Knowledge:
         return None
 
 
-#: A name this short written in capitals is an acronym ("NICE", "EEN", "ZTE"): it names its
-#: maker only as written, never as the ordinary word it spells ("nice", Dutch "een").
-_ACRONYM = re.compile(r"[A-Z0-9]{1,4}")
-
-
 def _names_automaton(kb: Knowledge) -> Any:
     import ahocorasick
 
     # folded name -> (maker, brand, the exact spellings it counts in, or None for any case)
     words: dict[str, tuple[str | None, str | None, frozenset[str] | None]] = {}
 
-    def add(name: str, maker: str | None, brand: str | None) -> None:
+    def add(name: str, maker: str | None, brand: str | None, as_written: bool = False) -> None:
         folded = " ".join(name.split()).lower()
         if len(folded) < 3 or (folded in words and words[folded][:2] != (maker, brand)):
             return  # too short, or a maker already holds it
-        exact = frozenset({name}) if _ACRONYM.fullmatch(name) else None
+        exact = frozenset({name}) if as_written else None
         if folded in words:
             known = words[folded][2]
             exact = None if known is None or exact is None else known | exact
@@ -353,7 +350,7 @@ def _names_automaton(kb: Knowledge) -> Any:
     for info in kb.makers:
         if info.named_in_text:
             for name in (info.name, *info.aliases):
-                add(name, info.name, None)
+                add(name, info.name, None, name in info.case_sensitive)
     for entry in kb.oem:
         for name in (entry.brand, *entry.aliases):
             add(name, None, entry.brand)
@@ -377,6 +374,12 @@ def _mac_claims_through_the_registry(values: dict[str, Any]) -> str | None:
     ):
         return "a (?P<mac>...) entry claims through the IEEE registry: no maker, brand or component"
     return None
+
+
+def _case_sensitive_names_are_its_names(values: dict[str, Any]) -> str | None:
+    own = {values["name"], *values["aliases"]}
+    stray = [name for name in values["case_sensitive"] if name not in own]
+    return f"case_sensitive {stray[0]!r} is not its name or an alias" if stray else None
 
 
 def _names_maker_or_brand(values: dict[str, Any]) -> str | None:
@@ -491,7 +494,9 @@ MAKERS: schema.Spec[MakerInfo] = schema.Spec(
         "aliases": schema.names(),
         "default_type": schema.device_type,
         "named_in_text": lambda raw: True if raw is None else schema.flag(raw),
+        "case_sensitive": schema.texts(),
     },
+    checks=(_case_sensitive_names_are_its_names,),
     label="name",
 )
 
