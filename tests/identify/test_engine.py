@@ -47,6 +47,13 @@ DAHUA = "Dahua Technology Company"
             None,
         ),
         ({"rtsp.server": "Dahua Rtsp Server"}, "Dahua", None, DeviceType.CAMERA, DAHUA),
+        (
+            {"http.www_authenticate": 'Digest realm="HuaweiHomeGateway", nonce="abc"'},
+            "Huawei",
+            None,
+            DeviceType.ROUTER,
+            "Huawei Technologies Company",
+        ),
         # Devices naming themselves (ONVIF, SADP, DHIP)
         (
             {"onvif.manufacturer": "HIKVISION", "onvif.model": "DS-2CD2043G0-I"},
@@ -462,10 +469,14 @@ def test_a_vendors_default_set_of_ports_names_it(
         ("0554", "37777"),  # no port number as a scanner writes one
         ("554", "37777", *map(str, range(1000, 1030))),  # a server with thirty services
         ("9530", "34567", *map(str, range(1000, 1030))),
+        ("37215",),  # Huawei home gateways' TR-064 port, alone
+        ("22", "53", "80", "37215"),  # and on a Linux box serving DNS
     ],
 )
 def test_a_private_port_off_a_streaming_device_names_nobody(ports: tuple[str, ...]) -> None:
-    assert attribute(_ports(*ports)).maker is None
+    result = attribute(_ports(*ports))
+    assert (result.maker, result.covered) == (None, None)
+    assert result.device_type is None
 
 
 def test_a_host_that_accepts_every_connection_is_attributed_nothing() -> None:
@@ -509,11 +520,17 @@ def test_a_port_set_is_identifys_own_to_derive() -> None:
         ("http.title", "Welkom bij een nieuwe router"),
         ("http.title", "Nice to meet you"),  # not NICE Systems
         ("snmp.sysdescr", "Snort IDS sensor appliance"),  # not IDS Imaging
+        ("telnet.banner", "Ubuntu 22.04.3 LTS\nsrv login:"),  # not LTS, a Hikvision OEM
+        ("upnp.model_description", "Day/Night ICR"),  # an IR-cut filter, not IC Realtime
+        ("sip.user_agent", "hyt-softphone 1.0"),  # Hytera writes HYT
+        # a certificate's issuer is its authority, not the device
+        ("tls.issuer", "CN=WR2,O=Google Trust Services,C=US"),
     ],
 )
 def test_ordinary_words_name_no_maker(signal: str, text: str) -> None:
     result = attribute([(signal, text)])
-    assert result.maker is None and result.device_type is not DeviceType.CAMERA
+    assert (result.maker, result.brand, result.covered) == (None, None, None)
+    assert result.device_type is not DeviceType.CAMERA
 
 
 @pytest.mark.parametrize(
@@ -524,7 +541,14 @@ def test_ordinary_words_name_no_maker(signal: str, text: str) -> None:
         ("mdns.name", "qnap-nas._http._tcp.local.", "QNAP"),
         ("http.title", "NICE Vision", "NICE Systems"),  # an acronym-word, as written
         ("upnp.manufacturer", "AXIS", "Axis"),
+        ("http.title", "\u0130stanbul NICE Vision", "NICE Systems"),  # "İ" lowers to 2 chars
     ],
 )
 def test_a_device_naming_its_maker_names_it(signal: str, text: str, maker: str) -> None:
     assert attribute([(signal, text)]).maker == maker
+
+
+def test_a_self_signed_certificates_issuer_is_the_devices_own_words() -> None:
+    issuer = ("tls.issuer", "CN=QNAP NAS,OU=QTS,O=QNAP Systems\\, Inc.,C=TW")
+    assert attribute([issuer, ("tls.self_signed", "true")]).maker == "QNAP"
+    assert attribute([issuer, ("tls.self_signed", "false")]).maker is None  # its authority's

@@ -375,6 +375,8 @@ def test_a_signal_no_source_emits_fails_loading(signal: str) -> None:
     ("changes", "words"),
     [
         ({"aliases": ["Acme Co.", "Ltd"]}, ["makers[0] (Acme).aliases", "'Ltd'", "legal form"]),
+        ({"aliases": ["Acme", "Pty Ltd"]}, ["'Pty Ltd'", "legal form"]),
+        ({"aliases": ["Acme", "GmbH & Co. KG"]}, ["'GmbH & Co. KG'", "legal form"]),
         ({"case_sensitive": ["ACM"]}, ["makers[0] (Acme)", "'ACM'", "not its name"]),
     ],
 )

@@ -142,7 +142,6 @@ _SELF_DESCRIBED = frozenset(
         "telnet.banner",
         "ftp.banner",
         "tls.subject",
-        "tls.issuer",
         "sip.user_agent",
         "dhcp.vendor_class",
         "nmap.product",
@@ -437,8 +436,12 @@ def attribute(signals: Iterable[tuple[str, str]], kb: Knowledge | None = None) -
     kb = kb or load_knowledge()
     claims = _Claims()
     signals = list(signals)
-    if any(signal == "tcp.ports" for signal, _ in signals):  # identify's own to derive
+    keys = {signal for signal, _ in signals}
+    if "tcp.ports" in keys:  # identify's own to derive
         signals = [(signal, value) for signal, value in signals if signal != "tcp.ports"]
+    # A self-signed certificate's issuer is its subject (RFC 5280 6.1): the device's own words.
+    if "tls.subject" not in keys and ("tls.self_signed", "true") in signals:
+        signals += [("tls.subject", v) for k, v in signals if k == "tls.issuer"]
     ports = _open_ports(signals)
     if 1 < len(ports) <= _MAX_DEVICE_PORTS:
         # All open ports as one value ("80 443 554 37777"): an entry can name a default set.

@@ -64,6 +64,9 @@ class OemBrand:
     source: str
     white_label: bool
     """True for another company's brand on the maker's firmware; False for an owned sub-brand."""
+    named_in_text: bool = True
+    """False when the brand's name inside a banner or title is no evidence: it is also an
+    ordinary term ("LTS", long-term support, in every Ubuntu banner)."""
 
 
 @dataclass(frozen=True)
@@ -217,6 +220,8 @@ class Knowledge:
         if automaton is None:
             automaton = self._index["names_automaton"] = _names_automaton(self)
         folded = text.lower()
+        if len(folded) != len(text):  # "İ" lowers to two characters: keep offsets aligned
+            folded = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
         found: dict[str, tuple[str, str | None, str | None]] = {}
         for end, (length, maker, brand, exact) in automaton.iter(folded):
             start = end - length + 1
@@ -352,8 +357,9 @@ def _names_automaton(kb: Knowledge) -> Any:
             for name in (info.name, *info.aliases):
                 add(name, info.name, None, name in info.case_sensitive)
     for entry in kb.oem:
-        for name in (entry.brand, *entry.aliases):
-            add(name, None, entry.brand)
+        if entry.named_in_text:
+            for name in (entry.brand, *entry.aliases):
+                add(name, None, entry.brand)
     automaton = ahocorasick.Automaton()
     for folded, (maker, brand, exact) in words.items():
         automaton.add_word(folded, (len(folded), maker, brand, exact))
@@ -439,6 +445,7 @@ OEM: schema.Spec[OemBrand] = schema.Spec(
         "weight": schema.weight,
         "source": schema.source,
         "relation": lambda raw: schema.choice("sub-brand", "white-label")(raw) == "white-label",
+        "named_in_text": lambda raw: True if raw is None else schema.flag(raw),
     },
     rename={"relation": "white_label"},
     label="brand",

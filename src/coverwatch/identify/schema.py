@@ -151,10 +151,11 @@ def text(required: bool = True, default: str | None = None) -> Converter:
     return convert
 
 
-#: Words that name a company's legal form, never a company: an alias that is only one of them
-#: is a flow list that split "TVT CO., LTD" at its comma.
+#: Words that name a company's legal form, never a company: an alias made only of them is a
+#: flow list that split "TVT CO., LTD" at its comma.
 _LEGAL_FORMS = re.compile(
-    r"(?i)(?:co|corp|corporation|inc|incorporated|ltd|limited|llc|gmbh|ag|sa|s\.a|company)\.?"
+    r"(?i)(?:(?:co|corp|corporation|inc|incorporated|ltd|ltda|limited|llc|llp|plc|pty|pte|gmbh"
+    r"|ag|kg|sa|sas|spa|s\.p\.a|bv|b\.v|kk|k\.k|l\.l\.c|company)\.?[\s&,]*)+"
 )
 
 
