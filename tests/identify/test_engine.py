@@ -521,6 +521,7 @@ def test_a_port_set_is_identifys_own_to_derive() -> None:
         ("http.title", "Nice to meet you"),  # not NICE Systems
         ("snmp.sysdescr", "Snort IDS sensor appliance"),  # not IDS Imaging
         ("telnet.banner", "Ubuntu 22.04.3 LTS\nsrv login:"),  # not LTS, a Hikvision OEM
+        ("snmp.sysdescr", "Linux lucid 2.6.32-21-generic (Ubuntu 10.04 LTS)"),  # not LUCID
         ("upnp.model_description", "Day/Night ICR"),  # an IR-cut filter, not IC Realtime
         ("sip.user_agent", "hyt-softphone 1.0"),  # Hytera writes HYT
         # a certificate's issuer is its authority, not the device

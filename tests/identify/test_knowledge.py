@@ -388,3 +388,20 @@ def test_a_makers_names_are_checked(changes: dict[str, Any], words: list[str]) -
         )
     for word in words:
         assert word in str(info.value), str(info.value)
+
+
+def test_no_name_points_at_two_companies() -> None:
+    # A device's text names one company: a maker's name that is also another company's brand
+    # would be read as whichever loads first. Brands of the maker itself are fine; Swann is a
+    # maker whose some lines are Reolink-made (oem.yaml), on purpose.
+    owners: dict[str, set[str]] = {}
+    for maker in KNOWLEDGE.makers:
+        for name in (maker.name, *maker.aliases):
+            owners.setdefault(" ".join(name.split()).lower(), set()).add(maker.name)
+    for entry in KNOWLEDGE.oem:
+        for name in (entry.brand, *entry.aliases):
+            folded = " ".join(name.split()).lower()
+            if folded not in owners or not owners[folded] & set(entry.makers):
+                owners.setdefault(folded, set()).add(f"brand {entry.brand}")
+    shared = {name: who for name, who in owners.items() if len(who) > 1}
+    assert shared.keys() <= {"swann", "swann communications"}, shared
