@@ -306,6 +306,7 @@ def test_a_name_a_specific_entry_already_read_is_not_counted_twice() -> None:
     [
         ({"rtsp.public": "OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN"}, DeviceType.CAMERA),
         ({"onvif.manufacturer": "Some OEM"}, DeviceType.CAMERA),
+        ({"onvif.model": "C6F0SgZ3N0P1L0", "onvif.firmware": "2.4.1"}, DeviceType.CAMERA),
         ({"onvif.scopes": "onvif://www.onvif.org/Profile/Streaming"}, DeviceType.CAMERA),
         ({"onvif.scope.name": "IPCAM"}, DeviceType.CAMERA),
         ({"onvif.xaddrs": "http://192.0.2.1:8899/onvif/device_service"}, DeviceType.CAMERA),
