@@ -56,6 +56,9 @@ VIDEO_TYPES = frozenset(
     {DeviceType.CAMERA, DeviceType.NVR, DeviceType.DVR, DeviceType.ENCODER, DeviceType.INTERCOM}
 )
 
+#: Signals that are open ports: what a host listens on, not what it says of itself.
+PORT_SIGNALS = frozenset({"tcp.port", "tcp.ports"})
+
 
 class ObsStatus(str, Enum):
     """Whether a probe got an answer; failure is data, not an exception."""
@@ -181,6 +184,13 @@ class Attribution:
     covered_component: str | None = None
     """Covered entity whose component the evidence suggests inside the device (a HiSilicon
     system-on-chip is Huawei's): "covered component suspected", not a covered maker."""
+
+    @property
+    def named_by_ports_only(self) -> bool:
+        """True when only open ports name the maker: a default set of ports suggests it, but
+        nothing the device said confirms it (a finding on it is to verify, not to act on)."""
+        own = [e for e in self.evidence if e.maker == self.maker and not e.conflicts]
+        return bool(self.maker and own) and all(e.signal in PORT_SIGNALS for e in own)
 
     def to_json(self) -> dict[str, object]:
         """The attribution keys of the JSONL contract."""

@@ -96,6 +96,26 @@ def test_prc_maker_not_on_the_covered_list_still_breaks_the_uk_rules() -> None:
     assert ("10.0.1.7", "covered-vendor") not in found
 
 
+def test_a_maker_only_open_ports_suggest_is_to_verify_not_to_replace() -> None:
+    # a plain sweep saw Dahua's SDK port on a streaming host: a lead, not a finding to act on
+    from coverwatch.identify import attribute
+
+    ports = [("tcp.port", p) for p in ("80", "554", "37777")]
+    swept = replace(device("10.0.1.9", None), attribution=attribute(ports))
+    probed = replace(
+        device("10.0.1.10", None),
+        attribution=attribute([*ports, ("rtsp.server", "Dahua Rtsp Server")]),
+    )
+    assert swept.attribution.covered and swept.attribution.named_by_ports_only
+    found = findings_for(swept, probed)
+    for rule in ("covered-vendor", "uk-sensitive-site"):
+        lead = found[("10.0.1.9", rule)]
+        assert (lead.status, lead.action) == (FindingStatus.UNVERIFIED, Action.VERIFY)
+        assert "open ports suggest" in lead.detail
+        confirmed = found[("10.0.1.10", rule)]
+        assert (confirmed.status, confirmed.action) == (FindingStatus.OPEN, Action.REPLACE)
+
+
 def test_unknown_maker_is_unverified_not_compliant() -> None:
     found = findings_for(device("10.0.1.8", None), device("10.0.9.8", None))
     assert found[("10.0.1.8", "uk-sensitive-site")].status is FindingStatus.UNVERIFIED

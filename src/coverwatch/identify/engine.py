@@ -21,7 +21,7 @@ from typing import Literal
 from netaddr import EUI, AddrFormatError, NotRegisteredError
 
 from coverwatch.identify.knowledge import Fingerprint, Knowledge, OuiAlias, load_knowledge
-from coverwatch.models import VIDEO_TYPES, Attribution, DeviceType, Evidence
+from coverwatch.models import PORT_SIGNALS, VIDEO_TYPES, Attribution, DeviceType, Evidence
 
 logger = logging.getLogger(__name__)
 
@@ -303,8 +303,6 @@ def _drop_contradicted(claims: _Claims, signals: list[tuple[str, str]], kb: Know
                 del claims.by_entry[key]
 
 
-#: Signals that are open ports: what a host listens on, not what it says.
-_PORT_SIGNALS = frozenset({"tcp.port", "tcp.ports"})
 #: A host with more open ports than this is a server, or accepts every connection (a tarpit, a
 #: firewall answering for the addresses behind it): its ports name nobody. Camera firmware opens
 #: a handful; a recorder's per-channel ports stay below it.
@@ -341,7 +339,7 @@ def _weigh_ports(claims: _Claims, kb: Knowledge, count: int) -> None:
     - a port claim for a maker the rest of the evidence does not name gives way to what the
       host itself says (its banners, its MAC): a router forwarding 37777 to a recorder behind
       it answers with the router's own MAC and pages."""
-    ports = [(k, e) for k, (e, _) in claims.by_entry.items() if e.signal in _PORT_SIGNALS]
+    ports = [(k, e) for k, (e, _) in claims.by_entry.items() if e.signal in PORT_SIGNALS]
     if not ports:
         return
     private: set[str] | None = None
@@ -354,7 +352,7 @@ def _weigh_ports(claims: _Claims, kb: Knowledge, count: int) -> None:
         return
     said: set[str] = set()
     for evidence, _ in claims.by_entry.values():
-        if evidence.signal not in _PORT_SIGNALS:
+        if evidence.signal not in PORT_SIGNALS:
             said |= _could_be(evidence, kb)
     if said:
         for key, evidence in ports:

@@ -26,6 +26,16 @@ class CoveredVendorRule(Rule):
         fact = rule_fact(
             "covered", a.covered, f"covered:{a.maker or a.brand}", entity.source if entity else ""
         )
+        if a.named_by_ports_only:
+            return [
+                Verdict(
+                    f"its open ports suggest {made}: {a.covered} is on {lists} (confidence "
+                    f"{a.confidence:.2f}); scan it with probes or check the label to confirm",
+                    Action.VERIFY,
+                    FindingStatus.UNVERIFIED,
+                    facts=(fact,),
+                )
+            ]
         return [
             Verdict(
                 f"{made}: {a.covered} is on {lists} (confidence {a.confidence:.2f})",

@@ -40,6 +40,16 @@ class _ZoneRule(Rule):
             return []
         fact = rule_fact("zone", zone.name, f"zone:{zone.name}", "policy")
         why = self._why(device)
+        if why and a.named_by_ports_only:
+            return [
+                Verdict(
+                    f"its open ports suggest {why} in zone {zone.name!r}, {self.place}: "
+                    "scan it with probes or check the label to confirm",
+                    Action.VERIFY,
+                    FindingStatus.UNVERIFIED,
+                    facts=(fact,),
+                )
+            ]
         if why:
             return [
                 Verdict(f"{why} in zone {zone.name!r}, {self.place}", self.action, facts=(fact,))
