@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from coverwatch.errors import CoverwatchError
 from coverwatch.identify.knowledge import Knowledge
-from coverwatch.models import DeviceRecord
+from coverwatch.models import Attribution, DeviceRecord
 from coverwatch.policy.model import Action, FindingStatus, RuleConfig, Zone
 from coverwatch.traffic.model import DeviceEgress, ZoneLink
 
@@ -37,6 +37,21 @@ class Verdict:
     """Rule-specific evidence (zone, CVE, port) added to the attribution's evidence."""
     title: str | None = None
     """Overrides the rule's title (e.g. to name the CVE)."""
+
+
+def maker_verdict(
+    attribution: Attribution, detail: str, action: Action, fact: dict[str, object]
+) -> Verdict:
+    """A verdict on who made the device: ``action`` when the device's own words name its maker;
+    when only its open ports do (a plain sweep), a lead to confirm, not a finding to act on."""
+    if attribution.named_by_ports_only:
+        return Verdict(
+            f"its open ports suggest {detail}; scan it with probes or check the label to confirm",
+            Action.VERIFY,
+            FindingStatus.UNVERIFIED,
+            facts=(fact,),
+        )
+    return Verdict(detail, action, facts=(fact,))
 
 
 def rule_fact(signal: str, value: str, matched: str, source: str) -> dict[str, object]:

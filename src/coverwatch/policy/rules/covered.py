@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from coverwatch.models import VIDEO_TYPES, DeviceRecord
-from coverwatch.policy.interface import Rule, Verdict, rule_fact
+from coverwatch.policy.interface import Rule, Verdict, maker_verdict, rule_fact
 from coverwatch.policy.model import Action, FindingStatus, Zone
 from coverwatch.policy.rules.options import Options
 
@@ -26,23 +26,8 @@ class CoveredVendorRule(Rule):
         fact = rule_fact(
             "covered", a.covered, f"covered:{a.maker or a.brand}", entity.source if entity else ""
         )
-        if a.named_by_ports_only:
-            return [
-                Verdict(
-                    f"its open ports suggest {made}: {a.covered} is on {lists} (confidence "
-                    f"{a.confidence:.2f}); scan it with probes or check the label to confirm",
-                    Action.VERIFY,
-                    FindingStatus.UNVERIFIED,
-                    facts=(fact,),
-                )
-            ]
-        return [
-            Verdict(
-                f"{made}: {a.covered} is on {lists} (confidence {a.confidence:.2f})",
-                Action.REPLACE,
-                facts=(fact,),
-            )
-        ]
+        detail = f"{made}: {a.covered} is on {lists} (confidence {a.confidence:.2f})"
+        return [maker_verdict(a, detail, Action.REPLACE, fact)]
 
 
 class UnidentifiedVideoRule(Rule):

@@ -5,7 +5,7 @@ none connected to core networks."""
 from __future__ import annotations
 
 from coverwatch.models import VIDEO_TYPES, DeviceRecord
-from coverwatch.policy.interface import Rule, Verdict, rule_fact
+from coverwatch.policy.interface import Rule, Verdict, maker_verdict, rule_fact
 from coverwatch.policy.model import Action, FindingStatus, Zone
 from coverwatch.policy.rules.options import Choice, Options
 
@@ -40,20 +40,9 @@ class _ZoneRule(Rule):
             return []
         fact = rule_fact("zone", zone.name, f"zone:{zone.name}", "policy")
         why = self._why(device)
-        if why and a.named_by_ports_only:
-            return [
-                Verdict(
-                    f"its open ports suggest {why} in zone {zone.name!r}, {self.place}: "
-                    "scan it with probes or check the label to confirm",
-                    Action.VERIFY,
-                    FindingStatus.UNVERIFIED,
-                    facts=(fact,),
-                )
-            ]
         if why:
-            return [
-                Verdict(f"{why} in zone {zone.name!r}, {self.place}", self.action, facts=(fact,))
-            ]
+            detail = f"{why} in zone {zone.name!r}, {self.place}"
+            return [maker_verdict(a, detail, self.action, fact)]
         if a.maker is None and (a.device_type in VIDEO_TYPES or a.device_type is None):
             return [
                 Verdict(
