@@ -49,11 +49,14 @@ class ProgressObserver(Observer):
 
     @property
     def _console(self) -> Any:
-        # NOTE: rich loads on first use: piped runs (CI, `| jq`) never draw a bar.
+        # NOTE: rich loads on first use: piped runs (CI, `| jq`) never draw a bar, and a note
+        # piped to a log stays one line (grep finds it whole).
         if self._console_ is None:
             from rich.console import Console
 
-            self._console_ = Console(stderr=True, highlight=False, quiet=quiet())
+            self._console_ = Console(
+                stderr=True, highlight=False, quiet=quiet(), soft_wrap=not sys.stderr.isatty()
+            )
         return self._console_
 
     def stage(self, name: str, total: int | None = None) -> None:
