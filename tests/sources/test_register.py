@@ -119,6 +119,28 @@ def test_register_with_wrong_brands_is_flagged_against_device_evidence(tmp_path:
     ]
 
 
+def test_a_register_model_number_never_outweighs_the_device() -> None:
+    """A register row whose model a maker's entry knows ("AXIS P3245-LV", 0.75) names that maker
+    while the device says nothing, but loses to what the device says of itself: a register
+    listing a Hikvision camera as an Axis one must not clear its covered finding."""
+    from coverwatch.identify.engine import attribute
+
+    row = ("register.model", "AXIS P3245-LV Network Camera")
+    assert attribute([row]).maker == "Axis"
+    camera = attribute([("http.server", "App-webs/"), row])  # Hikvision's web server (0.7)
+    assert (camera.maker, camera.covered) == (
+        "Hikvision",
+        "Hangzhou Hikvision Digital Technology Company",
+    )
+    assert [(e.signal, e.maker) for e in camera.evidence if e.conflicts] == [
+        ("register.model", "Axis")
+    ]
+    assert camera.confidence < attribute([("http.server", "App-webs/")]).confidence
+    # Nor does the register silence the device's open ports (Dahua's 37777 with RTSP).
+    ports = attribute([("tcp.port", "554"), ("tcp.port", "37777"), row])
+    assert (ports.maker, ports.named_by_ports_only) == ("Dahua", True)
+
+
 def test_registry_and_collect(tmp_path: Path) -> None:
     assert SOURCES[SourceName.REGISTER] is RegisterSource
     source = RegisterSource(_csv(tmp_path, ROWS), parse_mapping(MAP))

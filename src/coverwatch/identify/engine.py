@@ -106,11 +106,22 @@ class _Claims:
 
     def scores(self, key: Literal["maker", "brand"]) -> dict[str, float]:
         """Combined weight per claimed maker or brand (types: ``_device_type``)."""
+        return self._scores(key, self.evidence)
+
+    def device_scores(self) -> dict[str, float]:
+        """Combined weight per maker the device's own answers claim (an asset register's rows
+        left out)."""
+        return self._scores(
+            "maker", [e for e in self.evidence if not e.signal.startswith("register.")]
+        )
+
+    @staticmethod
+    def _scores(key: Literal["maker", "brand"], evidence: Iterable[Evidence]) -> dict[str, float]:
         weights: dict[str, list[float]] = defaultdict(list)
-        for evidence, _ in self.by_entry.values():
-            value = evidence.maker if key == "maker" else evidence.brand
+        for e in evidence:
+            value = e.maker if key == "maker" else e.brand
             if value:
-                weights[value].append(evidence.weight)
+                weights[value].append(e.weight)
         return {k: _combine(v) for k, v in weights.items()}
 
 
@@ -338,7 +349,7 @@ def _weigh_ports(claims: _Claims, kb: Knowledge, count: int) -> None:
       ports say anything: all its port evidence, types included, is dropped;
     - a port claim for a maker the rest of the evidence does not name gives way to what the
       host itself says (its banners, its MAC): a router forwarding 37777 to a recorder behind
-      it answers with the router's own MAC and pages."""
+      it answers with the router's own MAC and pages (an asset register's row is no answer)."""
     ports = [(k, e) for k, (e, _) in claims.by_entry.items() if e.signal in PORT_SIGNALS]
     if not ports:
         return
@@ -352,7 +363,7 @@ def _weigh_ports(claims: _Claims, kb: Knowledge, count: int) -> None:
         return
     said: set[str] = set()
     for evidence, _ in claims.by_entry.values():
-        if evidence.signal not in PORT_SIGNALS:
+        if evidence.signal not in PORT_SIGNALS and not evidence.signal.startswith("register."):
             said |= _could_be(evidence, kb)
     if said:
         for key, evidence in ports:
@@ -451,7 +462,16 @@ def attribute(signals: Iterable[tuple[str, str]], kb: Knowledge | None = None) -
     # NOTE: OEM claims name makers, never brands: the brand scores are the same after them.
     all_brands = claims.scores("brand")
     _apply_oem(claims, kb, all_brands)
-    maker, score, runner_up = _best(claims.scores("maker"))
+    scores = claims.scores("maker")
+    maker, score, runner_up = _best(scores)
+    if any(k.startswith("register.") for k in keys):
+        own = claims.device_scores()
+        device_maker, device_score, _ = _best(own)
+        if device_maker and maker not in own and device_score >= MIN_MAKER_SCORE:
+            # An asset register's row outweighed what the device says of itself: a claim to
+            # verify loses to the device and counts against its maker's confidence.
+            maker, score = device_maker, scores[device_maker]
+            runner_up = max(v for k, v in scores.items() if k != maker)
     if score < MIN_MAKER_SCORE:
         maker, score = None, 0.0
     brand_scores = all_brands
