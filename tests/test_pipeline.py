@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -269,6 +270,172 @@ def test_a_new_device_at_the_address_inherits_nothing(inventory: Inventory) -> N
     other = _scan(inventory, [*_uncredentialed(now), _at("mac", "00:40:8c:00:00:02", now)], now)
     assert other.attribution.model is None
     assert not any(e.signal.startswith("isapi.") for e in other.attribution.evidence)
+
+
+# --- A host known by its address that answers as another maker ---------------------------------
+
+AXIS_REALM = 'Digest realm="AXIS_ACCC8E012345", nonce="3a1b"'
+
+
+def _axis(when: datetime) -> list[Observation]:
+    """An uncredentialed scan of an Axis camera: its web server's realm names it (0.8)."""
+    return [
+        _at("tcp.port", "80", when),
+        _at("http.server", "nginx", when),
+        _at("http.www_authenticate", AXIS_REALM, when),
+    ]
+
+
+def _as(kind: SourceKind, observations: list[Observation]) -> dict[str, list[Observation]]:
+    return {CAM: [replace(o, source=kind) for o in observations]}
+
+
+def _conflicts(inventory: Inventory) -> list[str]:
+    return list(inventory.scans()[-1].options.get("identity_conflicts", []))  # type: ignore[call-overload]
+
+
+def test_a_host_answering_as_another_maker_is_noted_and_a_credentialed_rescan_settles_it(
+    inventory: Inventory,
+) -> None:
+    t0 = datetime.now(UTC) - timedelta(days=3)
+    _scan(inventory, _credentialed(t0), t0)
+    # The Hikvision camera was replaced by an Axis one; the rescan has no credentials, so no
+    # serial or MAC says which box answers. It stays one device (a white label the knowledge
+    # base does not list looks the same here), and the run says what it saw.
+    t1 = datetime.now(UTC) - timedelta(days=2)
+    doubtful = _scan(inventory, _axis(t1), t1).attribution
+    assert doubtful.covered == "Hangzhou Hikvision Digital Technology Company"
+    assert any(e.maker == "Axis" and e.conflicts for e in doubtful.evidence)
+    assert len(inventory.devices("hq")) == 1
+    assert _conflicts(inventory) == [
+        f"{CAM} (site hq) answers as Axis now, as Hikvision before: kept as one device (a "
+        "replaced camera, or a white label the knowledge base does not list; a rescan with "
+        "credentials that reads its serial or MAC tells them apart)"
+    ]
+    # A credentialed rescan reads the Axis camera's serial: another device, nothing carried.
+    t2 = datetime.now(UTC) - timedelta(days=1)
+    onvif = [
+        _at("onvif.manufacturer", "AXIS", t2),
+        _at("onvif.model", "M3106-L Mk II", t2),
+        _at("onvif.serial", "ACCC8E012345", t2),
+    ]
+    axis = _scan(inventory, [*_axis(t2), *onvif], t2).attribution
+    assert (axis.maker, axis.model, axis.covered) == ("Axis", "M3106-L Mk II", None)
+    assert not any(e.signal.startswith("isapi.") for e in axis.evidence)
+    old, new = sorted(inventory.devices("hq"), key=lambda d: d.id)
+    assert (old.attribution.maker, new.attribution.maker) == ("Hikvision", "Axis")
+    first, _, third = inventory.scans()
+    changes = diff_scans(inventory, first.id, third.id, load_policy(None)).devices
+    assert sorted(c.change for c in changes) == ["added", "removed"]
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        # A white label answering under its own name (oem.yaml: LTS is Hikvision's).
+        [_at("onvif.manufacturer", "LTS", datetime.now(UTC))],
+        # Open ports alone are a lead, not the device saying who it is (XM's set: 0.61).
+        [_at("tcp.port", p, datetime.now(UTC)) for p in ("554", "8899", "9530", "34567")],
+        # One word naming a maker in a banner (0.45) is too little to doubt the device.
+        [_at("http.server", "Axis", datetime.now(UTC))],
+    ],
+)
+def test_weak_or_compatible_answers_raise_no_doubt(
+    inventory: Inventory, answers: list[Observation]
+) -> None:
+    t0 = datetime.now(UTC) - timedelta(days=3)
+    _scan(inventory, _credentialed(t0), t0)
+    now = datetime.now(UTC)
+    assert _scan(inventory, answers, now).attribution.maker == "Hikvision"
+    assert len(inventory.devices("hq")) == 1
+    assert _conflicts(inventory) == []
+
+
+def test_a_register_row_is_a_claim_not_the_device_answering(inventory: Inventory) -> None:
+    t0 = datetime.now(UTC) - timedelta(days=3)
+    _scan(inventory, _credentialed(t0), t0)
+    now = datetime.now(UTC)
+    row = _as(SourceKind.REGISTER, [_at("register.model", "AXIS P3245-LV Network Camera", now)])
+    (host,) = record_run(inventory, "hq", row, SourceKind.REGISTER, [CAM], {}, now)[1]
+    assert host.attribution.covered == "Hangzhou Hikvision Digital Technology Company"
+    assert _conflicts(inventory) == []  # the register's own conflict flag says it
+    # Nor does the register row, once stored, make the next scan doubt the camera.
+    later = datetime.now(UTC)
+    uncredentialed = [*_uncredentialed(later), _at("http.server", "App-webs/", later)]
+    assert _scan(inventory, uncredentialed, later).attribution.maker == "Hikvision"
+    assert _conflicts(inventory) == []
+    assert len(inventory.devices("hq")) == 1
+
+
+def test_a_register_disagreeing_with_the_camera_raises_no_identity_doubt(
+    inventory: Inventory,
+) -> None:
+    t0 = datetime.now(UTC) - timedelta(days=3)
+    row = _as(SourceKind.REGISTER, [_at("register.model", "AXIS P3245-LV Network Camera", t0)])
+    record_run(inventory, "hq", row, SourceKind.REGISTER, [CAM], {}, t0)
+    now = datetime.now(UTC)
+    camera = [*_uncredentialed(now), _at("http.server", "App-webs/", now)]
+    assert _scan(inventory, camera, now).attribution.maker == "Hikvision"
+    assert _conflicts(inventory) == []  # the register's own conflict flag says it
+
+
+def test_a_host_stating_its_mac_is_that_device_whatever_it_answers(inventory: Inventory) -> None:
+    t0 = datetime.now(UTC) - timedelta(days=3)
+    _scan(inventory, [*_credentialed(t0), _at("mac", "44:19:b6:00:00:01", t0)], t0)
+    now = datetime.now(UTC)
+    _scan(inventory, [*_axis(now), _at("mac", "44:19:b6:00:00:01", now)], now)
+    assert len(inventory.devices("hq")) == 1
+    assert _conflicts(inventory) == []  # its MAC says which box: no replaced camera to doubt
+
+
+def test_sources_that_keep_disagreeing_never_split_a_covered_camera(
+    inventory: Inventory,
+) -> None:
+    # A Dahua-made camera sold under a label the knowledge base does not map (nmap calls it
+    # "Honeywell"): its Dahua API and the nmap import disagree on every round.
+    dahua = [
+        _at("tcp.port", "80", datetime.now(UTC)),
+        _at("dahua.device_type", "IPC-HDW5231R-ZE", datetime.now(UTC)),
+    ]
+    nmap = [
+        _at("tcp.port", "80", datetime.now(UTC)),
+        _at("nmap.product", "Honeywell IP camera httpd", datetime.now(UTC)),
+    ]
+    for day in (6, 4, 2):
+        when = datetime.now(UTC) - timedelta(days=day)
+        _scan(inventory, dahua, when)
+        record_run(
+            inventory, "hq", _as(SourceKind.IMPORT, nmap), SourceKind.IMPORT, [CAM], {}, when
+        )
+        (device,) = inventory.devices("hq")
+        assert device.attribution.covered == "Dahua Technology Company"
+
+
+def test_a_label_that_also_makes_its_own_is_one_device_with_its_oem(inventory: Inventory) -> None:
+    # Swann sells its own cameras and Reolink-made ones (oem.yaml): a Swann answer where
+    # Reolink's discovery answer was known is the same box, and nothing to doubt.
+    t0 = datetime.now(UTC) - timedelta(days=3)
+    reolink = [_at("onvif.manufacturer", "Reolink", t0), _at("onvif.model", "RLC-810A", t0)]
+    record_run(
+        inventory, "hq", _as(SourceKind.DISCOVERY, reolink), SourceKind.DISCOVERY, [CAM], {}, t0
+    )
+    now = datetime.now(UTC)
+    swann = [_at("onvif.manufacturer", "Swann", now), _at("onvif.model", "NHD-806", now)]
+    assert _scan(inventory, swann, now).attribution.maker == "Reolink"
+    assert _conflicts(inventory) == []
+
+
+def test_a_device_that_answered_as_both_makers_before_raises_no_doubt(
+    inventory: Inventory,
+) -> None:
+    # Hikvision firmware whose ONVIF answer says "Honeywell": the knowledge base does not list
+    # Honeywell as a Hikvision label, but the device has already answered as both.
+    t0 = datetime.now(UTC) - timedelta(days=3)
+    _scan(inventory, [*_credentialed(t0)[:5], _at("onvif.manufacturer", "Honeywell", t0)], t0)
+    now = datetime.now(UTC)
+    answers = [_at("onvif.manufacturer", "Honeywell", now), _at("onvif.model", "HC30W45R3", now)]
+    _scan(inventory, answers, now)
+    assert _conflicts(inventory) == []
 
 
 def _run(number: int, kind: str, site: str = "hq", targets: tuple[str, ...] = ("10.0.0.0/24",)):  # type: ignore[no-untyped-def]

@@ -20,7 +20,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from coverwatch.discovery import families as discovery_families
-from coverwatch.identify import identify_host, load_knowledge
+from coverwatch.identify import contradicts, identify_host, load_knowledge
 from coverwatch.identify.versions import firmware_changed, model_changed
 from coverwatch.identity import Claim, group_hosts, mac_of, macs_of, normal_mac, serial_of
 from coverwatch.models import (
@@ -240,6 +240,31 @@ def carried_evidence(
     return [o for o in latest.values() if (o.signal, o.value) not in kept]
 
 
+def _another_maker(
+    fused: Attribution, fresh: list[Observation], known: list[Observation]
+) -> str | None:
+    """What to tell the user when a host known only by its address (it states no MAC or
+    serial) answers as another maker's device than its earlier answers (``known``: the other
+    sources' latest runs and the lasting answers within the horizon) said; None when they
+    agree, or when fusing them left no evidence in conflict (most hosts).
+
+    The two stay one device: a camera replaced at a fixed address and a white label whose own
+    answers name its label (one ``oem.yaml`` does not list) look alike here, and taking a
+    covered maker's camera for another device would clear its finding. A register's rows are
+    claims with their own conflict flag, not answers: they are left out."""
+    if not any(e.conflicts for e in fused.evidence):
+        return None
+    now = identify_host(fresh)
+    before = identify_host([o for o in known if o.source is not SourceKind.REGISTER])
+    if not contradicts(now, before):
+        return None
+    return (
+        f"answers as {now.maker} now, as {before.maker} before: kept as one device (a replaced "
+        "camera, or a white label the knowledge base does not list; a rescan with credentials "
+        "that reads its serial or MAC tells them apart)"
+    )
+
+
 #: How many identity contradictions a run names one by one (the rest are counted).
 _CONFLICTS_SHOWN = 20
 
@@ -280,7 +305,8 @@ class RunWriter:
     kind for that device (a discovery answer, an nmap import and an asset register all weigh in,
     each as its knowledge entries say) and with the lasting evidence of earlier runs confirmed
     within ``horizon`` that none of those answers again. Identity contradictions (one serial on
-    two sites, two serials at one address) are noted through ``observer`` and kept with the run.
+    two sites, two serials at one address, a host known only by its address that now answers
+    as another maker) are noted through ``observer`` and kept with the run.
     """
 
     def __init__(
@@ -316,10 +342,20 @@ class RunWriter:
         prior = self.recorder.latest_observations(known, exclude=self.kind)
         lasting = self.recorder.history_of(known, since=self.since, signals=LASTING_PREFIXES)
         results = []
-        for (ip, addresses, observations), device_id in zip(hosts, matched, strict=True):
-            fused = (prior.get(device_id, []) if device_id is not None else []) + observations
-            earlier = lasting.get(device_id, []) if device_id is not None else []
-            evidence = carried_evidence(earlier, fused, self.since) + fused
+        doubts = []
+        for (ip, addresses, observations), device_id, claim in zip(
+            hosts, matched, claims, strict=True
+        ):
+            earlier = prior.get(device_id, []) if device_id is not None else []
+            history = lasting.get(device_id, []) if device_id is not None else []
+            carried = carried_evidence(history, earlier + observations, self.since)
+            evidence = carried + earlier + observations
+            attribution = identify_host(evidence)
+            known_by_address = claim.mac is None and claim.serial is None
+            if known_by_address and (carried or earlier) and self.kind is not SourceKind.REGISTER:
+                doubt = _another_maker(attribution, observations, history + earlier)
+                if doubt:
+                    doubts.append(f"{ip} (site {self.site}) {doubt}")
             raw = next((o.value for o in reversed(evidence) if o.signal == "mac"), None)
             mac = (normal_mac(raw) or raw) if raw else None
             ports = tuple(
@@ -331,7 +367,7 @@ class RunWriter:
                 HostResult(
                     ip,
                     tuple(observations),
-                    identify_host(evidence),
+                    attribution,
                     mac,
                     ports,
                     serial_of(evidence),
@@ -339,7 +375,7 @@ class RunWriter:
                 )
             )
             self.observer.advance()
-        conflicts = self.recorder.add(self.id, results)
+        conflicts = doubts + self.recorder.add(self.id, results)
         for conflict in conflicts[: max(0, _CONFLICTS_SHOWN - len(self.conflicts))]:
             self.observer.note(f"identity: {conflict}")
         self.conflicts += conflicts

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from coverwatch.identify import attribute, load_knowledge
+from coverwatch.identify import attribute, contradicts, load_knowledge
 from coverwatch.identify.engine import MIN_MAKER_SCORE, oui_organisation
 from coverwatch.identify.knowledge import Knowledge, OemBrand
 from coverwatch.identity import normalise_mac
@@ -248,6 +248,28 @@ def test_multi_maker_white_label_is_decided_by_firmware() -> None:
     hik_made = attribute([("register.brand", "Roadrunner"), ("http.server", "App-webs/")], kb)
     assert (dahua_made.maker, dahua_made.brand) == ("Dahua", "Roadrunner")
     assert (hik_made.maker, hik_made.brand) == ("Hikvision", "Roadrunner")
+
+
+HIKVISION_ANSWERS = [("isapi.model", "DS-2CD2143G2-I"), ("onvif.manufacturer", "HIKVISION")]
+
+
+@pytest.mark.parametrize(
+    ("other", "doubt"),
+    [
+        ([("http.www_authenticate", 'Digest realm="AXIS_ACCC8E012345"')], True),  # Axis, 0.8
+        ([("http.server", "Axis")], False),  # one word: 0.45
+        ([("tcp.port", p) for p in ("554", "8899", "9530", "34567")], False),  # ports only: 0.61
+        ([("onvif.manufacturer", "LTS")], False),  # Hikvision's label: the same maker
+        ([("onvif.manufacturer", "Swann")], True),  # Swann's OEM is Reolink, not Hikvision
+        ([("onvif.manufacturer", "Honeywell"), ("isapi.model", "DS-2CD2143G2-I")], False),
+    ],
+)
+def test_two_answers_contradict_only_when_each_is_sure_of_another_maker(
+    other: list[tuple[str, str]], doubt: bool
+) -> None:
+    hikvision = attribute(HIKVISION_ANSWERS)
+    assert contradicts(hikvision, attribute(other)) is doubt
+    assert contradicts(attribute(other), hikvision) is doubt
 
 
 def test_a_weak_signal_alone_claims_no_maker() -> None:

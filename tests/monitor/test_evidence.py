@@ -114,3 +114,48 @@ def test_the_same_scenario_through_the_command_line(
     assert [_identity(d) for d in cli.json("devices", "--json")] == [  # type: ignore[union-attr]
         _identity(d) for d in named
     ]
+
+
+def test_a_camera_replaced_at_its_address_is_flagged_then_settled_by_a_credentialed_rescan(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """Rip and replace: an Axis camera takes a Hikvision camera's fixed address. The weekly
+    uncredentialed rescan (no MAC, no serial: only the address links the two) cannot tell a
+    replaced camera from a white label, so it keeps one device and says so; a credentialed
+    rescan reads the Axis camera's serial and records it as the new device it is."""
+    creds = tmp_path / "creds.yaml"
+    creds.write_text(f"default: {{username: {DEFAULT_USERNAME}, password: {DEFAULT_PASSWORD}}}\n")
+    scan = ("scan", "127.56.0.1", "--site", "hq", "--timeout", "1")
+    credentialed = ("--credentials", str(creds))
+    with LabProcess(hosts=1, base="127.56.0.0", duration=120, profiles=["hikvision-ipc"]):
+        first = cli(*scan, "--discovery", *credentialed)
+    assert first.returncode == 0, first.stderr
+    with LabProcess(hosts=1, base="127.56.0.0", duration=120, profiles=["axis-ipc"]):
+        weekly = cli(*scan)
+        settled = cli(*scan, *credentialed)
+    assert weekly.returncode == 0, weekly.stderr
+    assert (
+        "note: identity: 127.56.0.1 (site hq) answers as Axis now, as Hikvision before: kept as "
+        "one device" in weekly.stderr
+    )
+    assert settled.returncode == 0, settled.stderr
+    devices = cli.json("devices", "--json")
+    assert isinstance(devices, list)
+    old, new = sorted(devices, key=lambda d: d["last_seen"])
+    assert (new["ip"], new["maker"], new["model"], new["covered"]) == (
+        "127.56.0.1",
+        "Axis",
+        "P3228-LVE",
+        None,
+    )
+    assert not any(e["signal"].startswith(("isapi.", "sadp.")) for e in new["evidence"])
+    assert (old["ip"], old["maker"], old["model"]) == ("127.56.0.1", "Hikvision", "DS-2CD2143G2-I")
+    runs = cli.json("runs", "--json")
+    assert isinstance(runs, list)
+    scans = [r["id"] for r in runs if r["kind"] == "scan"]
+    diff = cli.json("diff", str(scans[0]), str(scans[-1]), "--json")
+    assert isinstance(diff, dict)
+    assert sorted((d["change"], d["ip"]) for d in diff["devices"]) == [
+        ("added", "127.56.0.1"),
+        ("removed", "127.56.0.1"),
+    ]

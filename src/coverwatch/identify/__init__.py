@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from coverwatch.identify.engine import attribute, oui_organisation
+from coverwatch.identify.engine import attribute, contradicts, oui_organisation
 from coverwatch.identify.knowledge import Knowledge, load_knowledge
 from coverwatch.identity import normalise_mac
 from coverwatch.models import Attribution, Observation, ObsStatus
@@ -15,6 +15,7 @@ from coverwatch.models import Attribution, Observation, ObsStatus
 __all__ = [
     "Knowledge",
     "attribute",
+    "contradicts",
     "identify_host",
     "load_knowledge",
     "normalise_mac",

@@ -511,6 +511,28 @@ def attribute(signals: Iterable[tuple[str, str]], kb: Knowledge | None = None) -
     )
 
 
+#: Each of two attributions must be at least this sure before they are two devices' (a
+#: maker's name in a banner alone is 0.45: one word is no proof that the device changed).
+SURE_OF_MAKER = 0.5
+
+
+def contradicts(a: Attribution, b: Attribution) -> bool:
+    """True when ``a`` and ``b`` cannot be one device's: each names its maker with at least
+    ``SURE_OF_MAKER`` from what the device said (not from open ports alone), the makers differ,
+    and neither's evidence says anything for the other's maker. A white label is one device
+    with its maker ("LTS" answers carry ``oem.yaml``'s claim for Hikvision), and a device that
+    answered as both before is one device answering as both."""
+    if not (a.maker and b.maker) or a.maker == b.maker:
+        return False
+    if min(a.confidence, b.confidence) < SURE_OF_MAKER:
+        return False
+    if a.named_by_ports_only or b.named_by_ports_only:
+        return False
+    return not any(e.maker == b.maker for e in a.evidence) and not any(
+        e.maker == a.maker for e in b.evidence
+    )
+
+
 def _device_type(claims: _Claims, maker: str | None, kb: Knowledge) -> DeviceType | None:
     """The best-supported type. Type claims of evidence for another maker do not count (a
     competing maker's "camera" string says nothing about this device); with no type claim,
