@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 #: Below this combined weight a maker is not claimed at all: unknown is an honest answer.
 MIN_MAKER_SCORE = 0.35
+#: Two attributions must each be at least this sure before they contradict each other (a
+#: maker's name as one word in a banner is 0.45: no proof that the device changed).
+SURE_OF_MAKER = 0.5
 _SHOW = 160
 
 
@@ -509,11 +512,6 @@ def attribute(signals: Iterable[tuple[str, str]], kb: Knowledge | None = None) -
         evidence,
         _covered_component(claims, kb) if covered is None else None,
     )
-
-
-#: Each of two attributions must be at least this sure before they are two devices' (a
-#: maker's name in a banner alone is 0.45: one word is no proof that the device changed).
-SURE_OF_MAKER = 0.5
 
 
 def contradicts(a: Attribution, b: Attribution) -> bool:
