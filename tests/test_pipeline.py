@@ -380,12 +380,34 @@ def test_a_register_disagreeing_with_the_camera_raises_no_identity_doubt(
 
 
 def test_a_host_stating_its_mac_is_that_device_whatever_it_answers(inventory: Inventory) -> None:
+    mac = "0a:00:00:12:34:56"  # in no registry block: only the identity, no maker
     t0 = datetime.now(UTC) - timedelta(days=3)
-    _scan(inventory, [*_credentialed(t0), _at("mac", "44:19:b6:00:00:01", t0)], t0)
+    _scan(inventory, [*_credentialed(t0), _at("mac", mac, t0)], t0)
     now = datetime.now(UTC)
-    _scan(inventory, [*_axis(now), _at("mac", "44:19:b6:00:00:01", now)], now)
+    _scan(inventory, [*_axis(now), _at("mac", mac, now)], now)
     assert len(inventory.devices("hq")) == 1
     assert _conflicts(inventory) == []  # its MAC says which box: no replaced camera to doubt
+
+
+def test_a_register_naming_the_same_model_leaves_the_devices_own_answer_its_own(
+    inventory: Inventory,
+) -> None:
+    # A Lorex (Dahua-made) camera, listed by its model in the register; its own UPnP answer
+    # names the same model beside XM-like ports. The device's answer is the same knowledge
+    # entry as the register's row; it must still count as the device speaking.
+    t0 = datetime.now(UTC) - timedelta(days=2)
+    row = _as(SourceKind.REGISTER, [_at("register.model", "E891AB", t0)])
+    record_run(inventory, "hq", row, SourceKind.REGISTER, [CAM], {}, t0)
+    now = datetime.now(UTC)
+    ports = [_at("tcp.port", p, now) for p in ("554", "34567")]
+    camera = _scan(inventory, [*ports, _at("upnp.model_name", "E891AB", now)], now).attribution
+    assert (camera.maker, camera.brand, camera.covered) == (
+        "Dahua",
+        "Lorex",
+        "Dahua Technology Company",
+    )
+    said = {(e.signal, e.matched) for e in camera.evidence}
+    assert ("upnp.model_name", "fp:lorex-camera-model") in said  # shown as the device's words
 
 
 def test_sources_that_keep_disagreeing_never_split_a_covered_camera(
@@ -401,14 +423,33 @@ def test_sources_that_keep_disagreeing_never_split_a_covered_camera(
         _at("tcp.port", "80", datetime.now(UTC)),
         _at("nmap.product", "Honeywell IP camera httpd", datetime.now(UTC)),
     ]
+    noted = []
     for day in (6, 4, 2):
         when = datetime.now(UTC) - timedelta(days=day)
         _scan(inventory, dahua, when)
+        noted += _conflicts(inventory)
         record_run(
             inventory, "hq", _as(SourceKind.IMPORT, nmap), SourceKind.IMPORT, [CAM], {}, when
         )
+        noted += _conflicts(inventory)
         (device,) = inventory.devices("hq")
         assert device.attribution.covered == "Dahua Technology Company"
+    assert len(noted) == 1  # once, when the import first disagreed; not on every round
+
+
+def test_a_label_answering_every_day_is_noted_once(inventory: Inventory) -> None:
+    # Credentialed: the Dahua API. Then daily uncredentialed scans whose UPnP answer names the
+    # label, "Honeywell" (not in oem.yaml): a doubt the first time, not a note a day.
+    t0 = datetime.now(UTC) - timedelta(days=5)
+    _scan(inventory, [_at("dahua.device_type", "IPC-HDW5231R-ZE", t0)], t0)
+    notes = []
+    for day in (4, 3, 2, 1):
+        when = datetime.now(UTC) - timedelta(days=day)
+        label = [_at("tcp.port", "80", when), _at("upnp.manufacturer", "Honeywell", when)]
+        host = _scan(inventory, label, when)
+        assert host.attribution.covered == "Dahua Technology Company"
+        notes.append(len(_conflicts(inventory)))
+    assert notes == [1, 0, 0, 0]
 
 
 def test_a_label_that_also_makes_its_own_is_one_device_with_its_oem(inventory: Inventory) -> None:

@@ -244,9 +244,11 @@ def _another_maker(
     fused: Attribution, fresh: list[Observation], known: list[Observation]
 ) -> str | None:
     """What to tell the user when a host known only by its address (it states no MAC or
-    serial) answers as another maker's device than its earlier answers (``known``: the other
-    sources' latest runs and the lasting answers within the horizon) said; None when they
-    agree, or when fusing them left no evidence in conflict (most hosts).
+    serial) answers as another maker's device than its earlier answers (``known``: every
+    source kind's latest run, this one's previous run included, and the lasting answers within
+    the horizon) said; None when they agree, or when fusing them left no evidence in conflict
+    (most hosts). A device that answered as both before is one device answering as both: the
+    note comes once, on the run that first sees the change.
 
     The two stay one device: a camera replaced at a fixed address and a white label whose own
     answers name its label (one ``oem.yaml`` does not list) look alike here, and taking a
@@ -339,21 +341,24 @@ class RunWriter:
         claims = [Claim(ip, mac_of(obs), serial_of(obs)) for ip, _, obs in hosts]
         matched, _ = self.recorder.match(self.id, claims)
         known = [device_id for device_id in matched if device_id is not None]
-        prior = self.recorder.latest_observations(known, exclude=self.kind)
+        # Each source kind's latest run: the other kinds' are fused; this kind's own previous
+        # run only tells whether the device already answered as it does now.
+        latest = self.recorder.latest_observations(known)
         lasting = self.recorder.history_of(known, since=self.since, signals=LASTING_PREFIXES)
         results = []
         doubts = []
         for (ip, addresses, observations), device_id, claim in zip(
             hosts, matched, claims, strict=True
         ):
-            earlier = prior.get(device_id, []) if device_id is not None else []
+            before = latest.get(device_id, []) if device_id is not None else []
+            earlier = [o for o in before if o.source is not self.kind]
             history = lasting.get(device_id, []) if device_id is not None else []
             carried = carried_evidence(history, earlier + observations, self.since)
             evidence = carried + earlier + observations
             attribution = identify_host(evidence)
             known_by_address = claim.mac is None and claim.serial is None
             if known_by_address and (carried or earlier) and self.kind is not SourceKind.REGISTER:
-                doubt = _another_maker(attribution, observations, history + earlier)
+                doubt = _another_maker(attribution, observations, history + before)
                 if doubt:
                     doubts.append(f"{ip} (site {self.site}) {doubt}")
             raw = next((o.value for o in reversed(evidence) if o.signal == "mac"), None)
@@ -375,7 +380,7 @@ class RunWriter:
                 )
             )
             self.observer.advance()
-        conflicts = doubts + self.recorder.add(self.id, results)
+        conflicts = self.recorder.add(self.id, results) + doubts
         for conflict in conflicts[: max(0, _CONFLICTS_SHOWN - len(self.conflicts))]:
             self.observer.note(f"identity: {conflict}")
         self.conflicts += conflicts

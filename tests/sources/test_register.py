@@ -120,9 +120,10 @@ def test_register_with_wrong_brands_is_flagged_against_device_evidence(tmp_path:
 
 
 def test_a_register_model_number_never_outweighs_the_device() -> None:
-    """A register row whose model a maker's entry knows ("AXIS P3245-LV", 0.75) names that maker
-    while the device says nothing, but loses to what the device says of itself: a register
-    listing a Hikvision camera as an Axis one must not clear its covered finding."""
+    """A register row whose model a maker's entry knows ("AXIS P3245-LV Network Camera", 0.75)
+    names that maker while the device says nothing, but loses to what the device surely says
+    of itself: a register listing a Hikvision camera as an Axis one must not clear its covered
+    finding."""
     from coverwatch.identify.engine import attribute
 
     row = ("register.model", "AXIS P3245-LV Network Camera")
@@ -136,9 +137,69 @@ def test_a_register_model_number_never_outweighs_the_device() -> None:
         ("register.model", "Axis")
     ]
     assert camera.confidence < attribute([("http.server", "App-webs/")]).confidence
-    # Nor does the register silence the device's open ports (Dahua's 37777 with RTSP).
-    ports = attribute([("tcp.port", "554"), ("tcp.port", "37777"), row])
-    assert (ports.maker, ports.named_by_ports_only) == ("Dahua", True)
+
+
+@pytest.mark.parametrize(
+    ("signals", "maker", "brand"),
+    [
+        # A white label's model in the register (LTS, Lorex) against another maker's open
+        # ports: the ports are a lead, weaker than the register; the covered maker stands.
+        (
+            [
+                ("register.model", "CMIP8242WB"),
+                *(("tcp.port", p) for p in ("554", "34567", "9530")),
+            ],
+            "Hikvision",
+            "LTS",
+        ),
+        (
+            [("register.model", "E891AB"), ("tcp.port", "554"), ("tcp.port", "34567")],
+            "Dahua",
+            "Lorex",
+        ),
+        # The device answering the register's model itself: its own answer, not the register's.
+        (
+            [
+                ("register.model", "E891AB"),
+                ("upnp.model_name", "E891AB"),
+                ("tcp.port", "554"),
+                ("tcp.port", "34567"),
+            ],
+            "Dahua",
+            "Lorex",
+        ),
+        # One word naming another maker (0.45) does not overrule the register either.
+        ([("register.model", "CMIP8242WB"), ("http.title", "Axis camera")], "Hikvision", "LTS"),
+        # What the device surely says of itself does: an Axis VAPIX path in its page (0.5),
+        # even against a register naming the white label three times (LTS's Hikvision, 0.6).
+        (
+            [
+                ("register.model", "CMIP8242WB"),
+                ("register.brand", "LTS"),
+                ("register.maker", "LTS"),
+                ("http.body", '<img src="/axis-cgi/jpg/image.cgi">'),
+            ],
+            "Axis",
+            None,
+        ),
+        # Axis's realm carries its MAC (0.8).
+        (
+            [
+                ("register.model", "CMIP8242WB"),
+                ("http.www_authenticate", 'Digest realm="AXIS_ACCC8E012345"'),
+            ],
+            "Axis",
+            "Axis",
+        ),
+    ],
+)
+def test_the_device_overrules_a_register_only_when_it_is_sure(
+    signals: list[tuple[str, str]], maker: str, brand: str | None
+) -> None:
+    from coverwatch.identify.engine import attribute
+
+    attribution = attribute(signals)
+    assert (attribution.maker, attribution.brand) == (maker, brand)
 
 
 def test_registry_and_collect(tmp_path: Path) -> None:

@@ -27,10 +27,18 @@ logger = logging.getLogger(__name__)
 
 #: Below this combined weight a maker is not claimed at all: unknown is an honest answer.
 MIN_MAKER_SCORE = 0.35
-#: Two attributions must each be at least this sure before they contradict each other (a
-#: maker's name as one word in a banner is 0.45: no proof that the device changed).
+#: A device's own answers name its maker surely from this weight on (a maker's name as one
+#: word in a banner is 0.45: no proof): then they outweigh an asset register's row, and two
+#: such answers naming different makers contradict each other.
 SURE_OF_MAKER = 0.5
 _SHOW = 160
+
+
+def _rank(evidence: Evidence) -> int:
+    """Which of two equally strong pieces of evidence of one entry to keep (higher first)."""
+    if evidence.signal == "mac":
+        return 2
+    return 0 if evidence.signal.startswith("register.") else 1
 
 
 def _combine(weights: Iterable[float]) -> float:
@@ -90,11 +98,13 @@ class _Claims:
         """(entry, value) -> weight: an entry naming the same model twice says it once."""
 
     def add(self, evidence: Evidence, device_type: DeviceType | None = None) -> None:
+        """Keep the strongest evidence of each entry; of equal ones, the MAC seen on the wire,
+        then the device's own answer before an asset register's row saying the same."""
         known = self.by_entry.get(evidence.matched)
         if (
             known is None
             or evidence.weight > known[0].weight
-            or (evidence.weight == known[0].weight and evidence.signal == "mac")
+            or (evidence.weight == known[0].weight and _rank(evidence) > _rank(known[0]))
         ):
             self.by_entry[evidence.matched] = (evidence, device_type)
 
@@ -112,11 +122,11 @@ class _Claims:
         return self._scores(key, self.evidence)
 
     def device_scores(self) -> dict[str, float]:
-        """Combined weight per maker the device's own answers claim (an asset register's rows
-        left out)."""
-        return self._scores(
-            "maker", [e for e in self.evidence if not e.signal.startswith("register.")]
-        )
+        """Combined weight per maker the device's own answers claim: an asset register's rows
+        left out, and the OEM claims of a brand only the register names."""
+        own = [e for e in self.evidence if not e.signal.startswith("register.")]
+        brands = {e.brand for e in own if e.brand}
+        return self._scores("maker", [e for e in own if e.signal != "brand" or e.value in brands])
 
     @staticmethod
     def _scores(key: Literal["maker", "brand"], evidence: Iterable[Evidence]) -> dict[str, float]:
@@ -352,7 +362,7 @@ def _weigh_ports(claims: _Claims, kb: Knowledge, count: int) -> None:
       ports say anything: all its port evidence, types included, is dropped;
     - a port claim for a maker the rest of the evidence does not name gives way to what the
       host itself says (its banners, its MAC): a router forwarding 37777 to a recorder behind
-      it answers with the router's own MAC and pages (an asset register's row is no answer)."""
+      it answers with the router's own MAC and pages."""
     ports = [(k, e) for k, (e, _) in claims.by_entry.items() if e.signal in PORT_SIGNALS]
     if not ports:
         return
@@ -366,7 +376,7 @@ def _weigh_ports(claims: _Claims, kb: Knowledge, count: int) -> None:
         return
     said: set[str] = set()
     for evidence, _ in claims.by_entry.values():
-        if evidence.signal not in PORT_SIGNALS and not evidence.signal.startswith("register."):
+        if evidence.signal not in PORT_SIGNALS:
             said |= _could_be(evidence, kb)
     if said:
         for key, evidence in ports:
@@ -470,9 +480,9 @@ def attribute(signals: Iterable[tuple[str, str]], kb: Knowledge | None = None) -
     if any(k.startswith("register.") for k in keys):
         own = claims.device_scores()
         device_maker, device_score, _ = _best(own)
-        if device_maker and maker not in own and device_score >= MIN_MAKER_SCORE:
-            # An asset register's row outweighed what the device says of itself: a claim to
-            # verify loses to the device and counts against its maker's confidence.
+        if device_maker and maker not in own and device_score >= SURE_OF_MAKER:
+            # An asset register's row outweighed what the device surely says of itself: a
+            # claim to verify loses to the device and counts against its maker's confidence.
             maker, score = device_maker, scores[device_maker]
             runner_up = max(v for k, v in scores.items() if k != maker)
     if score < MIN_MAKER_SCORE:
