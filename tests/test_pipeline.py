@@ -290,6 +290,13 @@ def _as(kind: SourceKind, observations: list[Observation]) -> dict[str, list[Obs
     return {CAM: [replace(o, source=kind) for o in observations]}
 
 
+def _register(inventory: Inventory, model: str, when: datetime) -> HostResult:
+    """Import an asset register listing ``model`` at CAM."""
+    row = _as(SourceKind.REGISTER, [_at("register.model", model, when)])
+    _, (host,) = record_run(inventory, "hq", row, SourceKind.REGISTER, [CAM], {}, when)
+    return host
+
+
 def _conflicts(inventory: Inventory) -> list[str]:
     return list(inventory.scans()[-1].options.get("identity_conflicts", []))  # type: ignore[call-overload]
 
@@ -355,8 +362,7 @@ def test_a_register_row_is_a_claim_not_the_device_answering(inventory: Inventory
     t0 = datetime.now(UTC) - timedelta(days=3)
     _scan(inventory, _credentialed(t0), t0)
     now = datetime.now(UTC)
-    row = _as(SourceKind.REGISTER, [_at("register.model", "AXIS P3245-LV Network Camera", now)])
-    (host,) = record_run(inventory, "hq", row, SourceKind.REGISTER, [CAM], {}, now)[1]
+    host = _register(inventory, "AXIS P3245-LV Network Camera", now)
     assert host.attribution.covered == "Hangzhou Hikvision Digital Technology Company"
     assert _conflicts(inventory) == []  # the register's own conflict flag says it
     # Nor does the register row, once stored, make the next scan doubt the camera.
@@ -371,8 +377,7 @@ def test_a_register_disagreeing_with_the_camera_raises_no_identity_doubt(
     inventory: Inventory,
 ) -> None:
     t0 = datetime.now(UTC) - timedelta(days=3)
-    row = _as(SourceKind.REGISTER, [_at("register.model", "AXIS P3245-LV Network Camera", t0)])
-    record_run(inventory, "hq", row, SourceKind.REGISTER, [CAM], {}, t0)
+    _register(inventory, "AXIS P3245-LV Network Camera", t0)
     now = datetime.now(UTC)
     camera = [*_uncredentialed(now), _at("http.server", "App-webs/", now)]
     assert _scan(inventory, camera, now).attribution.maker == "Hikvision"
@@ -396,8 +401,7 @@ def test_a_register_naming_the_same_model_leaves_the_devices_own_answer_its_own(
     # names the same model beside XM-like ports. The device's answer is the same knowledge
     # entry as the register's row; it must still count as the device speaking.
     t0 = datetime.now(UTC) - timedelta(days=2)
-    row = _as(SourceKind.REGISTER, [_at("register.model", "E891AB", t0)])
-    record_run(inventory, "hq", row, SourceKind.REGISTER, [CAM], {}, t0)
+    _register(inventory, "E891AB", t0)
     now = datetime.now(UTC)
     ports = [_at("tcp.port", p, now) for p in ("554", "34567")]
     camera = _scan(inventory, [*ports, _at("upnp.model_name", "E891AB", now)], now).attribution
