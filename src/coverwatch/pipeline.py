@@ -240,22 +240,17 @@ def carried_evidence(
     return [o for o in latest.values() if (o.signal, o.value) not in kept]
 
 
-def _another_maker(
-    fused: Attribution, fresh: list[Observation], known: list[Observation]
-) -> str | None:
+def _another_maker(fresh: list[Observation], known: list[Observation]) -> str | None:
     """What to tell the user when a host known only by its address (it states no MAC or
     serial) answers as another maker's device than its earlier answers (``known``: every
     source kind's latest run, this one's previous run included, and the lasting answers within
-    the horizon) said; None when they agree, or when fusing them left no evidence in conflict
-    (most hosts). A device that answered as both before is one device answering as both: the
-    note comes once, on the run that first sees the change.
+    the horizon) said; None when they agree. A device that answered as both before is one
+    device answering as both: the note comes once, on the run that first sees the change.
 
     The two stay one device: a camera replaced at a fixed address and a white label whose own
     answers name its label (one ``oem.yaml`` does not list) look alike here, and taking a
     covered maker's camera for another device would clear its finding. A register's rows are
     claims with their own conflict flag, not answers: they are left out."""
-    if not any(e.conflicts for e in fused.evidence):
-        return None
     now = identify_host(fresh)
     before = identify_host([o for o in known if o.source is not SourceKind.REGISTER])
     if not contradicts(now, before):
@@ -341,26 +336,27 @@ class RunWriter:
         claims = [Claim(ip, mac_of(obs), serial_of(obs)) for ip, _, obs in hosts]
         matched, _ = self.recorder.match(self.id, claims)
         known = [device_id for device_id in matched if device_id is not None]
-        # Each source kind's latest run: the other kinds' are fused; this kind's own previous
-        # run only tells whether the device already answered as it does now.
-        latest = self.recorder.latest_observations(known)
+        prior = self.recorder.latest_observations(known, exclude=self.kind)
         lasting = self.recorder.history_of(known, since=self.since, signals=LASTING_PREFIXES)
         results = []
-        doubts = []
+        doubtful: list[tuple[str, int, list[Observation], list[Observation]]] = []
         for (ip, addresses, observations), device_id, claim in zip(
             hosts, matched, claims, strict=True
         ):
-            before = latest.get(device_id, []) if device_id is not None else []
-            earlier = [o for o in before if o.source is not self.kind]
+            earlier = prior.get(device_id, []) if device_id is not None else []
             history = lasting.get(device_id, []) if device_id is not None else []
             carried = carried_evidence(history, earlier + observations, self.since)
             evidence = carried + earlier + observations
             attribution = identify_host(evidence)
-            known_by_address = claim.mac is None and claim.serial is None
-            if known_by_address and (carried or earlier) and self.kind is not SourceKind.REGISTER:
-                doubt = _another_maker(attribution, observations, history + before)
-                if doubt:
-                    doubts.append(f"{ip} (site {self.site}) {doubt}")
+            if (
+                device_id is not None
+                and claim.mac is None  # known by its address alone
+                and claim.serial is None
+                and (carried or earlier)
+                and self.kind is not SourceKind.REGISTER
+                and any(e.conflicts for e in attribution.evidence)  # most hosts: not
+            ):
+                doubtful.append((ip, device_id, observations, history))
             raw = next((o.value for o in reversed(evidence) if o.signal == "mac"), None)
             mac = (normal_mac(raw) or raw) if raw else None
             ports = tuple(
@@ -380,12 +376,29 @@ class RunWriter:
                 )
             )
             self.observer.advance()
+        doubts = self._doubts(doubtful)  # before this run's answers are stored beside them
         conflicts = self.recorder.add(self.id, results) + doubts
         for conflict in conflicts[: max(0, _CONFLICTS_SHOWN - len(self.conflicts))]:
             self.observer.note(f"identity: {conflict}")
         self.conflicts += conflicts
         self.hosts += len(results)
         return results
+
+    def _doubts(
+        self, doubtful: list[tuple[str, int, list[Observation], list[Observation]]]
+    ) -> list[str]:
+        """The notes on hosts known by their address alone whose answers conflict with what
+        was known: compared with every source kind's latest run, this one's previous run
+        included (a device that already answered as it does now is no news)."""
+        if not doubtful:
+            return []
+        latest = self.recorder.latest_observations([device_id for _, device_id, _, _ in doubtful])
+        notes = []
+        for ip, device_id, fresh, history in doubtful:
+            doubt = _another_maker(fresh, history + latest.get(device_id, []))
+            if doubt:
+                notes.append(f"{ip} (site {self.site}) {doubt}")
+        return notes
 
     def finish(self) -> None:
         """Close the run, keeping the identity contradictions met with it."""
