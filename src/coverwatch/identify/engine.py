@@ -31,6 +31,9 @@ MIN_MAKER_SCORE = 0.35
 #: word in a banner is 0.45: no proof): then they outweigh an asset register's row, and two
 #: such answers naming different makers contradict each other.
 SURE_OF_MAKER = 0.5
+#: The signals of an asset register's rows (``register.model``, ...): claims to verify, not
+#: what the device says of itself.
+_REGISTER = "register."
 _SHOW = 160
 
 
@@ -38,7 +41,7 @@ def _rank(evidence: Evidence) -> int:
     """Which of two equally strong pieces of evidence of one entry to keep (higher first)."""
     if evidence.signal == "mac":
         return 2
-    return 0 if evidence.signal.startswith("register.") else 1
+    return 0 if evidence.signal.startswith(_REGISTER) else 1
 
 
 def _combine(weights: Iterable[float]) -> float:
@@ -124,7 +127,7 @@ class _Claims:
     def device_scores(self) -> dict[str, float]:
         """Combined weight per maker the device's own answers claim: an asset register's rows
         left out, and the OEM claims of a brand only the register names."""
-        own = [e for e in self.evidence if not e.signal.startswith("register.")]
+        own = [e for e in self.evidence if not e.signal.startswith(_REGISTER)]
         brands = {e.brand for e in own if e.brand}
         return self._scores("maker", [e for e in own if e.signal != "brand" or e.value in brands])
 
@@ -477,7 +480,7 @@ def attribute(signals: Iterable[tuple[str, str]], kb: Knowledge | None = None) -
     _apply_oem(claims, kb, all_brands)
     scores = claims.scores("maker")
     maker, score, runner_up = _best(scores)
-    if any(k.startswith("register.") for k in keys):
+    if any(k.startswith(_REGISTER) for k in keys):
         own = claims.device_scores()
         device_maker, device_score, _ = _best(own)
         if device_maker and maker not in own and device_score >= SURE_OF_MAKER:
@@ -571,12 +574,12 @@ def _device_type(claims: _Claims, maker: str | None, kb: Knowledge) -> DeviceTyp
         return None
     # The maker's own evidence: its firmware or hardware, or a brand of its that the device
     # itself shows (an OEM claim); never an asset register's word alone.
-    shown = {e.brand for e in claims.evidence if e.brand and not e.signal.startswith("register.")}
+    shown = {e.brand for e in claims.evidence if e.brand and not e.signal.startswith(_REGISTER)}
     own = [
         e
         for e in claims.evidence
         if e.maker == maker
-        and not e.signal.startswith("register.")
+        and not e.signal.startswith(_REGISTER)
         and (e.signal != "brand" or e.value in shown)
     ]
     if not own:
