@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import resource
 import socket
 
 import pytest
@@ -80,3 +81,51 @@ def test_closed_port_gives_no_reply_and_no_error() -> None:
     counts = DatagramCounts()
     replies = asyncio.run(udp_exchange([Send("127.41.0.2", port, b"x")], 0.2, counts))
     assert replies == [] and counts.received == 0
+
+
+class _Mirror(asyncio.DatagramProtocol):
+    """Sends each datagram back to its sender."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport: asyncio.DatagramTransport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.transport.sendto(data, addr)
+
+
+def test_exchanges_running_at_once_each_get_their_own_replies() -> None:
+    # A discovery run asks every protocol at once, each from its own ephemeral socket, and
+    # scans can run side by side. Two sockets that shared a port would have one exchange's
+    # answers delivered to the other: a protocol's devices lost, another's answers misread.
+    # 800 exchanges at once make such a shared port all but certain if the kernel allows it.
+    exchanges = 800
+
+    async def run() -> list[list[bytes]]:
+        loop = asyncio.get_running_loop()
+        # one mirror for every 100 exchanges: a socket's receive buffer holds a few hundred
+        mirrors = [
+            (await loop.create_datagram_endpoint(_Mirror, local_addr=("127.41.0.3", 0)))[0]
+            for _ in range(exchanges // 100)
+        ]
+        ports = [m.get_extra_info("sockname")[1] for m in mirrors]
+        try:
+            answers = await asyncio.gather(
+                *(
+                    udp_exchange(
+                        [Send("127.41.0.3", ports[n % len(ports)], b"%d" % n)],
+                        0.5,
+                        DatagramCounts(),
+                    )
+                    for n in range(exchanges)
+                )
+            )
+        finally:
+            for mirror in mirrors:
+                mirror.close()
+        return [[r.data for r in replies] for replies in answers]
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 2 * exchanges:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4 * exchanges), hard))
+    got = asyncio.run(run())
+    assert [n for n, data in enumerate(got) if data != [b"%d" % n]] == []

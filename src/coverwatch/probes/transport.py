@@ -534,7 +534,11 @@ def _udp_socket(
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         sock.setblocking(False)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if bind[1]:
+            # NOTE: only a protocol's own port is shared (with other listeners of its group).
+            # On an ephemeral port Linux hands a SO_REUSEADDR socket a port another such socket
+            # holds, and one exchange's answers reach the other (socket(7), SO_REUSEADDR).
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         # NOTE: vendor discovery protocols (Bosch, Hanwha, Vivotek, Sony, ...) ask by broadcast
         # to 255.255.255.255, which the kernel refuses without SO_BROADCAST (socket(7)).
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
