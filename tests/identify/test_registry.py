@@ -1,5 +1,6 @@
 """The IEEE registry identify reads: netaddr's bundled copy, then the assignments made since it
-(``knowledge/oui-newer.txt``, written by ``scripts/oui_newer.py``)."""
+(``knowledge/oui-newer.txt``, written by ``scripts/oui_newer.py``), and the smaller blocks of
+the MA-L blocks the IEEE keeps (``knowledge/oui-blocks.txt``, by ``scripts/oui_blocks.py``)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from coverwatch.identify import attribute, oui_organisation
-from coverwatch.identify.engine import _NEWER
+from coverwatch.identify.engine import _BLOCKS, _NEWER, _registry_org
 
 ROOT = Path(__file__).resolve().parents[2]
 DAHUA_NEWER = ("407AA4", "ZHEJIANG DAHUA TECHNOLOGYCO.,LTD")
@@ -38,8 +41,8 @@ def test_a_block_assigned_after_netaddrs_copy_names_its_maker() -> None:
     assert (result.maker, result.covered) == ("Dahua", "Dahua Technology Company")
 
 
-def _script(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, str(ROOT / "scripts" / "oui_newer.py"), *map(str, args)]
+def _script(*args: str | Path, name: str = "oui_newer.py") -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, str(ROOT / "scripts" / name), *map(str, args)]
     return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
 
@@ -66,4 +69,86 @@ def test_the_script_refuses_a_registry_with_nothing_new(tmp_path: Path) -> None:
     out = tmp_path / "newer.txt"
     done = _script(registry, "--date", "2026-01-01", "--out", out)
     assert done.returncode == 2 and "no assignment newer" in done.stderr
+    assert not out.exists()
+
+
+AMCREST_BLOCK = ("3446632", "Amcrest Technologies")
+"""Amcrest's MA-M block (28 bits) in an MA-L block the IEEE keeps and divides (34:46:63)."""
+
+
+def test_the_blocks_list_is_one_sorted_entry_per_block_of_a_divided_registry_block() -> None:
+    entries = _entries(_BLOCKS)
+    assert AMCREST_BLOCK in entries and len(entries) > 10_000
+    prefixes = [p for p, _ in entries]
+    assert prefixes == sorted(set(prefixes))
+    assert all(re.fullmatch(r"[0-9A-F]{7}|[0-9A-F]{9}", p) for p in prefixes)
+    assert all(org.strip() == org and org for _, org in entries)
+    # identify reads a block only where the MA-L lists name the IEEE or nobody
+    assert {_registry_org(p[:6]) for p in prefixes} == {"IEEE Registration Authority", None}
+
+
+@pytest.mark.parametrize(
+    ("mac", "organisation"),
+    [
+        ("34:46:63:2a:bc:de", "Amcrest Technologies"),  # MA-M: 28 bits
+        ("34:46:63:3a:bc:de", "LA Clippers"),  # the next MA-M block of the same MA-L block
+        ("00:50:c2:be:7a:bc", "Genetec Inc."),  # IAB: 36 bits
+        ("00:50:c2:be:8a:bc", "Vehicle Testing Equipment, S.L."),
+        ("34:46:63", "IEEE Registration Authority"),  # too few digits to name a block
+        ("1c:87:74:0a:bc:de", "Philips Personal Health Solutions"),  # an MA-L netaddr lacks
+        ("ac:cc:8e:12:34:56", "Axis Communications AB"),  # an MA-L block is read as before
+    ],
+)
+def test_an_address_in_a_divided_block_names_its_own_organisation(
+    mac: str, organisation: str
+) -> None:
+    assert oui_organisation(mac) == organisation
+
+
+def test_a_mac_in_a_covered_makers_smaller_block_names_it() -> None:
+    # Hikrobot, a Hikvision subsidiary, holds an MA-M block beside its MA-L one
+    result = attribute([("mac", "b0:b3:53:6a:bc:de")])
+    assert (result.maker, result.brand) == ("Hikvision", "Hikrobot")
+    assert result.covered == "Hangzhou Hikvision Digital Technology Company"
+    assert "Hikrobot" in result.evidence[0].value
+    amcrest = attribute([("mac", "34:46:63:2a:bc:de")])
+    assert amcrest.brand == "Amcrest"
+
+
+def test_the_blocks_script_reads_the_ieee_csv_files_and_wiresharks_manuf(tmp_path: Path) -> None:
+    mam = tmp_path / "mam.csv"
+    mam.write_text(
+        "Registry,Assignment,Organization Name,Organization Address\n"
+        'MA-M,3446632,Amcrest Technologies,"16727 Park Row Drive Houston TX US 77084"\n',
+        encoding="utf-8",
+    )
+    manuf = tmp_path / "manuf"
+    manuf.write_text(
+        "# a Wireshark manuf file\n"
+        "00:65:1E\tAmcrestT\tAmcrest Technologies\n"
+        "00:50:C2:BE:70:00/36\tGenetec\tGenetec Inc.\n"
+        "B0:B3:53:60:00:00/28\tHangzhou Hikrobot Technology   Co., Ltd.\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "blocks.txt"
+    done = _script(mam, manuf, "--date", "2026-01-01", "--out", out, name="oui_blocks.py")
+    assert done.returncode == 0, done.stderr
+    assert _entries(out) == [
+        ("0050C2BE7", "Genetec Inc."),
+        AMCREST_BLOCK,
+        ("B0B3536", "Hangzhou Hikrobot Technology Co., Ltd."),
+    ]
+    assert "registry of 2026-01-01" in out.read_text(encoding="utf-8")
+
+
+def test_the_blocks_script_refuses_a_file_with_no_blocks(tmp_path: Path) -> None:
+    registry = tmp_path / "oui.csv"
+    registry.write_text(
+        "Registry,Assignment,Organization Name,Organization Address\n"
+        "MA-L,4419B6,Hangzhou Hikvision Digital Technology Co.,Ltd.,Hangzhou CN\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "blocks.txt"
+    done = _script(registry, "--date", "2026-01-01", "--out", out, name="oui_blocks.py")
+    assert done.returncode == 2 and f"{registry}: no MA-M, MA-S or IAB assignment" in done.stderr
     assert not out.exists()

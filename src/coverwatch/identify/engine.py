@@ -53,15 +53,29 @@ def _combine(weights: Iterable[float]) -> float:
 
 def oui_organisation(mac: str) -> str | None:
     """The IEEE registry organisation for a MAC address: netaddr's bundled registry, then the
-    assignments made since its copy (``knowledge/oui-newer.txt``)."""
-    prefix = _HEX.sub("", mac)[:6].upper()
-    if len(prefix) != 6:
-        return None
-    return _registry_org(prefix)
+    assignments made since its copy (``knowledge/oui-newer.txt``); within a block the IEEE
+    Registration Authority keeps (or one neither lists), the smaller block of an address of 7
+    or more hex digits (``knowledge/oui-blocks.txt``)."""
+    digits = _HEX.sub("", mac).upper()
+    return _organisation(digits) if len(digits) >= 6 else None
 
 
 _HEX = re.compile(r"[^0-9A-Fa-f]")
-_NEWER = Path(__file__).resolve().parent.parent / "knowledge" / "oui-newer.txt"
+_KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+_NEWER = _KNOWLEDGE / "oui-newer.txt"
+_BLOCKS = _KNOWLEDGE / "oui-blocks.txt"
+#: What netaddr names a block the IEEE divides into MA-M, MA-S and IAB blocks.
+_DIVIDED = "IEEE Registration Authority"
+
+
+def _organisation(digits: str) -> str | None:
+    """The organisation of an address's leading upper-case hex digits (6 or more)."""
+    org = _registry_org(digits[:6])
+    # NOTE: some divided blocks are missing from the MA-L lists netaddr and oui-newer.txt copy
+    if org is None or org == _DIVIDED:
+        blocks = _read_registry(_BLOCKS)
+        return blocks.get(digits[:9]) or blocks.get(digits[:7]) or org
+    return org
 
 
 @lru_cache(maxsize=65_536)
@@ -71,23 +85,23 @@ def _registry_org(prefix: str) -> str | None:
     try:
         return str(EUI(prefix + "000000").oui.registration().org)
     except (AddrFormatError, NotRegisteredError, ValueError, TypeError, IndexError):
-        return _newer_registry().get(prefix)
+        return _read_registry(_NEWER).get(prefix)
 
 
 @cache
-def _newer_registry() -> dict[str, str]:
-    """``oui-newer.txt``: prefix -> organisation (read once, on the first prefix netaddr lacks)."""
-    newer: dict[str, str] = {}
+def _read_registry(path: Path) -> dict[str, str]:
+    """A ``PREFIX<TAB>Organization`` file: prefix -> organisation (read once, when first needed)."""
+    registry: dict[str, str] = {}
     try:
-        text = _NEWER.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except OSError as e:  # an installation without it still has netaddr's registry
-        logger.warning("cannot read %s: %s", _NEWER, e)
-        return newer
+        logger.warning("cannot read %s: %s", path, e)
+        return registry
     for line in text.splitlines():
         prefix, tab, org = line.partition("\t")
         if tab and not line.startswith("#"):
-            newer[prefix] = org
-    return newer
+            registry[prefix] = org
+    return registry
 
 
 class _Claims:
@@ -298,7 +312,7 @@ def _registry_entry(mac: str, kb: Knowledge) -> tuple[str, OuiAlias | None] | No
     """(IEEE organisation, its ``oui.yaml`` entry or None) of a unicast, globally administered
     MAC address; None when the address is in no registry block."""
     address = _unicast_mac(mac)
-    org = _registry_org(address[:6].upper()) if address else None
+    org = _organisation(address.upper()) if address else None
     return (org, kb.oui_alias(org)) if org else None
 
 
