@@ -3,9 +3,9 @@
 The IEEE Registration Authority keeps some MA-L blocks (24-bit prefixes) and assigns parts of
 them: MA-M blocks (28-bit prefixes, about a million addresses) and MA-S and the older IAB blocks
 (36-bit prefixes, 4,096 addresses). netaddr's copy of the registry names only the whole block,
-"IEEE Registration Authority", so a camera from a maker that bought a smaller block (Amcrest,
-Wyze, Hikrobot) has a MAC that names nobody. This script writes those assignments so identify
-can read them.
+"IEEE Registration Authority" (and lacks some such blocks altogether), so a camera from a maker
+that bought a smaller block (Amcrest, Wyze, Hikrobot) has a MAC that names nobody. This script
+writes those assignments so identify can read them.
 
     curl -O https://standards-oui.ieee.org/oui28/mam.csv
     curl -O https://standards-oui.ieee.org/oui36/oui36.csv
@@ -33,7 +33,7 @@ _MANUF = re.compile(r"^([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5})/(28|36)\t(?:.*\t)?
 
 def _blocks(path: Path) -> dict[str, str]:
     """prefix (7 or 9 upper-case hex digits) -> organisation, from one registry file."""
-    text = path.read_text(encoding="utf-8", errors="replace")
+    text = path.read_text(encoding="utf-8-sig")
     found: dict[str, str] = {}
     if text.startswith("Registry,"):
         for row in csv.reader(text.splitlines()[1:]):
@@ -47,6 +47,12 @@ def _blocks(path: Path) -> dict[str, str]:
             digits = int(match.group(2)) // 4
             found[match.group(1).replace(":", "").upper()[:digits]] = match.group(3)
     return found
+
+
+def _name(org: str) -> str:
+    """An organisation's name on one line: no control or invisible characters (some IEEE
+    names carry a soft hyphen or a left-to-right mark), single spaces."""
+    return " ".join("".join(c if c.isprintable() else " " for c in org).split())
 
 
 def main() -> int:
@@ -68,13 +74,17 @@ def main() -> int:
         except OSError as e:
             print(f"{path}: {e.strerror or e}", file=sys.stderr)
             return 2
+        except UnicodeDecodeError as e:
+            print(f"{path}: not UTF-8 text (byte {e.start})", file=sys.stderr)
+            return 2
         if not found:
             print(f"{path}: no MA-M, MA-S or IAB assignment", file=sys.stderr)
             return 2
-        blocks |= {prefix: " ".join(org.split()) for prefix, org in found.items()}
+        blocks |= {prefix: _name(org) for prefix, org in found.items() if _name(org)}
     header = (
         "# IEEE MA-M (28-bit), MA-S and IAB (36-bit) assignments: the parts of the MA-L blocks\n"
-        "# the IEEE Registration Authority keeps, which netaddr names only as a whole.\n"
+        "# the IEEE Registration Authority keeps, which netaddr names only as a whole (or\n"
+        "# not at all).\n"
         "# Source: IEEE Registration Authority, https://standards-oui.ieee.org/oui28/mam.csv,\n"
         "# https://standards-oui.ieee.org/oui36/oui36.csv, https://standards-oui.ieee.org/iab/iab.csv\n"
         f"# (registry of {args.date}).\n"
@@ -84,7 +94,11 @@ def main() -> int:
         '# block netaddr names "IEEE Registration Authority" or does not know.\n'
     )
     body = "".join(f"{p}\t{o}\n" for p, o in sorted(blocks.items()) if o)
-    args.out.write_text(header + body, encoding="utf-8")
+    try:
+        args.out.write_text(header + body, encoding="utf-8")
+    except OSError as e:
+        print(f"{args.out}: {e.strerror or e}", file=sys.stderr)
+        return 2
     print(f"{args.out}: {len(blocks)} blocks", file=sys.stderr)
     return 0
 

@@ -118,8 +118,17 @@ def test_a_mac_in_a_covered_makers_smaller_block_names_it() -> None:
 def test_the_blocks_script_reads_the_ieee_csv_files_and_wiresharks_manuf(tmp_path: Path) -> None:
     mam = tmp_path / "mam.csv"
     mam.write_text(
+        "\ufeffRegistry,Assignment,Organization Name,Organization Address\r\n"
+        'MA-M,3446632,Amcrest Technologies,"16727 Park Row Drive Houston TX US 77084"\r\n'
+        'MA-M,0C0EC14,"Swann Communications Pty Ltd","Unit 13, 331 Ingles Street\r\n'
+        'Port Melbourne VIC AU 3207"\r\n',
+        encoding="utf-8",
+    )
+    oui36 = tmp_path / "oui36.csv"
+    oui36.write_text(
         "Registry,Assignment,Organization Name,Organization Address\n"
-        'MA-M,3446632,Amcrest Technologies,"16727 Park Row Drive Houston TX US 77084"\n',
+        'MA-S,70B3D54AC,"Microsoft Research, \u200eRedmond",One Microsoft Way\n'
+        'IAB,0050C2B04,"Ubiquiti Inc",Somewhere\n',
         encoding="utf-8",
     )
     manuf = tmp_path / "manuf"
@@ -131,11 +140,14 @@ def test_the_blocks_script_reads_the_ieee_csv_files_and_wiresharks_manuf(tmp_pat
         encoding="utf-8",
     )
     out = tmp_path / "blocks.txt"
-    done = _script(mam, manuf, "--date", "2026-01-01", "--out", out, name="oui_blocks.py")
+    done = _script(mam, oui36, manuf, "--date", "2026-01-01", "--out", out, name="oui_blocks.py")
     assert done.returncode == 0, done.stderr
     assert _entries(out) == [
+        ("0050C2B04", "Ubiquiti Inc"),
         ("0050C2BE7", "Genetec Inc."),
+        ("0C0EC14", "Swann Communications Pty Ltd"),
         AMCREST_BLOCK,
+        ("70B3D54AC", "Microsoft Research, Redmond"),
         ("B0B3536", "Hangzhou Hikrobot Technology Co., Ltd."),
     ]
     assert "registry of 2026-01-01" in out.read_text(encoding="utf-8")
@@ -152,3 +164,29 @@ def test_the_blocks_script_refuses_a_file_with_no_blocks(tmp_path: Path) -> None
     done = _script(registry, "--date", "2026-01-01", "--out", out, name="oui_blocks.py")
     assert done.returncode == 2 and f"{registry}: no MA-M, MA-S or IAB assignment" in done.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b"Registry,Assignment,Organization Name\nMA-M,1234567,Br\xe4hler\n", "not UTF-8 text"),
+        (b"", "no MA-M, MA-S or IAB assignment"),
+    ],
+)
+def test_the_blocks_script_names_the_file_it_cannot_read(
+    tmp_path: Path, content: bytes, why: str
+) -> None:
+    registry = tmp_path / "mam.csv"
+    registry.write_bytes(content)
+    out = tmp_path / "blocks.txt"
+    done = _script(registry, "--date", "2026-01-01", "--out", out, name="oui_blocks.py")
+    assert done.returncode == 2 and done.stderr.startswith(f"{registry}: {why}")
+    assert "Traceback" not in done.stderr and not out.exists()
+
+
+def test_the_blocks_script_names_an_output_it_cannot_write(tmp_path: Path) -> None:
+    registry = tmp_path / "mam.csv"
+    registry.write_text("Registry,Assignment,Organization Name\nMA-M,3446632,Amcrest\n")
+    done = _script(registry, "--date", "2026-01-01", "--out", tmp_path, name="oui_blocks.py")
+    assert done.returncode == 2 and done.stderr.startswith(f"{tmp_path}: ")
+    assert "Traceback" not in done.stderr
