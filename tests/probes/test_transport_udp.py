@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import resource
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -125,7 +126,47 @@ def test_exchanges_running_at_once_each_get_their_own_replies() -> None:
         return [[r.data for r in replies] for replies in answers]
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < 2 * exchanges:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4 * exchanges), hard))
-    got = asyncio.run(run())
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4 * exchanges)), hard))
+    try:
+        got = asyncio.run(run())
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     assert [n for n, data in enumerate(got) if data != [b"%d" % n]] == []
+
+
+class _Senders(asyncio.DatagramProtocol):
+    """Remembers the port each datagram came from."""
+
+    def __init__(self) -> None:
+        self.ports: list[int] = []
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.ports.append(addr[1])
+
+
+def test_an_exchange_sends_from_no_port_a_listener_may_need() -> None:
+    # A discovery run listens on fixed ports (SADP's 37020, Xiongmai's 34569 lie in the
+    # ephemeral range) while other protocols send: a sender on such a port would keep the
+    # listener from binding. Keeping half the ephemeral range free shows the rule holds.
+    ports_file = Path("/proc/sys/net/ipv4/ip_local_port_range")
+    low, high = map(int, ports_file.read_text().split())
+    kept = range(low, (low + high) // 2)
+
+    async def run() -> list[int]:
+        loop = asyncio.get_running_loop()
+        senders = _Senders()
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: senders, local_addr=("127.41.0.4", 0)
+        )
+        port = transport.get_extra_info("sockname")[1]
+        try:
+            for _ in range(40):
+                await udp_exchange(
+                    [Send("127.41.0.4", port, b"?")], 0.01, DatagramCounts(), keep_free=kept
+                )
+        finally:
+            transport.close()
+        return senders.ports
+
+    ports = asyncio.run(run())
+    assert len(ports) == 40 and not [p for p in ports if p in kept]

@@ -20,7 +20,7 @@ import ssl
 import struct
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Collection, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -566,6 +566,23 @@ def _udp_socket(
     return sock
 
 
+#: Ephemeral ports drawn before giving up on one outside ``keep_free`` (the kernel draws at
+#: random from some 28,000: two draws in a row inside a handful of ports do not happen).
+_DRAWS = 64
+
+
+def _sender_socket(
+    ifindex: int | None, device: str | None, keep_free: Collection[int]
+) -> socket.socket:
+    """A UDP socket on an ephemeral port that is none of ``keep_free``."""
+    for _ in range(_DRAWS):
+        sock = _udp_socket(("0.0.0.0", 0), ifindex, None, device)
+        if sock.getsockname()[1] not in keep_free:
+            return sock
+        sock.close()
+    raise UdpSetupError(f"no ephemeral UDP port outside the {len(keep_free)} kept free")
+
+
 class _Collector(asyncio.DatagramProtocol):
     """Keeps bounded replies; counts the rest."""
 
@@ -596,6 +613,7 @@ async def udp_exchange(
     listen_group: tuple[str, int] | None = None,
     max_replies: int = MAX_REPLIES,
     max_bytes: int = MAX_DATAGRAM,
+    keep_free: Collection[int] = (),
 ) -> list[Datagram]:
     """Send ``sends`` from one ephemeral UDP socket and collect replies until ``timeout``.
 
@@ -604,7 +622,8 @@ async def udp_exchange(
     to the group rather than to the sender (Hikvision SADP); a non-multicast
     ``listen_group`` (``0.0.0.0``) listens on that port, for devices that answer to a fixed
     port (Bosch 1758). Each reply is bounded by ``max_bytes``, the exchange by
-    ``max_replies``; drops are counted in ``counts``.
+    ``max_replies``; drops are counted in ``counts``. The sending socket's ephemeral port is
+    none of ``keep_free``: the fixed ports that listeners running at the same time may need.
     """
     ifindex = interface_index(interface) if interface else None
     if ifindex is None and any(_is_multicast(s.ip) for s in sends):
@@ -613,7 +632,7 @@ async def udp_exchange(
     replies: list[Datagram] = []
     transports: list[asyncio.DatagramTransport] = []
     try:
-        sock = _udp_socket(("0.0.0.0", 0), ifindex, None, interface)
+        sock = _sender_socket(ifindex, interface, keep_free)
         sender, _ = await loop.create_datagram_endpoint(
             lambda: _Collector(replies, counts, (max_replies, max_bytes)), sock=sock
         )

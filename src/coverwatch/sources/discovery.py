@@ -12,6 +12,7 @@ malformed, oversized or surplus replies are dropped and counted per protocol
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -41,6 +42,11 @@ logger = logging.getLogger(__name__)
 MAX_SIGNALS_PER_HOST = 64
 #: Most device descriptions fetched per SSDP run (one per replying host).
 MAX_DESCRIPTIONS = 1024
+#: The fixed ports a discovery run may listen on (a protocol's group port, a fixed reply port):
+#: no protocol's sending socket takes one while another protocol needs it.
+_LISTENED_PORTS = frozenset(
+    port for spec in PROTOCOLS.values() for port in (spec.port, spec.reply_port) if port
+)
 
 
 @dataclass(frozen=True)
@@ -172,17 +178,21 @@ class DiscoverySource(Source):
             listen = (wire.group, wire.port)
         elif wire.reply_port is not None:
             listen = ("0.0.0.0", wire.reply_port)  # NOTE: answers come to a fixed port
+        exchange = functools.partial(
+            udp_exchange,
+            sends,
+            self.options.timeout,
+            counts,
+            self.options.interface,
+            keep_free=_LISTENED_PORTS,
+        )
         try:
-            replies = await udp_exchange(
-                sends, self.options.timeout, counts, self.options.interface, listen
-            )
+            replies = await exchange(listen)
         except UdpSetupError as e:
             if listen is None:
                 raise SourceError(f"discovery ({protocol.value}): {e}") from e
             report.warn(protocol, "setup_failed")  # group port busy: unicast replies only
-            replies = await udp_exchange(
-                sends, self.options.timeout, counts, self.options.interface
-            )
+            replies = await exchange()
         report.warn(protocol, "oversized", counts.oversized)
         report.warn(protocol, "flood", counts.flood)
         report.warn(protocol, "send_errors", counts.send_errors)
