@@ -134,6 +134,11 @@ class LabProcess:
         """Where the child wrote the truth file."""
         return os.path.join(self._dir.name, "truth.json")
 
+    @property
+    def pid(self) -> int | None:
+        """The lab process's id while it runs (benchmarks read what answering cost it)."""
+        return self._proc.pid if self._proc is not None else None
+
     def __enter__(self) -> LabProcess:
         env = {**os.environ, "COVERWATCH_LAB_PASSWORD": self.password}
         self._proc = subprocess.Popen(
