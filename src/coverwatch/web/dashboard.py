@@ -224,11 +224,14 @@ class Dashboard:
         chosen = [v for v in views if _matches(v, f)]
         return sorted(chosen, key=lambda v: _sort_key(v, f.sort), reverse=f.descending)
 
-    def findings(self, f: FindingFilter, cli_order: bool = False) -> list[Finding]:
-        """Findings that pass ``f``; ``cli_order`` sorts as ``audit --json`` does."""
+    def findings(
+        self, f: FindingFilter, cli_order: bool = False, among: list[Finding] | None = None
+    ) -> list[Finding]:
+        """Findings that pass ``f`` (of ``among``, else of the report now); ``cli_order``
+        sorts as ``audit --json`` does."""
         found = [
             x
-            for x in self.data().findings
+            for x in (self.data().findings if among is None else among)
             if (f.severity is None or x.severity is f.severity)
             and (f.status is None or x.status is f.status)
             and (not f.rule or x.rule == f.rule)

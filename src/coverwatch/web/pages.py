@@ -8,9 +8,11 @@ that the Origin is this server.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
@@ -54,6 +56,7 @@ from coverwatch.web.dashboard import (
 from coverwatch.web.schemas import NOT_IN_TRAFFIC_NOTE, TRAFFIC_NOTE
 
 MAX_POLICY_BYTES = 256 * 1024
+T = TypeVar("T")
 
 _ENV = Environment(
     loader=PackageLoader("coverwatch.web", "templates"),
@@ -132,6 +135,7 @@ def render(
         board=_board(request),
         severities=SEVERITIES,
         statuses=FindingStatus,
+        page_rows=PAGE_ROWS,
         action_labels=ACTION_LABELS,
         traffic_note=TRAFFIC_NOTE,
         not_in_traffic_note=NOT_IN_TRAFFIC_NOTE,
@@ -239,6 +243,49 @@ def overview(request: Request, session: SessionDep, board: Board) -> Response:
     )
 
 
+#: Rows a list page shows unless asked for more (``rows``): 100,000 devices on one page are
+#: some 50 MB of HTML, and their 200,000 findings 300 MB, more than a browser can use.
+PAGE_ROWS = 500
+MAX_PAGE_ROWS = 5000
+PageParam = Annotated[int, Query(ge=1, le=10_000_000)]
+RowsParam = Annotated[int, Query(ge=1, le=MAX_PAGE_ROWS)]
+
+
+@dataclass(frozen=True)
+class Paging:
+    """Where one page of a list sits in it."""
+
+    page: int
+    rows: int
+    total: int
+
+    @classmethod
+    def of(cls, items: list[T], page: int, rows: int) -> tuple[list[T], Paging]:
+        """The ``page``-th run of ``rows`` items (the last page when ``page`` is past it)."""
+        paging = cls(min(page, cls(1, rows, len(items)).pages), rows, len(items))
+        return items[paging.first - 1 : paging.last], paging
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.rows))
+
+    @property
+    def first(self) -> int:
+        """The 1-based position of the page's first row (0 when the list is empty)."""
+        return min(self.total, (self.page - 1) * self.rows + 1)
+
+    @property
+    def last(self) -> int:
+        return min(self.total, self.page * self.rows)
+
+
+def _query(params: dict[str, str], rows: int) -> Callable[..., str]:
+    """The query string of this list with some parameters changed (empty ones left out): the
+    filters, sort and page size stay as they are; a link to another page changes ``page``."""
+    fixed = {**params, "rows": "" if rows == PAGE_ROWS else str(rows)}
+    return lambda **kw: urlencode({k: v for k, v in {**fixed, **kw}.items() if v})
+
+
 def _choices(values: set[str | None]) -> list[str]:
     return sorted((v for v in values if v), key=str.lower)
 
@@ -256,8 +303,10 @@ def devices(
     verdict: Annotated[str, Query(pattern="^(|open|waived|unverified|clean)$")] = "",
     sort: DeviceSort = DeviceSort.IP,
     desc: bool = False,
+    page: PageParam = 1,
+    rows: RowsParam = PAGE_ROWS,
 ) -> Response:
-    """The device list: search, filters, sortable columns."""
+    """The device list: search, filters, sortable columns, a page at a time."""
     _data, ov = board.snapshot()
     f = DeviceFilter(
         q,
@@ -272,11 +321,13 @@ def devices(
     views = ov.devices
     params = {"q": q, "site": site, "zone": zone, "maker": maker, "covered": covered}
     params["verdict"] = verdict
+    shown, paging = Paging.of(board.devices(f, ov), page, rows)
     return render(
         request,
         "devices.html.j2",
         session,
-        views=board.devices(f, ov),
+        views=shown,
+        paging=paging,
         total=len(views),
         f=f,
         params=params,
@@ -284,7 +335,9 @@ def devices(
         zones=_choices({v.zone.name if v.zone else None for v in views}),
         makers=_choices({v.device.attribution.maker or "unknown" for v in views}),
         sorts=DeviceSort,
-        query=lambda **kw: urlencode({k: v for k, v in {**params, **kw}.items() if v}),
+        query=_query(
+            {**params, "sort": f.sort.value, "desc": "true" if f.descending else ""}, rows
+        ),
     )
 
 
@@ -314,28 +367,33 @@ def findings(
     status: Annotated[str, Query(pattern="^(|open|waived|unverified)$")] = "",
     rule: Annotated[str, Query(max_length=100)] = "",
     site: Annotated[str, Query(max_length=200)] = "",
+    page: PageParam = 1,
+    rows: RowsParam = PAGE_ROWS,
 ) -> Response:
-    """Findings with filters; admins can waive from here."""
-    everything = board.findings(FindingFilter())
+    """Findings with filters, a page at a time; admins can waive from here."""
+    everything = board.data().findings
     f = FindingFilter(
         Severity(severity) if severity else None,
         FindingStatus(status) if status else None,
         rule or None,
         site or None,
     )
-    shown = board.findings(f)
+    shown, paging = Paging.of(board.findings(f, among=everything), page, rows)
+    params = {"severity": severity, "status": status, "rule": rule, "site": site}
     return render(
         request,
         "findings.html.j2",
         session,
         findings=shown,
+        paging=paging,
         total=len(everything),
         counts={s: sum(1 for x in everything if x.status is s) for s in FindingStatus},
-        params={"severity": severity, "status": status, "rule": rule, "site": site},
+        params=params,
         rules=sorted({x.rule for x in everything}),
         sites=sorted({x.site for x in everything}),
         today=date.today(),
         here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        query=_query(params, rows),
     )
 
 
