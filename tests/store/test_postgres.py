@@ -101,3 +101,26 @@ def test_two_runs_of_one_site_at_once_record_a_new_device_once(postgres_url: str
         other.join(30)
         first.close()
         second.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_the_inventory_counts_move_with_every_run_and_waiver(
+    backend: str, postgres_url: str, tmp_path: Path
+) -> None:
+    # what the dashboard reads to know its report still stands (web.dashboard)
+    url = fresh_database(postgres_url) if backend == "postgres" else str(tmp_path / "inv.db")
+    inventory, other = open_inventory(url), open_inventory(url)  # another writer, as a CLI
+    try:
+        seen = [inventory.changes()]
+        at = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+        tcp = Observation("10.9.0.5", "tcp.port", "554", 554, "tcp", observed_at=at)
+        record_run(other, "hq", {"10.9.0.5": [tcp]}, SourceKind.SCAN, ["10.9.0.5"], {}, at)
+        seen.append(inventory.changes())
+        waiver = other.add_waiver("covered-vendor", "10.9.0.5", "hq", "why", "CISO", at.date())
+        seen.append(inventory.changes())
+        assert other.revoke_waiver(waiver, "alice")
+        seen.append(inventory.changes())
+        assert len(set(seen)) == 4 and inventory.changes() == seen[-1]
+    finally:
+        inventory.close()
+        other.close()

@@ -340,5 +340,10 @@ class Inventory(DeviceStore, AuditStore, TokenStore, WaiverStore):
     """
 
     @abstractmethod
+    def changes(self) -> tuple[int, ...]:
+        """A few counts that change whenever a run or a waiver is recorded or a waiver revoked,
+        whichever process wrote it: what a report is built from is unchanged while they are."""
+
+    @abstractmethod
     def close(self) -> None:
         """Release the connection pool."""

@@ -509,6 +509,17 @@ class SqlInventory(Inventory):
             )
         return bool(done.rowcount)
 
+    def changes(self) -> tuple[int, ...]:
+        # NOTE: counts as well as the highest id: on PostgreSQL runs commit out of id order
+        query = sa.select(
+            sa.select(sa.func.count()).select_from(scans).scalar_subquery(),
+            sa.select(sa.func.coalesce(sa.func.max(scans.c.id), 0)).scalar_subquery(),
+            sa.select(sa.func.count()).select_from(waivers).scalar_subquery(),
+            sa.select(sa.func.count(waivers.c.revoked_at)).scalar_subquery(),
+        )
+        row = self._read(query, "read the inventory's counts")[0]
+        return tuple(int(v) for v in row.values())
+
     def close(self) -> None:
         self.engine.dispose()
 

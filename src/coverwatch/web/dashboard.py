@@ -9,6 +9,9 @@ here renders.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -42,6 +45,36 @@ from coverwatch.waivers import WaiverEntry, WaiverRequest, grant, list_waivers, 
 POLICY_CHECK_SECONDS = 5.0
 #: Scans of a device's site shown in its history, newest first.
 HISTORY_SCANS = 50
+
+
+#: Reports kept (one per site and title asked for), the oldest dropped first.
+_KEPT_REPORTS = 8
+
+
+@dataclass
+class _Built:
+    """A report as built, and what it was built from."""
+
+    made_of: tuple[Any, ...]
+    data: ReportData
+    overview: Overview | None = None
+
+
+def _files(traffic_dir: str | None) -> tuple[tuple[str, int, int], ...] | None:
+    """Every file of a flow store: (path, size, modified); empty without one; None for a store
+    at a URL, which cannot be looked at cheaply (its report is built every time)."""
+    if not traffic_dir:
+        return ()
+    if "://" in traffic_dir:
+        return None
+    found = []
+    for folder, _dirs, names in os.walk(traffic_dir):
+        for name in names:
+            path = os.path.join(folder, name)
+            with contextlib.suppress(OSError):  # a file replaced while we look: seen next time
+                stat = os.stat(path)
+                found.append((path, stat.st_size, stat.st_mtime_ns))
+    return tuple(sorted(found))
 
 
 class Verdict(str, Enum):
@@ -195,6 +228,8 @@ class Dashboard:
         self.title = title
         self.traffic_dir = traffic_dir
         """The flow store (``--traffic-dir``) the traffic verdicts come from; None: none."""
+        self._built: dict[tuple[str | None, str | None], _Built] = {}
+        self._building = threading.Lock()
 
     def known_site(self, site: str | None) -> None:
         """InputError naming the known sites when ``site`` is given and unknown."""
@@ -205,9 +240,27 @@ class Dashboard:
     def data(self, site: str | None = None, title: str | None = None) -> ReportData:
         """The report data now: devices, scans, trend, the findings (stored waivers in) and,
         with a flow store, each device's egress verdict and the links between zones."""
-        return build_report_data(
-            self.inventory, self.policy, site, title or self.title, traffic_dir=self.traffic_dir
-        )
+        return self._report(site, title).data
+
+    def _report(self, site: str | None, title: str | None) -> _Built:
+        """The report built once for what the inventory, flow store and date are now: a page
+        or an API call that follows reuses it (a report of 100,000 devices takes seconds),
+        until a run, a waiver or a flow file is recorded, by this process or another."""
+        made_of = (date.today(), self.inventory.changes(), _files(self.traffic_dir))
+        with self._building:  # one build at a time: requests in a burst wait for it
+            built = self._built.get((site, title))
+            if built is None or built.made_of != made_of or made_of[2] is None:
+                data = build_report_data(
+                    self.inventory,
+                    self.policy,
+                    site,
+                    title or self.title,
+                    traffic_dir=self.traffic_dir,
+                )
+                if len(self._built) >= _KEPT_REPORTS:
+                    self._built.pop(next(iter(self._built)))
+                built = self._built[(site, title)] = _Built(made_of, data)
+            return built
 
     def traffic(self) -> TrafficOverview:
         """Every device's egress verdict, joined with the inventory and zones; zone links."""
@@ -215,8 +268,12 @@ class Dashboard:
 
     def snapshot(self) -> tuple[ReportData, Overview]:
         """The report data and its overview (zones, findings per device, plan)."""
-        data = self.data()
-        return data, build_overview(data)
+        data, built = self.data(), self._built.get((None, None))
+        if built is None or built.data is not data:  # data a subclass made
+            return data, build_overview(data)
+        if built.overview is None:  # NOTE: a race builds it twice, to the same result
+            built.overview = build_overview(data)
+        return data, built.overview
 
     def devices(self, f: DeviceFilter, overview: Overview | None = None) -> list[DeviceView]:
         """Devices that pass ``f``, sorted as it asks."""
