@@ -92,10 +92,8 @@ class TrafficBoard(Dashboard):
         self.fixed_traffic = traffic
         self.fixed_links = links
 
-    def data(self, site: str | None = None, title: str | None = None) -> ReportData:
-        return replace(
-            super().data(site, title), traffic=self.fixed_traffic, links=self.fixed_links
-        )
+    def build(self, site: str | None) -> ReportData:
+        return replace(super().build(site), traffic=self.fixed_traffic, links=self.fixed_links)
 
 
 def estate_traffic(hosts: list[str]) -> tuple[list[DeviceEgress], list[ZoneLink]]:

@@ -13,8 +13,9 @@ import contextlib
 import os
 import threading
 import time
-from dataclasses import dataclass
-from datetime import date
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any, assert_never
 
@@ -47,8 +48,9 @@ POLICY_CHECK_SECONDS = 5.0
 HISTORY_SCANS = 50
 
 
-#: Reports kept (one per site and title asked for), the oldest dropped first.
-_KEPT_REPORTS = 8
+#: Reports kept (the whole inventory's and those of the sites asked for last): about 230 MB
+#: each at 100,000 devices. The one used longest ago goes first.
+_KEPT_REPORTS = 3
 
 
 @dataclass
@@ -60,20 +62,26 @@ class _Built:
     overview: Overview | None = None
 
 
-def _files(traffic_dir: str | None) -> tuple[tuple[str, int, int], ...] | None:
-    """Every file of a flow store: (path, size, modified); empty without one; None for a store
-    at a URL, which cannot be looked at cheaply (its report is built every time)."""
+def _files(traffic_dir: str | None) -> tuple[tuple[str, int, int, int, int], ...] | None:
+    """Every file of a flow store: (path, size, modified, changed, inode); empty without one;
+    None for a store at a URL, which cannot be looked at cheaply (read every time)."""
     if not traffic_dir:
         return ()
     if "://" in traffic_dir:
         return None
-    found = []
-    for folder, _dirs, names in os.walk(traffic_dir):
+    found, folders = [], set()
+    for folder, dirs, names in os.walk(traffic_dir, followlinks=True):  # flows/ may be a link
+        with contextlib.suppress(OSError):
+            seen = os.stat(folder)
+            if (seen.st_dev, seen.st_ino) in folders:  # a link back up: walked already
+                dirs.clear()
+                continue
+            folders.add((seen.st_dev, seen.st_ino))
         for name in names:
             path = os.path.join(folder, name)
             with contextlib.suppress(OSError):  # a file replaced while we look: seen next time
                 stat = os.stat(path)
-                found.append((path, stat.st_size, stat.st_mtime_ns))
+                found.append((path, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino))
     return tuple(sorted(found))
 
 
@@ -228,8 +236,9 @@ class Dashboard:
         self.title = title
         self.traffic_dir = traffic_dir
         """The flow store (``--traffic-dir``) the traffic verdicts come from; None: none."""
-        self._built: dict[tuple[str | None, str | None], _Built] = {}
-        self._building = threading.Lock()
+        self._built: OrderedDict[str | None, _Built] = OrderedDict()
+        self._building: dict[str | None, threading.Lock] = {}
+        self._guard = threading.Lock()
 
     def known_site(self, site: str | None) -> None:
         """InputError naming the known sites when ``site`` is given and unknown."""
@@ -240,26 +249,38 @@ class Dashboard:
     def data(self, site: str | None = None, title: str | None = None) -> ReportData:
         """The report data now: devices, scans, trend, the findings (stored waivers in) and,
         with a flow store, each device's egress verdict and the links between zones."""
-        return self._report(site, title).data
+        data = self._report(site).data
+        return replace(data, title=title or self.title, generated_at=datetime.now(UTC))
 
-    def _report(self, site: str | None, title: str | None) -> _Built:
+    def build(self, site: str | None) -> ReportData:
+        """Build the report of ``site`` (None: every site) from the inventory and flow store."""
+        return build_report_data(
+            self.inventory, self.policy, site, self.title, traffic_dir=self.traffic_dir
+        )
+
+    def _report(self, site: str | None) -> _Built:
         """The report built once for what the inventory, flow store and date are now: a page
         or an API call that follows reuses it (a report of 100,000 devices takes seconds),
         until a run, a waiver or a flow file is recorded, by this process or another."""
         made_of = (date.today(), self.inventory.changes(), _files(self.traffic_dir))
-        with self._building:  # one build at a time: requests in a burst wait for it
-            built = self._built.get((site, title))
-            if built is None or built.made_of != made_of or made_of[2] is None:
-                data = build_report_data(
-                    self.inventory,
-                    self.policy,
-                    site,
-                    title or self.title,
-                    traffic_dir=self.traffic_dir,
-                )
-                if len(self._built) >= _KEPT_REPORTS:
-                    self._built.pop(next(iter(self._built)))
-                built = self._built[(site, title)] = _Built(made_of, data)
+        if made_of[2] is None:  # a flow store at a URL: nothing to tell it changed
+            return _Built(made_of, self.build(site))
+        with self._guard:
+            built = self._built.get(site)
+            if built is not None and built.made_of == made_of:
+                self._built.move_to_end(site)
+                return built
+            building = self._building.setdefault(site, threading.Lock())
+        with building:  # NOTE: a burst of requests for one report waits for one build
+            with self._guard:
+                built = self._built.get(site)
+            if built is None or built.made_of != made_of:
+                built = _Built(made_of, self.build(site))
+            with self._guard:
+                self._built[site] = built
+                self._built.move_to_end(site)
+                while len(self._built) > _KEPT_REPORTS:
+                    self._built.popitem(last=False)  # the one used longest ago
             return built
 
     def traffic(self) -> TrafficOverview:
@@ -268,12 +289,10 @@ class Dashboard:
 
     def snapshot(self) -> tuple[ReportData, Overview]:
         """The report data and its overview (zones, findings per device, plan)."""
-        data, built = self.data(), self._built.get((None, None))
-        if built is None or built.data is not data:  # data a subclass made
-            return data, build_overview(data)
+        built = self._report(None)
         if built.overview is None:  # NOTE: a race builds it twice, to the same result
-            built.overview = build_overview(data)
-        return data, built.overview
+            built.overview = build_overview(built.data)
+        return replace(built.data, generated_at=datetime.now(UTC)), built.overview
 
     def devices(self, f: DeviceFilter, overview: Overview | None = None) -> list[DeviceView]:
         """Devices that pass ``f``, sorted as it asks."""
