@@ -161,6 +161,30 @@ def test_findings_json_is_the_audits(admin: Client, estate: Estate) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [("/api/v1/devices", {"sort": "maker"}), ("/api/v1/findings", {"status": "open"})],
+)
+def test_a_list_comes_in_parts_that_add_up_to_it(
+    admin: Client, path: str, params: dict[str, str]
+) -> None:
+    whole = admin.get(path, params=params)
+    assert whole.headers["X-Total-Count"] == str(len(whole.json())) and len(whole.json()) > 9
+    parts, offset = [], 0
+    while True:
+        part = admin.get(path, params={**params, "limit": "4", "offset": str(offset)})
+        assert part.status_code == 200
+        assert part.headers["X-Total-Count"] == whole.headers["X-Total-Count"]
+        if not part.json():
+            break
+        assert len(part.json()) <= 4
+        parts += part.json()
+        offset += 4
+    assert parts == whole.json()
+    for bad in ({"limit": "0"}, {"offset": "-1"}, {"limit": "x"}):
+        assert admin.get(path, params=bad).status_code == 422
+
+
 def test_device_filters(admin: Client) -> None:
     everything = admin.get("/api/v1/devices").json()
     covered = admin.get("/api/v1/devices", params={"covered": "true"}).json()

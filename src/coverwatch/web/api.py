@@ -7,7 +7,8 @@ never reads cookies, so a browser session cannot be used to call it (no CSRF sur
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -125,6 +126,23 @@ def _json(content: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(content, status_code=status)
 
 
+T = TypeVar("T")
+#: ``limit`` and ``offset`` of a list: all of it unless asked (the list stays the body; the
+#: ``X-Total-Count`` header says how long the whole is).
+Limit = Annotated[int | None, Query(ge=1, le=1_000_000, description="At most this many")]
+Offset = Annotated[int, Query(ge=0, le=100_000_000, description="Skip this many first")]
+
+
+def _listed(
+    items: Sequence[T], to_json: Callable[[T], Any], limit: int | None, offset: int
+) -> JSONResponse:
+    """A part of a list as JSON, with the whole list's length in ``X-Total-Count``."""
+    part = items[offset : None if limit is None else offset + limit]
+    response = _json([to_json(x) for x in part])
+    response.headers["X-Total-Count"] = str(len(items))
+    return response
+
+
 @router.get("/devices", response_model=list[DeviceOut], dependencies=[Reader], tags=["devices"])
 def list_devices(
     board: Board,
@@ -136,10 +154,13 @@ def list_devices(
     verdict: Annotated[Verdict | None, Query(description="Has a finding of this status")] = None,
     sort: DeviceSort = DeviceSort.IP,
     desc: bool = False,
+    limit: Limit = None,
+    offset: Offset = 0,
 ) -> JSONResponse:
-    """The inventory, as ``coverwatch devices --json``, filtered and sorted."""
+    """The inventory, as ``coverwatch devices --json``, filtered and sorted; ``limit`` and
+    ``offset`` take a part of it (``X-Total-Count``: how many match)."""
     f = DeviceFilter(q, site, zone, maker, covered, verdict, sort, desc)
-    return _json([v.device.to_json() for v in board.devices(f)])
+    return _listed(board.devices(f), lambda v: v.device.to_json(), limit, offset)
 
 
 @router.get(
@@ -203,10 +224,13 @@ def list_findings(
     rule: Annotated[str | None, Query(max_length=100)] = None,
     site: Annotated[str | None, Query(max_length=200)] = None,
     ip: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Limit = None,
+    offset: Offset = 0,
 ) -> JSONResponse:
-    """The policy's findings now, as ``coverwatch audit --json`` (stored waivers applied)."""
+    """The policy's findings now, as ``coverwatch audit --json`` (stored waivers applied);
+    ``limit`` and ``offset`` take a part of them (``X-Total-Count``: how many match)."""
     f = FindingFilter(severity, status, rule, site, ip)
-    return _json([finding_to_json(x) for x in board.findings(f, cli_order=True)])
+    return _listed(board.findings(f, cli_order=True), finding_to_json, limit, offset)
 
 
 @router.get("/scans", response_model=list[ScanOut], dependencies=[Reader], tags=["scans"])
