@@ -80,7 +80,7 @@ def main() -> int:
         if not found:
             print(f"{path}: no MA-M, MA-S or IAB assignment", file=sys.stderr)
             return 2
-        blocks |= {prefix: _name(org) for prefix, org in found.items() if _name(org)}
+        blocks |= {prefix: name for prefix, org in found.items() if (name := _name(org))}
     header = (
         "# IEEE MA-M (28-bit), MA-S and IAB (36-bit) assignments: the parts of the MA-L blocks\n"
         "# the IEEE Registration Authority keeps, which netaddr names only as a whole (or\n"
@@ -93,7 +93,7 @@ def main() -> int:
         "# for a 28-bit block and 9 for a 36-bit one. identify reads it only for an address in a\n"
         '# block netaddr names "IEEE Registration Authority" or does not know.\n'
     )
-    body = "".join(f"{p}\t{o}\n" for p, o in sorted(blocks.items()) if o)
+    body = "".join(f"{p}\t{o}\n" for p, o in sorted(blocks.items()))
     try:
         args.out.write_text(header + body, encoding="utf-8")
     except OSError as e:
